@@ -1,0 +1,8 @@
+"""napari-segkit: segment scientific and medical images in napari, Python and the shell."""
+
+__version__ = "0.1.0"
+
+from .io import Volume, read, write
+from .methods import label, threshold
+
+__all__ = ["Volume", "__version__", "label", "read", "threshold", "write"]

@@ -1,0 +1,197 @@
+"""NumPy ↔ CuPy: choose where a computation runs, move arrays, fall back to the CPU.
+
+Every compute function takes ``device="auto" | "cpu" | "gpu"``:
+
+- ``"auto"`` (default) uses CuPy when it imports *and* a CUDA device answers, else NumPy;
+  the choice and its reason are logged once.
+- ``"cpu"`` always uses NumPy.
+- ``"gpu"`` uses CuPy, or raises :class:`GPUUnavailableError` naming the cause and the fix.
+
+Wrap a compute function with :func:`on_device` to get all of this, plus results returned in
+the kind of array the caller gave and a CPU re-run (with a warning) when the GPU runs out
+of memory.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import logging
+import threading
+import warnings
+from types import ModuleType
+from typing import Any, Callable, Literal
+
+import numpy as np
+
+Device = Literal["auto", "cpu", "gpu"]
+DEVICES = ("auto", "cpu", "gpu")
+
+log = logging.getLogger(__name__)
+
+_status: tuple[bool, str] | None = None
+_auto_announced = False
+_last = threading.local()
+
+
+class GPUUnavailableError(RuntimeError):
+    """``device="gpu"`` was asked for but no usable CUDA GPU is there."""
+
+
+def gpu_status() -> tuple[bool, str]:
+    """Whether a CUDA GPU is usable through CuPy, and why (cached after the first call)."""
+    global _status
+    if _status is None:
+        _status = _probe_gpu()
+    return _status
+
+
+def _probe_gpu() -> tuple[bool, str]:
+    try:
+        cupy = importlib.import_module("cupy")
+    except ModuleNotFoundError:
+        return False, (
+            "CuPy is not installed; install it with `pip install napari-segkit[gpu]` "
+            "(or the cupy-cudaXXx wheel that matches your CUDA version)"
+        )
+    except ImportError as err:
+        return False, (
+            f"CuPy is installed but does not import ({err}); reinstall the cupy-cudaXXx "
+            "wheel that matches your CUDA version"
+        )
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as err:  # CUDARuntimeError: no driver, driver too old, no device
+        text = str(err)
+        if "InsufficientDriver" in text:
+            return False, (
+                f"the NVIDIA driver is missing or too old for this CuPy ({text}); "
+                "install or update the NVIDIA driver, or use device='cpu'"
+            )
+        if "NoDevice" in text:
+            return False, f"no CUDA device was found ({text}); use device='cpu'"
+        return False, f"CUDA did not answer ({text}); check the GPU or use device='cpu'"
+    if count < 1:
+        return False, "no CUDA device was found; use device='cpu'"
+    name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
+    name = name.decode() if isinstance(name, bytes) else name
+    return True, f"CUDA device 0 is {name}"
+
+
+def reset_gpu_status() -> None:
+    """Forget the cached GPU probe (for tests, or after installing a driver)."""
+    global _status, _auto_announced
+    _status = None
+    _auto_announced = False
+
+
+def resolve_device(device: str = "auto") -> Literal["cpu", "gpu"]:
+    """Turn ``"auto" | "cpu" | "gpu"`` into the device to use now."""
+    global _auto_announced
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}, not {device!r}")
+    if device == "cpu":
+        return "cpu"
+    ok, why = gpu_status()
+    if device == "gpu":
+        if not ok:
+            raise GPUUnavailableError(f"device='gpu' was asked for, but {why}.")
+        return "gpu"
+    if not _auto_announced:
+        log.info("napari-segkit uses the %s: %s", "GPU" if ok else "CPU", why)
+        _auto_announced = True
+    return "gpu" if ok else "cpu"
+
+
+def is_cupy(array: Any) -> bool:
+    """True when ``array`` is a CuPy array (checked without importing CuPy)."""
+    return type(array).__module__.split(".")[0] == "cupy"
+
+
+def get_xp(array: Any) -> ModuleType:
+    """The array module (``numpy`` or ``cupy``) that ``array`` belongs to."""
+    if is_cupy(array):
+        return importlib.import_module("cupy")
+    return np
+
+
+def to_host(array: Any) -> np.ndarray:
+    """A NumPy array with the data of ``array`` (CuPy, dask, zarr and lists are read)."""
+    if is_cupy(array):
+        return array.get()
+    return np.asarray(array)
+
+
+def to_device(array: Any, device: Literal["cpu", "gpu"]) -> Any:
+    """``array`` as a NumPy (``"cpu"``) or CuPy (``"gpu"``) array, copying only if needed."""
+    if device == "cpu":
+        return to_host(array)
+    cupy = importlib.import_module("cupy")
+    return cupy.asarray(array)
+
+
+def as_xp(array: Any, xp: ModuleType) -> Any:
+    """``array`` as an array of module ``xp`` (for masks and seeds given with an image)."""
+    return to_device(array, "gpu" if xp is not np else "cpu")
+
+
+def like_input(result: Any, original: Any) -> Any:
+    """``result`` in the kind of array the caller gave: CuPy for CuPy input, else NumPy."""
+    if isinstance(result, tuple):
+        return tuple(like_input(r, original) for r in result)
+    if not hasattr(result, "shape") or not hasattr(result, "dtype"):
+        return result
+    return to_device(result, "gpu" if is_cupy(original) else "cpu")
+
+
+def last_device() -> str | None:
+    """The device the last :func:`on_device` call in this thread ran on."""
+    return getattr(_last, "device", None)
+
+
+def _is_out_of_memory(err: BaseException) -> bool:
+    return type(err).__name__ == "OutOfMemoryError" and is_cupy_error(err)
+
+
+def is_cupy_error(err: BaseException) -> bool:
+    return type(err).__module__.split(".")[0] in ("cupy", "cupy_backends")
+
+
+def on_device(func: Callable) -> Callable:
+    """Run ``func(image, ...)`` on the chosen device and return the caller's array kind.
+
+    The decorated function gets its first argument already moved to the device and
+    must work with ``get_xp(image)``. Its ``device`` keyword is resolved here. On GPU
+    out-of-memory the call is repeated on the CPU with a warning.
+    """
+
+    @functools.wraps(func)
+    def wrapper(image, *args, device: Device = "auto", **kwargs):
+        where = resolve_device(device)
+        if where == "gpu":
+            try:
+                result = func(to_device(image, "gpu"), *args, **kwargs)
+                _last.device = "gpu"
+                return like_input(result, image)
+            except Exception as err:
+                if not _is_out_of_memory(err):
+                    raise
+                warnings.warn(
+                    f"{func.__name__}: the GPU ran out of memory ({err}); "
+                    "running on the CPU instead.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                _free_gpu_memory()
+        result = func(to_host(image), *args, **kwargs)
+        _last.device = "cpu"
+        return like_input(result, image)
+
+    return wrapper
+
+
+def _free_gpu_memory() -> None:
+    try:
+        importlib.import_module("cupy").get_default_memory_pool().free_all_blocks()
+    except Exception:  # nothing to free if the pool itself is unusable
+        pass

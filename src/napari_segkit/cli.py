@@ -1,0 +1,191 @@
+"""The ``segkit`` command line: run a method on a file, describe a file, run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from . import __version__, backend
+from .io import read, write
+from .methods import label, threshold
+
+#: METHOD -> (function, {parameter: type}) for `segkit run METHOD`
+METHODS = {
+    "threshold": (threshold, {"method": str, "value": float, "dark": bool, "nbins": int,
+                              "rgb": bool}),
+}
+
+_ERRORS = (ValueError, OSError, backend.GPUUnavailableError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="segkit: %(message)s")
+    if args.command != "run" and extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        return args.handler(args, extra)
+    except _ERRORS as err:
+        print(f"segkit: error: {err}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="segkit", description="Segment scientific and medical images (napari-segkit).")
+    parser.add_argument("--version", action="version", version=f"napari-segkit {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="say what is done and where")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser(
+        "run", help="segment a file and write labels",
+        description="Segment INPUT with METHOD and write labels to OUTPUT. Method parameters "
+        "are given as --name value, e.g. `segkit run threshold cells.tif -o labels.tif "
+        "--method li --dark`.",
+        epilog="threshold parameters: " + ", ".join(f"--{p} ({t.__name__})" for p, t
+                                                     in METHODS["threshold"][1].items()))
+    run.add_argument("method", choices=sorted(METHODS), metavar="METHOD",
+                     help=f"one of: {', '.join(sorted(METHODS))}")
+    run.add_argument("input", type=Path, metavar="INPUT")
+    run.add_argument("-o", "--output", type=Path, required=True, metavar="OUTPUT",
+                     help="labels file: .tif (ImageJ/OME-TIFF, keeps voxel size) or .png (2D)")
+    run.add_argument("--instances", action=argparse.BooleanOptionalAction, default=True,
+                     help="number each connected object (default); --no-instances writes 0/1")
+    _device_option(run)
+    run.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    run.set_defaults(handler=_run)
+
+    info = sub.add_parser("info", help="describe an image file: shape, dtype, voxel size, axes")
+    info.add_argument("input", type=Path, metavar="INPUT")
+    info.set_defaults(handler=_info)
+
+    demo = sub.add_parser("demo", help="segment the built-in samples (no files needed)")
+    demo.add_argument("--out", type=Path, default=Path("segkit-demo"),
+                      help="folder for labels and overview PNGs (default: ./segkit-demo)")
+    demo.add_argument("--gui", action="store_true",
+                      help="open napari with the samples and the Threshold widget instead")
+    _device_option(demo)
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def _device_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", choices=backend.DEVICES, default="auto",
+                        help="where to compute: auto (GPU if one works), cpu or gpu")
+
+
+def method_parameters(method: str, extra: list[str]) -> dict:
+    """Turn ``["--name", "value", "--flag", ...]`` into typed keyword arguments of METHOD."""
+    types = METHODS[method][1]
+    params: dict = {}
+    i = 0
+    while i < len(extra):
+        token = extra[i]
+        if not token.startswith("--"):
+            raise ValueError(f"unexpected argument {token!r}; parameters look like --name value")
+        name, _, value = token[2:].partition("=")
+        name = name.replace("-", "_")
+        if name not in types:
+            raise ValueError(f"{method} has no parameter --{name}; it takes "
+                             + ", ".join(f"--{p}" for p in types))
+        kind = types[name]
+        if not value:
+            has_value = i + 1 < len(extra) and not extra[i + 1].startswith("--")
+            if kind is bool and not has_value:
+                value = "true"
+            elif not has_value:
+                raise ValueError(f"--{name} needs a value")
+            else:
+                i += 1
+                value = extra[i]
+        params[name] = _convert(name, value, kind)
+        i += 1
+    return params
+
+
+def _convert(name: str, value: str, kind: type):
+    if kind is bool:
+        if value.lower() in ("true", "yes", "1", "on"):
+            return True
+        if value.lower() in ("false", "no", "0", "off"):
+            return False
+        raise ValueError(f"--{name} takes true or false, not {value!r}")
+    try:
+        return kind(value)
+    except ValueError:
+        raise ValueError(f"--{name} takes a {kind.__name__}, not {value!r}") from None
+
+
+def _run(args, extra) -> int:
+    function, _ = METHODS[args.method]
+    params = method_parameters(args.method, extra)
+    if args.output.exists() and not args.overwrite:
+        raise FileExistsError(f"{args.output} already exists; add --overwrite to replace it")
+    steps = ["read", args.method] + (["label"] if args.instances else []) + ["write"]
+    with tqdm(total=len(steps), desc="segkit", unit="step", disable=None, file=sys.stderr) as bar:
+        start = time.perf_counter()
+        bar.set_postfix_str("read")
+        volume = read(args.input)
+        bar.update()
+        bar.set_postfix_str(args.method)
+        params.setdefault("rgb", volume.rgb)
+        mask, value = function(volume.data, return_threshold=True, device=args.device, **params)
+        device = backend.last_device()
+        bar.update()
+        result = mask.astype("uint8")
+        if args.instances:
+            bar.set_postfix_str("label")
+            result = label(mask, device=device)
+            bar.update()
+        bar.set_postfix_str("write")
+        write(args.output, result, like=volume, overwrite=args.overwrite)
+        bar.update()
+    objects = f"{int(result.max())} objects" if args.instances else f"{int(result.sum())} pixels"
+    print(f"wrote {args.output}: {objects}, threshold {value:.6g} "
+          f"({params.get('method', 'otsu')}), {device}, {time.perf_counter() - start:.2f} s")
+    return 0
+
+
+def _info(args, _extra) -> int:
+    volume = read(args.input)
+    data = volume.data
+    size = " × ".join(f"{s:g} {u}" for s, u in zip(volume.spacing, volume.units))
+    print(f"file:    {args.input}")
+    print(f"reader:  {volume.metadata.get('reader', '?')}")
+    print(f"shape:   {tuple(data.shape)}  axes: {volume.axes}{'  (RGB)' if volume.rgb else ''}")
+    print(f"dtype:   {data.dtype}  range: {data.min()} … {data.max()}")
+    print(f"spacing: {size}")
+    print(f"origin:  {volume.origin}")
+    return 0
+
+
+def _demo(args, _extra) -> int:
+    from .demo import run_demo, show_in_napari
+
+    if args.gui:
+        import napari
+
+        show_in_napari(device=args.device)
+        napari.run()
+        return 0
+    rows = run_demo(args.out, device=args.device)
+    print(f"{'sample':<11} {'shape':<16} {'threshold':>9} {'objects':>8} {'truth':>6} "
+          f"{'Dice':>6} {'seconds':>8}  device")
+    for r in rows:
+        truth = "" if r["true_objects"] is None else r["true_objects"]
+        dice = "" if r["dice"] is None else f"{r['dice']:.3f}"
+        print(f"{r['sample']:<11} {str(r['shape']):<16} {r['threshold']:>9.4g} {r['objects']:>8} "
+              f"{truth!s:>6} {dice:>6} {r['seconds']:>8.3f}  {r['device']}")
+    print(f"labels (*_labels.tif) and overviews (*_overview.png) are in {args.out.resolve()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""Ordinary 2D pictures (PNG, JPEG, BMP): H&E tiles, screenshots, label PNGs."""
+
+from __future__ import annotations
+
+import imageio.v3 as iio
+import numpy as np
+
+from ._atomic import atomic_path
+from .volume import Volume
+
+
+def read_image(path) -> Volume:
+    """Read a 2D grey or colour picture (pixel units; these formats carry no pixel size)."""
+    data = iio.imread(path)
+    if data.ndim == 3 and data.shape[-1] in (3, 4):
+        axes = "YXS"
+    elif data.ndim == 2:
+        axes = "YX"
+    else:
+        raise ValueError(f"{path}: expected a 2D grey or RGB picture, got shape {data.shape}")
+    return Volume.plain(data, axes, path=str(path), reader="segkit image (imageio)")
+
+
+def write_png(path, labels: np.ndarray, *, like: Volume | None = None, overwrite=False) -> None:
+    """Write 2D labels as an 8- or 16-bit PNG (values up to 65535)."""
+    labels = np.asarray(labels)
+    if labels.ndim != 2:
+        raise ValueError(f"PNG holds 2D labels only, got shape {labels.shape}; use .tif")
+    top = int(labels.max()) if labels.size else 0
+    if top > np.iinfo(np.uint16).max:
+        raise ValueError(f"PNG holds labels up to 65535, these go to {top}; use .tif")
+    dtype = np.uint8 if top <= 255 else np.uint16
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        iio.imwrite(tmp, labels.astype(dtype, copy=False), extension=".png")

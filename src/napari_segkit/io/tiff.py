@@ -22,6 +22,9 @@ def read_tiff(path) -> Volume:
         spacing, unit = _spacing(tif, axes)
         kind = "ome" if tif.is_ome else "imagej" if tif.is_imagej else "tiff"
     axes = _normalise_axes(axes)
+    if "S" in axes[:-1]:  # planar colour: samples go last, as napari expects for RGB
+        data = np.moveaxis(data, axes.index("S"), -1)
+        axes = axes.replace("S", "") + "S"
     n = len(axes) - (axes.endswith("S") and data.shape[-1] in (3, 4))
     units = tuple(unit if a in spacing else "pixel" for a in axes[:n])
     return Volume(

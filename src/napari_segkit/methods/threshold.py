@@ -28,7 +28,7 @@ METHODS = (*_HISTOGRAM_METHODS, "mean", "manual")
 #: Rec. 709 luminance weights, as in :func:`skimage.color.rgb2gray`.
 LUMINANCE = (0.2125, 0.7154, 0.0721)
 
-_CHUNK = 1 << 22  # elements per bincount pass: bounds the int64 temporary to 32 MiB
+_CHUNK = 1 << 21  # elements per bincount pass: bounds the int64 temporary to 16 MiB
 _MAX_INTEGER_BINS = 1 << 24  # wider integer ranges use ``nbins`` equal bins instead
 
 
@@ -130,8 +130,10 @@ def histogram(
         lo, hi = int(lo), int(hi)
         counts = xp.zeros(hi - lo + 1, dtype=xp.int64)
         for start in range(0, flat.size, _CHUNK):
-            chunk = flat[start : start + _CHUNK].astype(xp.int64) - lo
+            chunk = flat[start : start + _CHUNK].astype(xp.int64)
+            chunk -= lo
             counts += xp.bincount(chunk, minlength=hi - lo + 1)
+            del chunk  # before the next astype, so only one chunk is ever alive
         centers = np.arange(lo, hi + 1)
     else:
         counts, edges = xp.histogram(flat, bins=nbins, range=(lo, hi))

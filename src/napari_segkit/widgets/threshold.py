@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import napari
 import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, Label, PushButton
@@ -11,6 +13,8 @@ from .. import backend
 from ..methods import label, threshold
 from ..methods.threshold import METHODS
 from ._layers import provenance, show_labels
+
+log = logging.getLogger(__name__)
 
 
 class ThresholdWidget(Container):
@@ -75,9 +79,11 @@ class ThresholdWidget(Container):
 
     def _failed(self, err: Exception) -> None:
         self.result.value = f"failed: {err}"
+        if not isinstance(err, (ValueError, backend.GPUUnavailableError)):  # a bug, not input
+            log.error("threshold failed", exc_info=err)
 
 
-@thread_worker
+@thread_worker(ignore_errors=True)  # errors go to ThresholdWidget._failed
 def _compute(data, params: dict, instances: bool):
     """Threshold (and label) off the UI thread; returns labels, threshold and device used."""
     mask, value = threshold(np.asarray(data), return_threshold=True, **params)

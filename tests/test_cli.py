@@ -1,0 +1,90 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from napari_segkit import label, read, samples, threshold, write
+
+SEGKIT = str(Path(sys.executable).parent / "segkit")
+
+
+def segkit(*args, cwd=None):
+    return subprocess.run([SEGKIT, *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+@pytest.fixture
+def stack(tmp_path):
+    volume = samples.nuclei_3d()
+    path = tmp_path / "stack.tif"
+    import tifffile
+
+    tifffile.imwrite(path, volume.data, imagej=True, resolution=(4.0, 4.0),
+                     metadata={"spacing": 1.0, "unit": "um", "axes": "ZYX"})
+    return path, volume
+
+
+def test_run_threshold_writes_the_same_labels_as_the_api(stack, tmp_path):
+    path, volume = stack
+    done = segkit("run", "threshold", path, "-o", tmp_path / "labels.tif", "--method", "yen")
+    assert done.returncode == 0, done.stderr
+    assert "wrote" in done.stdout and "(yen)" in done.stdout
+    out = read(tmp_path / "labels.tif")
+    np.testing.assert_array_equal(out.data, label(threshold(volume.data, "yen")))
+    assert out.spacing == pytest.approx((1.0, 0.25, 0.25))
+
+
+def test_run_semantic_dark_on_rgb_png(tmp_path):
+    rgb = samples.ihc_slide().data
+    iio.imwrite(tmp_path / "slide.png", rgb)
+    done = segkit("run", "threshold", tmp_path / "slide.png", "-o", tmp_path / "mask.png",
+                  "--no-instances", "--dark", "--method=otsu")
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_array_equal(iio.imread(tmp_path / "mask.png"),
+                                  threshold(rgb, dark=True).astype(np.uint8))
+
+
+def test_info_describes_the_file(stack):
+    path, _ = stack
+    done = segkit("info", path)
+    assert done.returncode == 0, done.stderr
+    assert "(24, 160, 160)" in done.stdout and "uint16" in done.stdout
+    assert "1 µm × 0.25 µm × 0.25 µm" in done.stdout and "imagej" in done.stdout
+
+
+def test_demo_writes_labels_and_overviews(tmp_path):
+    done = segkit("demo", "--out", tmp_path / "demo")
+    assert done.returncode == 0, done.stderr
+    for name in ("nuclei_2d", "nuclei_3d", "ihc_slide"):
+        labels = read(tmp_path / "demo" / f"{name}_labels.tif").data
+        assert labels.max() > 10
+        picture = iio.imread(tmp_path / "demo" / f"{name}_overview.png")
+        assert picture.ndim == 3 and picture.shape[-1] == 3
+    assert "nuclei_2d" in done.stdout and "Dice" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "threshold", "missing.tif", "-o", "out.tif"], "no such file"),
+        (["run", "threshold", "in.tif", "-o", "out.tif", "--colour", "red"], "no parameter --colour"),
+        (["run", "threshold", "in.tif", "-o", "out.tif", "--nbins", "many"], "takes a int"),
+        (["run", "threshold", "in.tif", "-o", "in.tif"], "already exists"),
+        (["run", "threshold", "flat.tif", "-o", "out.tif"], "constant"),
+        (["run", "threshold", "in.tif", "-o", "out.tif", "--device", "gpu"], "device='gpu'"),
+    ],
+)
+def test_bad_input_exits_non_zero_with_one_line(tmp_path, args, message):
+    write(tmp_path / "in.tif", np.arange(64, dtype=np.uint8).reshape(8, 8))
+    write(tmp_path / "flat.tif", np.full((8, 8), 3, np.uint8))
+    done = segkit(*args, cwd=tmp_path)
+    if "gpu" in args and done.returncode == 0:
+        pytest.skip("this machine has a GPU")
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("segkit: error:"), done.stderr
+    assert message in lines[0]
+    assert not (tmp_path / "out.tif").exists()

@@ -94,3 +94,17 @@ def test_bad_input_is_shown_not_raised(viewer_and_widget, qtbot):
     assert widget.result.value.startswith("failed: image is constant")
     assert "flat threshold" not in viewer.layers
     assert widget.run_button.enabled
+
+
+def test_demo_gui_opens_one_sample_with_the_widget_run(qtbot):
+    from napari_segkit.demo import show_in_napari
+
+    viewer, widget = show_in_napari("ihc_slide", device="cpu")
+    try:
+        with qtbot.waitSignal(widget.worker.finished, timeout=60_000):
+            pass
+        image, result = viewer.layers
+        assert image.rgb and widget.dark.value
+        np.testing.assert_array_equal(result.data, label(threshold(image.data, dark=True)))
+    finally:
+        viewer.close()

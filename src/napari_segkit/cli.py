@@ -11,6 +11,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import __version__, backend
+from .demo import DEMO_SAMPLES
 from .io import read, write
 from .methods import label, threshold
 
@@ -70,7 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=Path("segkit-demo"),
                       help="folder for labels and overview PNGs (default: ./segkit-demo)")
     demo.add_argument("--gui", action="store_true",
-                      help="open napari with the samples and the Threshold widget instead")
+                      help="open napari with one sample and the Threshold widget instead")
+    demo.add_argument("--sample", choices=sorted(DEMO_SAMPLES),
+                      help="only this sample (default: all; with --gui: nuclei_2d)")
     _device_option(demo)
     demo.set_defaults(handler=_demo)
     return parser
@@ -167,15 +170,16 @@ def _info(args, _extra) -> int:
 
 
 def _demo(args, _extra) -> int:
-    from .demo import run_demo, show_in_napari
+    from .demo import run_demo, show_in_napari  # napari is imported only for --gui
 
     if args.gui:
         import napari
 
-        show_in_napari(device=args.device)
+        show_in_napari(args.sample or "nuclei_2d", device=args.device)
         napari.run()
         return 0
-    rows = run_demo(args.out, device=args.device)
+    rows = run_demo(args.out, names=[args.sample] if args.sample else DEMO_SAMPLES,
+                    device=args.device)
     print(f"{'sample':<11} {'shape':<16} {'threshold':>9} {'objects':>8} {'truth':>6} "
           f"{'Dice':>6} {'seconds':>8}  device")
     for r in rows:

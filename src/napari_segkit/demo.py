@@ -24,8 +24,9 @@ _PALETTE = np.array([[255, 225, 25], [60, 180, 75], [230, 25, 75], [0, 130, 200]
                      [245, 130, 48], [145, 30, 180], [70, 240, 240], [240, 50, 230]], np.uint8)
 
 
-def run_demo(out_dir: str | Path, *, device: str = "auto", overwrite: bool = True) -> list[dict]:
-    """Segment every sample; write ``<name>_labels.tif`` and ``<name>_overview.png``.
+def run_demo(out_dir: str | Path, *, names=tuple(DEMO_SAMPLES), device: str = "auto",
+             overwrite: bool = True) -> list[dict]:
+    """Segment the samples ``names``; write ``<name>_labels.tif`` and ``<name>_overview.png``.
 
     Returns one summary row per sample (objects found, threshold, Dice against the
     generated truth where there is one, seconds, device).
@@ -33,7 +34,8 @@ def run_demo(out_dir: str | Path, *, device: str = "auto", overwrite: bool = Tru
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
-    for name, (make, params) in DEMO_SAMPLES.items():
+    for name in names:
+        make, params = DEMO_SAMPLES[name]
         volume = make()
         start = time.perf_counter()
         mask, value = threshold(volume.data, return_threshold=True, rgb=volume.rgb,
@@ -81,18 +83,22 @@ def _dice(a: np.ndarray, b: np.ndarray) -> float:
     return float(2 * np.logical_and(a, b).sum() / max(a.sum() + b.sum(), 1))
 
 
-def show_in_napari(*, device: str = "auto"):
-    """Open napari with the samples loaded and the Threshold widget docked and run once."""
+def show_in_napari(sample: str = "nuclei_2d", *, device: str = "auto"):
+    """Open napari with one sample and the Threshold widget docked and run once.
+
+    One sample at a time: napari shows all layers in one world, and the samples differ in
+    units (µm for the nuclei, pixels for the slide).
+    """
     import napari
 
-    from ._sample_data import ihc_slide, nuclei_2d, nuclei_3d
+    from . import _sample_data
 
-    viewer = napari.Viewer(title="napari-segkit demo")
-    for make in (ihc_slide, nuclei_3d, nuclei_2d):
-        for data, kwargs, _ in make():
-            viewer.add_image(data, **kwargs)
+    (data, kwargs, _), = getattr(_sample_data, sample)()
+    viewer = napari.Viewer(title=f"napari-segkit demo: {kwargs['name']}")
+    image = viewer.add_image(data, **kwargs)
     _, widget = viewer.window.add_plugin_dock_widget("napari-segkit", "Threshold")
     widget.device.value = device
-    widget.image.value = viewer.layers["nuclei 2D (generated)"]
+    widget.image.value = image
+    widget.dark.value = DEMO_SAMPLES[sample][1].get("dark", False)
     widget.run()
     return viewer, widget

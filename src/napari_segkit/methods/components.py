@@ -32,5 +32,6 @@ def label(mask: Any, *, connectivity: int | None = None):
     if not 1 <= connectivity <= mask.ndim:
         raise ValueError(f"connectivity must be between 1 and {mask.ndim}, not {connectivity}")
     structure = ndimage.generate_binary_structure(mask.ndim, connectivity)
-    labels, _ = ndimage.label(mask != 0, structure=structure, output=xp.int32)
+    foreground = mask if mask.dtype == bool else mask != 0
+    labels, _ = ndimage.label(foreground, structure=structure, output=xp.int32)
     return labels

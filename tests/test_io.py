@@ -105,3 +105,11 @@ def test_written_files_have_normal_permissions(tmp_path):
 def test_bad_paths_and_data_get_clear_errors(tmp_path, call, error, message):
     with pytest.raises(error, match=message):
         call(tmp_path)
+
+
+def test_labels_of_a_channel_first_image_take_its_yx_geometry(tmp_path):
+    like = Volume(np.zeros((2, 8, 8)), "CYX", (1.0, 0.5, 0.25), (0.0,) * 3, ("pixel", "µm", "µm"))
+    write(tmp_path / "labels.tif", np.ones((8, 8), np.uint8), like=like)
+    back = read(tmp_path / "labels.tif")
+    assert back.axes == "YX"
+    assert back.spacing == pytest.approx((0.5, 0.25))

@@ -150,11 +150,9 @@ def last_device() -> str | None:
 
 
 def _is_out_of_memory(err: BaseException) -> bool:
-    return type(err).__name__ == "OutOfMemoryError" and is_cupy_error(err)
-
-
-def is_cupy_error(err: BaseException) -> bool:
-    return type(err).__module__.split(".")[0] in ("cupy", "cupy_backends")
+    """CuPy's (and its CUDA backend's) out-of-memory errors, and only those."""
+    return (type(err).__name__ == "OutOfMemoryError"
+            and type(err).__module__.split(".")[0] in ("cupy", "cupy_backends"))
 
 
 def on_device(func: Callable) -> Callable:

@@ -16,12 +16,7 @@ WRITERS = {".tif": write_tiff, ".tiff": write_tiff, ".png": write_png}
 def read(path) -> Volume:
     """Read ``path`` into a :class:`Volume`; the reader is chosen by the file extension."""
     path = Path(path)
-    reader = READERS.get(path.suffix.lower())
-    if reader is None:
-        raise ValueError(
-            f"cannot read {path.name}: unsupported file type {path.suffix!r} "
-            f"(napari-segkit reads {', '.join(sorted(READERS))})"
-        )
+    reader = _by_extension(READERS, path, "read")
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
     return reader(path)
@@ -30,13 +25,17 @@ def read(path) -> Volume:
 def write(path, labels, *, like: Volume | None = None, overwrite: bool = False) -> None:
     """Write ``labels`` to ``path`` (format from the extension) with the geometry of ``like``."""
     path = Path(path)
-    writer = WRITERS.get(path.suffix.lower())
-    if writer is None:
+    _by_extension(WRITERS, path, "write")(path, labels, like=like, overwrite=overwrite)
+
+
+def _by_extension(table: dict, path: Path, verb: str):
+    function = table.get(path.suffix.lower())
+    if function is None:
         raise ValueError(
-            f"cannot write {path.name}: unsupported file type {path.suffix!r} "
-            f"(napari-segkit writes labels as {', '.join(sorted(WRITERS))})"
+            f"cannot {verb} {path.name}: unsupported file type {path.suffix!r} "
+            f"(napari-segkit can {verb} {', '.join(sorted(table))})"
         )
-    writer(path, labels, like=like, overwrite=overwrite)
+    return function
 
 
 __all__ = ["READERS", "WRITERS", "Volume", "read", "write"]

@@ -46,10 +46,12 @@ def write_tiff(path, labels: np.ndarray, *, like: Volume | None = None, overwrit
     labels = np.asarray(labels)
     if labels.dtype.kind not in "biu":
         raise ValueError(f"labels must be an integer or boolean array, not {labels.dtype}")
-    axes = (like.axes[: labels.ndim] if like is not None else "ZYX"[-labels.ndim:])
-    if labels.ndim > 3 or len(axes) != labels.ndim:
+    if not 2 <= labels.ndim <= 3:
         raise ValueError(f"can only write 2D or 3D labels as TIFF, got shape {labels.shape}")
-    spacing = dict(zip(axes, like.spacing)) if like is not None else {}
+    # the labels cover the last spatial axes of the image (e.g. YX of a CYX or YXS image)
+    n = labels.ndim
+    axes = like.axes[: len(like.spacing)][-n:] if like is not None else "ZYX"[-n:]
+    spacing = dict(zip(axes, like.spacing[-n:])) if like is not None else {}
     unit = next((u for u in (like.units if like else ()) if u != "pixel"), None)
     top = int(labels.max()) if labels.size else 0
     with atomic_path(path, overwrite=overwrite) as tmp:

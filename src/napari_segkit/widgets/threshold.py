@@ -60,21 +60,21 @@ class ThresholdWidget(Container):
         if layer is None:
             self.result.value = "choose an image layer first"
             return None
-        params = self.parameters()
+        params, instances = self.parameters(), self.instances.value
         data = layer.data[0] if layer.multiscale else layer.data
         self.run_button.enabled = False
         self.result.value = "running…"
-        self.worker = _compute(data, params, self.instances.value)
-        self.worker.returned.connect(lambda out: self._show(layer, params, *out))
+        self.worker = _compute(data, params, instances)
+        self.worker.returned.connect(lambda out: self._show(layer, params, instances, *out))
         self.worker.errored.connect(self._failed)
         self.worker.finished.connect(lambda: setattr(self.run_button, "enabled", True))
         self.worker.start()
         return self.worker
 
-    def _show(self, layer, params, labels, value, device) -> None:
+    def _show(self, layer, params, instances, labels, value, device) -> None:
         self.result.value = f"{value:.6g}"
         record = provenance("napari_segkit.threshold", params, device, threshold=value,
-                            instances=self.instances.value, source=layer.name)
+                            instances=instances, source=layer.name)
         show_labels(self.viewer, f"{layer.name} threshold", labels, layer, record)
 
     def _failed(self, err: Exception) -> None:

@@ -1,3 +1,4 @@
+import functools
 import sys
 import tracemalloc
 
@@ -6,16 +7,20 @@ import pytest
 from skimage import color, data, exposure, filters
 
 from napari_segkit import samples, threshold
-from napari_segkit.methods.threshold import as_grey, histogram
+from napari_segkit.methods.channels import to_grey
+from napari_segkit.methods.threshold import histogram
 
 SKIMAGE = {
     "otsu": filters.threshold_otsu,
     "isodata": filters.threshold_isodata,
     "minimum": filters.threshold_minimum,
     "yen": filters.threshold_yen,
+    "li": filters.threshold_li,
+    "triangle": filters.threshold_triangle,
 }
 
 
+@functools.cache
 def _images():
     rng = np.random.default_rng(0)
     camera = data.camera()
@@ -100,7 +105,7 @@ def test_threshold_from_a_region_applies_to_the_whole_image():
 
 def test_rgb_uses_luminance_like_scikit_image():
     rgb = data.immunohistochemistry()
-    grey = as_grey(rgb)
+    grey = to_grey(rgb)
     assert grey.dtype == np.float32 and grey.shape == rgb.shape[:2]
     np.testing.assert_allclose(grey, color.rgb2gray(rgb) * 255, atol=1e-3)
     mask, value = threshold(rgb, dark=True, return_threshold=True)
@@ -123,11 +128,15 @@ def test_3d_stack_is_thresholded_as_a_whole():
     "image, kwargs, message",
     [
         (np.full((4, 4), 7, np.uint8), {}, "constant"),
-        (np.array([[0.0, np.nan], [1.0, 2.0]]), {}, "NaN"),
+        (np.full((3, 3), np.nan), {}, "NaN"),
+        (np.array([[7]], np.uint16), {}, "constant"),
         (np.zeros((0, 4)), {}, "empty"),
         (np.arange(16).reshape(4, 4), {"mask": np.zeros((4, 4), bool)}, "selects no pixels"),
         (np.arange(16).reshape(4, 4), {"mask": np.ones((2, 2), bool)}, "does not match"),
         (np.arange(16).reshape(4, 4), {"method": "huang2"}, "unknown threshold method"),
+        (np.arange(16).reshape(4, 4), {"method": "percentile", "percentile": 100},
+         "between 0 and 100"),
+        (np.arange(16).reshape(4, 4), {"channel": "hematoxylin"}, "needs an RGB image"),
     ],
 )
 def test_bad_input_gets_a_clear_error(image, kwargs, message):
@@ -143,3 +152,70 @@ def test_uint16_stack_is_not_copied_to_float():
     tracemalloc.stop()
     # the bool result (nbytes / 2) or one bounded chunk; a float64 copy alone is 4 × nbytes
     assert peak < image.nbytes
+
+
+def test_multiotsu_gives_class_labels_like_scikit_image():
+    image = data.camera()
+    labels, cuts = threshold(image, "multiotsu", classes=3, return_threshold=True)
+    np.testing.assert_array_equal(cuts, filters.threshold_multiotsu(image, classes=3))
+    np.testing.assert_array_equal(labels, np.digitize(image, cuts))
+    assert labels.dtype == np.uint8 and labels.max() == 2
+    np.testing.assert_array_equal(threshold(image, "multiotsu", dark=True), 2 - labels)
+
+
+def test_nan_pixels_are_left_out_and_never_foreground():
+    image = data.camera().astype(np.float32)
+    holed = image.copy()
+    holed[:50] = np.nan
+    mask, t = threshold(holed, return_threshold=True)
+    assert t == pytest.approx(filters.threshold_otsu(image[50:]), rel=1e-6)
+    assert not mask[:50].any()
+    assert not threshold(holed, dark=True)[:50].any()
+
+
+def test_bool_input_is_its_own_mask():
+    mask = data.binary_blobs(64, rng=1)
+    np.testing.assert_array_equal(threshold(mask), mask)
+
+
+@pytest.mark.parametrize("image", [
+    np.array([[0, 2**64 - 2], [2**64 - 1, 2**64 - 1]], dtype=np.uint64),
+    np.array([[-1e300, 1e300], [0.0, 5e299]]),
+    np.array([[-30000, -29000], [-29500, -100]], dtype=np.int16),
+    np.array([[2**63 - 3, 2**63 - 2], [2**63 - 1, 2**63 - 1]], dtype=np.uint64),
+])
+def test_extreme_values_give_a_sensible_split(image):
+    mask, t = threshold(image, return_threshold=True)
+    assert image.min() <= t < image.max()
+    assert mask.any() and not mask.all()
+    np.testing.assert_array_equal(mask, image > t)
+
+
+def test_per_slice_thresholds_each_plane():
+    volume = samples.nuclei_3d().data.copy()
+    volume[5] //= 4  # a dimmer plane gets its own threshold
+    volume[7] = 3  # and a constant plane gets none
+    mask, ts = threshold(volume, per_slice=True, return_threshold=True)
+    assert ts.shape == (volume.shape[0],)
+    for z in (0, 5, 12):
+        assert ts[z] == filters.threshold_otsu(volume[z])
+        np.testing.assert_array_equal(mask[z], volume[z] > ts[z])
+    assert np.isnan(ts[7]) and not mask[7].any()
+    assert ts[5] < ts[4]
+
+
+def test_time_series_per_slice_keeps_leading_axes():
+    series = np.stack([samples.nuclei_3d(seed=s).data[:4] for s in (1, 2)])  # (T, Z, Y, X)
+    mask, ts = threshold(series, per_slice=True, return_threshold=True)
+    assert mask.shape == series.shape and ts.shape == (2, 4)
+    assert ts[1, 2] == filters.threshold_otsu(series[1, 2])
+
+
+def test_stain_channel_equals_scikit_image_deconvolution():
+    rgb = data.immunohistochemistry()
+    hed = color.rgb2hed(rgb)
+    for index, name in enumerate(("hematoxylin", "eosin", "dab")):
+        np.testing.assert_allclose(to_grey(rgb, channel=name), hed[..., index], atol=2e-5)
+    np.testing.assert_array_equal(to_grey(rgb, channel="green"), rgb[..., 1])
+    nuclei = threshold(rgb, channel="hematoxylin")
+    assert nuclei.shape == rgb.shape[:2] and 0.05 < nuclei.mean() < 0.5

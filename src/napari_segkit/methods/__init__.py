@@ -1,6 +1,7 @@
 """Segmentation algorithms. Nothing here imports napari or Qt."""
 
+from .adaptive import adaptive_threshold
 from .components import label
 from .threshold import threshold
 
-__all__ = ["label", "threshold"]
+__all__ = ["adaptive_threshold", "label", "threshold"]

@@ -1,10 +1,10 @@
-"""Global (histogram) thresholding.
+"""Global (histogram) thresholding: one threshold for the image, or one per slice.
 
 The histogram is computed where the image lives (NumPy or CuPy), with the same bins as
 :func:`skimage.exposure.histogram` (one bin per integer value for integer images, ``nbins``
 equal bins between min and max for float images), in chunks so that a large integer stack
-is never copied whole. The threshold is then found on that small histogram with
-scikit-image's own functions, so the values equal scikit-image's.
+is never copied whole. The threshold is then chosen on that small histogram by
+:mod:`.histogram_thresholds` (scikit-image's own functions where it has the method).
 """
 
 from __future__ import annotations
@@ -15,21 +15,18 @@ import numpy as np
 from skimage import filters
 
 from ..backend import as_xp, get_xp, on_device, to_host
+from .channels import to_grey
+from .histogram_thresholds import HISTOGRAM_METHODS, multiotsu
 
-#: method name -> scikit-image function that accepts ``hist=(counts, centers)``
-_HISTOGRAM_METHODS = {
-    "otsu": filters.threshold_otsu,
-    "isodata": filters.threshold_isodata,
-    "minimum": filters.threshold_minimum,
-    "yen": filters.threshold_yen,
-}
-METHODS = (*_HISTOGRAM_METHODS, "mean", "manual")
-
-#: Rec. 709 luminance weights, as in :func:`skimage.color.rgb2gray`.
-LUMINANCE = (0.2125, 0.7154, 0.0721)
+#: every global method; "multiotsu" gives class labels, "manual" uses ``value``
+METHODS = (*sorted(HISTOGRAM_METHODS), "multiotsu", "manual")
 
 _CHUNK = 1 << 21  # elements per bincount pass: bounds the int64 temporary to 16 MiB
 _MAX_INTEGER_BINS = 1 << 24  # wider integer ranges use ``nbins`` equal bins instead
+
+
+class NothingToSeparate(ValueError):
+    """The pixels to threshold are all equal (or there are none)."""
 
 
 @on_device
@@ -38,82 +35,100 @@ def threshold(
     method: str = "otsu",
     *,
     value: float | None = None,
+    percentile: float = 50.0,
+    classes: int = 3,
     dark: bool = False,
     mask: Any = None,
-    nbins: int = 256,
+    per_slice: bool = False,
+    channel: str | int | None = None,
     rgb: bool | None = None,
+    nbins: int = 256,
     return_threshold: bool = False,
 ):
-    """Segment ``image`` with one global threshold.
+    """Segment ``image`` with a global threshold chosen from its histogram.
 
     Parameters
     ----------
-    image : array, 2D or 3D (or any nD), grey or RGB(A) in the last axis
-    method : {"otsu", "isodata", "minimum", "yen", "mean", "manual"}, default "otsu"
-        Histogram method (the value equals the scikit-image function of the same name),
-        or "manual" to use ``value``.
-    value : float, only for ``method="manual"``, in image intensity units.
+    image : array, 2D, 3D or nD (e.g. T, Z, Y, X); grey, or RGB(A) in the last axis.
+    method : str, default "otsu"
+        One of :data:`METHODS`: Fiji's Auto Threshold set ("default", "huang",
+        "intermodes", "isodata", "li", "max_entropy", "mean", "min_error", "minimum",
+        "moments", "otsu", "percentile", "renyi_entropy", "shanbhag", "triangle", "yen"),
+        "multiotsu" (``classes`` intensity classes → labels 0 … classes-1) or "manual".
+        Methods scikit-image has give its values exactly.
+    value : float, the threshold for "manual", in image intensity units.
+    percentile : float, default 50, for "percentile": % of pixels at or below the threshold.
+    classes : int, default 3, for "multiotsu".
     dark : bool, default False
-        Objects are darker than the background (e.g. nuclei in H&E): foreground is
-        ``image <= t`` instead of ``image > t``.
-    mask : bool array of the image's spatial shape, optional
-        Compute the threshold from these pixels only (the result covers the whole image).
-    nbins : int, default 256
-        Bins for float images (integer images get one bin per value).
-    rgb : bool or None, default None (guess: last axis of length 3 or 4 with ndim >= 3)
-        Threshold the luminance of an RGB(A) image.
-    return_threshold : bool, default False
-        Also return the threshold value.
+        Objects are darker than the background: foreground is ``image <= t``
+        (multi-Otsu: class 0 is the brightest).
+    mask : bool array of the grey image's shape, optional
+        Compute the threshold from these pixels only; it applies to the whole image.
+    per_slice : bool, default False
+        For 3D and more: a threshold for each 2D plane (the last two axes). A plane with
+        nothing to separate (constant) gets no foreground and threshold NaN.
+    channel, rgb : which grey image to use from colour input, see
+        :func:`napari_segkit.methods.channels.to_grey` (luminance by default; "hematoxylin",
+        "eosin", "dab" for stains).
+    nbins : int, default 256, bins for float images (integer images: one per value).
+    return_threshold : bool, default False, also return the threshold(s).
     device : {"auto", "cpu", "gpu"}, default "auto"
 
     Returns
     -------
-    mask : bool array, the image's spatial shape; ``(mask, t)`` with ``return_threshold``.
+    mask : bool array of the grey image's shape (uint8 class labels for "multiotsu"), and
+        with ``return_threshold`` the threshold: a float, an array of one per slice, or the
+        ``classes - 1`` multi-Otsu thresholds. NaN pixels are never foreground.
     """
-    grey = as_grey(image, rgb=rgb)
-    t = _threshold_value(grey, method, value=value, mask=mask, nbins=nbins)
-    result = grey <= t if dark else grey > t
+    if method not in METHODS:
+        raise ValueError(f"unknown threshold method {method!r}; choose one of {METHODS}")
+    if method == "manual" and value is None:
+        raise ValueError("method='manual' needs a value, e.g. value=120")
+    if method != "manual" and value is not None:
+        raise ValueError(f"value={value} is only used with method='manual', not {method!r}")
+    xp = get_xp(image)
+    grey = to_grey(image, rgb=rgb, channel=channel)
+    if grey.dtype == bool:
+        grey = grey.view(xp.uint8)
+    if mask is not None:
+        mask = as_xp(mask, xp).astype(bool, copy=False)
+        if mask.shape != grey.shape:
+            raise ValueError(f"mask shape {mask.shape} does not match the image's {grey.shape}")
+    options = {"value": value, "percentile": percentile, "classes": classes, "nbins": nbins}
+    if per_slice and grey.ndim >= 3:
+        t = _per_slice(grey, mask, method, options)
+    else:
+        t = threshold_value(grey, method, mask=mask, **options)
+    result = _apply(grey, t, method, dark, classes, per_slice and grey.ndim >= 3)
     return (result, t) if return_threshold else result
 
 
-def _threshold_value(
-    image: Any,
-    method: str = "otsu",
-    *,
-    value: float | None = None,
-    mask: Any = None,
-    nbins: int = 256,
-) -> float:
-    """The threshold of a grey ``image`` by ``method``, on the image's own device."""
-    if method not in METHODS:
-        raise ValueError(f"unknown threshold method {method!r}; choose one of {METHODS}")
+def threshold_value(values: Any, method: str = "otsu", *, mask: Any = None,
+                    value: float | None = None, percentile: float = 50.0, classes: int = 3,
+                    nbins: int = 256):
+    """The threshold of grey ``values`` by ``method`` (see :func:`threshold`), on their device."""
     if method == "manual":
-        if value is None:
-            raise ValueError("method='manual' needs a value, e.g. value=120")
         return float(value)
-    if value is not None:
-        raise ValueError(f"value={value} is only used with method='manual', not {method!r}")
-    xp = get_xp(image)
-    values = _selected(image, mask, xp)
+    xp = get_xp(values)
+    values = _finite_selection(values, mask, xp)
     lo, hi = values.min(), values.max()
-    if values.dtype.kind == "f" and not bool(xp.isfinite(lo) and xp.isfinite(hi)):
-        raise ValueError(
-            "image contains NaN or infinite values; replace them (numpy.nan_to_num) "
-            "or leave them out with a mask"
-        )
     if lo == hi:
-        raise ValueError(
+        raise NothingToSeparate(
             f"image is constant (every pixel is {lo.item()}); no threshold can separate "
-            "objects from background"
-        )
+            "objects from background")
+    if method == "li" and values.dtype.kind == "f":  # scikit-image iterates on the values
+        return float(filters.threshold_li(to_host(values)))
     if method == "mean":
         return float(xp.mean(values, dtype=xp.float64))
     counts, centers = histogram(values, nbins=nbins, value_range=(lo, hi))
     try:
-        t = _HISTOGRAM_METHODS[method](hist=(counts, centers))
-    except RuntimeError as err:  # threshold_minimum: histogram never becomes bimodal
+        if method == "multiotsu":
+            return np.asarray(multiotsu(counts, centers, classes=classes), dtype=np.float64)
+        extra = {"percentile": percentile} if method == "percentile" else {}
+        # .item(): an integer bin stays an exact int (a uint64 threshold would not fit a float)
+        return np.asarray(HISTOGRAM_METHODS[method](counts, centers, **extra)).item()
+    except RuntimeError as err:  # e.g. the histogram never becomes bimodal
         raise ValueError(f"threshold method {method!r} failed on this image: {err}") from err
-    return float(t)
 
 
 def histogram(
@@ -127,14 +142,15 @@ def histogram(
     flat = values.reshape(-1)
     lo, hi = value_range if value_range is not None else (flat.min(), flat.max())
     if flat.dtype.kind in "iu" and int(hi) - int(lo) < _MAX_INTEGER_BINS:
-        lo, hi = int(lo), int(hi)
+        lo_value, lo, hi = lo, int(lo), int(hi)
         counts = xp.zeros(hi - lo + 1, dtype=xp.int64)
         for start in range(0, flat.size, _CHUNK):
-            chunk = flat[start : start + _CHUNK].astype(xp.int64)
-            chunk -= lo
+            # subtract in the image's dtype (no overflow: values >= lo), then widen
+            chunk = (flat[start : start + _CHUNK] - lo_value).astype(xp.int64)
             counts += xp.bincount(chunk, minlength=hi - lo + 1)
-            del chunk  # before the next astype, so only one chunk is ever alive
-        centers = np.arange(lo, hi + 1)
+            del chunk  # before the next one, so only one chunk is ever alive
+        kind = np.uint64 if flat.dtype == np.uint64 else np.int64  # exact up to 2**64 - 1
+        centers = np.arange(hi - lo + 1, dtype=kind) + kind(lo)
     else:
         counts, edges = xp.histogram(flat, bins=nbins, range=(lo, hi))
         edges = to_host(edges)
@@ -142,30 +158,58 @@ def histogram(
     return to_host(counts), centers
 
 
-def as_grey(image: Any, *, rgb: bool | None = None) -> Any:
-    """Luminance (float32, the image's intensity scale) of RGB(A) input; grey input as is."""
-    if rgb is None:
-        rgb = image.ndim >= 3 and image.shape[-1] in (3, 4)
-    if not rgb:
-        return image
-    if image.shape[-1] not in (3, 4):
-        raise ValueError(
-            f"rgb=True needs colour in the last axis (3 or 4 values), got shape {image.shape}"
-        )
-    xp = get_xp(image)
-    weights = xp.asarray(LUMINANCE, dtype=xp.float32)
-    return image[..., :3].astype(xp.float32) @ weights
-
-
-def _selected(image: Any, mask: Any, xp) -> Any:
-    if image.size == 0:
-        raise ValueError("image is empty (it has no pixels)")
-    if mask is None:
-        return image
-    mask = as_xp(mask, xp)
-    if mask.shape != image.shape:
-        raise ValueError(f"mask shape {mask.shape} does not match the image's {image.shape}")
-    values = image[mask.astype(bool)]
+def _finite_selection(values, mask, xp):
+    """The pixels to compute a threshold from: inside ``mask``, NaN and ±inf left out."""
     if values.size == 0:
-        raise ValueError("the mask selects no pixels; draw or choose a non-empty region")
+        raise NothingToSeparate("image is empty (it has no pixels)")
+    keep = mask
+    if values.dtype.kind == "f" and not bool(xp.isfinite(values.min() + values.max())):
+        finite = xp.isfinite(values)
+        keep = finite if keep is None else keep & finite
+    if keep is not None:
+        values = values[keep]
+    if values.size == 0:
+        if mask is not None and not bool(mask.any()):
+            raise NothingToSeparate("the mask selects no pixels; draw or choose a non-empty region")
+        raise NothingToSeparate("every pixel to threshold is NaN or infinite")
     return values
+
+
+def _per_slice(grey, mask, method, options):
+    planes = grey.reshape(-1, *grey.shape[-2:])
+    masks = None if mask is None else mask.reshape(planes.shape)
+    found = []
+    for i, plane in enumerate(planes):
+        try:
+            found.append(threshold_value(plane, method, mask=None if masks is None else masks[i],
+                                         **options))
+        except NothingToSeparate:
+            found.append(np.full(options["classes"] - 1, np.nan) if method == "multiotsu"
+                         else np.nan)
+    return np.asarray(found, dtype=np.float64).reshape(*grey.shape[:-2], *np.shape(found[0]))
+
+
+def _apply(grey, t, method, dark, classes, per_slice):
+    xp = get_xp(grey)
+    if method == "multiotsu":
+        if per_slice:
+            planes = grey.reshape(-1, *grey.shape[-2:])
+            cuts = np.reshape(t, (len(planes), classes - 1))
+            labels = xp.stack([_classes(p, c, classes, dark, xp) for p, c in zip(planes, cuts)])
+            return labels.reshape(grey.shape)
+        return _classes(grey, t, classes, dark, xp)
+    if per_slice:
+        t = xp.asarray(t)[..., None, None]
+    # a Python float compares in the image's own precision, as scikit-image's `image > t`
+    return grey <= t if dark else grey > t
+
+
+def _classes(grey, cuts, classes, dark, xp):
+    if np.isnan(cuts).any():
+        return xp.zeros(grey.shape, xp.uint8)
+    labels = xp.digitize(grey, xp.asarray(cuts)).astype(xp.uint8)
+    if dark:
+        labels = (classes - 1) - labels
+    if grey.dtype.kind == "f":
+        labels[~xp.isfinite(grey)] = 0
+    return labels

@@ -1,0 +1,290 @@
+"""Adaptive (local) thresholding: a threshold for every pixel from its neighbourhood.
+
+Fiji's Auto Local Threshold set plus scikit-image's: local mean, Gaussian, median,
+mid-grey, Bernsen, contrast, Niblack, Sauvola, Phansalkar and local Otsu.
+
+- Local mean and standard deviation come from running sums (``uniform_filter``, O(1) per
+  voxel whatever the block size, accumulated in float64 along each line), centred on the
+  image mean so that the variance does not lose precision.
+- The image is processed in slabs along its first spatial axis with a halo as wide as the
+  window reaches, so the result equals a whole-image run while memory stays bounded, and
+  progress can be reported (and a run cancelled) between slabs.
+- ``block_size`` is in pixels, or in physical units when ``spacing`` is given (anisotropic
+  3D windows: the same extent in µm along every axis).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from ..backend import as_xp, get_xp, on_device, to_device, to_host
+from .channels import to_grey
+from .threshold import NothingToSeparate
+
+METHODS = ("mean", "gaussian", "median", "midgrey", "bernsen", "contrast", "niblack",
+           "sauvola", "phansalkar", "otsu")
+#: default ``k`` per method (Niblack and Sauvola as scikit-image, Phansalkar as its paper)
+DEFAULT_K = {"niblack": 0.2, "sauvola": 0.2, "phansalkar": 0.25}
+_SLAB_VOXELS = 1 << 22  # core voxels per slab (16 MiB of float32)
+
+
+@on_device
+def adaptive_threshold(
+    image: Any,
+    method: str = "mean",
+    *,
+    block_size: float | tuple = 51,
+    spacing: tuple | None = None,
+    offset: float = 0.0,
+    k: float | None = None,
+    r: float | None = None,
+    contrast: float | None = None,
+    dark: bool = False,
+    mask: Any = None,
+    per_slice: bool = False,
+    channel: str | int | None = None,
+    rgb: bool | None = None,
+    return_threshold: bool = False,
+    progress: Callable[[float], None] | None = None,
+):
+    """Segment ``image`` with a threshold that follows the local background.
+
+    Parameters
+    ----------
+    image : array, 2D, 3D or nD (leading axes beyond Z, e.g. time, are done one by one);
+        grey, or RGB(A) in the last axis (see ``channel``).
+    method : str, default "mean", one of :data:`METHODS`. With ``m``, ``s``, ``min``, ``max``
+        the mean, standard deviation, minimum and maximum in the window:
+
+        - "mean": ``m - offset`` (= scikit-image ``threshold_local(method="mean")``)
+        - "gaussian": Gaussian-weighted mean, σ = (block - 1) / 6, minus ``offset``
+        - "median": median minus ``offset``
+        - "midgrey": ``(max + min) / 2 - offset``
+        - "bernsen" (Bernsen 1986): foreground if ``x >= (max + min) / 2``; where
+          ``max - min < contrast`` the window is one class, decided by whether its
+          mid-grey lies above the image's mid-grey
+        - "contrast": foreground if ``x`` is nearer ``max`` than ``min``
+        - "niblack" (Niblack 1986): ``m - k s - offset``, k = 0.2 (= scikit-image)
+        - "sauvola" (Sauvola & Pietikäinen 2000): ``m (1 + k (s / r - 1))``, k = 0.2,
+          r = half the dtype range (= scikit-image)
+        - "phansalkar" (Phansalkar et al. 2011): on intensities scaled to [0, 1],
+          ``m (1 + 2 exp(-10 m) + k (s / r - 1))``, k = 0.25, r = 0.5
+        - "otsu": Otsu's threshold of the window (8-bit quantised, skimage.filters.rank)
+    block_size : float or tuple, default 51
+        Window edge: pixels (odd; even sizes are rounded up), or physical units when
+        ``spacing`` is given.
+    spacing : tuple of the spatial axes' voxel size, optional.
+    offset, k, r, contrast : method parameters as above; ``contrast`` defaults to 15/255 of
+        the intensity range (Fiji's 15 for 8-bit).
+    dark : bool, default False: objects darker than their surroundings.
+    mask : bool array, optional: foreground only inside it.
+    per_slice : bool, default False: 2D windows on each plane of a stack.
+    channel, rgb : see :func:`napari_segkit.methods.channels.to_grey`.
+    return_threshold : bool, default False: also return the threshold image (float32).
+    progress : callable(fraction), optional, called after each slab.
+    device : {"auto", "cpu", "gpu"}, default "auto"
+
+    Returns
+    -------
+    mask : bool array of the grey image's shape (NaN pixels are never foreground), and the
+        threshold image with ``return_threshold``.
+    """
+    steps = iter_adaptive_threshold(
+        image, method, block_size=block_size, spacing=spacing, offset=offset, k=k, r=r,
+        contrast=contrast, dark=dark, mask=mask, per_slice=per_slice, channel=channel, rgb=rgb,
+        return_threshold=return_threshold)
+    while True:
+        try:
+            fraction = next(steps)
+        except StopIteration as done:
+            return done.value
+        if progress is not None:
+            progress(fraction)
+
+
+def iter_adaptive_threshold(image, method="mean", *, block_size=51, spacing=None, offset=0.0,
+                            k=None, r=None, contrast=None, dark=False, mask=None,
+                            per_slice=False, channel=None, rgb=None,
+                            return_threshold=False) -> Iterator[float]:
+    """:func:`adaptive_threshold` as a generator on the image's own device.
+
+    Yields the fraction done after each slab; ``return`` gives what
+    :func:`adaptive_threshold` returns. Closing the generator stops the work.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown adaptive method {method!r}; choose one of {METHODS}")
+    xp = get_xp(image)
+    grey = to_grey(image, rgb=rgb, channel=channel)
+    if grey.dtype == bool:
+        grey = grey.view(xp.uint8)
+    spatial = 2 if per_slice or grey.ndim == 2 else min(grey.ndim, 3)
+    if grey.ndim < 2:
+        raise ValueError(f"adaptive thresholding needs a 2D or 3D image, got shape {grey.shape}")
+    if mask is not None:
+        mask = as_xp(mask, xp).astype(bool, copy=False)
+        if mask.shape != grey.shape:
+            raise ValueError(f"mask shape {mask.shape} does not match the image's {grey.shape}")
+    size = window(block_size, spacing, grey.shape[-spatial:])
+    stats = _global_stats(grey, xp)
+    params = _parameters(method, grey.dtype, stats, offset=offset, k=k, r=r, contrast=contrast)
+
+    volumes = grey.reshape(-1, *grey.shape[-spatial:])
+    out = xp.zeros(volumes.shape, dtype=bool)
+    thresholds = xp.zeros(volumes.shape, xp.float32) if return_threshold else None
+    halo = _halo(method, size)
+    depth = volumes.shape[1]
+    rows = max(1, _SLAB_VOXELS // max(1, int(np.prod(volumes.shape[2:]))))
+    total = len(volumes) * -(-depth // rows)
+    done = 0
+    for v in range(len(volumes)):
+        for start in range(0, depth, rows):
+            stop = min(depth, start + rows)
+            lo, hi = max(0, start - halo), min(depth, stop + halo)
+            slab = volumes[v, lo:hi]
+            t = _local_threshold(method, slab, size, params, stats, xp)
+            core = slice(start - lo, start - lo + stop - start)
+            x, t = slab[core], t[core]
+            inclusive = method in ("bernsen", "contrast", "otsu")
+            if dark:
+                result = x < t if inclusive else x <= t
+            else:
+                result = x >= t if inclusive else x > t
+            out[v, start:stop] = result
+            if thresholds is not None:
+                thresholds[v, start:stop] = t
+            done += 1
+            yield done / total
+    out = out.reshape(grey.shape)
+    if mask is not None:
+        out &= mask
+    if return_threshold:
+        return out, thresholds.reshape(grey.shape)
+    return out
+
+
+def window(block_size, spacing, shape) -> tuple[int, ...]:
+    """Odd window size in pixels per axis from a block size in pixels or physical units."""
+    n = len(shape)
+    block = np.broadcast_to(np.asarray(block_size, dtype=np.float64), (n,))
+    if spacing is not None:
+        spacing = np.asarray(spacing, dtype=np.float64)[-n:]
+        if spacing.shape != (n,) or (spacing <= 0).any():
+            raise ValueError(f"spacing needs {n} positive values, got {spacing.tolist()}")
+        block = block / spacing
+    if (block <= 0).any():
+        raise ValueError(f"block_size must be positive, got {block_size}")
+    size = np.maximum(1, np.rint(block).astype(int))
+    size += size % 2 == 0
+    return tuple(int(s) for s in size)
+
+
+def _global_stats(grey, xp) -> dict:
+    lo, hi = grey.min(), grey.max()
+    finite = True
+    if grey.dtype.kind == "f" and not bool(xp.isfinite(lo + hi)):
+        good = grey[xp.isfinite(grey)]
+        if good.size == 0:
+            raise NothingToSeparate("every pixel to threshold is NaN or infinite")
+        lo, hi, finite = good.min(), good.max(), False
+    if lo == hi:
+        raise NothingToSeparate(
+            f"image is constant (every pixel is {lo.item()}); no threshold can separate "
+            "objects from background")
+    step = max(1, grey.size // 1_000_000)  # the centre only needs to be near the mean
+    sample = grey.reshape(-1)[::step]
+    if not finite:
+        sample = sample[xp.isfinite(sample)]
+    centre = float(sample.mean(dtype=xp.float64)) if sample.size else (float(lo) + float(hi)) / 2
+    return {"min": float(lo), "max": float(hi), "centre": centre, "finite": finite}
+
+
+def _parameters(method, dtype, stats, *, offset, k, r, contrast) -> dict:
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        dtype_lo, dtype_hi = float(info.min), float(info.max)
+    else:
+        dtype_lo, dtype_hi = -1.0, 1.0  # scikit-image's dtype_limits for float images
+    span = stats["max"] - stats["min"]
+    return {
+        "offset": float(offset),
+        "k": DEFAULT_K.get(method, 0.0) if k is None else float(k),
+        "r": 0.5 * (dtype_hi - dtype_lo) if r is None else float(r),
+        "contrast": 15 / 255 * span if contrast is None else float(contrast),
+        # Phansalkar's [0, 1] scaling: the dtype's range for integers, the data's for floats
+        "unit_lo": dtype_lo if dtype.kind in "iu" else stats["min"],
+        "unit_span": (dtype_hi - dtype_lo) if dtype.kind in "iu" else span,
+    }
+
+
+def _halo(method, size) -> int:
+    first = size[0]
+    if method == "gaussian":
+        return int(4.0 * (first - 1) / 6.0 + 0.5)
+    return first // 2
+
+
+def _local_threshold(method, slab, size, params, stats, xp):
+    """The threshold image (float32) of ``slab`` for ``method``."""
+    ndi = importlib.import_module("scipy.ndimage" if xp is np else "cupyx.scipy.ndimage")
+    x = slab.astype(xp.float32)
+    if not stats["finite"]:
+        x[~xp.isfinite(x)] = stats["centre"]  # NaN/inf do not spread into their windows
+    if method == "mean":
+        t = ndi.uniform_filter(x, size, mode="reflect")
+    elif method == "gaussian":
+        t = ndi.gaussian_filter(x, [(s - 1) / 6.0 for s in size], mode="reflect", truncate=4.0)
+    elif method == "median":
+        t = ndi.median_filter(x, size, mode="reflect")
+    elif method in ("midgrey", "bernsen", "contrast"):
+        top = ndi.maximum_filter(x, size, mode="reflect")
+        bottom = ndi.minimum_filter(x, size, mode="reflect")
+        t = (top + bottom) / 2
+        if method == "bernsen":
+            flat = (top - bottom) < params["contrast"]
+            image_mid = (stats["max"] + stats["min"]) / 2
+            t[flat] = xp.where(t[flat] >= image_mid, -xp.inf, xp.inf)
+        if method != "midgrey":
+            return t
+    elif method in ("niblack", "sauvola", "phansalkar"):
+        m, s = _mean_std(x, size, stats["centre"], ndi, xp)
+        kk = params["k"]
+        if method == "niblack":
+            t = m - kk * s
+        elif method == "sauvola":
+            t = m * (1 + kk * (s / params["r"] - 1))
+        else:
+            lo, span = params["unit_lo"], params["unit_span"]
+            m_unit, s_unit = (m - lo) / span, s / span
+            t_unit = m_unit * (1 + 2.0 * xp.exp(-10.0 * m_unit) + kk * (s_unit / 0.5 - 1))
+            return (lo + span * t_unit).astype(xp.float32)
+    else:  # otsu
+        return _local_otsu(x, size, stats, xp)
+    t -= params["offset"]
+    return t
+
+
+def _mean_std(x, size, centre, ndi, xp):
+    """Window mean and standard deviation by running sums (mirror borders, as scikit-image)."""
+    centred = x - xp.float32(centre)
+    m = ndi.uniform_filter(centred, size, mode="mirror")
+    centred *= centred
+    var = ndi.uniform_filter(centred, size, mode="mirror")
+    del centred
+    var -= m * m
+    xp.maximum(var, 0, out=var)
+    m += xp.float32(centre)
+    return m, xp.sqrt(var, out=var)
+
+
+def _local_otsu(x, size, stats, xp):
+    from skimage.filters import rank
+
+    lo, span = stats["min"], stats["max"] - stats["min"]
+    quantised = np.clip(np.rint((to_host(x) - lo) / span * 255), 0, 255).astype(np.uint8)
+    level = rank.otsu(quantised, footprint=np.ones(size, dtype=bool)).astype(np.float32)
+    # compare in quantised units: foreground where quantised >= level
+    t = lo + (level - 0.5) / 255 * span
+    return to_device(t.astype(np.float32), "gpu" if xp is not np else "cpu")

@@ -1,0 +1,158 @@
+import sys
+
+import numpy as np
+import pytest
+from skimage import data, filters
+from skimage.filters import rank
+
+from napari_segkit import adaptive_threshold, samples
+from napari_segkit.methods.adaptive import window
+
+adaptive = sys.modules["napari_segkit.methods.adaptive"]
+
+
+def assert_same_split(image, mask, t, t_ref, rtol=1e-4):
+    """Thresholds agree to float32 precision; masks agree wherever the pixel is not on it."""
+    np.testing.assert_allclose(t, t_ref, rtol=rtol, atol=1e-3)
+    clear = np.abs(image.astype(np.float64) - t_ref) > 1e-2
+    np.testing.assert_array_equal(mask[clear], (image > t_ref)[clear])
+
+
+@pytest.mark.parametrize("method", ["mean", "gaussian", "median"])
+def test_local_mean_gaussian_median_equal_scikit_image(method):
+    volume = samples.nuclei_3d().data[:, :64, :80]
+    for image, block in ((data.page(), 35), (volume, (5, 21, 21))):
+        mask, t = adaptive_threshold(image, method, block_size=block, offset=2.5,
+                                     return_threshold=True)
+        t_ref = filters.threshold_local(image, block, method, offset=2.5)
+        assert_same_split(image, mask, t, t_ref)
+
+
+@pytest.mark.parametrize("method, reference", [
+    ("niblack", lambda im, w: filters.threshold_niblack(im, w, k=0.3)),
+    ("sauvola", lambda im, w: filters.threshold_sauvola(im, w, k=0.3)),
+])
+def test_niblack_and_sauvola_equal_scikit_image(method, reference):
+    for image, block in ((data.page(), 25), (samples.nuclei_3d().data, (3, 15, 15)),
+                         (data.camera().astype(np.float32) / 255, 51)):
+        mask, t = adaptive_threshold(image, method, block_size=block, k=0.3,
+                                     return_threshold=True)
+        assert_same_split(image, mask, t, reference(image, block))
+
+
+def test_local_otsu_equals_scikit_image_rank_otsu():
+    image = data.camera()
+    assert image.min() == 0 and image.max() == 255  # so quantising to 8 bits changes nothing
+    mask = adaptive_threshold(image, "otsu", block_size=31)
+    np.testing.assert_array_equal(mask, image >= rank.otsu(image, np.ones((31, 31), bool)))
+
+
+def _windows(image, size):
+    """Every pixel's window, borders mirrored as scipy's "reflect" mode (numpy "symmetric")."""
+    h = size // 2
+    padded = np.pad(image.astype(np.float64), h, mode="symmetric")
+    for y in range(image.shape[0]):
+        for x in range(image.shape[1]):
+            yield (y, x), padded[y:y + size, x:x + size]
+
+
+def brute_force(image, method, size, contrast=None):
+    out = np.zeros(image.shape, bool)
+    lo, hi = image.min(), image.max()
+    for (y, x), w in _windows(image, size):
+        v = float(image[y, x])
+        top, bottom = w.max(), w.min()
+        if method == "midgrey":
+            out[y, x] = v > (top + bottom) / 2
+        elif method == "contrast":
+            out[y, x] = abs(top - v) <= abs(v - bottom)
+        elif method == "bernsen":
+            mid = (top + bottom) / 2
+            out[y, x] = (mid >= (lo + hi) / 2) if top - bottom < contrast else v >= mid
+        elif method == "phansalkar":  # the paper, on intensities scaled to [0, 1]
+            m, s = w.mean() / 255, np.sqrt(np.mean((w / 255) ** 2) - (w.mean() / 255) ** 2)
+            out[y, x] = v / 255 > m * (1 + 2 * np.exp(-10 * m) + 0.25 * (s / 0.5 - 1))
+    return out
+
+
+@pytest.mark.parametrize("method", ["midgrey", "contrast", "bernsen", "phansalkar"])
+def test_fiji_local_methods_equal_a_window_by_window_reference(method):
+    rng = np.random.default_rng(2)
+    image = (rng.random((24, 30)) * 60 + np.linspace(0, 180, 30)).astype(np.uint8)
+    image[5:9, 5:12] = 250
+    image[15:20, 18:22] = 5
+    mask = adaptive_threshold(image, method, block_size=7, contrast=20)
+    if method == "phansalkar":  # the paper's formula there; phansalkar's mirror borders differ
+        inner = (slice(3, -3), slice(3, -3))
+        np.testing.assert_array_equal(mask[inner], brute_force(image, method, 7)[inner])
+    else:
+        np.testing.assert_array_equal(mask, brute_force(image, method, 7, contrast=20))
+
+
+@pytest.mark.parametrize("method", ["mean", "gaussian", "median", "niblack", "bernsen", "otsu"])
+def test_slabs_with_halo_equal_one_whole_volume_run(monkeypatch, method):
+    volume = samples.nuclei_3d().data[:, :64, :64]
+    whole, t_whole = adaptive_threshold(volume, method, block_size=(5, 9, 9),
+                                        return_threshold=True)
+    monkeypatch.setattr(adaptive, "_SLAB_VOXELS", 64 * 64 * 3)  # three planes a slab
+    steps = []
+    slabbed, t_slabbed = adaptive_threshold(volume, method, block_size=(5, 9, 9),
+                                            return_threshold=True, progress=steps.append)
+    np.testing.assert_array_equal(slabbed, whole)
+    np.testing.assert_allclose(t_slabbed, t_whole, rtol=1e-6)
+    assert len(steps) == 8 and steps == sorted(steps) and steps[-1] == 1.0
+
+
+def test_block_in_physical_units_respects_anisotropy():
+    volume = samples.nuclei_3d()
+    assert window(5.0, volume.spacing, volume.data.shape) == (5, 21, 21)
+    assert window(8, None, (10, 10)) == (9, 9)  # even sizes round up to odd
+    mask, t = adaptive_threshold(volume.data, block_size=5.0, spacing=volume.spacing,
+                                 return_threshold=True)
+    assert_same_split(volume.data, mask, t, filters.threshold_local(volume.data, (5, 21, 21), "mean"))
+
+
+def test_per_slice_uses_2d_windows():
+    volume = samples.nuclei_3d().data[:4]
+    mask, t = adaptive_threshold(volume, block_size=15, per_slice=True, return_threshold=True)
+    for z in range(4):
+        assert_same_split(volume[z], mask[z], t[z], filters.threshold_local(volume[z], 15, "mean"))
+
+
+def test_running_sums_do_not_drift_along_a_long_line():
+    rng = np.random.default_rng(3)
+    line = (60000 + rng.integers(-3000, 3000, 200_000)).astype(np.uint16)[None, :]
+    _, t = adaptive_threshold(line, block_size=(1, 101), return_threshold=True)
+    sums = np.concatenate([[0], np.cumsum(line[0].astype(np.int64))])
+    exact = (sums[101:] - sums[:-101]) / 101  # windows fully inside the line
+    np.testing.assert_allclose(t[0, 50:-50], exact, atol=0.01)
+
+
+def test_dark_mask_and_nan():
+    image = data.page().astype(np.float32)
+    bright = adaptive_threshold(image, block_size=25, offset=5)
+    dark = adaptive_threshold(image, block_size=25, offset=5, dark=True)
+    assert not (bright & dark).any()
+    roi = np.zeros(image.shape, bool)
+    roi[:, :100] = True
+    assert not adaptive_threshold(image, block_size=25, mask=roi)[:, 100:].any()
+    holed = image.copy()
+    holed[10:20, 10:20] = np.nan
+    mask, t = adaptive_threshold(holed, "sauvola", block_size=25, return_threshold=True)
+    assert not mask[10:20, 10:20].any()
+    _, t_full = adaptive_threshold(image, "sauvola", block_size=25, return_threshold=True)
+    far = (slice(60, None), slice(60, None))  # beyond the window, NaN changes nothing
+    assert_same_split(image[far], mask[far], t[far], t_full[far])
+
+
+@pytest.mark.parametrize("image, kwargs, message", [
+    (np.full((8, 8), 3, np.uint8), {}, "constant"),
+    (np.full((8, 8), np.nan), {}, "NaN"),
+    (np.arange(8), {}, "2D or 3D"),
+    (np.arange(64).reshape(8, 8), {"method": "bradley"}, "unknown adaptive method"),
+    (np.arange(64).reshape(8, 8), {"block_size": 0}, "positive"),
+    (np.arange(64).reshape(8, 8), {"spacing": (1.0,)}, "spacing needs 2"),
+])
+def test_bad_input_gets_a_clear_error(image, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        adaptive_threshold(image, **kwargs)

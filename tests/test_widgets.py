@@ -18,9 +18,10 @@ def viewer_and_widget(make_napari_viewer):
 
 
 def run_widget(qtbot, widget):
+    """Run and wait: the button comes back when the worker has finished (a signal could be
+    missed if the worker ends before we listen)."""
     worker = widget.run()
-    with qtbot.waitSignal(worker.finished, timeout=60_000):
-        pass
+    qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=60_000)
     return worker
 
 
@@ -101,8 +102,7 @@ def test_demo_gui_opens_one_sample_with_the_widget_run(qtbot):
 
     viewer, widget = show_in_napari("ihc_slide", device="cpu")
     try:
-        with qtbot.waitSignal(widget.worker.finished, timeout=60_000):
-            pass
+        qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=60_000)
         image, result = viewer.layers
         assert image.rgb and widget.dark.value
         np.testing.assert_array_equal(result.data, label(threshold(image.data, dark=True)))

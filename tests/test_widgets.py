@@ -1,11 +1,14 @@
 """The Threshold widget in a real napari viewer (needs a display: Xvfb under CI)."""
 
+import sys
+
 import numpy as np
 import pytest
 import tifffile
 
 import napari_segkit
-from napari_segkit import label, read, samples, threshold
+from napari_segkit import adaptive_threshold, label, read, samples, threshold
+from napari_segkit.widgets.threshold import TRY_ALL
 
 pytestmark = pytest.mark.gui
 
@@ -45,8 +48,12 @@ def test_threshold_widget_on_each_sample(viewer_and_widget, qtbot, sample, dark)
     assert widget.result.value == f"{value:.6g}"
     record = result.metadata["segkit"]
     assert record["function"] == "napari_segkit.threshold"
-    assert record["parameters"] == {"method": "otsu", "dark": dark, "rgb": image.rgb,
-                                    "device": "auto"}
+    expected = {"method": "otsu", "dark": dark, "rgb": image.rgb, "device": "auto"}
+    if image.rgb:
+        expected["channel"] = "luminance"
+    if image.ndim == 3:
+        expected["per_slice"] = False
+    assert record["parameters"] == expected
     assert record["threshold"] == value
     assert record["version"] == napari_segkit.__version__
     assert record["backend"] in ("cpu", "gpu")
@@ -108,3 +115,99 @@ def test_demo_gui_opens_one_sample_with_the_widget_run(qtbot):
         np.testing.assert_array_equal(result.data, label(threshold(image.data, dark=True)))
     finally:
         viewer.close()
+
+
+def wait_preview(qtbot, widget):
+    qtbot.waitUntil(lambda: widget._preview_worker is not None
+                    and not widget._preview_worker.is_running and not widget._preview_again,
+                    timeout=30_000)
+    qtbot.wait(50)  # let the returned signal reach the layer
+
+
+def test_live_preview_follows_parameters_and_slice(viewer_and_widget, qtbot):
+    viewer, widget = viewer_and_widget
+    (image,) = viewer.open_sample("napari-segkit", "nuclei-3d")
+    widget.image.value = image
+    viewer.dims.set_current_step(0, 9)
+    widget.preview.value = True
+    wait_preview(qtbot, widget)
+    preview = viewer.layers[f"{image.name} preview"]
+    _, t = threshold(image.data, return_threshold=True)  # the whole volume's threshold
+    np.testing.assert_array_equal(preview.data, image.data[9] > t)
+    np.testing.assert_allclose(preview.scale, image.scale[-2:])
+
+    widget.method.value = "yen"
+    wait_preview(qtbot, widget)
+    _, t = threshold(image.data, "yen", return_threshold=True)
+    np.testing.assert_array_equal(preview.data, image.data[9] > t)
+    assert widget.result.value == f"{t:.6g}"
+
+    viewer.dims.set_current_step(0, 14)
+    wait_preview(qtbot, widget)
+    np.testing.assert_array_equal(preview.data, image.data[14] > t)
+
+
+def test_adaptive_preview_on_3d_equals_the_whole_volume_run(viewer_and_widget, qtbot):
+    viewer, widget = viewer_and_widget
+    (image,) = viewer.open_sample("napari-segkit", "nuclei-3d")
+    widget.image.value = image
+    widget.kind.value = "adaptive"
+    widget.method.value = "niblack"
+    widget.block_size.value = 4.0
+    widget.physical.value = True  # 4 µm: a (5, 17, 17) window at 1 × 0.25 × 0.25 µm
+    viewer.dims.set_current_step(0, 11)
+    widget.preview.value = True
+    wait_preview(qtbot, widget)
+    whole = adaptive_threshold(image.data, "niblack", block_size=4.0, spacing=image.scale)
+    np.testing.assert_array_equal(viewer.layers[f"{image.name} preview"].data, whole[11])
+
+
+def test_adaptive_apply_shows_progress_and_labels(viewer_and_widget, qtbot):
+    viewer, widget = viewer_and_widget
+    (image,) = viewer.open_sample("napari-segkit", "nuclei-2d")
+    widget.image.value = image
+    widget.kind.value = "adaptive"
+    widget.method.value = "sauvola"
+    assert not widget.k.native.isHidden() and widget.offset.native.isHidden()
+    assert widget.k.value == 0.2
+    widget.block_size.value = 41
+    seen = []
+    worker = widget.run()
+    worker.yielded.connect(seen.append)
+    qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=60_000)
+    result = viewer.layers[f"{image.name} threshold"]
+    expected = label(adaptive_threshold(image.data, "sauvola", block_size=41))
+    np.testing.assert_array_equal(result.data, expected)
+    assert result.metadata["segkit"]["function"] == "napari_segkit.adaptive_threshold"
+    assert result.metadata["segkit"]["parameters"]["block_size"] == 41
+    assert not widget.progress.visible and not widget.cancel_button.enabled
+
+
+def test_cancel_stops_a_long_run_without_a_result(viewer_and_widget, qtbot, monkeypatch):
+    monkeypatch.setattr(sys.modules["napari_segkit.methods.adaptive"], "_SLAB_VOXELS", 256 * 256)
+    viewer, widget = viewer_and_widget
+    big = np.random.default_rng(0).integers(0, 4000, (40, 256, 256), dtype=np.uint16)
+    widget.image.value = viewer.add_image(big, name="big")
+    widget.kind.value = "adaptive"
+    widget.method.value = "median"
+    widget.block_size.value = 15
+    widget.run()
+    qtbot.waitUntil(lambda: widget.progress.value > 0, timeout=60_000)
+    widget.cancel_button.changed.emit(True)
+    qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=60_000)
+    assert widget.result.value == "cancelled"
+    assert "big threshold" not in viewer.layers
+
+
+def test_try_all_shows_every_global_method_named(viewer_and_widget, qtbot):
+    viewer, widget = viewer_and_widget
+    (image,) = viewer.open_sample("napari-segkit", "ihc-slide")
+    widget.image.value = image
+    assert not widget.channel.native.isHidden()  # colour input: the channel choice shows
+    widget.channel.value = "hematoxylin"
+    names = widget.try_all()
+    assert [n.split(":")[0] for n in names] == TRY_ALL
+    montage = viewer.layers[f"{image.name} try all"]
+    assert montage.rgb and montage.data.shape[0] > image.data.shape[0]
+    text = viewer.layers[f"{image.name} try all names"].text.values
+    assert list(text) == names

@@ -45,14 +45,16 @@ def mean(counts, centers):
     return float(np.sum(counts * centers.astype(np.float64)) / np.sum(counts))
 
 
-def li_integer(counts, centers):
-    """Li & Tam (1998) minimum cross entropy, for integer images: the integer branch of
-    :func:`skimage.filters.threshold_li` (tolerance 0.5, start at the mean)."""
+def li(counts, centers):
+    """Li & Tam (1998) minimum cross entropy on a histogram: for integer images exactly the
+    integer branch of :func:`skimage.filters.threshold_li` (tolerance 0.5, start at the
+    mean); for float bins the tolerance is half a bin."""
     hist = counts.astype(np.float32)
     values = centers.astype(np.float64) - centers[0]
+    tolerance = 0.5 if centers.dtype.kind in "iu" else (values[1] - values[0]) / 2
     t_next = float(np.sum(counts * values) / np.sum(counts))
-    t_curr = -1.0
-    while abs(t_next - t_curr) > 0.5:
+    t_curr = -2 * tolerance
+    while abs(t_next - t_curr) > tolerance:
         t_curr = t_next
         fore = values > t_curr
         mean_fore = np.average(values[fore], weights=hist[fore])
@@ -312,7 +314,7 @@ def _at_most(counts, centers, bins):
 #: method name -> function(counts, centers, **parameters)
 HISTOGRAM_METHODS = {
     "default": default, "huang": huang, "intermodes": intermodes, "isodata": isodata,
-    "li": li_integer, "max_entropy": max_entropy, "mean": mean, "min_error": min_error,
+    "li": li, "max_entropy": max_entropy, "mean": mean, "min_error": min_error,
     "minimum": minimum, "moments": moments, "otsu": otsu, "percentile": percentile,
     "renyi_entropy": renyi_entropy, "shanbhag": shanbhag, "triangle": triangle, "yen": yen,
 }

@@ -121,6 +121,16 @@ def threshold_value(values: Any, method: str = "otsu", *, mask: Any = None,
     if method == "mean":
         return float(xp.mean(values, dtype=xp.float64))
     counts, centers = histogram(values, nbins=nbins, value_range=(lo, hi))
+    return from_histogram(counts, centers, method, percentile=percentile, classes=classes)
+
+
+def from_histogram(counts: np.ndarray, centers: np.ndarray, method: str, *,
+                   percentile: float = 50.0, classes: int = 3):
+    """The threshold by ``method`` from a histogram (as :func:`histogram` gives).
+
+    For float images "li" here works on the histogram, an approximation of
+    :func:`threshold`, which iterates on the pixel values as scikit-image does.
+    """
     try:
         if method == "multiotsu":
             return np.asarray(multiotsu(counts, centers, classes=classes), dtype=np.float64)

@@ -1,79 +1,199 @@
-"""The "Threshold" widget: one global threshold of an Image layer into a Labels layer."""
+"""The "Threshold" widget: global and adaptive thresholds with live preview and "Try all".
+
+- Parameters show only when the chosen method uses them.
+- Live preview: the displayed plane is segmented as the whole-image run would segment it
+  (global: the threshold of the whole image, from a histogram computed once; adaptive:
+  the plane with the neighbouring planes its 3D window reaches) into a "<image> preview"
+  layer, again whenever a parameter or the slice changes.
+- Apply: the whole image in a worker, with a progress bar and Cancel, into the Labels layer
+  "<image> threshold" (created or replaced) with the image's geometry and provenance.
+- Try all: every global method on the displayed plane, side by side in one image layer
+  with the method names, to choose by eye as in Fiji.
+"""
 
 from __future__ import annotations
 
 import logging
+import math
 
 import napari
 import numpy as np
-from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, Label, PushButton
+from magicgui.widgets import (CheckBox, ComboBox, Container, FloatSpinBox, Label, ProgressBar,
+                              PushButton, RadioButtons, SpinBox)
 from napari.qt.threading import thread_worker
 
 from .. import backend
-from ..methods import label, threshold
-from ..methods.threshold import METHODS
+from ..demo import overview
+from ..methods import adaptive, label
+from ..methods.adaptive import DEFAULT_K, iter_adaptive_threshold
+from ..methods.channels import CHANNELS, to_grey
+from ..methods.threshold import METHODS as GLOBAL_METHODS
+from ..methods.threshold import from_histogram, histogram, threshold
 from ._layers import provenance, show_labels
 
 log = logging.getLogger(__name__)
 
+#: widget -> the methods that use it (all methods when missing)
+_USED_BY = {
+    "value": {"manual"},
+    "percentile": {"percentile"},
+    "classes": {"multiotsu"},
+    "offset": {"mean", "gaussian", "median", "midgrey", "niblack"},
+    "k": {"niblack", "sauvola", "phansalkar"},
+    "contrast": {"bernsen"},
+}
+#: the global methods shown by "Try all"
+TRY_ALL = [m for m in GLOBAL_METHODS if m not in ("manual", "multiotsu")]
+
 
 class ThresholdWidget(Container):
-    """Pick an image and a method; see the threshold; get a Labels layer with its scale."""
+    """Pick an image and a method, preview it on the current slice, apply it to the image."""
 
     def __init__(self, napari_viewer: napari.Viewer):
         super().__init__()
         self.viewer = napari_viewer
         self.image = ComboBox(label="image", choices=self._image_layers, nullable=True)
-        self.method = ComboBox(label="method", choices=METHODS, value="otsu")
-        self.value = FloatSpinBox(label="value", min=-1e12, max=1e12, step=1.0, visible=False)
+        self.kind = RadioButtons(label="threshold", choices=["global", "adaptive"],
+                                 value="global", orientation="horizontal")
+        self.method = ComboBox(label="method", choices=GLOBAL_METHODS, value="otsu")
+        self.value = FloatSpinBox(label="value", min=-1e12, max=1e12, step=1.0)
+        self.percentile = FloatSpinBox(label="percentile", min=0.1, max=99.9, value=50.0)
+        self.classes = SpinBox(label="classes", min=2, max=5, value=3)
+        self.block_size = FloatSpinBox(label="block size", min=1, max=1e6, value=51, step=2)
+        self.physical = CheckBox(text="block size in physical units (layer scale)")
+        self.offset = FloatSpinBox(label="offset", min=-1e12, max=1e12, value=0.0)
+        self.k = FloatSpinBox(label="k", min=-10, max=10, step=0.05, value=0.2)
+        self.contrast = FloatSpinBox(label="contrast (0 = auto)", min=0, max=1e12, value=0)
+        self.channel = ComboBox(label="channel", choices=CHANNELS, value="luminance")
         self.dark = CheckBox(text="dark objects (e.g. nuclei in brightfield)", value=False)
-        self.instances = CheckBox(text="label each object (instances)", value=True)
+        self.per_slice = CheckBox(text="each slice on its own (3D)", value=False)
+        self.instances = CheckBox(text="split into objects (instances)", value=True)
         self.device = ComboBox(label="device", choices=backend.DEVICES, value="auto")
-        self.run_button = PushButton(text="Run")
+        self.preview = CheckBox(text="live preview (displayed slice)", value=False)
+        self.run_button = PushButton(text="Apply")
+        self.cancel_button = PushButton(text="Cancel", enabled=False)
+        self.progress = ProgressBar(value=0, min=0, max=100, visible=False)
+        self.try_all_button = PushButton(text="Try all global methods")
         self.result = Label(label="threshold", value="—")
-        self.extend([self.image, self.method, self.value, self.dark, self.instances,
-                     self.device, self.run_button, self.result])
-        self.method.changed.connect(self._on_method)
-        self.run_button.changed.connect(self.run)
+        self.extend([self.image, self.kind, self.method, self.value, self.percentile,
+                     self.classes, self.block_size, self.physical, self.offset, self.k,
+                     self.contrast, self.channel, self.dark, self.per_slice, self.instances,
+                     self.device, self.preview, self.run_button, self.cancel_button,
+                     self.progress, self.try_all_button, self.result])
         self.worker = None
-        for event in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
-            event.connect(self.reset_choices)
+        self._closed = False
+        self._preview_worker = None
+        self._preview_again = False
+        self._histograms: dict = {}
+
+        self.kind.changed.connect(self._on_kind)
+        self.method.changed.connect(self._on_method)
+        self.image.changed.connect(self._update_visibility)
+        self.run_button.changed.connect(self.run)
+        self.cancel_button.changed.connect(self.cancel)
+        self.try_all_button.changed.connect(self.try_all)
+        for widget in (self.image, self.method, self.value, self.percentile, self.classes,
+                       self.block_size, self.physical, self.offset, self.k, self.contrast,
+                       self.channel, self.dark, self.per_slice, self.preview):
+            widget.changed.connect(self._schedule_preview)
+        self._viewer_events = [(self.viewer.dims.events.current_step, self._schedule_preview),
+                               (self.viewer.layers.events.inserted, self.reset_choices),
+                               (self.viewer.layers.events.removed, self.reset_choices)]
+        for event, callback in self._viewer_events:
+            event.connect(callback)
+        self.native.destroyed.connect(self._disconnect)
         self.reset_choices()
+        self._on_method(self.method.value)
+
+    def _disconnect(self, _=None) -> None:
+        """The viewer outlives a closed dock widget: stop calling into it."""
+        self._closed = True  # results of workers still running are dropped
+        for event, callback in self._viewer_events:
+            event.disconnect(callback)
+
+    # -- what the widget shows -----------------------------------------------------------
 
     def _image_layers(self, _widget=None) -> list:
         return [layer for layer in self.viewer.layers if isinstance(layer, napari.layers.Image)]
 
+    def _on_kind(self, kind: str) -> None:
+        methods = GLOBAL_METHODS if kind == "global" else adaptive.METHODS
+        self.method.choices = methods
+        self.method.value = "otsu" if kind == "global" else "mean"
+        self._on_method(self.method.value)
+
     def _on_method(self, method: str) -> None:
-        self.value.visible = method == "manual"
+        if method in DEFAULT_K:
+            self.k.value = DEFAULT_K[method]
+        self._update_visibility()
+
+    def _update_visibility(self, _=None) -> None:
+        method, is_adaptive = self.method.value, self.kind.value == "adaptive"
+        for name, users in _USED_BY.items():
+            getattr(self, name).visible = method in users
+        self.block_size.visible = is_adaptive
+        layer = self.image.value
+        self.physical.visible = is_adaptive and layer is not None and not np.allclose(
+            layer.scale, 1)
+        self.channel.visible = layer is not None and layer.rgb
+        self.per_slice.visible = layer is not None and _spatial_ndim(layer) >= 3
 
     def parameters(self) -> dict:
-        """The keyword arguments this widget passes to :func:`napari_segkit.threshold`."""
-        params = {"method": self.method.value, "dark": self.dark.value,
-                  "rgb": bool(self.image.value.rgb), "device": self.device.value}
-        if self.method.value == "manual":
-            params["value"] = self.value.value
+        """Keyword arguments for :func:`threshold` or :func:`adaptive_threshold`."""
+        layer, method = self.image.value, self.method.value
+        params = {"method": method, "dark": self.dark.value, "rgb": bool(layer.rgb),
+                  "device": self.device.value}
+        if layer.rgb:
+            params["channel"] = self.channel.value
+        if _spatial_ndim(layer) >= 3:
+            params["per_slice"] = self.per_slice.value
+        for name, users in _USED_BY.items():
+            if method in users:
+                params[name] = getattr(self, name).value
+        if params.get("contrast") == 0:
+            params["contrast"] = None
+        if self.kind.value == "adaptive":
+            params["block_size"] = self.block_size.value
+            if self.physical.value:
+                params["spacing"] = tuple(layer.scale)
         return params
 
+    # -- apply to the whole image --------------------------------------------------------
+
     def run(self, _=None):
-        """Start the threshold in a worker; returns the worker (its ``returned`` shows the layer)."""
+        """Apply to the whole image in a worker; returns the worker."""
         layer = self.image.value
         if layer is None:
             self.result.value = "choose an image layer first"
             return None
-        params, instances = self.parameters(), self.instances.value
-        data = layer.data[0] if layer.multiscale else layer.data
-        self.run_button.enabled = False
+        params, kind, instances = self.parameters(), self.kind.value, self.instances.value
+        self.run_button.enabled, self.cancel_button.enabled = False, True
+        self.progress.value, self.progress.visible = 0, True
         self.result.value = "running…"
-        self.worker = _compute(data, params, instances)
-        self.worker.returned.connect(lambda out: self._show(layer, params, instances, *out))
+        self.worker = _apply(_full_data(layer), kind, params, instances)
+        self.worker.yielded.connect(lambda f: setattr(self.progress, "value", int(100 * f)))
+        self.worker.returned.connect(lambda out: self._show(layer, kind, params, instances, *out))
         self.worker.errored.connect(self._failed)
-        self.worker.finished.connect(lambda: setattr(self.run_button, "enabled", True))
+        self.worker.aborted.connect(lambda: setattr(self.result, "value", "cancelled"))
+        self.worker.finished.connect(self._idle)
         self.worker.start()
         return self.worker
 
-    def _show(self, layer, params, instances, labels, value, device) -> None:
-        self.result.value = f"{value:.6g}"
-        record = provenance("napari_segkit.threshold", params, device, threshold=value,
+    def cancel(self, _=None) -> None:
+        if self.worker is not None:
+            self.worker.quit()
+
+    def _idle(self) -> None:
+        self.run_button.enabled, self.cancel_button.enabled = True, False
+        self.progress.visible = False
+
+    def _show(self, layer, kind, params, instances, labels, value, device) -> None:
+        if self._closed:
+            return
+        self.result.value = _describe(value)
+        function = "napari_segkit.threshold" if kind == "global" else \
+            "napari_segkit.adaptive_threshold"
+        record = provenance(function, params, device, threshold=_jsonable(value),
                             instances=instances, source=layer.name)
         show_labels(self.viewer, f"{layer.name} threshold", labels, layer, record)
 
@@ -82,11 +202,198 @@ class ThresholdWidget(Container):
         if not isinstance(err, (ValueError, backend.GPUUnavailableError)):  # a bug, not input
             log.error("threshold failed", exc_info=err)
 
+    # -- live preview ------------------------------------------------------------------------
+
+    def _schedule_preview(self, _=None) -> None:
+        if not self.preview.value or self.image.value is None:
+            return
+        if self._preview_worker is not None and self._preview_worker.is_running:
+            self._preview_again = True  # one more run when this one ends, with the latest
+            return
+        self._preview_again = False
+        layer = self.image.value
+        plane, index = _displayed_plane(self.viewer, layer)
+        params = self.parameters()  # read here: Qt widgets belong to this thread
+        if self.kind.value == "global":
+            self._preview_worker = _preview_global(self.whole_image_histogram, layer, params,
+                                                   plane)
+        else:
+            self._preview_worker = _preview_adaptive(layer, params, plane, index)
+        self._preview_worker.returned.connect(lambda out: self._show_preview(layer, *out))
+        self._preview_worker.errored.connect(self._failed)
+        self._preview_worker.finished.connect(self._preview_done)
+        self._preview_worker.start()
+
+    def _preview_done(self) -> None:
+        if self._preview_again and not self._closed:
+            self._schedule_preview()
+
+    def _show_preview(self, layer, mask, value) -> None:
+        if self._closed:
+            return
+        self.result.value = _describe(value)
+        name = f"{layer.name} preview"
+        geometry = {"scale": layer.scale[-2:], "translate": layer.translate[-2:]}
+        if name in self.viewer.layers:
+            self.viewer.layers[name].data = mask
+        else:
+            self.viewer.add_labels(mask, name=name, opacity=0.5, **geometry)
+
+    def whole_image_histogram(self, layer, params):
+        """Histogram of the whole grey image for global previews, computed once per setting."""
+        key = (id(layer.data), params.get("channel"), params["rgb"])
+        if key not in self._histograms:
+            grey = to_grey(np.asarray(_full_data(layer)), rgb=params["rgb"],
+                           channel=params.get("channel"))
+            grey = grey.view(np.uint8) if grey.dtype == bool else grey
+            finite = grey if grey.dtype.kind != "f" else grey[np.isfinite(grey)]
+            self._histograms = {key: histogram(finite)}
+        return self._histograms[key]
+
+    # -- try all ---------------------------------------------------------------------------
+
+    def try_all(self, _=None):
+        """Every global method on the displayed plane, in one montage layer with names."""
+        layer = self.image.value
+        if layer is None:
+            self.result.value = "choose an image layer first"
+            return None
+        params = self.parameters()
+        plane, _ = _displayed_plane(self.viewer, layer)
+        counts, centers = self.whole_image_histogram(layer, params)
+        grey = to_grey(plane, rgb=layer.rgb, channel=params.get("channel"))
+        step = max(1, math.ceil(max(grey.shape) / 384))  # tiles of at most 384 pixels
+        shown = plane[::step, ::step]
+        tiles, names = [], []
+        for method in TRY_ALL:
+            try:
+                t = from_histogram(counts, centers, method, percentile=self.percentile.value)
+            except ValueError:
+                continue
+            mask = grey[::step, ::step] <= t if self.dark.value else grey[::step, ::step] > t
+            tiles.append(overview(shown, label(mask, device="cpu"), rgb=layer.rgb))
+            names.append(f"{method}: {t:.4g}")
+        picture, corners = _montage(tiles)
+        name = f"{layer.name} try all"
+        for old in (name, f"{name} names"):
+            if old in self.viewer.layers:
+                self.viewer.layers.remove(old)
+        scale = np.asarray(layer.scale[-2:]) * step
+        self.viewer.add_image(picture, name=name, rgb=True, scale=scale)
+        self.viewer.add_points(corners, name=f"{name} names", scale=scale, size=0,
+                               text={"string": names, "color": "yellow", "size": 10,
+                                     "anchor": "upper_left"})
+        return names
+
+
+# -- workers and helpers -------------------------------------------------------------------
+
 
 @thread_worker(ignore_errors=True)  # errors go to ThresholdWidget._failed
-def _compute(data, params: dict, instances: bool):
-    """Threshold (and label) off the UI thread; returns labels, threshold and device used."""
-    mask, value = threshold(np.asarray(data), return_threshold=True, **params)
-    device = backend.last_device()
-    labels = label(mask, device=device) if instances else mask.astype(np.uint8)
-    return labels, value, device
+def _apply(data, kind: str, params: dict, instances: bool):
+    """The whole image: yields the fraction done, returns labels, threshold and device."""
+    params = dict(params)
+    where = backend.resolve_device(params.pop("device"))
+    image = backend.to_device(np.asarray(data), where)
+    if kind == "global":
+        mask, value = threshold(image, return_threshold=True, device=where, **params)
+    else:
+        mask = yield from iter_adaptive_threshold(image, **params)
+        value = None
+    yield 0.95
+    if params.get("method") == "multiotsu":
+        labels = mask
+    else:
+        labels = label(mask, device=where) if instances else mask.astype(np.uint8)
+    return backend.to_host(labels), value, where
+
+
+@thread_worker(ignore_errors=True)
+def _preview_global(whole_image_histogram, layer, params, plane):
+    grey = to_grey(plane, rgb=layer.rgb, channel=params.get("channel"))
+    method = params["method"]
+    if method == "manual" or params.get("per_slice"):
+        options = {k: params[k] for k in ("value", "percentile", "classes") if k in params}
+        mask, value = threshold(grey, method, dark=params["dark"], return_threshold=True,
+                                device="cpu", **options)
+    else:
+        value = from_histogram(*whole_image_histogram(layer, params), method,
+                               percentile=params.get("percentile", 50.0),
+                               classes=params.get("classes", 3))
+        if method == "multiotsu":
+            mask = np.digitize(grey, value).astype(np.uint8)
+            mask = (params["classes"] - 1 - mask) if params["dark"] else mask
+        else:
+            mask = grey <= value if params["dark"] else grey > value
+    return mask.astype(np.uint8), value
+
+
+@thread_worker(ignore_errors=True)
+def _preview_adaptive(layer, params, plane, index):
+    """The displayed plane exactly as the whole-image run gives it: with a 3D window the
+    neighbouring planes it reaches are included."""
+    params = dict(params)
+    params.pop("device")
+    data = _full_data(layer)
+    if params.get("per_slice", True) or index is None:
+        mask = adaptive.adaptive_threshold(np.asarray(plane), device="cpu", **params)
+        return mask.astype(np.uint8), None
+    shape = data.shape[:-1] if layer.rgb else data.shape
+    size = adaptive.window(params["block_size"], params.get("spacing"), shape[-3:])
+    reach = adaptive._halo(params["method"], size)
+    z = index[-1]
+    lo, hi = max(0, z - reach), min(shape[-3], z + reach + 1)
+    block = np.asarray(data[index[:-1] + (slice(lo, hi),)])
+    mask = adaptive.adaptive_threshold(block, device="cpu", **params)
+    return mask[z - lo].astype(np.uint8), None
+
+
+def _full_data(layer):
+    return layer.data[0] if layer.multiscale else layer.data
+
+
+def _spatial_ndim(layer) -> int:
+    return _full_data(layer).ndim - (1 if layer.rgb else 0)
+
+
+def _displayed_plane(viewer, layer):
+    """The 2D (or 2D RGB) plane of ``layer`` at the viewer's position and its leading index."""
+    data = _full_data(layer)
+    leading = _spatial_ndim(layer) - 2
+    if leading == 0:
+        return np.asarray(data), None
+    position = layer.world_to_data(viewer.dims.point)[:leading]
+    index = tuple(int(np.clip(round(p), 0, n - 1)) for p, n in zip(position, data.shape))
+    return np.asarray(data[index]), index
+
+
+def _montage(tiles, columns=None):
+    """Tiles side by side (white gaps); returns the picture and each tile's top-left corner."""
+    columns = columns or math.ceil(math.sqrt(len(tiles)))
+    rows = math.ceil(len(tiles) / columns)
+    h, w = tiles[0].shape[:2]
+    gap = max(2, h // 50)
+    picture = np.full((rows * (h + gap), columns * (w + gap), 3), 255, np.uint8)
+    corners = []
+    for i, tile in enumerate(tiles):
+        r, c = divmod(i, columns)
+        y, x = r * (h + gap), c * (w + gap)
+        picture[y:y + h, x:x + w] = tile
+        corners.append((y + 1, x + 1))
+    return picture, np.asarray(corners, dtype=float)
+
+
+def _describe(value) -> str:
+    if value is None:
+        return "local (adaptive)"
+    if np.ndim(value):
+        finite = np.asarray(value, dtype=float)
+        return ", ".join(f"{v:.6g}" for v in finite.ravel()[:6]) + (
+            " …" if finite.size > 6 else "")
+    return f"{value:.6g}"
+
+
+def _jsonable(value):
+    if value is None or np.ndim(value) == 0:
+        return value
+    return np.asarray(value).tolist()

@@ -67,14 +67,15 @@ def overview(image: np.ndarray, labels: np.ndarray, *, rgb: bool = False) -> np.
                   overview(image.max(axis=0), labels.max(axis=0), rgb=rgb)]
         gap = np.full((panels[0].shape[0], 4, 3), 255, np.uint8)
         return np.concatenate([panels[0], gap, panels[1]], axis=1)
-    picture = image[..., :3] if rgb else np.repeat(_stretch(image)[..., None], 3, axis=-1)
+    picture = image[..., :3] if rgb else np.repeat(stretch(image)[..., None], 3, axis=-1)
     picture = picture.astype(np.uint8, copy=True)
     edges = find_boundaries(labels, mode="inner")
     picture[edges] = _PALETTE[labels[edges] % len(_PALETTE)]
     return picture
 
 
-def _stretch(image: np.ndarray) -> np.ndarray:
+def stretch(image: np.ndarray) -> np.ndarray:
+    """Grey to uint8, 0.5 and 99.8 percentiles to black and white."""
     lo, hi = np.percentile(image, (0.5, 99.8))
     return (np.clip((image - lo) / max(hi - lo, 1e-12), 0, 1) * 255).astype(np.uint8)
 

@@ -88,3 +88,25 @@ def test_bad_input_exits_non_zero_with_one_line(tmp_path, args, message):
     assert len(lines) == 1 and lines[0].startswith("segkit: error:"), done.stderr
     assert message in lines[0]
     assert not (tmp_path / "out.tif").exists()
+
+
+def test_run_adaptive_in_physical_units(stack, tmp_path):
+    path, volume = stack
+    done = segkit("run", "adaptive", path, "-o", tmp_path / "labels.tif", "--method",
+                  "sauvola", "--block_size", "4", "--physical", "--k", "0.3")
+    assert done.returncode == 0, done.stderr
+    from napari_segkit import adaptive_threshold
+
+    expected = label(adaptive_threshold(volume.data, "sauvola", block_size=4,
+                                        spacing=(1.0, 0.25, 0.25), k=0.3))
+    np.testing.assert_array_equal(read(tmp_path / "labels.tif").data, expected)
+
+
+def test_run_multiotsu_writes_classes(stack, tmp_path):
+    path, volume = stack
+    done = segkit("run", "threshold", path, "-o", tmp_path / "classes.tif", "--method",
+                  "multiotsu", "--classes", "3")
+    assert done.returncode == 0, done.stderr
+    assert "3 classes" in done.stdout
+    np.testing.assert_array_equal(read(tmp_path / "classes.tif").data,
+                                  threshold(volume.data, "multiotsu", classes=3))

@@ -1,6 +1,7 @@
 """The Threshold widget in a real napari viewer (needs a display: Xvfb under CI)."""
 
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -184,19 +185,28 @@ def test_adaptive_apply_shows_progress_and_labels(viewer_and_widget, qtbot):
 
 
 def test_cancel_stops_a_long_run_without_a_result(viewer_and_widget, qtbot, monkeypatch):
-    monkeypatch.setattr(sys.modules["napari_segkit.methods.adaptive"], "_SLAB_VOXELS", 256 * 256)
+    adaptive = sys.modules["napari_segkit.methods.adaptive"]
+    monkeypatch.setattr(adaptive, "_SLAB_VOXELS", 64 * 64)  # one plane a slab: 40 slabs
+    slabs_done = []
+    real = adaptive._local_threshold
+
+    def slow(*args):
+        time.sleep(0.2)
+        slabs_done.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(adaptive, "_local_threshold", slow)
     viewer, widget = viewer_and_widget
-    big = np.random.default_rng(0).integers(0, 4000, (40, 256, 256), dtype=np.uint16)
+    big = np.random.default_rng(0).integers(0, 4000, (40, 64, 64), dtype=np.uint16)
     widget.image.value = viewer.add_image(big, name="big")
     widget.kind.value = "adaptive"
-    widget.method.value = "median"
-    widget.block_size.value = 15
     widget.run()
-    qtbot.waitUntil(lambda: widget.progress.value > 0, timeout=60_000)
+    qtbot.waitUntil(lambda: widget.progress.value > 0, timeout=30_000)
     widget.cancel_button.changed.emit(True)
-    qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=60_000)
+    qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=30_000)
     assert widget.result.value == "cancelled"
     assert "big threshold" not in viewer.layers
+    assert len(slabs_done) < 20  # it stopped, it did not run to the end
 
 
 def test_try_all_shows_every_global_method_named(viewer_and_widget, qtbot):

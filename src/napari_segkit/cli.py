@@ -8,17 +8,22 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from . import __version__, backend
 from .demo import DEMO_SAMPLES
 from .io import read, write
-from .methods import label, threshold
+from .methods import adaptive_threshold, label, threshold
 
+_COMMON = {"dark": bool, "per_slice": bool, "channel": str, "rgb": bool}
 #: METHOD -> (function, {parameter: type}) for `segkit run METHOD`
 METHODS = {
-    "threshold": (threshold, {"method": str, "value": float, "dark": bool, "nbins": int,
-                              "rgb": bool}),
+    "threshold": (threshold, {"method": str, "value": float, "percentile": float,
+                              "classes": int, "nbins": int, **_COMMON}),
+    "adaptive": (adaptive_threshold, {"method": str, "block_size": float, "physical": bool,
+                                      "offset": float, "k": float, "r": float,
+                                      "contrast": float, **_COMMON}),
 }
 
 _ERRORS = (ValueError, OSError, backend.GPUUnavailableError)
@@ -50,8 +55,10 @@ def _parser() -> argparse.ArgumentParser:
         description="Segment INPUT with METHOD and write labels to OUTPUT. Method parameters "
         "are given as --name value, e.g. `segkit run threshold cells.tif -o labels.tif "
         "--method li --dark`.",
-        epilog="threshold parameters: " + ", ".join(f"--{p} ({t.__name__})" for p, t
-                                                     in METHODS["threshold"][1].items()))
+        epilog="; ".join(f"{m} parameters: " + ", ".join(f"--{p} ({t.__name__})" for p, t
+                                                         in METHODS[m][1].items())
+                         for m in METHODS)
+        + ". --physical: --block_size in the file's physical units (µm) instead of pixels.")
     run.add_argument("method", choices=sorted(METHODS), metavar="METHOD",
                      help=f"one of: {', '.join(sorted(METHODS))}")
     run.add_argument("input", type=Path, metavar="INPUT")
@@ -131,7 +138,9 @@ def _run(args, extra) -> int:
     params = method_parameters(args.method, extra)
     if args.output.exists() and not args.overwrite:
         raise FileExistsError(f"{args.output} already exists; add --overwrite to replace it")
-    steps = ["read", args.method] + (["label"] if args.instances else []) + ["write"]
+    semantic = params.get("method") == "multiotsu"  # class labels, not a mask
+    steps = ["read", args.method] + (["label"] if args.instances and not semantic else [])
+    steps.append("write")
     with tqdm(total=len(steps), desc="segkit", unit="step", disable=None, file=sys.stderr) as bar:
         start = time.perf_counter()
         bar.set_postfix_str("read")
@@ -139,20 +148,33 @@ def _run(args, extra) -> int:
         bar.update()
         bar.set_postfix_str(args.method)
         params.setdefault("rgb", volume.rgb)
-        mask, value = function(volume.data, return_threshold=True, device=args.device, **params)
+        if args.method == "adaptive":
+            if params.pop("physical", False):
+                params["spacing"] = volume.spacing
+            result = function(volume.data, device=args.device, **params,
+                              progress=lambda f: bar.set_postfix_str(f"adaptive {f:.0%}"))
+            value = "local"
+        else:
+            result, t = function(volume.data, return_threshold=True, device=args.device,
+                                 **params)
+            value = f"{t:.6g}" if np.ndim(t) == 0 else "per slice or class"
         device = backend.last_device()
         bar.update()
-        result = mask.astype("uint8")
-        if args.instances:
+        if args.instances and not semantic:
             bar.set_postfix_str("label")
-            result = label(mask, device=device)
+            result = label(result, device=device)
             bar.update()
+        elif not semantic:
+            result = result.astype(np.uint8)
         bar.set_postfix_str("write")
         write(args.output, result, like=volume, overwrite=args.overwrite)
         bar.update()
-    objects = f"{int(result.max())} objects" if args.instances else f"{int(result.sum())} pixels"
-    print(f"wrote {args.output}: {objects}, threshold {value:.6g} "
-          f"({params.get('method', 'otsu')}), {device}, {time.perf_counter() - start:.2f} s")
+    found = (f"{int(result.max())} objects" if args.instances and not semantic
+             else f"{int(result.max()) + 1} classes" if semantic
+             else f"{int(result.sum())} foreground pixels")
+    print(f"wrote {args.output}: {found}, threshold {value} "
+          f"({params.get('method', 'otsu' if args.method == 'threshold' else 'mean')}), "
+          f"{device}, {time.perf_counter() - start:.2f} s")
     return 0
 
 

@@ -100,7 +100,7 @@ def test_slabs_with_halo_equal_one_whole_volume_run(monkeypatch, method):
                                             return_threshold=True, progress=steps.append)
     np.testing.assert_array_equal(slabbed, whole)
     np.testing.assert_allclose(t_slabbed, t_whole, rtol=1e-6)
-    assert len(steps) == 8 and steps == sorted(steps) and steps[-1] == 1.0
+    assert len(steps) > 1 and steps == sorted(steps) and steps[-1] == 1.0
 
 
 def test_block_in_physical_units_respects_anisotropy():

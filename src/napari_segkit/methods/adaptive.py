@@ -16,6 +16,8 @@ mid-grey, Bernsen, contrast, Niblack, Sauvola, Phansalkar and local Otsu.
 from __future__ import annotations
 
 import importlib
+import os
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -135,34 +137,51 @@ def iter_adaptive_threshold(image, method="mean", *, block_size=51, spacing=None
     out = xp.zeros(volumes.shape, dtype=bool)
     thresholds = xp.zeros(volumes.shape, xp.float32) if return_threshold else None
     halo = _halo(method, size)
-    depth = volumes.shape[1]
-    rows = max(1, _SLAB_VOXELS // max(1, int(np.prod(volumes.shape[2:]))))
-    total = len(volumes) * -(-depth // rows)
-    done = 0
-    for v in range(len(volumes)):
-        for start in range(0, depth, rows):
-            stop = min(depth, start + rows)
-            lo, hi = max(0, start - halo), min(depth, stop + halo)
-            slab = volumes[v, lo:hi]
-            t = _local_threshold(method, slab, size, params, stats, xp)
-            core = slice(start - lo, start - lo + stop - start)
-            x, t = slab[core], t[core]
-            inclusive = method in ("bernsen", "contrast", "otsu")
-            if dark:
-                result = x < t if inclusive else x <= t
-            else:
-                result = x >= t if inclusive else x > t
-            out[v, start:stop] = result
-            if thresholds is not None:
-                thresholds[v, start:stop] = t
-            done += 1
-            yield done / total
+    inclusive = method in ("bernsen", "contrast", "otsu")
+
+    def run(v, start, stop):
+        lo, hi = max(0, start - halo), min(volumes.shape[1], stop + halo)
+        slab = volumes[v, lo:hi]
+        t = _local_threshold(method, slab, size, params, stats, xp)
+        core = slice(start - lo, stop - lo)
+        x, t = slab[core], t[core]
+        if dark:
+            out[v, start:stop] = x < t if inclusive else x <= t
+        else:
+            out[v, start:stop] = x >= t if inclusive else x > t
+        if thresholds is not None:
+            thresholds[v, start:stop] = t
+
+    # slabs run in threads (scipy.ndimage releases the GIL); on the GPU one after another
+    workers = (os.cpu_count() or 1) if xp is np else 1
+    slabs = _slabs(volumes.shape, halo, workers)
+    with ThreadPoolExecutor(workers) as pool:
+        pending = [pool.submit(run, *slab) for slab in slabs]
+        try:
+            for done, future in enumerate(as_completed(pending), 1):
+                future.result()
+                yield done / len(slabs)
+        finally:  # also when the caller closes the generator (cancel)
+            for future in pending:
+                future.cancel()
     out = out.reshape(grey.shape)
     if mask is not None:
         out &= mask
     if return_threshold:
         return out, thresholds.reshape(grey.shape)
     return out
+
+
+def _slabs(shape, halo, workers) -> list[tuple[int, int, int]]:
+    """(volume, start, stop) along the first spatial axis: about :data:`_SLAB_VOXELS` each,
+    at least four halos thick (so the halo adds at most half), two per worker if possible."""
+    count, depth = shape[0], shape[1]
+    plane = max(1, int(np.prod(shape[2:])))
+    rows = max(1, _SLAB_VOXELS // plane, 4 * halo)
+    if count < 2 * workers:
+        rows = min(rows, max(1, 4 * halo, -(-depth * count // (2 * workers))))
+    return [(v, start, min(depth, start + rows))
+            for v in range(count) for start in range(0, depth, rows)]
 
 
 def window(block_size, spacing, shape) -> tuple[int, ...]:

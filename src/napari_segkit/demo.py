@@ -7,11 +7,11 @@ from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
-from skimage.segmentation import find_boundaries
 
 from . import backend, samples
 from .io import write
 from .methods import label, threshold
+from .render import overview
 
 #: sample name -> (maker, threshold parameters suited to it)
 DEMO_SAMPLES = {
@@ -19,10 +19,6 @@ DEMO_SAMPLES = {
     "nuclei_3d": (samples.nuclei_3d, {"method": "otsu"}),
     "ihc_slide": (samples.ihc_slide, {"method": "otsu", "dark": True}),
 }
-
-_PALETTE = np.array([[255, 225, 25], [60, 180, 75], [230, 25, 75], [0, 130, 200],
-                     [245, 130, 48], [145, 30, 180], [70, 240, 240], [240, 50, 230]], np.uint8)
-
 
 def run_demo(out_dir: str | Path, *, names=tuple(DEMO_SAMPLES), device: str = "auto",
              overwrite: bool = True) -> list[dict]:
@@ -54,30 +50,6 @@ def run_demo(out_dir: str | Path, *, names=tuple(DEMO_SAMPLES), device: str = "a
             "seconds": seconds, "device": backend.last_device(),
         })
     return rows
-
-
-def overview(image: np.ndarray, labels: np.ndarray, *, rgb: bool = False) -> np.ndarray:
-    """An RGB uint8 picture of ``image`` with each object's outline in its own colour.
-
-    3D input gives two panels side by side: the middle Z plane and the maximum projection.
-    """
-    if labels.ndim == 3:
-        middle = labels.shape[0] // 2
-        panels = [overview(image[middle], labels[middle], rgb=rgb),
-                  overview(image.max(axis=0), labels.max(axis=0), rgb=rgb)]
-        gap = np.full((panels[0].shape[0], 4, 3), 255, np.uint8)
-        return np.concatenate([panels[0], gap, panels[1]], axis=1)
-    picture = image[..., :3] if rgb else np.repeat(stretch(image)[..., None], 3, axis=-1)
-    picture = picture.astype(np.uint8, copy=True)
-    edges = find_boundaries(labels, mode="inner")
-    picture[edges] = _PALETTE[labels[edges] % len(_PALETTE)]
-    return picture
-
-
-def stretch(image: np.ndarray) -> np.ndarray:
-    """Grey to uint8, 0.5 and 99.8 percentiles to black and white."""
-    lo, hi = np.percentile(image, (0.5, 99.8))
-    return (np.clip((image - lo) / max(hi - lo, 1e-12), 0, 1) * 255).astype(np.uint8)
 
 
 def _dice(a: np.ndarray, b: np.ndarray) -> float:

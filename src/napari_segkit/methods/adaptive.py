@@ -30,7 +30,7 @@ METHODS = ("mean", "gaussian", "median", "midgrey", "bernsen", "contrast", "nibl
            "sauvola", "phansalkar", "otsu")
 #: default ``k`` per method (Niblack and Sauvola as scikit-image, Phansalkar as its paper)
 DEFAULT_K = {"niblack": 0.2, "sauvola": 0.2, "phansalkar": 0.25}
-_SLAB_VOXELS = 1 << 22  # core voxels per slab (16 MiB of float32)
+_SLAB_VOXELS = 1 << 24  # core voxels per slab at most (64 MiB of float32)
 
 
 @on_device
@@ -173,13 +173,16 @@ def iter_adaptive_threshold(image, method="mean", *, block_size=51, spacing=None
 
 
 def _slabs(shape, halo, workers) -> list[tuple[int, int, int]]:
-    """(volume, start, stop) along the first spatial axis: about :data:`_SLAB_VOXELS` each,
-    at least four halos thick (so the halo adds at most half), two per worker if possible."""
+    """(volume, start, stop) along the first spatial axis: as few slabs as memory allows
+    (at most :data:`_SLAB_VOXELS` each), a multiple of the workers so they finish together,
+    and at least two halos thick so the halo adds at most as much again."""
     count, depth = shape[0], shape[1]
     plane = max(1, int(np.prod(shape[2:])))
-    rows = max(1, _SLAB_VOXELS // plane, 4 * halo)
-    if count < 2 * workers:
-        rows = min(rows, max(1, 4 * halo, -(-depth * count // (2 * workers))))
+    per_volume = max(1, -(-depth * plane // _SLAB_VOXELS))
+    if count < workers:
+        per_volume = -(-max(per_volume, workers // count) // workers) * workers
+    per_volume = max(1, min(per_volume, depth // max(1, 2 * halo)))
+    rows = -(-depth // per_volume)
     return [(v, start, min(depth, start + rows))
             for v in range(count) for start in range(0, depth, rows)]
 

@@ -154,7 +154,11 @@ def histogram(
     if flat.dtype.kind in "iu" and int(hi) - int(lo) < _MAX_INTEGER_BINS:
         lo_value, lo, hi = lo, int(lo), int(hi)
         counts = xp.zeros(hi - lo + 1, dtype=xp.int64)
+        small = flat.dtype.kind == "u" and flat.dtype.itemsize <= 2  # bincount takes as is
         for start in range(0, flat.size, _CHUNK):
+            if small:
+                counts += xp.bincount(flat[start : start + _CHUNK], minlength=hi + 1)[lo:]
+                continue
             # subtract in the image's dtype (no overflow: values >= lo), then widen
             chunk = (flat[start : start + _CHUNK] - lo_value).astype(xp.int64)
             counts += xp.bincount(chunk, minlength=hi - lo + 1)

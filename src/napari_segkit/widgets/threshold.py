@@ -23,12 +23,12 @@ from magicgui.widgets import (CheckBox, ComboBox, Container, FloatSpinBox, Label
 from napari.qt.threading import thread_worker
 
 from .. import backend
-from ..demo import stretch
 from ..methods import adaptive, label
 from ..methods.adaptive import DEFAULT_K, iter_adaptive_threshold
 from ..methods.channels import CHANNELS, to_grey
 from ..methods.threshold import METHODS as GLOBAL_METHODS
 from ..methods.threshold import from_histogram, histogram, threshold
+from ..render import montage, tinted
 from ._layers import provenance, show_labels
 
 log = logging.getLogger(__name__)
@@ -271,18 +271,13 @@ class ThresholdWidget(Container):
             except ValueError:
                 continue
             mask = grey[::step, ::step] <= t if self.dark.value else grey[::step, ::step] > t
-            tiles.append(_tinted(shown, mask, rgb=layer.rgb))
+            tiles.append(tinted(shown, mask, rgb=layer.rgb))
             names.append(f"{method}: {t:.4g}")
-        picture, corners = _montage(tiles)
         name = f"{layer.name} try all"
-        for old in (name, f"{name} names"):
-            if old in self.viewer.layers:
-                self.viewer.layers.remove(old)
-        scale = np.asarray(layer.scale[-2:]) * step
-        self.viewer.add_image(picture, name=name, rgb=True, scale=scale)
-        self.viewer.add_points(corners, name=f"{name} names", scale=scale, size=0,
-                               text={"string": names, "color": "black", "size": 10,
-                                     "anchor": "upper_left"})
+        if name in self.viewer.layers:
+            self.viewer.layers.remove(name)
+        self.viewer.add_image(montage(tiles, names), name=name, rgb=True,
+                              scale=np.asarray(layer.scale[-2:]) * step)
         self.viewer.reset_view()
         return names
 
@@ -366,32 +361,6 @@ def _displayed_plane(viewer, layer):
     position = layer.world_to_data(viewer.dims.point)[:leading]
     index = tuple(int(np.clip(round(p), 0, n - 1)) for p, n in zip(position, data.shape))
     return np.asarray(data[index]), index
-
-
-def _montage(tiles, columns=None):
-    """Tiles in a grid on white, each under a band for its name; returns the picture and
-    where each name goes (the bottom left of its band)."""
-    columns = columns or math.ceil(math.sqrt(len(tiles)))
-    rows = math.ceil(len(tiles) / columns)
-    h, w = tiles[0].shape[:2]
-    gap, band = max(2, h // 50), max(14, h // 10)
-    picture = np.full((rows * (h + band + gap), columns * (w + gap), 3), 255, np.uint8)
-    corners = []
-    for i, tile in enumerate(tiles):
-        r, c = divmod(i, columns)
-        y, x = r * (h + band + gap), c * (w + gap)
-        picture[y + band:y + band + h, x:x + w] = tile
-        corners.append((y + band - 2, x + 2))  # napari draws "upper_left" text above it
-    return picture, np.asarray(corners, dtype=float)
-
-
-def _tinted(plane, mask, *, rgb: bool) -> np.ndarray:
-    """The plane as RGB uint8 with the foreground tinted magenta."""
-    picture = plane[..., :3].astype(np.uint8) if rgb else np.repeat(
-        stretch(plane)[..., None], 3, axis=-1)
-    picture = picture.astype(np.float32)
-    picture[mask] = 0.45 * picture[mask] + 0.55 * np.array([255, 0, 255], np.float32)
-    return picture.astype(np.uint8)
 
 
 def _describe(value) -> str:

@@ -172,9 +172,7 @@ def test_adaptive_apply_shows_progress_and_labels(viewer_and_widget, qtbot):
     assert not widget.k.native.isHidden() and widget.offset.native.isHidden()
     assert widget.k.value == 0.2
     widget.block_size.value = 41
-    seen = []
-    worker = widget.run()
-    worker.yielded.connect(seen.append)
+    widget.run()
     qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=60_000)
     result = viewer.layers[f"{image.name} threshold"]
     expected = label(adaptive_threshold(image.data, "sauvola", block_size=41))

@@ -14,6 +14,7 @@ of memory.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import logging
@@ -189,7 +190,5 @@ def on_device(func: Callable) -> Callable:
 
 
 def _free_gpu_memory() -> None:
-    try:
+    with contextlib.suppress(Exception):  # nothing to free if the pool itself is unusable
         importlib.import_module("cupy").get_default_memory_pool().free_all_blocks()
-    except Exception:  # nothing to free if the pool itself is unusable
-        pass

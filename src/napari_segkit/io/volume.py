@@ -37,7 +37,7 @@ class Volume:
         return self.axes.endswith("S") and self.data.shape[-1] in (3, 4)
 
     @classmethod
-    def plain(cls, data: Any, axes: str, **metadata: Any) -> "Volume":
+    def plain(cls, data: Any, axes: str, **metadata: Any) -> Volume:
         """A volume with unit spacing, zero origin and pixel units."""
         n = data.ndim - (axes.endswith("S") and data.shape[-1] in (3, 4))
         return cls(data, axes, (1.0,) * n, (0.0,) * n, ("pixel",) * n, metadata)

@@ -99,7 +99,8 @@ def threshold(
         t = _per_slice(grey, mask, method, options)
     else:
         t = threshold_value(grey, method, mask=mask, **options)
-    result = _apply(grey, t, method, dark, classes, per_slice and grey.ndim >= 3)
+    result = apply_threshold(grey, t, method=method, dark=dark, classes=classes,
+                             per_slice=per_slice and grey.ndim >= 3)
     return (result, t) if return_threshold else result
 
 
@@ -203,7 +204,9 @@ def _per_slice(grey, mask, method, options):
     return np.asarray(found, dtype=np.float64).reshape(*grey.shape[:-2], *np.shape(found[0]))
 
 
-def _apply(grey, t, method, dark, classes, per_slice):
+def apply_threshold(grey, t, *, method: str = "otsu", dark: bool = False, classes: int = 3,
+                    per_slice: bool = False):
+    """The mask (or multi-Otsu class labels) of a grey image for threshold(s) ``t``."""
     xp = get_xp(grey)
     if method == "multiotsu":
         if per_slice:

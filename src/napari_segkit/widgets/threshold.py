@@ -27,7 +27,7 @@ from ..methods import adaptive, label
 from ..methods.adaptive import DEFAULT_K, iter_adaptive_threshold
 from ..methods.channels import CHANNELS, to_grey
 from ..methods.threshold import METHODS as GLOBAL_METHODS
-from ..methods.threshold import from_histogram, histogram, threshold
+from ..methods.threshold import apply_threshold, from_histogram, histogram, threshold
 from ..render import montage, tinted
 from ._layers import provenance, show_labels
 
@@ -270,7 +270,7 @@ class ThresholdWidget(Container):
                 t = from_histogram(counts, centers, method, percentile=self.percentile.value)
             except ValueError:
                 continue
-            mask = grey[::step, ::step] <= t if self.dark.value else grey[::step, ::step] > t
+            mask = apply_threshold(grey[::step, ::step], t, dark=self.dark.value)
             tiles.append(tinted(shown, mask, rgb=layer.rgb))
             names.append(f"{method}: {t:.4g}")
         name = f"{layer.name} try all"
@@ -316,11 +316,8 @@ def _preview_global(whole_image_histogram, layer, params, plane):
         value = from_histogram(*whole_image_histogram(layer, params), method,
                                percentile=params.get("percentile", 50.0),
                                classes=params.get("classes", 3))
-        if method == "multiotsu":
-            mask = np.digitize(grey, value).astype(np.uint8)
-            mask = (params["classes"] - 1 - mask) if params["dark"] else mask
-        else:
-            mask = grey <= value if params["dark"] else grey > value
+        mask = apply_threshold(grey, value, method=method, dark=params["dark"],
+                               classes=params.get("classes", 3))
     return mask.astype(np.uint8), value
 
 

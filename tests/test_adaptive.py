@@ -156,3 +156,15 @@ def test_dark_mask_and_nan():
 def test_bad_input_gets_a_clear_error(image, kwargs, message):
     with pytest.raises(ValueError, match=message):
         adaptive_threshold(image, **kwargs)
+
+
+@pytest.mark.parametrize("method", ["bernsen", "phansalkar", "otsu"])
+def test_a_piece_given_the_whole_range_matches_the_whole_run(method):
+    volume = samples.nuclei_3d().data[:, :64, :64].astype(np.float32) / 1000
+    whole = adaptive_threshold(volume, method, block_size=(5, 9, 9))
+    piece = volume[8:15]  # planes 10..12 see the same window as in the whole run
+    alone = adaptive_threshold(piece, method, block_size=(5, 9, 9))
+    matched = adaptive_threshold(piece, method, block_size=(5, 9, 9),
+                                 intensity_range=(volume.min(), volume.max()))
+    np.testing.assert_array_equal(matched[2:5], whole[10:13])
+    assert (alone[2:5] != whole[10:13]).any()  # without it the piece's own range differs

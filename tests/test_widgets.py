@@ -148,19 +148,23 @@ def test_live_preview_follows_parameters_and_slice(viewer_and_widget, qtbot):
     np.testing.assert_array_equal(preview.data, image.data[14] > t)
 
 
-def test_adaptive_preview_on_3d_equals_the_whole_volume_run(viewer_and_widget, qtbot):
+@pytest.mark.parametrize("method", ["niblack", "bernsen"])
+def test_adaptive_preview_on_3d_equals_the_whole_volume_run(viewer_and_widget, qtbot, method):
     viewer, widget = viewer_and_widget
-    (image,) = viewer.open_sample("napari-segkit", "nuclei-3d")
+    (sample,) = viewer.open_sample("napari-segkit", "nuclei-3d")
+    data = sample.data.copy()
+    data[0, 0, 0] = 60000  # a hot pixel far from plane 11 sets the volume's range
+    image = viewer.add_image(data, name="hot", scale=sample.scale)
     widget.image.value = image
     widget.kind.value = "adaptive"
-    widget.method.value = "niblack"
+    widget.method.value = method
     widget.block_size.value = 4.0
     widget.physical.value = True  # 4 µm: a (5, 17, 17) window at 1 × 0.25 × 0.25 µm
     viewer.dims.set_current_step(0, 11)
     widget.preview.value = True
     wait_preview(qtbot, widget)
-    whole = adaptive_threshold(image.data, "niblack", block_size=4.0, spacing=image.scale)
-    np.testing.assert_array_equal(viewer.layers[f"{image.name} preview"].data, whole[11])
+    whole = adaptive_threshold(image.data, method, block_size=4.0, spacing=image.scale)
+    np.testing.assert_array_equal(viewer.layers["hot preview"].data, whole[11])
 
 
 def test_adaptive_apply_shows_progress_and_labels(viewer_and_widget, qtbot):

@@ -50,6 +50,7 @@ def adaptive_threshold(
     channel: str | int | None = None,
     rgb: bool | None = None,
     return_threshold: bool = False,
+    intensity_range: tuple[float, float] | None = None,
     progress: Callable[[float], None] | None = None,
 ):
     """Segment ``image`` with a threshold that follows the local background.
@@ -86,6 +87,10 @@ def adaptive_threshold(
     per_slice : bool, default False: 2D windows on each plane of a stack.
     channel, rgb : see :func:`napari_segkit.methods.channels.to_grey`.
     return_threshold : bool, default False: also return the threshold image (float32).
+    intensity_range : (min, max), optional: the intensities that Bernsen's contrast and
+        mid-grey, Phansalkar's [0, 1] scaling of float images and local Otsu's 8-bit
+        quantisation refer to; default this image's. Give the whole image's range when
+        ``image`` is a piece of it (a preview, a block), so the piece matches the whole.
     progress : callable(fraction), optional, called after each slab.
     device : {"auto", "cpu", "gpu"}, default "auto"
 
@@ -97,7 +102,7 @@ def adaptive_threshold(
     steps = iter_adaptive_threshold(
         image, method, block_size=block_size, spacing=spacing, offset=offset, k=k, r=r,
         contrast=contrast, dark=dark, mask=mask, per_slice=per_slice, channel=channel, rgb=rgb,
-        return_threshold=return_threshold)
+        return_threshold=return_threshold, intensity_range=intensity_range)
     while True:
         try:
             fraction = next(steps)
@@ -110,7 +115,7 @@ def adaptive_threshold(
 def iter_adaptive_threshold(image, method="mean", *, block_size=51, spacing=None, offset=0.0,
                             k=None, r=None, contrast=None, dark=False, mask=None,
                             per_slice=False, channel=None, rgb=None,
-                            return_threshold=False) -> Iterator[float]:
+                            return_threshold=False, intensity_range=None) -> Iterator[float]:
     """:func:`adaptive_threshold` as a generator on the image's own device.
 
     Yields the fraction done after each slab; ``return`` gives what
@@ -130,7 +135,7 @@ def iter_adaptive_threshold(image, method="mean", *, block_size=51, spacing=None
         if mask.shape != grey.shape:
             raise ValueError(f"mask shape {mask.shape} does not match the image's {grey.shape}")
     size = window(block_size, spacing, grey.shape[-spatial:])
-    stats = _global_stats(grey, xp)
+    stats = _global_stats(grey, xp, intensity_range)
     params = _parameters(method, grey.dtype, stats, offset=offset, k=k, r=r, contrast=contrast)
 
     volumes = grey.reshape(-1, *grey.shape[-spatial:])
@@ -203,7 +208,7 @@ def window(block_size, spacing, shape) -> tuple[int, ...]:
     return tuple(int(s) for s in size)
 
 
-def _global_stats(grey, xp) -> dict:
+def _global_stats(grey, xp, intensity_range=None) -> dict:
     lo, hi = grey.min(), grey.max()
     finite = True
     if grey.dtype.kind == "f" and not bool(xp.isfinite(lo + hi)):
@@ -211,6 +216,8 @@ def _global_stats(grey, xp) -> dict:
         if good.size == 0:
             raise NothingToSeparate("every pixel to threshold is NaN or infinite")
         lo, hi, finite = good.min(), good.max(), False
+    if intensity_range is not None:  # a piece of a larger image: its range decides
+        lo, hi = (np.float64(v) for v in intensity_range)
     if lo == hi:
         raise NothingToSeparate(
             f"image is constant (every pixel is {lo.item()}); no threshold can separate "

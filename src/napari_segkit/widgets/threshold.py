@@ -218,7 +218,8 @@ class ThresholdWidget(Container):
             self._preview_worker = _preview_global(self.whole_image_histogram, layer, params,
                                                    plane)
         else:
-            self._preview_worker = _preview_adaptive(layer, params, plane, index)
+            self._preview_worker = _preview_adaptive(layer, params, plane, index,
+                                                     self.intensity_range)
         self._preview_worker.returned.connect(lambda out: self._show_preview(layer, *out))
         self._preview_worker.errored.connect(self._failed)
         self._preview_worker.finished.connect(self._preview_done)
@@ -239,16 +240,25 @@ class ThresholdWidget(Container):
         else:
             self.viewer.add_labels(mask, name=name, opacity=0.5, **geometry)
 
-    def whole_image_histogram(self, layer, params):
-        """Histogram of the whole grey image for global previews, computed once per setting."""
+    def _whole_image(self, layer, params):
+        """Histogram and (min, max) of the whole grey image, computed once per setting."""
         key = (id(layer.data), params.get("channel"), params["rgb"])
         if key not in self._histograms:
             grey = to_grey(np.asarray(_full_data(layer)), rgb=params["rgb"],
                            channel=params.get("channel"))
             grey = grey.view(np.uint8) if grey.dtype == bool else grey
             finite = grey if grey.dtype.kind != "f" else grey[np.isfinite(grey)]
-            self._histograms = {key: histogram(finite)}
+            span = (float(finite.min()), float(finite.max()))
+            self._histograms = {key: (histogram(finite), span)}
         return self._histograms[key]
+
+    def whole_image_histogram(self, layer, params):
+        """Histogram of the whole grey image, for global previews and Try all."""
+        return self._whole_image(layer, params)[0]
+
+    def intensity_range(self, layer, params):
+        """(min, max) of the whole grey image, so adaptive previews match Apply."""
+        return self._whole_image(layer, params)[1]
 
     # -- try all ---------------------------------------------------------------------------
 
@@ -294,9 +304,14 @@ def _apply(data, kind: str, params: dict, instances: bool):
     if kind == "global":
         mask, value = threshold(image, return_threshold=True, device=where, **params)
     else:
-        mask = yield from iter_adaptive_threshold(image, **params)
-        value = None
-    yield 0.95
+        slabs = iter_adaptive_threshold(image, **params)
+        while True:
+            try:
+                yield 0.9 * next(slabs)  # the last tenth is for labelling
+            except StopIteration as done:
+                mask, value = done.value, None
+                break
+    yield 0.9
     if params.get("method") == "multiotsu":
         labels = mask
     else:
@@ -322,12 +337,13 @@ def _preview_global(whole_image_histogram, layer, params, plane):
 
 
 @thread_worker(ignore_errors=True)
-def _preview_adaptive(layer, params, plane, index):
+def _preview_adaptive(layer, params, plane, index, intensity_range):
     """The displayed plane exactly as the whole-image run gives it: with a 3D window the
     neighbouring planes it reaches are included."""
     params = dict(params)
     params.pop("device")
     data = _full_data(layer)
+    params["intensity_range"] = intensity_range(layer, params)  # the whole image's
     if params.get("per_slice", True) or index is None:
         mask = adaptive.adaptive_threshold(np.asarray(plane), device="cpu", **params)
         return mask.astype(np.uint8), None

@@ -91,11 +91,16 @@ def test_written_files_have_normal_permissions(tmp_path):
     assert (tmp_path / "labels.tif").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
+def _file(path):
+    path.write_bytes(b"not an image")
+    return path
+
+
 @pytest.mark.parametrize(
     "call, error, message",
     [
         (lambda p: read(p / "missing.tif"), FileNotFoundError, "no such file"),
-        (lambda p: read(p / "scan.xyz"), ValueError, "unsupported file type '.xyz'"),
+        (lambda p: read(_file(p / "scan.xyz")), ValueError, "unsupported file type '.xyz'"),
         (lambda p: write(p / "out.xyz", np.ones((2, 2), np.uint8)), ValueError, "unsupported"),
         (lambda p: write(p / "out.tif", np.ones((2, 2), np.float32)), ValueError, "integer"),
         (lambda p: write(p / "no" / "out.tif", np.ones((2, 2), np.uint8)), FileNotFoundError,

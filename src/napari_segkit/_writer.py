@@ -1,18 +1,38 @@
-"""npe2 writer target: a Labels layer to TIFF (ImageJ/OME) or PNG, keeping its pixel size."""
+"""npe2 writer: a Labels layer to TIFF, NIfTI or PNG, keeping its source image's geometry."""
 
 from __future__ import annotations
+
+import numpy as np
 
 from .io import Volume, write
 
 
 def write_labels(path: str, data, meta: dict) -> list[str]:
-    """Write one Labels layer; napari's save dialog has already asked about overwriting."""
+    """Write one Labels layer; napari's save dialog has already asked about overwriting.
+
+    A layer made by segkit (or drawn on an image segkit read) carries its source image's
+    geometry in ``metadata["segkit_source"]``: the NIfTI header or the patient affine, so the
+    file overlays on the source in other tools. Otherwise the layer's scale, translate and
+    units are used.
+    """
+    like = like_layer(np.asarray(data), meta)
+    write(path, data, like=like, overwrite=True)
+    return [path]
+
+
+def like_layer(data: np.ndarray, meta: dict) -> Volume:
+    """The geometry of a layer (from napari's layer state ``meta``) as a Volume."""
     ndim = data.ndim
+    source = dict((meta.get("metadata") or {}).get("segkit_source") or {})
     labels = [str(a) for a in (meta.get("axis_labels") or ())]
-    axes = "".join(labels) if set(labels) <= set("ZYX") and len(labels) == ndim else "ZYX"[-ndim:]
+    axes = "".join(labels) if set(labels) <= set("TCZYX") and len(labels) == ndim \
+        else "ZYX"[-ndim:] if ndim <= 3 else "TZYX"[-ndim:]
     units = tuple(str(u) for u in meta.get("units") or ("pixel",) * ndim)
     spacing = tuple(float(s) for s in meta.get("scale") or (1.0,) * ndim)
     origin = tuple(float(t) for t in meta.get("translate") or (0.0,) * ndim)
-    like = Volume(data, axes, spacing, origin, units)
-    write(path, data, like=like, overwrite=True)
-    return [path]
+    affine = source.pop("affine", None)
+    space = source.pop("space", "")
+    source.pop("axes", None)
+    if affine is not None and np.shape(affine) != (ndim + 1, ndim + 1):
+        affine = np.asarray(affine)[-(ndim + 1):, -(ndim + 1):] if len(affine) > ndim else None
+    return Volume(data, axes, spacing, origin, units, source, affine=affine, space=space)

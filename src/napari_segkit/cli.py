@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import dask
 import numpy as np
 from tqdm import tqdm
 
@@ -63,7 +64,9 @@ def _parser() -> argparse.ArgumentParser:
                      help=f"one of: {', '.join(sorted(METHODS))}")
     run.add_argument("input", type=Path, metavar="INPUT")
     run.add_argument("-o", "--output", type=Path, required=True, metavar="OUTPUT",
-                     help="labels file: .tif (ImageJ/OME-TIFF, keeps voxel size) or .png (2D)")
+                     help="labels file: .tif (ImageJ/OME-TIFF, keeps voxel size), .nii/.nii.gz "
+                     "(overlays on the source in ITK-SNAP/Slicer) or .png (2D)")
+    _series_option(run)
     run.add_argument("--instances", action=argparse.BooleanOptionalAction, default=True,
                      help="number each connected object (default); --no-instances writes 0/1")
     _device_option(run)
@@ -71,7 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
 
     info = sub.add_parser("info", help="describe an image file: shape, dtype, voxel size, axes")
-    info.add_argument("input", type=Path, metavar="INPUT")
+    info.add_argument("input", type=Path, metavar="INPUT",
+                      help="a TIFF, NIfTI, DICOM file or a folder of DICOM series")
     info.set_defaults(handler=_info)
 
     demo = sub.add_parser("demo", help="segment the built-in samples (no files needed)")
@@ -84,6 +88,28 @@ def _parser() -> argparse.ArgumentParser:
     _device_option(demo)
     demo.set_defaults(handler=_demo)
     return parser
+
+
+def _series_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--series", metavar="N|TEXT",
+                        help="for a folder with several DICOM series: the series number, or "
+                        "text found in its description (see `segkit info FOLDER`)")
+
+
+def pick_series(volumes, choice: str | None):
+    """The one volume of ``read``'s result that ``choice`` names (see ``--series``)."""
+    if not isinstance(volumes, list):
+        return volumes
+    if choice is None:
+        names = "; ".join(f"{v.metadata.get('series_number')}: {v.name}" for v in volumes)
+        raise ValueError(f"the input holds {len(volumes)} series ({names}); "
+                         "choose one with --series")
+    found = [v for v in volumes if str(v.metadata.get("series_number")) == choice] or \
+        [v for v in volumes if choice.lower() in v.name.lower()]
+    if len(found) != 1:
+        raise ValueError(f"--series {choice!r} matches {len(found)} of the series "
+                         f"({', '.join(v.name for v in volumes)}); be more specific")
+    return found[0]
 
 
 def _device_option(parser: argparse.ArgumentParser) -> None:
@@ -144,7 +170,7 @@ def _run(args, extra) -> int:
     with tqdm(total=len(steps), desc="segkit", unit="step", disable=None, file=sys.stderr) as bar:
         start = time.perf_counter()
         bar.set_postfix_str("read")
-        volume = read(args.input)
+        volume = pick_series(read(args.input), args.series)
         bar.update()
         bar.set_postfix_str(args.method)
         params.setdefault("rgb", volume.rgb)
@@ -179,15 +205,27 @@ def _run(args, extra) -> int:
 
 
 def _info(args, _extra) -> int:
-    volume = read(args.input)
-    data = volume.data
-    size = " × ".join(f"{s:g} {u}" for s, u in zip(volume.spacing, volume.units))
-    print(f"file:    {args.input}")
-    print(f"reader:  {volume.metadata.get('reader', '?')}")
-    print(f"shape:   {tuple(data.shape)}  axes: {volume.axes}{'  (RGB)' if volume.rgb else ''}")
-    print(f"dtype:   {data.dtype}  range: {data.min()} … {data.max()}")
-    print(f"spacing: {size}")
-    print(f"origin:  {volume.origin}")
+    volumes = read(args.input)
+    volumes = volumes if isinstance(volumes, list) else [volumes]
+    print(f"file:    {args.input}" + (f"  ({len(volumes)} series)" if len(volumes) > 1 else ""))
+    for volume in volumes:
+        data = volume.data
+        low, high = dask.compute(data.min(), data.max())
+        size = " × ".join(f"{s:g} {u}" for s, u in zip(volume.spacing, volume.units))
+        if len(volumes) > 1:
+            print(f"\nseries:  {volume.metadata.get('series_number')}: {volume.name}")
+        print(f"reader:  {volume.metadata.get('reader', '?')}"
+              + ("  (lazy: planes are read when used)" if volume.metadata.get("lazy") else ""))
+        print(f"shape:   {tuple(data.shape)}  axes: {volume.axes}{'  (RGB)' if volume.rgb else ''}")
+        print(f"dtype:   {data.dtype}  range: {low} … {high}")
+        print(f"spacing: {size}")
+        print(f"origin:  {tuple(round(o, 4) for o in volume.origin)}"
+              + (f"  ({volume.space} patient coordinates, z y x)" if volume.space else ""))
+        for key, label in (("reoriented", "shown:   reoriented"),
+                           ("gantry_tilt_degrees", "tilt:   "), ("note", "note:   "),
+                           ("channel_names", "channels:")):
+            if volume.metadata.get(key) not in (None, "none", ""):
+                print(f"{label} {volume.metadata[key]}")
     return 0
 
 

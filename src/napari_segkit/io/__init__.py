@@ -4,22 +4,34 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .dicom import is_dicom_file, read_dicom
 from .image import read_image, write_png
+from .nifti import nifti_suffix, read_nifti, write_nifti
 from .tiff import read_tiff, write_tiff
-from .volume import Volume
+from .volume import ReadError, Volume
 
-READERS = {".tif": read_tiff, ".tiff": read_tiff, ".png": read_image, ".jpg": read_image,
-           ".jpeg": read_image, ".bmp": read_image}
-WRITERS = {".tif": write_tiff, ".tiff": write_tiff, ".png": write_png}
+READERS = {".tif": read_tiff, ".tiff": read_tiff, ".nii": read_nifti, ".nii.gz": read_nifti,
+           ".dcm": read_dicom, ".dicom": read_dicom, ".ima": read_dicom,
+           ".png": read_image, ".jpg": read_image, ".jpeg": read_image, ".bmp": read_image}
+WRITERS = {".tif": write_tiff, ".tiff": write_tiff, ".nii": write_nifti, ".nii.gz": write_nifti,
+           ".png": write_png}
 
 
-def read(path) -> Volume:
-    """Read ``path`` into a :class:`Volume`; the reader is chosen by the file extension."""
+def read(path) -> Volume | list[Volume]:
+    """Read ``path`` into a :class:`Volume` with its geometry.
+
+    The format comes from the extension; a folder, or a file without a known extension
+    that starts like DICOM, is read as DICOM. A folder holding several DICOM series gives
+    a list of volumes, one per series.
+    """
     path = Path(path)
-    reader = _by_extension(READERS, path, "read")
+    if path.is_dir():
+        return read_dicom(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
-    return reader(path)
+    if suffix(path) not in READERS and is_dicom_file(path):
+        return read_dicom(path)
+    return _by_extension(READERS, path, "read")(path)
 
 
 def write(path, labels, *, like: Volume | None = None, overwrite: bool = False) -> None:
@@ -28,14 +40,19 @@ def write(path, labels, *, like: Volume | None = None, overwrite: bool = False) 
     _by_extension(WRITERS, path, "write")(path, labels, like=like, overwrite=overwrite)
 
 
+def suffix(path) -> str:
+    """The lower-case extension that picks the format (".nii.gz" counts as one)."""
+    return nifti_suffix(path) or Path(path).suffix.lower()
+
+
 def _by_extension(table: dict, path: Path, verb: str):
-    function = table.get(path.suffix.lower())
+    function = table.get(suffix(path))
     if function is None:
         raise ValueError(
-            f"cannot {verb} {path.name}: unsupported file type {path.suffix!r} "
+            f"cannot {verb} {path.name}: unsupported file type {suffix(path) or '(none)'!r} "
             f"(napari-segkit can {verb} {', '.join(sorted(table))})"
         )
     return function
 
 
-__all__ = ["READERS", "WRITERS", "Volume", "read", "write"]
+__all__ = ["READERS", "WRITERS", "ReadError", "Volume", "read", "write"]

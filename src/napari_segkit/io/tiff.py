@@ -2,39 +2,94 @@
 
 from __future__ import annotations
 
+import logging
+import struct
+from pathlib import Path
+
+import dask.array as da
 import numpy as np
 import tifffile
+import zarr
 
 from ._atomic import atomic_path
-from .volume import Volume
+from .volume import ReadError, Volume
 
-#: tifffile axis letters that are positions in space (everything else gets spacing 1)
-_SPATIAL = "ZYX"
+log = logging.getLogger(__name__)
+
+#: series larger than this (bytes) open lazily unless asked otherwise
+LAZY_BYTES = 512 * 2**20
+
 _MICRON = ("um", "µm", "micron", "microns", "micrometer")
 
 
-def read_tiff(path) -> Volume:
-    """Read the first series of a TIFF with its axes and physical voxel size."""
-    with tifffile.TiffFile(path) as tif:
-        series = tif.series[0]
-        data = series.asarray()
-        axes = series.axes
-        spacing, unit = _spacing(tif, axes)
-        kind = "ome" if tif.is_ome else "imagej" if tif.is_imagej else "tiff"
-    axes = _normalise_axes(axes)
-    if "S" in axes[:-1]:  # planar colour: samples go last, as napari expects for RGB
-        data = np.moveaxis(data, axes.index("S"), -1)
-        axes = axes.replace("S", "") + "S"
+def read_tiff(path, *, lazy: bool | None = None) -> Volume:
+    """Read the first series of a TIFF with its axes and physical voxel size.
+
+    Axes follow tifffile's letters, reordered so that Z, Y, X come last (before colour
+    samples "S"). ``lazy`` (default: only for series above :data:`LAZY_BYTES`) returns a
+    dask array that reads planes when they are used, so napari shows the first plane of a
+    huge stack at once. Pyramids (whole-slide images) are always lazy, with their lower
+    levels in ``Volume.pyramid``.
+    """
+    path = Path(path)
+    try:
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            axes = series.axes
+            physical = _spacing(tif)
+            kind = "ome" if tif.is_ome else "imagej" if tif.is_imagej else "tiff"
+            names = _channel_names(tif)
+            levels = len(series.levels)
+            more = len(tif.series) - 1
+            lazy = levels > 1 or (series.nbytes > LAZY_BYTES if lazy is None else lazy)
+            data = None if lazy else series.asarray()
+        if lazy:
+            data, *pyramid = [_lazy(path, level) for level in range(levels)]
+    except (tifffile.TiffFileError, ValueError, EOFError, struct.error) as err:
+        raise ReadError(f"cannot read {path.name}: not a readable TIFF file ({err})") from None
+    if more and levels == 1:
+        log.info("%s holds %d more series; segkit opened the first", path.name, more)
+    data, axes = _reorder(data, _normalise_axes(axes))
+    pyramid = [_reorder(level, _normalise_axes(series.axes))[0] for level in pyramid] \
+        if lazy else []
     n = len(axes) - (axes.endswith("S") and data.shape[-1] in (3, 4))
-    units = tuple(unit if a in spacing else "pixel" for a in axes[:n])
-    return Volume(
-        data,
-        axes,
-        tuple(spacing.get(a, 1.0) for a in axes[:n]),
-        (0.0,) * n,
-        units,
-        {"path": str(path), "reader": f"segkit tiff ({kind})"},
-    )
+    spacing = tuple(physical.get(a, (1.0, ""))[0] for a in axes[:n])
+    units = tuple(physical.get(a, (1.0, "pixel"))[1] for a in axes[:n])
+    metadata = {"path": str(path), "reader": f"segkit tiff ({kind})",
+                "name": path.name.split(".")[0], "lazy": lazy}
+    if names and "C" in axes and len(names) == data.shape[axes.index("C")]:
+        metadata["channel_names"] = names
+    return Volume(data, axes, spacing, (0.0,) * n, units, metadata, pyramid=tuple(pyramid))
+
+
+def _lazy(path: Path, level: int):
+    """One pyramid level as a dask array over tifffile's zarr store (chunks = TIFF tiles)."""
+    store = tifffile.imread(path, aszarr=True, series=0, level=level)
+    return da.from_zarr(zarr.open(store, mode="r"))
+
+
+def _reorder(data, axes: str):
+    """Move Z, Y, X (in that order) to the end, before colour samples; other axes keep order."""
+    tail = "".join(a for a in "ZYXS" if a in axes)
+    order = [a for a in axes if a not in tail] + list(tail)
+    if "".join(order) == axes:
+        return data, axes
+    return data.transpose([axes.index(a) for a in order]), "".join(order)
+
+
+def _channel_names(tif: tifffile.TiffFile) -> list[str]:
+    """Channel names from OME (Channel Name) or ImageJ (slice Labels of the first slice)."""
+    if tif.is_ome:
+        image = tifffile.xml2dict(tif.ome_metadata)["OME"]["Image"]
+        channels = (image[0] if isinstance(image, list) else image)["Pixels"].get("Channel", [])
+        channels = channels if isinstance(channels, list) else [channels]
+        names = [str(c.get("Name", "")) for c in channels]
+        return names if all(names) else []
+    ij = tif.imagej_metadata or {}
+    labels, count = ij.get("Labels"), int(ij.get("channels", 1))
+    if labels and count > 1 and len(labels) >= count and all(labels[:count]):
+        return [str(label) for label in labels[:count]]
+    return []
 
 
 def write_tiff(path, labels: np.ndarray, *, like: Volume | None = None, overwrite=False) -> None:
@@ -81,35 +136,44 @@ def write_tiff(path, labels: np.ndarray, *, like: Volume | None = None, overwrit
             )
 
 
-def _spacing(tif: tifffile.TiffFile, axes: str) -> tuple[dict, str]:
-    """Physical size per axis letter and the unit ("pixel" when the file has none)."""
-    spacing: dict[str, float] = {}
-    unit = "pixel"
+def _spacing(tif: tifffile.TiffFile) -> dict[str, tuple[float, str]]:
+    """(size, unit) per axis letter that the file gives a physical size."""
     if tif.is_ome:
         pixels = tifffile.xml2dict(tif.ome_metadata)["OME"]["Image"]
         pixels = (pixels[0] if isinstance(pixels, list) else pixels)["Pixels"]
-        for a in _SPATIAL:
-            if f"PhysicalSize{a}" in pixels:
-                spacing[a] = float(pixels[f"PhysicalSize{a}"])
-                unit = pixels.get(f"PhysicalSize{a}Unit", "µm")
-        return spacing, unit
+        found = {a: (float(pixels[f"PhysicalSize{a}"]),
+                     _unit(pixels.get(f"PhysicalSize{a}Unit", "µm")))
+                 for a in "ZYX" if f"PhysicalSize{a}" in pixels}
+        if pixels.get("TimeIncrement"):
+            found["T"] = (float(pixels["TimeIncrement"]),
+                          _unit(pixels.get("TimeIncrementUnit", "s")))
+        return found
     tags = tif.pages.first.tags
     ij = tif.imagej_metadata or {}
     res_unit = tags["ResolutionUnit"].value if "ResolutionUnit" in tags else 2
     # ImageJ stores pixels per `unit`; plain TIFFs are trusted only in centimetres, since
     # inches (and the 72-dpi default) never describe a microscope's pixels
     factor = 1.0 if ij else 1e4 if res_unit == 3 else None
+    unit = _unit(ij.get("unit", "µm"))
+    found = {}
     if factor and "XResolution" in tags:
         for a, tag in (("X", "XResolution"), ("Y", "YResolution")):
             num, den = tags[tag].value
             if num:
-                spacing[a] = factor * den / num
-        unit = ij.get("unit", "µm")
+                found[a] = (factor * den / num, unit)
     if "spacing" in ij:
-        spacing["Z"] = float(ij["spacing"])
-    if unit in _MICRON:
-        unit = "µm"
-    return spacing, unit
+        found["Z"] = (float(ij["spacing"]), unit)
+    if ij.get("finterval"):
+        found["T"] = (float(ij["finterval"]), _unit(ij.get("tunit", "s")))
+    return found
+
+
+def _unit(name: str) -> str:
+    """A unit name napari (pint) understands: micron spellings become "µm", "sec" "s"."""
+    name = str(name).strip()
+    if name in _MICRON or name.lower() in ("\\u00b5m", "micron", "microns"):
+        return "µm"
+    return {"sec": "s", "second": "s", "seconds": "s", "msec": "ms", "min": "min"}.get(name, name)
 
 
 def _normalise_axes(axes: str) -> str:

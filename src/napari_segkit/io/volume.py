@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
+
+class ReadError(ValueError):
+    """A file that cannot be read; the message names the file and what is wrong with it."""
+
 
 @dataclass
 class Volume:
@@ -14,6 +20,18 @@ class Volume:
     of ``data`` except a trailing colour axis (``axes`` ending in "S"), which is what napari
     calls the layer's dimensions: they become the layer's ``scale``, ``translate`` and
     ``units``.
+
+    ``affine`` is the (n+1)×(n+1) matrix that maps an index of ``data`` (spatial axes, in
+    array order) to a position in the world, with the world axes in the same order as the
+    array axes. It equals ``diag(spacing)`` plus ``origin`` unless the source has a
+    rotation (oblique scans) or a shear (gantry tilt), which napari's scale and translate
+    cannot show; the affine keeps them. ``space`` names the world: "" for plain image
+    coordinates (microscopy) or "LPS" for patient coordinates (x to the patient's left,
+    y to posterior, z to superior, in mm), stored in array order, i.e. as (z, y, x). The
+    source's own convention (RAS for NIfTI, LPS for DICOM) is in ``metadata["source_space"]``.
+
+    ``pyramid`` holds lower-resolution copies of ``data`` (whole-slide images), largest
+    first; napari shows them as a multiscale layer.
     """
 
     data: Any
@@ -22,6 +40,9 @@ class Volume:
     origin: tuple[float, ...]
     units: tuple[str, ...]
     metadata: dict = field(default_factory=dict)
+    affine: np.ndarray | None = None
+    space: str = ""
+    pyramid: tuple = ()
 
     def __post_init__(self) -> None:
         if len(self.axes) != self.data.ndim:
@@ -30,11 +51,27 @@ class Volume:
         for name in ("spacing", "origin", "units"):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"{name} needs {n} values (one per spatial axis)")
+        self.spacing = tuple(float(s) for s in self.spacing)
+        self.origin = tuple(float(o) for o in self.origin)
+        if not all(np.isfinite(s) and s > 0 for s in self.spacing):
+            raise ValueError(f"voxel size must be positive and finite, got {self.spacing}")
+        if self.affine is None:
+            self.affine = np.eye(n + 1)
+            self.affine[:n, :n] = np.diag(self.spacing)
+            self.affine[:n, n] = self.origin
+        self.affine = np.asarray(self.affine, dtype=float)
+        if self.affine.shape != (n + 1, n + 1):
+            raise ValueError(f"affine must be {n + 1}×{n + 1}, got {self.affine.shape}")
 
     @property
     def rgb(self) -> bool:
         """True when the last axis holds colour samples (RGB or RGBA)."""
         return self.axes.endswith("S") and self.data.shape[-1] in (3, 4)
+
+    @property
+    def name(self) -> str:
+        """A short name for the layer: the series description or the file name."""
+        return str(self.metadata.get("name") or "image")
 
     @classmethod
     def plain(cls, data: Any, axes: str, **metadata: Any) -> Volume:
@@ -50,5 +87,10 @@ class Volume:
             "units": self.units,
             "axis_labels": tuple(self.axes[: len(self.spacing)]),
             "rgb": self.rgb,
-            "metadata": {"segkit_source": dict(self.metadata)},
+            "metadata": {"segkit_source": self.source_record()},
         }
+
+    def source_record(self) -> dict:
+        """What a writer needs to put labels back on this image: metadata, affine, space."""
+        return {**self.metadata, "affine": self.affine.tolist(), "space": self.space,
+                "axes": self.axes}

@@ -28,4 +28,6 @@ def show_labels(viewer: napari.Viewer, name: str, data, source: napari.layers.La
     else:
         layer = viewer.add_labels(data, name=name, **geometry)
     layer.metadata["segkit"] = record
+    if "segkit_source" in source.metadata:  # lets the writer put the labels back on the source
+        layer.metadata["segkit_source"] = source.metadata["segkit_source"]
     return layer

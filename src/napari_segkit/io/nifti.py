@@ -37,6 +37,7 @@ def read_nifti(path) -> Volume:
     except (nib.filebasedimages.ImageFileError, OSError, EOFError, ValueError, zlib.error) as err:
         raise ReadError(f"cannot read {path.name}: not a readable NIfTI file ({err})") from None
     header = image.header
+    _check_voxel_size(path, image)
     if data.dtype.fields is not None:
         raise ReadError(f"cannot read {path.name}: RGB/vector NIfTI data ({data.dtype}) "
                         "is not supported; save the channels as separate volumes")
@@ -47,11 +48,6 @@ def read_nifti(path) -> Volume:
     if data.ndim > 4:
         data = _squeeze_trailing(data, path)
     ras = image.affine
-    sizes = np.linalg.norm(ras[:3, :3], axis=0)
-    if not np.all(np.isfinite(ras)) or np.any(sizes < 1e-9):
-        raise ReadError(f"cannot read {path.name}: the header gives voxel size "
-                        f"{tuple(float(z) for z in header.get_zooms()[:3])} (a zero or invalid "
-                        "voxel size), so its geometry is unknown; fix pixdim or the sform")
     if data.ndim == 4:
         data = np.moveaxis(data, 3, 0)
     data = data.transpose(list(range(data.ndim - 3)) + [data.ndim - 1, data.ndim - 2,
@@ -179,6 +175,20 @@ def _image_from_geometry(labels: np.ndarray, like: Volume | None) -> nib.Nifti1I
     unit = next((u for u in (like.units[-3:] if like else ()) if u != "pixel"), "mm")
     image.header.set_xyzt_units(_NIFTI_UNIT.get(unit, "unknown"))
     return image
+
+
+def _check_voxel_size(path: Path, image) -> None:
+    """Refuse a zero or invalid voxel size, which nibabel would quietly set to 1 on loading."""
+    with nib.openers.ImageOpener(path) as f:
+        raw = type(image.header).from_fileobj(f, check=False)
+    pixdim = raw["pixdim"][1:4]
+    sizes = np.linalg.norm(image.affine[:3, :3], axis=0)
+    uses_pixdim = raw["sform_code"] == 0  # the qform and the fallback affine scale by pixdim
+    if not np.all(np.isfinite(image.affine)) or np.any(sizes < 1e-9) or \
+            (uses_pixdim and not np.all(np.isfinite(pixdim) & (np.abs(pixdim) > 0))):
+        raise ReadError(f"cannot read {path.name}: the header gives voxel size "
+                        f"{tuple(float(z) for z in pixdim)} (a zero or invalid voxel size), "
+                        "so its geometry is unknown; fix pixdim or the sform")
 
 
 def _squeeze_trailing(data: np.ndarray, path: Path) -> np.ndarray:

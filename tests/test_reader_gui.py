@@ -1,0 +1,107 @@
+"""The plugin's reader and writer in a real napari viewer (needs a display: Xvfb under CI)."""
+
+import os
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pydicom
+import pytest
+import tifffile
+from dicom_series import make_slices, write_series
+
+from napari_segkit import read
+from napari_segkit._reader import get_reader
+from napari_segkit.io import ReadError
+from napari_segkit.io.dicom import DicomWarning
+
+pytestmark = pytest.mark.gui
+
+NIFTI = Path(os.path.dirname(nib.__file__)) / "tests" / "data"
+DICOM = Path(os.path.dirname(pydicom.data.__file__)) / "test_files" / "dicomdirtests"
+
+
+def _run_threshold(viewer, qtbot, image):
+    _, widget = viewer.window.add_plugin_dock_widget("napari-segkit", "Threshold")
+    widget.image.value = image
+    widget.run()
+    qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=60_000)
+    return viewer.layers[f"{image.name} threshold"]
+
+
+def test_nifti_opens_with_geometry_and_labels_save_onto_the_source(make_napari_viewer, qtbot,
+                                                                    tmp_path):
+    viewer = make_napari_viewer()
+    (image,) = viewer.open(str(NIFTI / "anatomical.nii"), plugin="napari-segkit")
+    volume = read(NIFTI / "anatomical.nii")
+    np.testing.assert_allclose(image.scale, volume.spacing)
+    np.testing.assert_allclose(image.translate, volume.origin)
+    assert image.name == "anatomical"
+    assert [str(u) for u in image.units] == ["millimeter"] * 3
+
+    labels = _run_threshold(viewer, qtbot, image)
+    out = tmp_path / "anatomical_labels.nii.gz"
+    labels.save(str(out), plugin="napari-segkit")
+    written, source = nib.load(out), nib.load(NIFTI / "anatomical.nii")
+    np.testing.assert_array_equal(written.affine, source.affine)  # overlays in ITK-SNAP/Slicer
+    assert written.shape == source.shape
+    (reopened,) = viewer.open(str(out), plugin="napari-segkit", layer_type="labels")
+    np.testing.assert_array_equal(reopened.data, labels.data)
+    np.testing.assert_allclose(reopened.scale, image.scale)
+    np.testing.assert_allclose(reopened.translate, image.translate)
+
+
+def test_dicom_folder_opens_one_layer_per_series(make_napari_viewer):
+    viewer = make_napari_viewer()
+    with pytest.warns(DicomWarning):
+        layers = viewer.open(str(DICOM), plugin="napari-segkit")
+    names = [layer.name for layer in layers]
+    assert len(layers) == 9 and "SmartScore - Gated 0.5 sec" in names
+    ct = viewer.layers["SmartScore - Gated 0.5 sec"]
+    assert ct.data.shape == (5, 16, 16)
+    np.testing.assert_allclose(ct.scale, (2.5, 0.488281, 0.488281))
+    np.testing.assert_allclose(ct.contrast_limits, (-160, 240))  # the file's VOI window
+
+
+def test_dicom_series_labels_save_as_nifti_in_patient_space(make_napari_viewer, qtbot, tmp_path):
+    slices = make_slices([0, 1, 0, 0, 0, -1], count=4)  # sagittal: reoriented for display
+    write_series(tmp_path / "series", slices, description="sagittal")
+    viewer = make_napari_viewer()
+    (image,) = viewer.open(str(tmp_path / "series"), plugin="napari-segkit")
+    assert image.name == "sagittal"
+    labels = _run_threshold(viewer, qtbot, image)
+    labels.save(str(tmp_path / "labels.nii"), plugin="napari-segkit")
+    back = read(tmp_path / "labels.nii")
+    np.testing.assert_array_equal(back.data, labels.data)
+    np.testing.assert_allclose(back.affine, read(tmp_path / "series").affine, atol=1e-5)
+
+
+def test_channels_become_layers_named_by_the_file(make_napari_viewer, tmp_path):
+    data = np.random.default_rng(0).integers(0, 999, (4, 2, 16, 20)).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "cells.tif", data, imagej=True, resolution=(2.0, 2.0),
+                     metadata={"axes": "ZCYX", "spacing": 1.5, "unit": "um",
+                               "Labels": ["dapi", "gfp"] * 4})
+    viewer = make_napari_viewer()
+    layers = viewer.open(str(tmp_path / "cells.tif"), plugin="napari-segkit")
+    assert [layer.name for layer in layers] == ["cells [dapi]", "cells [gfp]"]
+    np.testing.assert_array_equal(layers[1].data, data[:, 1])
+    np.testing.assert_allclose(layers[1].scale, (1.5, 0.5, 0.5))
+
+
+def test_broken_file_gives_the_readers_message(make_napari_viewer, tmp_path):
+    (tmp_path / "broken.nii.gz").write_bytes(b"\x1f\x8b" + bytes(50))
+    viewer = make_napari_viewer()
+    with pytest.raises(ReadError, match="cannot read broken.nii.gz: not a readable NIfTI"):
+        viewer.open(str(tmp_path / "broken.nii.gz"), plugin="napari-segkit")
+    assert len(viewer.layers) == 0
+
+
+def test_reader_getter_declines_what_it_does_not_read(tmp_path):
+    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / "empty").mkdir()
+    assert get_reader(str(tmp_path / "notes.txt")) is None
+    assert get_reader(str(tmp_path / "empty")) is None
+    assert get_reader(str(tmp_path / "missing.png")) is None
+    assert get_reader([str(tmp_path / "a.tif"), str(tmp_path / "b.tif")]) is None
+    assert get_reader(str(DICOM)) is not None
+    assert get_reader(str(tmp_path / "anything.nii.gz")) is not None

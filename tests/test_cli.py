@@ -1,9 +1,11 @@
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
+import pydicom
 import pytest
 
 from napari_segkit import label, read, samples, threshold, write
@@ -110,3 +112,28 @@ def test_run_multiotsu_writes_classes(stack, tmp_path):
     assert "3 classes" in done.stdout
     np.testing.assert_array_equal(read(tmp_path / "classes.tif").data,
                                   threshold(volume.data, "multiotsu", classes=3))
+
+
+DICOM_SERIES = Path(os.path.dirname(pydicom.data.__file__)) / "test_files" / "dicomdirtests"
+
+
+def test_info_lists_every_series_of_a_dicom_folder_with_one_line_warnings():
+    done = segkit("info", DICOM_SERIES)
+    assert done.returncode == 0, done.stderr
+    assert "(9 series)" in done.stdout and "SmartScore - Gated 0.5 sec" in done.stdout
+    assert "2.5 mm × 0.488281 mm × 0.488281 mm" in done.stdout
+    warnings = done.stderr.strip().splitlines()
+    assert warnings and all(w.startswith("segkit: warning:") for w in warnings)
+
+
+def test_run_on_a_dicom_folder_needs_a_series_and_writes_nifti(tmp_path):
+    out = tmp_path / "ct.nii.gz"
+    refused = segkit("run", "threshold", DICOM_SERIES, "-o", out)
+    assert refused.returncode == 1 and "choose one with --series" in refused.stderr
+    done = segkit("run", "threshold", DICOM_SERIES, "-o", out, "--series", "smartscore",
+                  "--value", "0", "--method", "manual")
+    assert done.returncode == 0, done.stderr
+    ct = read(DICOM_SERIES / "98892001" / "CT5N")
+    back = read(out)
+    np.testing.assert_array_equal(back.data > 0, ct.data > 0)
+    np.testing.assert_allclose(back.affine, ct.affine, atol=1e-5)

@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import dask
@@ -37,11 +38,17 @@ def main(argv: list[str] | None = None) -> int:
                         format="segkit: %(message)s")
     if args.command != "run" and extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    try:
-        return args.handler(args, extra)
-    except _ERRORS as err:
-        print(f"segkit: error: {err}", file=sys.stderr)
-        return 1
+    with warnings.catch_warnings():  # warnings (e.g. DICOM gaps) as one line each
+        warnings.showwarning = _show_warning
+        try:
+            return args.handler(args, extra)
+        except _ERRORS as err:
+            print(f"segkit: error: {err}", file=sys.stderr)
+            return 1
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"segkit: warning: {message}", file=sys.stderr)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -222,10 +229,12 @@ def _info(args, _extra) -> int:
         print(f"origin:  {tuple(round(o, 4) for o in volume.origin)}"
               + (f"  ({volume.space} patient coordinates, z y x)" if volume.space else ""))
         for key, label in (("reoriented", "shown:   reoriented"),
-                           ("gantry_tilt_degrees", "tilt:   "), ("note", "note:   "),
+                           ("gantry_tilt_degrees", "tilt °: "), ("note", "note:   "),
+                           ("oblique_degrees", "oblique°:"),
                            ("channel_names", "channels:")):
-            if volume.metadata.get(key) not in (None, "none", ""):
-                print(f"{label} {volume.metadata[key]}")
+            value = volume.metadata.get(key)
+            if value and value != "none" and not (key == "oblique_degrees" and value < 0.5):
+                print(f"{label} {round(value, 2) if isinstance(value, float) else value}")
     return 0
 
 

@@ -53,7 +53,10 @@ def test_large_stacks_open_lazily_one_plane_per_chunk(tmp_path, monkeypatch):
     assert volume.data.chunks[0] == (1,) * 12  # a plane is read on its own
     np.testing.assert_array_equal(volume.data[5].compute(), data[5])
     np.testing.assert_array_equal(volume.data.compute(), data)
-    assert volume.spacing[0] == 3.0
+    loaded = volume.load()  # one read into memory, same values and geometry
+    assert isinstance(loaded.data, np.ndarray) and not loaded.metadata["lazy"]
+    np.testing.assert_array_equal(loaded.data, data)
+    assert volume.spacing[0] == loaded.spacing[0] == 3.0
 
 
 def test_pyramid_levels_are_kept_for_napari(tmp_path):

@@ -177,7 +177,7 @@ def _run(args, extra) -> int:
     with tqdm(total=len(steps), desc="segkit", unit="step", disable=None, file=sys.stderr) as bar:
         start = time.perf_counter()
         bar.set_postfix_str("read")
-        volume = pick_series(read(args.input), args.series)
+        volume = pick_series(read(args.input), args.series).load()
         bar.update()
         bar.set_postfix_str(args.method)
         params.setdefault("rgb", volume.rgb)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,8 @@ class Volume:
     source's own convention (RAS for NIfTI, LPS for DICOM) is in ``metadata["source_space"]``.
 
     ``pyramid`` holds lower-resolution copies of ``data`` (whole-slide images), largest
-    first; napari shows them as a multiscale layer.
+    first; napari shows them as a multiscale layer. A lazy reader may set ``loader``, a
+    function that reads all of ``data`` at once faster than chunk by chunk.
     """
 
     data: Any
@@ -43,6 +45,7 @@ class Volume:
     affine: np.ndarray | None = None
     space: str = ""
     pyramid: tuple = ()
+    loader: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.axes) != self.data.ndim:
@@ -78,6 +81,22 @@ class Volume:
         """A volume with unit spacing, zero origin and pixel units."""
         n = data.ndim - (axes.endswith("S") and data.shape[-1] in (3, 4))
         return cls(data, axes, (1.0,) * n, (0.0,) * n, ("pixel",) * n, metadata)
+
+    def load(self) -> Volume:
+        """This volume with its data in memory (a lazy stack is read plane by plane into one
+        array, never holding a second copy); pyramids keep only the full resolution."""
+        if isinstance(self.data, np.ndarray):
+            return self
+        if self.loader is not None:
+            data = self.loader()
+        else:
+            data = np.empty(self.data.shape, self.data.dtype)
+            if hasattr(self.data, "store"):  # dask: each chunk goes straight to its place
+                self.data.store(data, lock=False)
+            else:
+                data[...] = self.data
+        return replace(self, data=data, pyramid=(), loader=None,
+                       metadata={**self.metadata, "lazy": False})
 
     def layer_kwargs(self) -> dict:
         """Keyword arguments for a napari layer of this volume."""

@@ -51,6 +51,21 @@ def test_nifti_opens_with_geometry_and_labels_save_onto_the_source(make_napari_v
     np.testing.assert_allclose(reopened.translate, image.translate)
 
 
+def test_labels_drawn_by_hand_on_a_nifti_save_in_its_space(make_napari_viewer, tmp_path):
+    viewer = make_napari_viewer()
+    (image,) = viewer.open(str(NIFTI / "anatomical.nii"), plugin="napari-segkit")
+    drawn = viewer.add_labels(np.zeros(image.data.shape, np.uint8), scale=image.scale,
+                              translate=image.translate, units=image.units)
+    drawn.data[3:6, 10:20, 5:9] = 2
+    drawn.save(str(tmp_path / "drawn.nii"), plugin="napari-segkit")
+    written, source = nib.load(tmp_path / "drawn.nii"), nib.load(NIFTI / "anatomical.nii")
+    # the same voxel grid in RAS, stored in segkit's order instead of the source's
+    np.testing.assert_allclose(nib.as_closest_canonical(written).affine,
+                               nib.as_closest_canonical(source).affine, atol=1e-5)
+    assert written.header.get_xyzt_units()[0] == "mm"
+    np.testing.assert_array_equal(read(tmp_path / "drawn.nii").data, drawn.data)
+
+
 def test_dicom_folder_opens_one_layer_per_series(make_napari_viewer):
     viewer = make_napari_viewer()
     with pytest.warns(DicomWarning):

@@ -6,6 +6,10 @@ import numpy as np
 
 from .io import Volume, write
 
+#: napari reports units by their pint names; the writers know the short ones
+_SHORT_UNITS = {"micrometer": "µm", "millimeter": "mm", "nanometer": "nm", "meter": "m",
+                "second": "s", "millisecond": "ms"}
+
 
 def write_labels(path: str, data, meta: dict) -> list[str]:
     """Write one Labels layer; napari's save dialog has already asked about overwriting.
@@ -27,7 +31,7 @@ def like_layer(data: np.ndarray, meta: dict) -> Volume:
     labels = [str(a) for a in (meta.get("axis_labels") or ())]
     axes = "".join(labels) if set(labels) <= set("TCZYX") and len(labels) == ndim \
         else "ZYX"[-ndim:] if ndim <= 3 else "TZYX"[-ndim:]
-    units = tuple(str(u) for u in meta.get("units") or ("pixel",) * ndim)
+    units = tuple(_SHORT_UNITS.get(str(u), str(u)) for u in meta.get("units") or ("pixel",) * ndim)
     spacing = tuple(float(s) for s in meta.get("scale") or (1.0,) * ndim)
     origin = tuple(float(t) for t in meta.get("translate") or (0.0,) * ndim)
     affine = source.pop("affine", None)

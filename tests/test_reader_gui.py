@@ -120,3 +120,20 @@ def test_reader_getter_declines_what_it_does_not_read(tmp_path):
     assert get_reader([str(tmp_path / "a.tif"), str(tmp_path / "b.tif")]) is None
     assert get_reader(str(DICOM)) is not None
     assert get_reader(str(tmp_path / "anything.nii.gz")) is not None
+
+
+def test_lazy_stack_opens_as_dask_and_the_threshold_widget_runs_on_it(make_napari_viewer, qtbot,
+                                                                      tmp_path, monkeypatch):
+    import dask.array as da
+
+    from napari_segkit import threshold
+    from napari_segkit.io import tiff
+
+    data = np.random.default_rng(1).integers(0, 4000, (10, 48, 64)).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "big.tif", data, imagej=True, metadata={"axes": "ZYX"})
+    monkeypatch.setattr(tiff, "LAZY_BYTES", 1000)
+    viewer = make_napari_viewer()
+    (image,) = viewer.open(str(tmp_path / "big.tif"), plugin="napari-segkit")
+    assert isinstance(image.data, da.Array)
+    labels = _run_threshold(viewer, qtbot, image)
+    np.testing.assert_array_equal(labels.data, threshold(data).astype(np.uint8))

@@ -84,3 +84,11 @@ def test_truncated_and_garbage_tiffs_are_refused_by_name(tmp_path):
     for name in ("half.tif", "head.tif", "junk.tif"):
         with pytest.raises(ReadError, match=f"cannot read {name}: not a readable TIFF"):
             read(tmp_path / name)
+
+
+def test_impossible_z_spacing_is_ignored_not_fatal(tmp_path):
+    tifffile.imwrite(tmp_path / "neg.tif", np.zeros((3, 8, 8), np.uint8), imagej=True,
+                     resolution=(2.0, 2.0), metadata={"axes": "ZYX", "spacing": -1.0})
+    volume = read(tmp_path / "neg.tif")
+    assert volume.spacing == (1.0, 0.5, 0.5)
+    assert volume.units == ("pixel", "µm", "µm")

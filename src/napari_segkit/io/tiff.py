@@ -155,7 +155,7 @@ def _spacing(tif: tifffile.TiffFile) -> dict[str, tuple[float, str]]:
         if pixels.get("TimeIncrement"):
             found["T"] = (float(pixels["TimeIncrement"]),
                           _unit(pixels.get("TimeIncrementUnit", "s")))
-        return found
+        return _valid(found)
     tags = tif.pages.first.tags
     ij = tif.imagej_metadata or {}
     res_unit = tags["ResolutionUnit"].value if "ResolutionUnit" in tags else 2
@@ -173,6 +173,14 @@ def _spacing(tif: tifffile.TiffFile) -> dict[str, tuple[float, str]]:
         found["Z"] = (float(ij["spacing"]), unit)
     if ij.get("finterval"):
         found["T"] = (float(ij["finterval"]), _unit(ij.get("tunit", "s")))
+    return _valid(found)
+
+
+def _valid(found: dict[str, tuple[float, str]]) -> dict[str, tuple[float, str]]:
+    """Drop sizes that cannot be right (zero, negative, NaN): that axis stays in pixels."""
+    bad = [a for a, (size, _) in found.items() if not (np.isfinite(size) and size > 0)]
+    for axis in bad:
+        log.warning("ignoring the file's %s pixel size %s", axis, found.pop(axis)[0])
     return found
 
 

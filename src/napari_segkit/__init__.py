@@ -3,6 +3,6 @@
 __version__ = "0.1.0"
 
 from .io import Volume, read, write
-from .methods import adaptive_threshold, label, threshold
+from .methods import adaptive_threshold, label, metrics, threshold
 
-__all__ = ["Volume", "__version__", "adaptive_threshold", "label", "read", "threshold", "write"]
+__all__ = ["Volume", "__version__", "adaptive_threshold", "label", "metrics", "read", "threshold", "write"]

@@ -137,3 +137,21 @@ def test_run_on_a_dicom_folder_needs_a_series_and_writes_nifti(tmp_path):
     back = read(out)
     np.testing.assert_array_equal(back.data > 0, ct.data > 0)
     np.testing.assert_allclose(back.affine, ct.affine, atol=1e-5)
+
+
+def test_eval_over_two_folders_writes_one_table(tmp_path):
+    reference = label(samples.nuclei_2d().data > 400)
+    worse = reference.copy()
+    worse[worse == 3] = 0  # one object missed
+    for folder, images in (("pred", (reference, worse)), ("ref", (reference, reference))):
+        (tmp_path / folder).mkdir()
+        for name, image in zip(("a", "b"), images):
+            write(tmp_path / folder / f"{name}.tif", image)
+    done = segkit("eval", tmp_path / "pred", tmp_path / "ref", "-o", tmp_path / "table.csv")
+    assert done.returncode == 0, done.stderr
+    assert f"a: tp {int(reference.max())}, fp 0, fn 0" in done.stdout
+    assert f"b: tp {int(reference.max()) - 1}, fp 0, fn 1" in done.stdout
+    lines = (tmp_path / "table.csv").read_text().splitlines()
+    assert lines[0].startswith("file,status,prediction_id,reference_id,iou")
+    assert sum(",missed," in line for line in lines) == 1
+    assert len(lines) == 1 + 2 * int(reference.max())

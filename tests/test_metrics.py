@@ -166,3 +166,33 @@ def test_identical_and_empty_instance_images():
     assert metrics.f1(empty, empty) == 1.0
     renumbered = np.where(labels > 0, labels + 40, 0)  # ids need not agree
     assert metrics.f1(renumbered, labels) == 1.0
+
+
+# --- evaluate -------------------------------------------------------------------------------
+
+def test_evaluate_semantic_rows_agree_with_the_single_metrics():
+    pred, ref = _blobs((40, 50), 5, 3), _blobs((40, 50), 6, 3)
+    rows, summary = metrics.evaluate(pred, ref, spacing=(2.0, 0.5), mode="semantic")
+    assert [row["class"] for row in rows] == [1, 2]
+    dice = metrics.dice(pred, ref, average=None)
+    for row in rows:
+        assert row["dice"] == pytest.approx(dice[row["class"]])
+        assert row["hd95"] == pytest.approx(metrics.hd95(pred, ref, label=row["class"],
+                                                         spacing=(2.0, 0.5)))
+        assert row["reference_voxels"] == int((ref == row["class"]).sum())
+    assert summary["dice_macro"] == pytest.approx(metrics.dice(pred, ref))
+    assert summary["pixel_accuracy"] == pytest.approx(np.mean(pred == ref))
+
+
+def test_evaluate_instance_rows_name_matched_missed_and_spurious_objects():
+    ref = _intervals((0, 10), (12, 20), (25, 28))
+    pred = _intervals((1, 10), (12, 22), (22, 24))
+    rows, summary = metrics.evaluate(pred, ref, mode="instance")
+    assert [(r["status"], r["prediction_id"], r["reference_id"]) for r in rows] == [
+        ("matched", 1, 1), ("matched", 2, 2), ("missed", None, 3), ("spurious", 3, None)]
+    assert rows[2]["centroid"] == pytest.approx((0.0, 26.0))  # where to look in the viewer
+    assert rows[3]["centroid"] == pytest.approx((0.0, 22.5))
+    assert (summary["tp"], summary["fp"], summary["fn"]) == (2, 1, 1)
+    assert summary["panoptic_quality"] == pytest.approx(metrics.panoptic_quality(pred, ref))
+    with pytest.raises(ValueError, match="mode must be"):
+        metrics.evaluate(pred, ref, mode="panoptic")

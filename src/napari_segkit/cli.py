@@ -85,6 +85,26 @@ def _parser() -> argparse.ArgumentParser:
                       help="a TIFF, NIfTI, DICOM file or a folder of DICOM series")
     info.set_defaults(handler=_info)
 
+    evaluate = sub.add_parser(
+        "eval", help="compare labels with a reference: per class or per object",
+        description="Compare PRED with REF (two label files, or two folders of files with "
+        "matching names) and print a summary; -o writes the per-class or per-object table "
+        "as CSV. Distances are in the reference file's physical units unless --spacing "
+        "is given.")
+    evaluate.add_argument("prediction", type=Path, metavar="PRED")
+    evaluate.add_argument("reference", type=Path, metavar="REF")
+    evaluate.add_argument("--mode", choices=("semantic", "instance"), default="instance",
+                          help="instance (objects matched by IoU; default) or semantic "
+                          "(class ids)")
+    evaluate.add_argument("--spacing", type=float, nargs="+", metavar="S",
+                          help="voxel size per axis (one number for all)")
+    evaluate.add_argument("--tolerance", type=float, default=1.0,
+                          help="boundary F1 tolerance in the spacing's units (default 1)")
+    evaluate.add_argument("-o", "--output", type=Path, metavar="TABLE.csv",
+                          help="write the table as CSV")
+    evaluate.add_argument("--overwrite", action="store_true", help="replace TABLE.csv")
+    evaluate.set_defaults(handler=_eval)
+
     demo = sub.add_parser("demo", help="segment the built-in samples (no files needed)")
     demo.add_argument("--out", type=Path, default=Path("segkit-demo"),
                       help="folder for labels and overview PNGs (default: ./segkit-demo)")
@@ -236,6 +256,62 @@ def _info(args, _extra) -> int:
             if value and value != "none" and not (key == "oblique_degrees" and value < 0.5):
                 print(f"{label} {round(value, 2) if isinstance(value, float) else value}")
     return 0
+
+
+def _eval(args, _extra) -> int:
+    from .methods.metrics import evaluate
+
+    if args.output and args.output.exists() and not args.overwrite:
+        raise FileExistsError(f"{args.output} already exists; add --overwrite to replace it")
+    table, summaries = [], []
+    for name, pred_path, ref_path in _pairs(args.prediction, args.reference):
+        pred, ref = read(pred_path), read(ref_path)
+        spacing = args.spacing or (ref.spacing if set(ref.units) != {"pixel"} else None)
+        rows, summary = evaluate(pred.load().data, ref.load().data, spacing=spacing,
+                                 mode=args.mode, tolerance=args.tolerance)
+        table += [{"file": name, **row} for row in rows]
+        summaries.append(summary)
+        print(f"{name}: " + ", ".join(f"{k} {_fmt(v)}" for k, v in summary.items()))
+    if len(summaries) > 1:
+        keys = [k for k, v in summaries[0].items() if isinstance(v, float)]
+        print(f"mean of {len(summaries)} files: " + ", ".join(
+            f"{k} {_fmt(float(np.nanmean([s[k] for s in summaries])))}" for k in keys))
+    if args.output:
+        _write_csv(args.output, table)
+        print(f"wrote {args.output}: {len(table)} rows")
+    return 0
+
+
+def _pairs(prediction: Path, reference: Path):
+    """(name, prediction file, reference file) for two files or two folders."""
+    if prediction.is_dir() != reference.is_dir():
+        raise ValueError("PRED and REF must both be files or both be folders")
+    if not prediction.is_dir():
+        return [(prediction.name, prediction, reference)]
+    def stem(p: Path) -> str:
+        return p.name.split(".")[0]
+    refs = {stem(p): p for p in sorted(reference.iterdir()) if p.is_file()}
+    pairs = [(stem(p), p, refs[stem(p)]) for p in sorted(prediction.iterdir())
+             if p.is_file() and stem(p) in refs]
+    if not pairs:
+        raise ValueError(f"no file in {prediction} has a namesake in {reference}")
+    return pairs
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    import csv
+
+    from .io._atomic import atomic_path
+
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    with atomic_path(path, overwrite=True) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _fmt(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _demo(args, _extra) -> int:

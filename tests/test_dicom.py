@@ -241,3 +241,15 @@ def test_real_localizer_file_keeps_its_position_in_metadata():
     ds = pydicom.dcmread(path)
     assert volume.metadata["image_position"] == pytest.approx([float(v) for v in
                                                               ds.ImagePositionPatient])
+
+
+def test_integral_rescale_picks_a_type_that_holds_every_step():
+    from napari_segkit.io.dicom import _rescale
+
+    stored = np.array([[[33000, 0]], [[2, 5]]], np.uint16)
+    # 33000 - 1024 fits int16, but 33000 itself does not: int16 arithmetic would wrap
+    out = _rescale(stored.copy(), [(1.0, -1024.0), (3.0, 10.0)])
+    assert out.dtype == np.int32
+    np.testing.assert_array_equal(out, [[[31976, -1024]], [[16, 25]]])
+    ct = _rescale(np.array([[[0, 3000]]], np.int16), [(1.0, -1024.0)])
+    assert ct.dtype == np.int16 and ct.tolist() == [[[-1024, 1976]]]

@@ -340,16 +340,21 @@ def _without_positions(frames: list[_Frame], pixel_spacing, name: str, metadata:
 
 
 def _pixels(frames: list[_Frame]) -> np.ndarray:
-    """The frames' pixel values, rescaled, stacked on a new first axis."""
-    cache: dict[int, np.ndarray] = {}
-    planes = []
-    for frame in frames:
-        key = id(frame.dataset)
-        if key not in cache:
-            cache[key] = _decode(frame.dataset, frame.path)
-        array = cache[key]
-        planes.append(array[frame.index] if frame.index is not None else array)
-    return _rescale(np.stack(planes), [(f.slope, f.intercept) for f in frames])
+    """The frames' pixel values, rescaled, stacked on a new first axis (one copy in memory)."""
+    multi_frame: dict[int, np.ndarray] = {}  # decoded multi-frame files, by dataset
+    out = None
+    for k, frame in enumerate(frames):
+        if frame.index is None:
+            plane = _decode(frame.dataset, frame.path)
+        else:
+            key = id(frame.dataset)
+            if key not in multi_frame:
+                multi_frame[key] = _decode(frame.dataset, frame.path)
+            plane = multi_frame[key][frame.index]
+        if out is None:
+            out = np.empty((len(frames), *plane.shape), plane.dtype)
+        out[k] = plane
+    return _rescale(out, [(f.slope, f.intercept) for f in frames])
 
 
 def _decode(dataset: pydicom.Dataset, path: Path) -> np.ndarray:
@@ -372,24 +377,36 @@ def _decode(dataset: pydicom.Dataset, path: Path) -> np.ndarray:
 
 
 def _rescale(data: np.ndarray, rescale: list[tuple[float, float]]) -> np.ndarray:
-    """Apply RescaleSlope/Intercept; keep an integer dtype when the rescale is integral."""
+    """Apply RescaleSlope/Intercept; keep an integer dtype when the rescale is integral.
+
+    The integer type is the smallest that holds the stored values times the slope and the
+    result (checked on each frame's extremes), so the arithmetic runs in it without overflow.
+    """
     if all(s == 1 and i == 0 for s, i in rescale):
         return data
-    slopes = np.array([s for s, _ in rescale]).reshape((-1,) + (1,) * (data.ndim - 1))
-    intercepts = np.array([i for _, i in rescale]).reshape(slopes.shape)
+    shape = (-1,) + (1,) * (data.ndim - 1)
+    slopes = np.array([s for s, _ in rescale]).reshape(shape)
+    intercepts = np.array([i for _, i in rescale]).reshape(shape)
     integral = data.dtype.kind in "iu" and np.all(slopes == np.round(slopes)) and \
         np.all(intercepts == np.round(intercepts))
     if integral:
-        ends = np.stack([data.min(axis=tuple(range(1, data.ndim)), keepdims=True),
-                         data.max(axis=tuple(range(1, data.ndim)), keepdims=True)])
-        values = ends.astype(np.int64) * slopes.astype(np.int64) + intercepts.astype(np.int64)
+        axes = tuple(range(1, data.ndim))
+        ends = np.stack([data.min(axis=axes, keepdims=True), data.max(axis=axes, keepdims=True)])
+        products = ends.astype(np.int64) * slopes.astype(np.int64)
+        values = np.concatenate([products, products + intercepts.astype(np.int64)])
         low, high = int(values.min()), int(values.max())
         for dtype in (data.dtype, np.int16, np.uint16, np.int32):
             info = np.iinfo(dtype)
             if info.min <= low and high <= info.max:
-                return (data.astype(np.int64) * slopes.astype(np.int64)
-                        + intercepts.astype(np.int64)).astype(dtype)
-    return data.astype(np.float32) * slopes.astype(np.float32) + intercepts.astype(np.float32)
+                return _in_place(data.astype(dtype, copy=False), slopes, intercepts)
+    return _in_place(data.astype(np.float32), slopes, intercepts)
+
+
+def _in_place(out: np.ndarray, slopes: np.ndarray, intercepts: np.ndarray) -> np.ndarray:
+    if np.any(slopes != 1):
+        out *= slopes.astype(out.dtype)
+    out += intercepts.astype(out.dtype)
+    return out
 
 
 def _metadata(frame: _Frame, name: str) -> dict:

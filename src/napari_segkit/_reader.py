@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from itertools import cycle
 from pathlib import Path
-
-import numpy as np
 
 from .io import Volume, read, suffix
 from .io.dicom import folder_has_dicom, is_dicom_file
 
 #: extensions this reader takes (napari's own reader handles PNG/JPEG)
 EXTENSIONS = (".tif", ".tiff", ".nii", ".nii.gz", ".dcm", ".dicom", ".ima")
-_CHANNEL_COLOURS = ("magenta", "green", "cyan", "yellow", "red", "blue")
 _MAX_CHANNELS = 16  # more than this along C is more likely a stack than fluorescence channels
 
 
@@ -57,16 +53,13 @@ def layer_data(volume: Volume) -> list[tuple]:
 
 
 def _split_channels(volume: Volume, data, kwargs: dict, channel: int) -> list[tuple]:
+    """One layer per channel through napari's ``channel_axis`` (its colours and blending);
+    the geometry lists lose the channel axis, names come from the file."""
     count = volume.data.shape[channel]
     names = volume.metadata.get("channel_names") or [f"C{i}" for i in range(count)]
     keep = [i for i in range(len(volume.spacing)) if i != channel]
-    layers = []
-    for i, colour in zip(range(count), cycle(_CHANNEL_COLOURS)):
-        part = dict(kwargs, name=f"{volume.name} [{names[i]}]", colormap=colour,
-                    blending="additive" if i else "translucent_no_depth")
-        for key in ("scale", "translate", "units", "axis_labels"):
-            part[key] = tuple(np.asarray(kwargs[key], dtype=object)[keep])
-        levels = data if volume.pyramid else [data]
-        levels = [np.take(level, i, axis=channel) for level in levels]
-        layers.append((levels if volume.pyramid else levels[0], part, "image"))
-    return layers
+    for key in ("scale", "translate", "units", "axis_labels"):
+        kwargs[key] = tuple(kwargs[key][i] for i in keep)
+    kwargs.update(channel_axis=channel, name=[f"{volume.name} [{n}]" for n in names],
+                  metadata=[kwargs["metadata"]] * count)
+    return [(data, kwargs, "image")]

@@ -50,9 +50,9 @@ def read_tiff(path, *, lazy: bool | None = None) -> Volume:
         raise ReadError(f"cannot read {path.name}: not a readable TIFF file ({err})") from None
     if more and levels == 1:
         log.info("%s holds %d more series; segkit opened the first", path.name, more)
-    data, axes = _reorder(data, _normalise_axes(axes))
-    pyramid = [_reorder(level, _normalise_axes(series.axes))[0] for level in pyramid] \
-        if lazy else []
+    source_axes = _normalise_axes(axes)
+    data, axes = _reorder(data, source_axes)
+    pyramid = [_reorder(level, source_axes)[0] for level in pyramid] if lazy else []
     n = len(axes) - (axes.endswith("S") and data.shape[-1] in (3, 4))
     spacing = tuple(physical.get(a, (1.0, ""))[0] for a in axes[:n])
     units = tuple(physical.get(a, (1.0, "pixel"))[1] for a in axes[:n])
@@ -60,14 +60,14 @@ def read_tiff(path, *, lazy: bool | None = None) -> Volume:
                 "name": path.name.split(".")[0], "lazy": lazy}
     if names and "C" in axes and len(names) == data.shape[axes.index("C")]:
         metadata["channel_names"] = names
-    loader = partial(_read_whole, path, series.axes) if lazy else None
+    loader = partial(_read_whole, path, source_axes) if lazy else None
     return Volume(data, axes, spacing, (0.0,) * n, units, metadata, pyramid=tuple(pyramid),
                   loader=loader)
 
 
 def _read_whole(path: Path, axes: str) -> np.ndarray:
     """The full-resolution series in one read (faster than chunk by chunk through zarr)."""
-    return _reorder(tifffile.imread(path, series=0, level=0), _normalise_axes(axes))[0]
+    return _reorder(tifffile.imread(path, series=0, level=0), axes)[0]
 
 
 def _lazy(path: Path, level: int):

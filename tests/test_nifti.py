@@ -176,3 +176,12 @@ def test_labels_that_do_not_fit_the_source_are_refused_and_nothing_is_written(tm
     with pytest.raises(ValueError, match="integer"):
         write(tmp_path / "labels.nii", np.zeros(volume.data.shape, np.float32), like=volume)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_2d_labels_are_written_as_a_single_slice(tmp_path):
+    like = Volume(np.zeros((6, 7)), "YX", (0.5, 0.25), (0.0, 0.0), ("µm", "µm"))
+    labels = np.arange(42, dtype=np.uint8).reshape(6, 7)
+    write(tmp_path / "slice.nii.gz", labels, like=like)
+    back = read(tmp_path / "slice.nii.gz")
+    np.testing.assert_array_equal(back.data, labels[np.newaxis])
+    assert back.spacing[1:] == pytest.approx((0.5, 0.25))

@@ -17,7 +17,7 @@ import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
 
-from .orientation import describe, to_canonical, world_from_lps
+from .orientation import describe, to_canonical, with_leading_axis, world_from_lps
 from .volume import ReadError, Volume
 
 log = logging.getLogger(__name__)
@@ -262,7 +262,7 @@ def _stack(frames: list[_Frame], name: str) -> Volume:
     units[index_of_slice] = slice_unit
     axes = "ZYX"
     if repeats > 1:
-        affine = np.block([[np.eye(1), np.zeros((1, 4))], [np.zeros((4, 1)), affine]])
+        affine = with_leading_axis(affine)
         spacing, units, axes = np.r_[1.0, spacing], ["pixel", *units], "TZYX"
         metadata["repeats_per_position"] = repeats
     return Volume(data, axes + ("S" if rgb else ""), tuple(spacing), tuple(affine[:-1, -1]),

@@ -9,7 +9,14 @@ import nibabel as nib
 import numpy as np
 
 from ._atomic import atomic_path
-from .orientation import describe, ras_from_world, to_canonical, undo_canonical, world_from_ras
+from .orientation import (
+    describe,
+    ras_from_world,
+    to_canonical,
+    undo_canonical,
+    with_leading_axis,
+    world_from_ras,
+)
 from .volume import ReadError, Volume
 
 _SPACE_UNITS = {"mm": "mm", "micron": "µm", "meter": "m", "unknown": "mm"}  # unknown: NIfTI's mm
@@ -61,7 +68,7 @@ def read_nifti(path) -> Volume:
         has_time = step > 0 and time_unit in _TIME_UNITS
         spacing.insert(0, step if has_time else 1.0)
         units.insert(0, _TIME_UNITS[time_unit] if has_time else "pixel")
-        affine = _with_leading_axis(affine, spacing[0])
+        affine = with_leading_axis(affine, spacing[0])
     qform, qcode = header.get_qform(coded=True)
     sform, scode = header.get_sform(coded=True)
     metadata = {
@@ -155,7 +162,7 @@ def _image_from_geometry(labels: np.ndarray, like: Volume | None) -> nib.Nifti1I
         raise ValueError(f"labels with {n} axes do not fit an image with "
                          f"{like.affine.shape[0] - 1} spatial axes")
     if n == 2:  # a 2D image is one slice: z spacing 1
-        affine = np.block([[np.eye(1), np.zeros((1, 3))], [np.zeros((3, 1)), affine]])
+        affine = with_leading_axis(affine)
         labels = labels[np.newaxis]
     step = None
     if labels.ndim == 4:
@@ -199,14 +206,6 @@ def _squeeze_trailing(data: np.ndarray, path: Path) -> np.ndarray:
         raise ReadError(f"cannot read {path.name}: {data.ndim}D NIfTI (shape {data.shape}) "
                         "is not supported; 3D and 4D are")
     return data
-
-
-def _with_leading_axis(affine: np.ndarray, step: float) -> np.ndarray:
-    """Add a leading non-spatial axis (time) with ``step`` to a 4×4 affine."""
-    out = np.eye(5)
-    out[0, 0] = step
-    out[1:, 1:] = affine
-    return out
 
 
 def _obliquity(affine: np.ndarray) -> float:

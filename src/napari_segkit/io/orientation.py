@@ -33,6 +33,14 @@ def world_from_lps(lps_affine: np.ndarray) -> np.ndarray:
     return _REVERSE @ np.asarray(lps_affine, float) @ _REVERSE
 
 
+def with_leading_axis(affine: np.ndarray, step: float = 1.0) -> np.ndarray:
+    """``affine`` with a new first index/world axis (time, or a slice axis) of size ``step``."""
+    out = np.eye(len(affine) + 1)
+    out[0, 0] = step
+    out[1:, 1:] = affine
+    return out
+
+
 def orientation_of(affine: np.ndarray) -> np.ndarray:
     """For each of the 3 index axes: the world axis it runs along and its sign (nibabel ornt)."""
     return io_orientation(affine)

@@ -36,7 +36,6 @@ def like_layer(data: np.ndarray, meta: dict) -> Volume:
     origin = tuple(float(t) for t in meta.get("translate") or (0.0,) * ndim)
     affine = source.pop("affine", None)
     space = source.pop("space", "")
-    source.pop("axes", None)
     if affine is not None and np.shape(affine) != (ndim + 1, ndim + 1):
         affine = np.asarray(affine)[-(ndim + 1):, -(ndim + 1):] if len(affine) > ndim else None
     return Volume(data, axes, spacing, origin, units, source, affine=affine, space=space)

@@ -111,5 +111,4 @@ class Volume:
 
     def source_record(self) -> dict:
         """What a writer needs to put labels back on this image: metadata, affine, space."""
-        return {**self.metadata, "affine": self.affine.tolist(), "space": self.space,
-                "axes": self.axes}
+        return {**self.metadata, "affine": self.affine.tolist(), "space": self.space}

@@ -33,24 +33,21 @@ def _semantic(pred, ref, spacing, tolerance):
     counts = overlap.class_counts(pred, ref)
     rows = []
     for c, (tp, fp, fn) in counts.items():
+        distances = surface.surface_distances(pred, ref, label=c, spacing=spacing)
+        one = {c: (tp, fp, fn)}
         rows.append({
             "class": c,
-            "dice": _ratio(2 * tp, 2 * tp + fp + fn),
-            "iou": _ratio(tp, tp + fp + fn),
-            "precision": _ratio(tp, tp + fp),
-            "recall": _ratio(tp, tp + fn),
-            "hd95": surface.hd95(pred, ref, label=c, spacing=spacing),
-            "average_surface_distance": surface.average_surface_distance(
-                pred, ref, label=c, spacing=spacing),
-            "boundary_f1": surface.boundary_f1(pred, ref, label=c, spacing=spacing,
-                                               tolerance=tolerance),
+            **{name: overlap.summarise(one, name, None)[c] for name in overlap.FORMULAS},
+            "hd95": surface.hausdorff_of(distances, 95.0),
+            "average_surface_distance": surface.average_of(distances),
+            "boundary_f1": surface.boundary_f1_of(distances, tolerance),
             "reference_voxels": tp + fn,
             "predicted_voxels": tp + fp,
         })
     summary = {"pixel_accuracy": overlap.pixel_accuracy(pred, ref), "classes": len(rows)}
-    for name in ("dice", "iou", "precision", "recall"):
-        summary[f"{name}_macro"] = getattr(overlap, name)(pred, ref, average="macro")
-        summary[f"{name}_micro"] = getattr(overlap, name)(pred, ref, average="micro")
+    for name in overlap.FORMULAS:
+        for average in ("macro", "micro"):
+            summary[f"{name}_{average}"] = overlap.summarise(counts, name, average)
     for name in ("hd95", "average_surface_distance", "boundary_f1"):
         values = [row[name] for row in rows]
         summary[f"{name}_mean"] = float(np.mean(values)) if values else float("nan")
@@ -58,23 +55,24 @@ def _semantic(pred, ref, spacing, tolerance):
 
 
 def _instance(pred, ref, spacing, tolerance):
-    matchings = instances.matches_at(pred, ref)
+    *matchings, strict = instances.matches_at(pred, ref, (*instances.AP_THRESHOLDS,
+                                                          instances.PQ_THRESHOLD))
     at_half = matchings[0]
     areas = at_half.areas
     rows = [_row("matched", p, r, iou, areas) for p, r, iou in at_half.pairs]
     rows += [_row("missed", None, r, 0.0, areas) for r in at_half.missed]
     rows += [_row("spurious", p, None, 0.0, areas) for p in at_half.spurious]
     _add_centroids(rows, pred, ref)
+    distances = surface.surface_distances(pred, ref, spacing=spacing)
     summary = {
         "tp": at_half.tp, "fp": at_half.fp, "fn": at_half.fn,
         "precision": at_half.precision, "recall": at_half.recall, "f1": at_half.f1,
         "mean_matched_iou": at_half.mean_matched_iou,
         "mean_average_precision": float(np.mean([m.average_precision for m in matchings])),
-        "panoptic_quality": instances.panoptic_quality(pred, ref),
+        "panoptic_quality": strict.panoptic_quality,
         "foreground_dice": overlap.dice(pred > 0, ref > 0),
-        "foreground_hd95": surface.hd95(pred, ref, spacing=spacing),
-        "foreground_boundary_f1": surface.boundary_f1(pred, ref, spacing=spacing,
-                                                      tolerance=tolerance),
+        "foreground_hd95": surface.hausdorff_of(distances, 95.0),
+        "foreground_boundary_f1": surface.boundary_f1_of(distances, tolerance),
     }
     return rows, summary
 
@@ -94,7 +92,3 @@ def _add_centroids(rows: list[dict], pred: np.ndarray, ref: np.ndarray) -> None:
         for row in rows:
             if row[key] in lookup and "centroid" not in row:
                 row["centroid"] = tuple(round(float(c), 2) for c in lookup[row[key]])
-
-
-def _ratio(numerator, denominator) -> float:
-    return float(numerator / denominator) if denominator else float("nan")

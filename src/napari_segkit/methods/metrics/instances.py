@@ -20,6 +20,7 @@ from scipy.optimize import linear_sum_assignment
 from ._inputs import label_pair
 
 AP_THRESHOLDS = tuple(np.round(np.arange(0.5, 0.951, 0.05), 2))
+PQ_THRESHOLD = float(np.nextafter(0.5, 1.0))  # panoptic quality matches at IoU > 0.5
 
 
 @dataclass
@@ -131,9 +132,7 @@ def mean_average_precision(prediction, reference, *, thresholds=AP_THRESHOLDS) -
 
 def panoptic_quality(prediction, reference) -> float:
     """PQ = segmentation quality × recognition quality, objects matched at IoU > 0.5."""
-    table = iou_table(prediction, reference)
-    strict = np.nextafter(0.5, 1.0)
-    return _match(*table, strict).panoptic_quality
+    return match(prediction, reference, threshold=PQ_THRESHOLD).panoptic_quality
 
 
 def f1(prediction, reference, *, threshold=0.5) -> float:

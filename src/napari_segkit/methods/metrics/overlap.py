@@ -35,10 +35,20 @@ def class_counts(prediction, reference, *, include_background=False) -> dict[int
             if c != 0 or include_background}
 
 
-def _score(formula, prediction, reference, average, include_background):
+#: name -> (numerator, denominator) from (true positives, false positives, false negatives)
+FORMULAS = {
+    "dice": lambda tp, fp, fn: (2 * tp, 2 * tp + fp + fn),
+    "iou": lambda tp, fp, fn: (tp, tp + fp + fn),
+    "precision": lambda tp, fp, fn: (tp, tp + fp),
+    "recall": lambda tp, fp, fn: (tp, tp + fn),
+}
+
+
+def summarise(counts: dict[int, tuple], name: str, average):
+    """Score ``name`` from :func:`class_counts`, per class or averaged."""
     if average not in AVERAGES:
         raise ValueError(f"average must be one of {AVERAGES}, not {average!r}")
-    counts = class_counts(prediction, reference, include_background=include_background)
+    formula = FORMULAS[name]
     per_class = {c: _ratio(*formula(*n)) for c, n in counts.items()}
     if average is None:
         return per_class
@@ -50,33 +60,34 @@ def _score(formula, prediction, reference, average, include_background):
     return float(np.mean(values)) if values else 1.0
 
 
+def _score(name, prediction, reference, average, include_background):
+    counts = class_counts(prediction, reference, include_background=include_background)
+    return summarise(counts, name, average)
+
+
 def _ratio(numerator, denominator) -> float:
     return float(numerator / denominator) if denominator else float("nan")
 
 
 def dice(prediction, reference, *, average="macro", include_background=False, spacing=None):
     """Dice coefficient 2TP / (2TP + FP + FN) per class (``spacing`` is not needed)."""
-    return _score(lambda tp, fp, fn: (2 * tp, 2 * tp + fp + fn), prediction, reference,
-                  average, include_background)
+    return _score("dice", prediction, reference, average, include_background)
 
 
 def iou(prediction, reference, *, average="macro", include_background=False, spacing=None):
     """Intersection over union (Jaccard index) TP / (TP + FP + FN) per class."""
-    return _score(lambda tp, fp, fn: (tp, tp + fp + fn), prediction, reference, average,
-                  include_background)
+    return _score("iou", prediction, reference, average, include_background)
 
 
 def precision(prediction, reference, *, average="macro", include_background=False,
               spacing=None):
     """TP / (TP + FP) per class: the share of predicted voxels that are right."""
-    return _score(lambda tp, fp, fn: (tp, tp + fp), prediction, reference, average,
-                  include_background)
+    return _score("precision", prediction, reference, average, include_background)
 
 
 def recall(prediction, reference, *, average="macro", include_background=False, spacing=None):
     """TP / (TP + FN) per class (sensitivity): the share of reference voxels found."""
-    return _score(lambda tp, fp, fn: (tp, tp + fn), prediction, reference, average,
-                  include_background)
+    return _score("recall", prediction, reference, average, include_background)
 
 
 def pixel_accuracy(prediction, reference, *, spacing=None) -> float:

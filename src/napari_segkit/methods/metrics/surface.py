@@ -39,11 +39,8 @@ def surface_distances(prediction, reference, *, label=None, spacing=None):
 
 def hausdorff(prediction, reference, *, label=None, spacing=None, percentile=100.0) -> float:
     """The larger of the two directed ``percentile`` surface distances (100: Hausdorff)."""
-    to_ref, to_pred = surface_distances(prediction, reference, label=label, spacing=spacing)
-    if np.isinf(to_ref).any() or np.isinf(to_pred).any():
-        return float("inf")
-    parts = [np.percentile(d, percentile) for d in (to_ref, to_pred) if d.size]
-    return float(max(parts)) if parts else 0.0
+    distances = surface_distances(prediction, reference, label=label, spacing=spacing)
+    return hausdorff_of(distances, percentile)
 
 
 def hd95(prediction, reference, *, label=None, spacing=None) -> float:
@@ -53,14 +50,32 @@ def hd95(prediction, reference, *, label=None, spacing=None) -> float:
 
 def average_surface_distance(prediction, reference, *, label=None, spacing=None) -> float:
     """Mean distance over the surface voxels of both masks (symmetric)."""
-    to_ref, to_pred = surface_distances(prediction, reference, label=label, spacing=spacing)
-    both = np.concatenate([to_ref, to_pred])
-    return float(both.mean()) if both.size else 0.0
+    return average_of(surface_distances(prediction, reference, label=label, spacing=spacing))
 
 
 def boundary_f1(prediction, reference, *, tolerance=1.0, label=None, spacing=None) -> float:
     """F1 of boundary voxels matched within ``tolerance`` (physical units, e.g. µm or mm)."""
-    to_ref, to_pred = surface_distances(prediction, reference, label=label, spacing=spacing)
+    distances = surface_distances(prediction, reference, label=label, spacing=spacing)
+    return boundary_f1_of(distances, tolerance)
+
+
+# the same scores from distances computed once by :func:`surface_distances`
+
+def hausdorff_of(distances, percentile: float) -> float:
+    to_ref, to_pred = distances
+    if np.isinf(to_ref).any() or np.isinf(to_pred).any():
+        return float("inf")
+    parts = [np.percentile(d, percentile) for d in (to_ref, to_pred) if d.size]
+    return float(max(parts)) if parts else 0.0
+
+
+def average_of(distances) -> float:
+    both = np.concatenate(distances)
+    return float(both.mean()) if both.size else 0.0
+
+
+def boundary_f1_of(distances, tolerance: float) -> float:
+    to_ref, to_pred = distances
     if not to_ref.size and not to_pred.size:
         return 1.0
     precision = float(np.mean(to_ref <= tolerance)) if to_ref.size else 0.0

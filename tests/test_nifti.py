@@ -46,8 +46,7 @@ def test_real_files_keep_every_voxel_at_its_world_position(name):
     assert volume.space == "LPS" and volume.metadata["source_space"] == "RAS"
     assert sorted(volume.data.shape[-3:]) == sorted(image.shape[:3])
     assert np.all(np.diag(volume.affine)[-4:-1] > 0)  # index axes run to S, P, L
-    assert volume.spacing[-3:] == pytest.approx(np.linalg.norm(volume.affine[-4:-1, -4:-1],
-                                                               axis=0))
+    assert sorted(volume.spacing[-3:]) == pytest.approx(sorted(image.header.get_zooms()[:3]))
 
 
 def test_4d_file_has_time_first():

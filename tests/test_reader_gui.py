@@ -137,3 +137,16 @@ def test_lazy_stack_opens_as_dask_and_the_threshold_widget_runs_on_it(make_napar
     assert isinstance(image.data, da.Array)
     labels = _run_threshold(viewer, qtbot, image)
     np.testing.assert_array_equal(labels.data, threshold(data).astype(np.uint8))
+
+
+def test_slide_pyramid_opens_as_a_multiscale_layer(make_napari_viewer, tmp_path):
+    base = np.random.default_rng(2).integers(0, 255, (256, 320, 3)).astype(np.uint8)
+    with tifffile.TiffWriter(tmp_path / "slide.ome.tif") as tif:
+        tif.write(base, subifds=1, tile=(64, 64), photometric="rgb",
+                  metadata={"axes": "YXS", "PhysicalSizeX": 0.5, "PhysicalSizeY": 0.5})
+        tif.write(base[::2, ::2], subfiletype=1, tile=(64, 64), photometric="rgb")
+    viewer = make_napari_viewer()
+    (layer,) = viewer.open(str(tmp_path / "slide.ome.tif"), plugin="napari-segkit")
+    assert layer.multiscale and layer.rgb
+    assert [level.shape for level in layer.data] == [(256, 320, 3), (128, 160, 3)]
+    np.testing.assert_allclose(layer.scale, (0.5, 0.5))

@@ -180,6 +180,8 @@ def test_evaluate_semantic_rows_agree_with_the_single_metrics():
         assert row["hd95"] == pytest.approx(metrics.hd95(pred, ref, label=row["class"],
                                                          spacing=(2.0, 0.5)))
         assert row["reference_voxels"] == int((ref == row["class"]).sum())
+        assert row["centroid"] == pytest.approx(np.argwhere(ref == row["class"]).mean(axis=0),
+                                                abs=0.01)
     assert summary["dice_macro"] == pytest.approx(metrics.dice(pred, ref))
     assert summary["pixel_accuracy"] == pytest.approx(np.mean(pred == ref))
 
@@ -196,3 +198,33 @@ def test_evaluate_instance_rows_name_matched_missed_and_spurious_objects():
     assert summary["panoptic_quality"] == pytest.approx(metrics.panoptic_quality(pred, ref))
     with pytest.raises(ValueError, match="mode must be"):
         metrics.evaluate(pred, ref, mode="panoptic")
+
+
+def test_semantic_class_only_in_the_prediction_is_centred_on_the_prediction():
+    ref = np.zeros((4, 6), int)
+    ref[1, 1] = 1
+    pred = np.zeros_like(ref)
+    pred[2, 3:5] = 2
+    rows, _ = metrics.evaluate(pred, ref)
+    assert [(r["class"], r["centroid"]) for r in rows] == [(1, (1.0, 1.0)), (2, (2.0, 3.5))]
+
+
+# --- error map ------------------------------------------------------------------------------
+
+def test_semantic_error_map_by_hand():
+    ref = np.array([[0, 1, 1, 2, 0]])
+    pred = np.array([[1, 1, 0, 1, 0]])
+    assert metrics.error_map(pred, ref).tolist() == [[3, 1, 2, 4, 0]]
+
+
+def test_instance_error_map_marks_whole_objects_and_reuses_evaluate_rows():
+    ref = _intervals((0, 10), (12, 20), (25, 28))
+    pred = _intervals((1, 10), (12, 22), (22, 24))
+    expected = np.zeros_like(ref)
+    expected[(pred == 1) | (pred == 2)] = 1  # matched predictions
+    expected[pred == 3] = 3  # spurious
+    expected[ref == 3] = 2  # missed
+    assert np.array_equal(metrics.error_map(pred, ref, mode="instance"), expected)
+    rows, _ = metrics.evaluate(pred, ref, mode="instance")
+    assert np.array_equal(metrics.error_map(pred, ref, mode="instance", rows=rows), expected)
+    assert set(np.unique(expected)) == {0, 1, 2, 3}  # the case exercises every colour

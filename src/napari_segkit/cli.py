@@ -259,6 +259,7 @@ def _info(args, _extra) -> int:
 
 
 def _eval(args, _extra) -> int:
+    from .io.table import write_csv
     from .methods.metrics import evaluate
 
     if args.output and args.output.exists() and not args.overwrite:
@@ -277,7 +278,7 @@ def _eval(args, _extra) -> int:
         print(f"mean of {len(summaries)} files: " + ", ".join(
             f"{k} {_fmt(float(np.nanmean([s[k] for s in summaries])))}" for k in keys))
     if args.output:
-        _write_csv(args.output, table)
+        write_csv(args.output, table)
         print(f"wrote {args.output}: {len(table)} rows")
     return 0
 
@@ -296,18 +297,6 @@ def _pairs(prediction: Path, reference: Path):
     if not pairs:
         raise ValueError(f"no file in {prediction} has a namesake in {reference}")
     return pairs
-
-
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    import csv
-
-    from .io._atomic import atomic_path
-
-    columns = list(dict.fromkeys(k for row in rows for k in row))
-    with atomic_path(path, overwrite=True) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def _fmt(value) -> str:

@@ -44,6 +44,7 @@ def _semantic(pred, ref, spacing, tolerance):
             "reference_voxels": tp + fn,
             "predicted_voxels": tp + fp,
         })
+    _add_centroids(rows, pred, ref, key="class")
     summary = {"pixel_accuracy": overlap.pixel_accuracy(pred, ref), "classes": len(rows)}
     for name in overlap.FORMULAS:
         for average in ("macro", "micro"):
@@ -83,11 +84,14 @@ def _row(status, pred_id, ref_id, iou, areas) -> dict:
             "reference_voxels": areas["ref"].get(ref_id, 0)}
 
 
-def _add_centroids(rows: list[dict], pred: np.ndarray, ref: np.ndarray) -> None:
-    """Each row's centroid (voxel indices) from its reference object, else its prediction."""
-    for key, image in (("reference_id", ref), ("prediction_id", pred)):
-        ids = [row[key] for row in rows if row[key] is not None and "centroid" not in row]
-        centres = ndimage.center_of_mass(np.ones(image.shape), image, ids) if ids else []
+def _add_centroids(rows: list[dict], pred: np.ndarray, ref: np.ndarray, key=None) -> None:
+    """Each row's centroid (voxel indices) from its reference object (or class), else its
+    prediction; ``key`` names the id column when both images share it ("class")."""
+    keys = (key, key) if key else ("reference_id", "prediction_id")
+    for key, image in zip(keys, (ref, pred)):
+        ids = [row[key] for row in rows if row[key] is not None and "centroid" not in row
+               and row.get("reference_voxels" if image is ref else "predicted_voxels")]
+        centres = ndimage.center_of_mass(image > 0, image, ids) if ids else []
         lookup = dict(zip(ids, centres))
         for row in rows:
             if row[key] in lookup and "centroid" not in row:

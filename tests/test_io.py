@@ -118,3 +118,38 @@ def test_labels_of_a_channel_first_image_take_its_yx_geometry(tmp_path):
     back = read(tmp_path / "labels.tif")
     assert back.axes == "YX"
     assert back.spacing == pytest.approx((0.5, 0.25))
+
+
+# --- which files hold labels ------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["out.tif", "out.ome.tif", "out.nii.gz"])
+def test_labels_segkit_writes_read_back_as_labels_whatever_their_name(tmp_path, name):
+    labels = np.zeros((3, 8, 9), np.uint32)
+    labels[1, 2:5, 3:6] = 70_000 if name == "out.ome.tif" else 4  # OME only above uint16
+    path = tmp_path / name
+    write(path, labels)
+    assert read(path).is_labels
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("case_00001_seg.nii.gz", True), ("nuclei-masks.tif", True), ("labels.tif", True),
+    ("labelsTr/case_1.nii.gz", True), ("masks/a.tif", True), ("GT_001.tif", True),
+    ("segkit_out.tif", False), ("stage.tif", False), ("image.tif", False),
+])
+def test_label_files_are_recognised_by_their_name(tmp_path, name, expected):
+    path = tmp_path / name
+    path.parent.mkdir(exist_ok=True)
+    data = np.arange(2 * 5 * 6, dtype=np.uint16).reshape(2, 5, 6)
+    if name.endswith(".nii.gz"):
+        import nibabel as nib
+        nib.save(nib.Nifti1Image(data, np.eye(4)), path)
+    else:
+        tifffile.imwrite(path, data)
+    assert read(path).is_labels is expected
+
+
+def test_float_or_colour_images_are_never_labels(tmp_path):
+    tifffile.imwrite(tmp_path / "seg.tif", np.zeros((5, 6), np.float32))
+    tifffile.imwrite(tmp_path / "mask.tif", np.zeros((5, 6, 3), np.uint8), photometric="rgb")
+    assert not read(tmp_path / "seg.tif").is_labels
+    assert not read(tmp_path / "mask.tif").is_labels

@@ -26,7 +26,8 @@ def get_reader(path):
 
 
 def read_layers(path) -> list[tuple]:
-    """One Image layer per volume (per series for DICOM folders, per channel if split)."""
+    """One layer per volume (per series for DICOM folders, per channel if split): Labels
+    for label files (:attr:`Volume.is_labels`), else Image."""
     volumes = read(path)
     layers = []
     for volume in volumes if isinstance(volumes, list) else [volumes]:
@@ -38,6 +39,10 @@ def layer_data(volume: Volume) -> list[tuple]:
     """napari layer data for a volume: scale, translate, units, display range, channels."""
     kwargs = volume.layer_kwargs()
     kwargs["name"] = volume.name
+    if volume.is_labels:
+        data = [volume.data, *volume.pyramid] if volume.pyramid else volume.data
+        kwargs.pop("rgb", None)
+        return [(data, {**kwargs, "multiscale": bool(volume.pyramid)}, "labels")]
     window = volume.metadata.get("window")
     if window:
         kwargs["contrast_limits"] = window

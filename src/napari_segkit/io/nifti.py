@@ -74,6 +74,7 @@ def read_nifti(path) -> Volume:
     metadata = {
         "path": str(path),
         "reader": "segkit nifti (nibabel)",
+        "labels": header.get_intent()[0] == "label",
         "name": path.name[: -len(nifti_suffix(path))] if nifti_suffix(path) else path.stem,
         "source_space": "RAS",
         "reoriented": describe(transform, ("k", "j", "i")),
@@ -121,6 +122,7 @@ def write_nifti(path, labels, *, like: Volume | None = None, overwrite=False) ->
         image = _image_from_geometry(labels.astype(dtype, copy=False), like)
     image.header.set_data_dtype(dtype)
     image.header.set_slope_inter(1.0, 0.0)
+    image.header.set_intent("label")  # NIFTI_INTENT_LABEL: values are indices, not intensities
     with atomic_path(path, overwrite=overwrite, suffix=nifti_suffix(path) or ".nii") as tmp:
         nib.save(image, tmp)
 

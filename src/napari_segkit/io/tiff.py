@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 #: series larger than this (bytes) open lazily unless asked otherwise
 LAZY_BYTES = 512 * 2**20
 
+#: the TIFF Software tag of label images segkit writes (read back as ``metadata["labels"]``)
+LABELS_SOFTWARE = "napari-segkit labels"
+
 _MICRON = ("um", "µm", "micron", "microns", "micrometer")
 
 
@@ -39,6 +42,7 @@ def read_tiff(path, *, lazy: bool | None = None) -> Volume:
             axes = series.axes
             physical = _spacing(tif)
             kind = "ome" if tif.is_ome else "imagej" if tif.is_imagej else "tiff"
+            marked = tif.pages.first.software == LABELS_SOFTWARE
             names = _channel_names(tif)
             levels = len(series.levels)
             more = len(tif.series) - 1
@@ -56,7 +60,7 @@ def read_tiff(path, *, lazy: bool | None = None) -> Volume:
     n = len(axes) - (axes.endswith("S") and data.shape[-1] in (3, 4))
     spacing = tuple(physical.get(a, (1.0, ""))[0] for a in axes[:n])
     units = tuple(physical.get(a, (1.0, "pixel"))[1] for a in axes[:n])
-    metadata = {"path": str(path), "reader": f"segkit tiff ({kind})",
+    metadata = {"path": str(path), "reader": f"segkit tiff ({kind})", "labels": marked,
                 "name": path.name.split(".")[0], "lazy": lazy}
     if names and "C" in axes and len(names) == data.shape[axes.index("C")]:
         metadata["channel_names"] = names
@@ -129,6 +133,7 @@ def write_tiff(path, labels: np.ndarray, *, like: Volume | None = None, overwrit
                 tmp,
                 labels.astype(dtype, copy=False),
                 imagej=True,
+                software=LABELS_SOFTWARE,
                 resolution=(1 / spacing.get("X", 1.0), 1 / spacing.get("Y", 1.0)),
                 metadata=meta,
             )
@@ -140,7 +145,7 @@ def write_tiff(path, labels: np.ndarray, *, like: Volume | None = None, overwrit
                     meta[f"PhysicalSize{a}Unit"] = "µm" if unit in _MICRON else unit
             tifffile.imwrite(
                 tmp, labels.astype(np.uint32, copy=False), ome=True,
-                compression="zlib", metadata=meta,
+                compression="zlib", metadata=meta, software=LABELS_SOFTWARE,
             )
 
 

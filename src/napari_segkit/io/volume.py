@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+import re
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+
+#: words in a file name that say it holds labels ("case1_seg.nii.gz", "nuclei_masks.tif")
+LABEL_WORDS = {"label", "labels", "seg", "segmentation", "segmentations", "mask", "masks",
+               "annotation", "annotations", "gt", "groundtruth"}
+#: starts of folder names that hold label files ("labelsTr" in nnU-Net datasets, "masks")
+LABEL_FOLDERS = ("label", "mask", "annotation", "groundtruth", "ground_truth")
 
 
 class ReadError(ValueError):
@@ -70,6 +79,19 @@ class Volume:
     def rgb(self) -> bool:
         """True when the last axis holds colour samples (RGB or RGBA)."""
         return self.axes.endswith("S") and self.data.shape[-1] in (3, 4)
+
+    @property
+    def is_labels(self) -> bool:
+        """True for integer data meant as labels: marked so in the file (segkit's label
+        TIFFs, NIfTI intent "label") or named so (see :data:`LABEL_WORDS`, :data:`LABEL_FOLDERS`).
+        """
+        if self.rgb or np.dtype(self.data.dtype).kind not in "biu":
+            return False
+        if self.metadata.get("labels"):
+            return True
+        path = Path(self.metadata.get("path", ""))
+        words = set(re.split(r"[^a-z]+", path.name.lower()))
+        return bool(words & LABEL_WORDS) or path.parent.name.lower().startswith(LABEL_FOLDERS)
 
     @property
     def name(self) -> str:

@@ -189,6 +189,25 @@ def on_device(func: Callable) -> Callable:
     return wrapper
 
 
+def cpu_only(func: Callable) -> Callable:
+    """For methods with no GPU path yet: ``func(image, ...)`` gets NumPy input (CuPy, dask
+    and zarr are read to the host) and the result comes back in the caller's array kind.
+    ``device="gpu"`` is refused with a clear message; "auto" and "cpu" run on the CPU."""
+
+    @functools.wraps(func)
+    def wrapper(image, *args, device: Device = "auto", **kwargs):
+        if device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}, not {device!r}")
+        if device == "gpu":
+            raise GPUUnavailableError(f"{func.__name__} runs on the CPU only (no GPU path "
+                                      "yet); use device='auto' or 'cpu'")
+        result = func(to_host(image), *args, **kwargs)
+        _last.device = "cpu"
+        return like_input(result, image)
+
+    return wrapper
+
+
 def _free_gpu_memory() -> None:
     with contextlib.suppress(Exception):  # nothing to free if the pool itself is unusable
         importlib.import_module("cupy").get_default_memory_pool().free_all_blocks()

@@ -16,19 +16,23 @@ from scipy import ndimage
 from .io import Volume
 
 
-def nuclei_2d(shape=(256, 256), *, count=40, seed=0) -> Volume:
-    """Blurred elliptic nuclei of varied brightness on a dim background, with shot noise."""
+def nuclei_2d(shape=(256, 256), *, count=40, seed=0, touching=False) -> Volume:
+    """Blurred elliptic nuclei of varied brightness on a dim background, with shot noise;
+    ``touching`` packs them so that many touch or overlap a little (as in tissue)."""
     spacing = (0.325, 0.325)
-    truth = _ellipsoids(shape, spacing, count, radius_um=(2.0, 4.0), seed=seed)
+    truth = _ellipsoids(shape, spacing, count, radius_um=(2.0, 4.0), seed=seed,
+                        touching=touching)
     data = _microscope(truth, spacing, blur_um=0.4, seed=seed)
     return Volume(data, "YX", spacing, (0.0, 0.0), ("µm", "µm"),
                   {"name": "nuclei 2D (generated)", "truth": truth})
 
 
-def nuclei_3d(shape=(24, 160, 160), *, count=30, seed=1) -> Volume:
-    """Nuclei (spheres of 2.5–4 µm radius) in an anisotropic stack: Z steps 4× the pixel size."""
+def nuclei_3d(shape=(24, 160, 160), *, count=30, seed=1, touching=False) -> Volume:
+    """Nuclei (ellipsoids of 2.5–4 µm radii) in an anisotropic stack: Z steps 4× the pixel
+    size; ``touching`` as for :func:`nuclei_2d`."""
     spacing = (1.0, 0.25, 0.25)
-    truth = _ellipsoids(shape, spacing, count, radius_um=(2.5, 4.0), seed=seed)
+    truth = _ellipsoids(shape, spacing, count, radius_um=(2.5, 4.0), seed=seed,
+                        touching=touching)
     data = _microscope(truth, spacing, blur_um=0.5, seed=seed)
     return Volume(data, "ZYX", spacing, (0.0, 0.0, 0.0), ("µm",) * 3,
                   {"name": "nuclei 3D (generated, anisotropic)", "truth": truth})
@@ -42,8 +46,10 @@ def ihc_slide() -> Volume:
                         name="IHC slide (scikit-image)", source="skimage.data.immunohistochemistry")
 
 
-def _ellipsoids(shape, spacing, count, *, radius_um, seed) -> np.ndarray:
-    """Instance labels of ``count`` non-overlapping ellipsoids with radii in µm."""
+def _ellipsoids(shape, spacing, count, *, radius_um, seed, touching=False) -> np.ndarray:
+    """Instance labels of ``count`` ellipsoids with radii in µm: apart by two voxels or more,
+    or (``touching``) each overlapping the others by at most a tenth of its own volume
+    (the overlap stays with the older object, so the new one touches it)."""
     rng = np.random.default_rng(seed)
     spacing = np.asarray(spacing)
     grid = np.indices(shape, dtype=np.float32)
@@ -61,9 +67,13 @@ def _ellipsoids(shape, spacing, count, *, radius_um, seed) -> np.ndarray:
         y, x = d[-2], d[-1]
         d[-2], d[-1] = np.cos(angle) * y - np.sin(angle) * x, np.sin(angle) * y + np.cos(angle) * x
         inside = sum((di / r) ** 2 for di, r in zip(d, radii)) <= 1
-        if inside.any() and not labels[ndimage.binary_dilation(inside, iterations=2)].any():
+        if touching:
+            fits = inside.any() and (labels[inside] > 0).mean() <= 0.1
+        else:
+            fits = inside.any() and not labels[ndimage.binary_dilation(inside, iterations=2)].any()
+        if fits:
             placed += 1
-            labels[inside] = placed
+            labels[inside & (labels == 0)] = placed
     return labels
 
 

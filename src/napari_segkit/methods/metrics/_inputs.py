@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._geometry import spacing_for  # noqa: F401  (re-exported for the metrics)
+
 
 def label_pair(prediction, reference) -> tuple[np.ndarray, np.ndarray]:
     """Both as non-negative integer NumPy arrays of the same shape (booleans become 0/1)."""
@@ -17,16 +19,3 @@ def label_pair(prediction, reference) -> tuple[np.ndarray, np.ndarray]:
         if array.dtype.kind == "i" and array.size and array.min() < 0:
             raise ValueError(f"{name} has negative labels; labels are 0 (background) or more")
     return pred.astype(np.int64, copy=False), ref.astype(np.int64, copy=False)
-
-
-def spacing_for(spacing, ndim: int) -> tuple[float, ...]:
-    """Per-axis voxel size (default 1); a single number applies to every axis."""
-    if spacing is None:
-        return (1.0,) * ndim
-    values = np.broadcast_to(np.asarray(spacing, dtype=float), (ndim,)) \
-        if np.ndim(spacing) == 0 else np.asarray(spacing, dtype=float)
-    if values.shape != (ndim,):
-        raise ValueError(f"spacing needs {ndim} values (one per axis), got {len(values)}")
-    if not np.all(np.isfinite(values) & (values > 0)):
-        raise ValueError(f"spacing must be positive, got {tuple(values)}")
-    return tuple(float(v) for v in values)

@@ -1,0 +1,143 @@
+"""Post-processing against scikit-image/scipy and hand-made cases."""
+
+import numpy as np
+import pytest
+from scipy import ndimage
+from skimage import morphology, segmentation
+
+from napari_segkit import postprocess as pp
+
+
+def _two_squares():
+    labels = np.zeros((20, 30), np.uint16)
+    labels[2:10, 2:10] = 3
+    labels[4:6, 4:6] = 0  # a 4-pixel hole
+    labels[2:12, 10:22] = 7  # touches 3 along a column
+    labels[5:9, 14:18] = 0  # a 16-pixel hole
+    return labels
+
+
+def test_fill_holes_per_object_and_per_mask():
+    labels = _two_squares()
+    filled = pp.fill_holes(labels)
+    assert filled.dtype == labels.dtype
+    assert (filled[4:6, 4:6] == 3).all() and (filled[5:9, 14:18] == 7).all()
+    mask = labels > 0
+    np.testing.assert_array_equal(pp.fill_holes(mask), ndimage.binary_fill_holes(mask))
+    ring = np.zeros((9, 9), np.uint8)  # a hole enclosed by two objects together stays
+    ring[1:8, 1:8] = 1
+    ring[1:8, 4:8] = 2
+    ring[3:6, 3:6] = 0
+    assert (pp.fill_holes(ring)[3:6, 3:6] == 0).all()
+
+
+def test_fill_holes_per_slice_fills_2d_holes_of_a_tube():
+    tube = np.zeros((5, 9, 9), bool)
+    tube[:, 2:7, 2:7] = True
+    tube[:, 4, 4] = False  # open at both ends: no 3D hole
+    assert not pp.fill_holes(tube)[:, 4, 4].any()
+    assert pp.fill_holes(tube, per_slice=True)[:, 4, 4].all()
+
+
+def test_remove_small_objects_in_voxels_and_physical_units():
+    mask = np.zeros((20, 20), bool)
+    mask[1:3, 1:3] = True  # 4 px
+    mask[10:15, 10:15] = True  # 25 px
+    np.testing.assert_array_equal(pp.remove_small_objects(mask, 5),
+                                  morphology.remove_small_objects(mask, max_size=4))
+    # with 0.5 × 0.5 µm pixels the small one is 1 µm², the large 6.25 µm²
+    assert pp.remove_small_objects(mask, 2.0, spacing=0.5).sum() == 25
+    assert pp.remove_small_objects(mask, 0.5, spacing=0.5).sum() == 29
+    labels = _two_squares()  # label ids are objects even when they touch
+    kept = pp.remove_small_objects(labels, 61)
+    assert set(np.unique(kept)) == {0, 7}
+
+
+def test_remove_small_holes_keeps_large_ones():
+    labels = _two_squares()
+    out = pp.remove_small_holes(labels, 10)
+    assert (out[4:6, 4:6] == 3).all() and (out[5:9, 14:18] == 0).all()
+    assert pp.remove_small_holes(labels, 10, spacing=0.5)[5:9, 14:18].all()  # 4 µm² < 10
+
+
+@pytest.mark.parametrize("operation", ["erode", "dilate", "open", "close"])
+def test_binary_morphology_equals_scipy(operation):
+    mask = np.random.default_rng(0).random((30, 40)) > 0.55
+    footprint = morphology.disk(2).astype(bool)
+    expected = {"erode": ndimage.binary_erosion, "dilate": ndimage.binary_dilation,
+                "open": ndimage.binary_opening, "close": ndimage.binary_closing}[operation](
+        mask, structure=footprint)
+    np.testing.assert_array_equal(pp.morphology_op(mask, operation, 2), expected)
+
+
+def test_anisotropic_ball_counts_physical_distance():
+    mask = np.zeros((9, 21, 21), bool)
+    mask[4, 10, 10] = True
+    grown = pp.morphology_op(mask, "dilate", 2.0, spacing=(2.0, 1.0, 1.0))
+    assert grown[:, 10, 10].tolist() == [0, 0, 0, 1, 1, 1, 0, 0, 0]  # 1 slice = 2 µm
+    assert grown[4, 10].sum() == 5  # ±2 pixels in plane
+
+
+def test_label_morphology_never_merges_and_erosion_separates():
+    labels = np.zeros((10, 20), np.uint8)
+    labels[2:8, 2:9] = 1
+    labels[2:8, 11:18] = 2  # two pixels apart
+    dilated = pp.morphology_op(labels, "dilate", 2)
+    assert set(np.unique(dilated)) == {0, 1, 2}
+    np.testing.assert_array_equal(dilated, segmentation.expand_labels(labels, 2))
+    touching = _two_squares()
+    eroded = pp.morphology_op(touching, "erode", 1)
+    assert not (ndimage.binary_dilation(eroded == 3) & (eroded == 7)).any()  # now apart
+    closed = pp.morphology_op(touching, "close", 1)
+    assert (closed[touching > 0] == touching[touching > 0]).all()  # drawn voxels kept
+    opened = pp.morphology_op(labels, "open", 1)
+    for i in (1, 2):  # apart objects: each opened as a binary image
+        np.testing.assert_array_equal(opened == i, ndimage.binary_opening(
+            labels == i, structure=morphology.disk(1).astype(bool)))
+
+
+def test_smooth_labels_removes_a_spike_and_keeps_the_body():
+    labels = np.zeros((30, 30), np.uint8)
+    labels[8:22, 8:22] = 4
+    labels[14, 22:28] = 4  # a one-pixel spike
+    smooth = pp.smooth_labels(labels, 1.5)
+    assert smooth[14, 24:28].sum() == 0 and (smooth[11:19, 11:19] == 4).all()
+
+
+def test_border_relabel_and_largest():
+    labels = np.zeros((10, 10), np.int32)
+    labels[0:3, 0:3] = 5
+    labels[4:6, 4:6] = 9
+    labels[7:9, 6:9] = 2
+    np.testing.assert_array_equal(pp.remove_border_objects(labels),
+                                  segmentation.clear_border(labels))
+    assert pp.relabel_sequential(labels).max() == 3
+    np.testing.assert_array_equal(np.unique(pp.relabel_sequential(labels)[labels == 9]), [3])
+    assert set(np.unique(pp.keep_largest(labels))) == {0, 5}
+    assert set(np.unique(pp.keep_largest(labels, 2))) == {0, 2, 5}
+    with pytest.raises(ValueError, match="at least 1"):
+        pp.keep_largest(labels, 0)
+
+
+def test_fill_between_slices_interpolates_a_cone():
+    labels = np.zeros((11, 40, 40), np.uint8)
+    yy, xx = np.mgrid[:40, :40]
+    labels[0][(yy - 20) ** 2 + (xx - 20) ** 2 <= 4 ** 2] = 1
+    labels[10][(yy - 20) ** 2 + (xx - 20) ** 2 <= 14 ** 2] = 1
+    filled = pp.fill_between_slices(labels)
+    radii = [np.sqrt(filled[z].sum() / np.pi) for z in range(11)]
+    np.testing.assert_allclose(radii, np.linspace(4, 14, 11), atol=0.6)
+    np.testing.assert_array_equal(filled[[0, 10]], labels[[0, 10]])
+    with pytest.raises(ValueError, match="3D"):
+        pp.fill_between_slices(labels[0])
+
+
+def test_bad_input_is_refused_clearly():
+    with pytest.raises(ValueError, match="mask or label image"):
+        pp.fill_holes(np.zeros((3, 3), np.float32))
+    with pytest.raises(ValueError, match="operation must be"):
+        pp.morphology_op(np.zeros((3, 3), bool), "thin")
+    with pytest.raises(ValueError, match="spacing needs 2"):
+        pp.remove_small_objects(np.zeros((3, 3), bool), 2, spacing=(1, 1, 1))
+    with pytest.raises(ValueError, match="negative"):
+        pp.relabel_sequential(np.full((2, 2), -1))

@@ -1,0 +1,121 @@
+"""Watershed, seeds and the split-touching-objects / Voronoi-Otsu recipes."""
+
+import numpy as np
+import pytest
+from scipy import ndimage
+from skimage import segmentation
+
+import napari_segkit as sk
+from napari_segkit import metrics, samples
+
+
+def _touching_discs(shape=(80, 120), centres=((40, 40), (40, 75)), radius=20):
+    yy, xx = np.indices(shape)
+    mask = np.zeros(shape, bool)
+    for cy, cx in centres:
+        mask |= (yy - cy) ** 2 + (xx - cx) ** 2 <= radius ** 2
+    return mask
+
+
+def test_distance_transform_equals_scipy_with_spacing():
+    mask = np.random.default_rng(1).random((20, 30, 25)) > 0.3
+    for spacing in (None, (3.0, 0.5, 0.7)):
+        np.testing.assert_allclose(sk.distance_transform(mask, spacing=spacing),
+                                   ndimage.distance_transform_edt(mask, sampling=spacing),
+                                   rtol=1e-5)
+
+
+def test_distance_transform_of_labels_separates_touching_objects():
+    labels = np.zeros((1, 9), np.uint8)
+    labels[0, 1:5], labels[0, 5:8] = 1, 2
+    assert sk.distance_transform(labels)[0].tolist() == [0, 1, 2, 2, 1, 1, 2, 1, 0]
+
+
+def test_seeded_watershed_from_points_and_labels_equals_skimage():
+    mask = _touching_discs()
+    distance = ndimage.distance_transform_edt(mask)
+    points = np.array([[40, 40], [40, 75]])
+    labels = sk.watershed(-distance, points, mask=mask)
+    markers = np.zeros(mask.shape, int)
+    markers[40, 40], markers[40, 75] = 1, 2
+    np.testing.assert_array_equal(labels, segmentation.watershed(-distance, markers, mask=mask))
+    np.testing.assert_array_equal(sk.watershed(-distance, markers, mask=mask), labels)
+    with pytest.raises(ValueError, match="outside the image"):
+        sk.watershed(-distance, np.array([[500, 3]]))
+    with pytest.raises(ValueError, match="points"):
+        sk.watershed(-distance, np.zeros((3, 3)))
+
+
+def test_find_seeds_one_per_plateau_and_respects_min_distance():
+    image = np.zeros((20, 40), np.float32)
+    image[5:8, 5:8] = 2.0  # a flat top: one seed
+    image[10, 30] = 3.0
+    image[10, 34] = 1.0  # 4 px from a brighter peak
+    seeds = sk.find_seeds(image, min_distance=2)
+    assert seeds.max() == 3 and seeds[6, 6] > 0  # the plateau's centre
+    assert sk.find_seeds(image, min_distance=5).max() == 2
+    assert sk.find_seeds(image, min_distance=5, spacing=2.0).max() == 3  # 5 µm = 2.5 px
+    assert sk.find_seeds(np.ones((5, 5))).max() == 0  # a flat image has no seed
+
+
+def test_split_touching_discs_into_two():
+    mask = _touching_discs()
+    assert sk.label(mask).max() == 1
+    labels = sk.split_touching_objects(mask)
+    assert labels.max() == 2
+    assert labels[40, 40] != labels[40, 75]
+    np.testing.assert_array_equal(labels > 0, mask)
+    # the cut runs along the neck, at x = 57.5
+    assert set(np.unique(labels[:, :57][mask[:, :57]])) == {labels[40, 40]}
+
+
+def test_split_touching_spheres_in_an_anisotropic_stack():
+    spacing = (2.0, 0.5, 0.5)  # Z slices 4× thicker than the pixels
+    z, y, x = np.indices((20, 80, 120)) * np.array(spacing)[:, None, None, None]
+    mask = np.zeros((20, 80, 120), bool)
+    for cz, cy, cx in ((20, 20, 20), (20, 20, 37)):  # µm; 10 µm radius, 17 µm apart
+        mask |= (z - cz) ** 2 + (y - cy) ** 2 + (x - cx) ** 2 <= 10 ** 2
+    labels = sk.split_touching_objects(mask, spacing=spacing)
+    assert labels.max() == 2
+    left, right = labels[mask & (x < 27.5)], labels[mask & (x > 29.5)]  # the neck: 28.5 µm
+    assert len(np.unique(left)) == len(np.unique(right)) == 1 and left[0] != right[0]
+
+
+@pytest.mark.parametrize("make", [samples.nuclei_2d, samples.nuclei_3d])
+def test_split_touching_nuclei_finds_them_all(make):
+    volume = make(count=60, touching=True)
+    truth = volume.metadata["truth"]
+    merged = sk.label(sk.threshold(volume.data))
+    assert metrics.f1(merged, truth) < 0.8  # touching nuclei merge when only thresholded
+    labels = sk.split_touching_objects(volume.data, spacing=volume.spacing)
+    assert metrics.f1(labels, truth) >= 0.95
+    assert metrics.dice(labels > 0, truth > 0) >= 0.95
+
+
+@pytest.mark.parametrize("make", [samples.nuclei_2d, samples.nuclei_3d])
+def test_voronoi_otsu_labeling_on_nuclei(make):
+    volume = make(count=60, touching=True)
+    truth = volume.metadata["truth"]
+    labels = sk.voronoi_otsu_labeling(volume.data, spot_sigma=1.0, outline_sigma=0.3,
+                                      spacing=volume.spacing)
+    assert labels.dtype == np.int32 and labels.max() == len(np.unique(labels)) - 1
+    assert metrics.f1(labels, truth) >= 0.85
+    assert metrics.dice(labels > 0, truth > 0) >= 0.95
+    # larger spot sigma: fewer seeds, fewer objects
+    assert sk.voronoi_otsu_labeling(volume.data, spot_sigma=3.0, outline_sigma=0.3,
+                                    spacing=volume.spacing).max() < labels.max()
+
+
+def test_dark_objects_and_rgb_input():
+    mask = _touching_discs()
+    bright = np.where(mask, 200, 20).astype(np.uint8)
+    rgb = np.repeat((255 - bright)[..., None], 3, axis=-1)  # dark discs on white
+    labels = sk.split_touching_objects(rgb, rgb=True, dark=True)
+    assert labels.max() == 2
+    assert sk.voronoi_otsu_labeling(255 - bright, dark=True, spot_sigma=8).max() == 2
+
+
+def test_recipes_refuse_the_gpu_clearly_and_empty_images_give_no_objects():
+    with pytest.raises(sk.backend.GPUUnavailableError, match="CPU only"):
+        sk.split_touching_objects(np.zeros((5, 5), bool), device="gpu")
+    assert sk.split_touching_objects(np.zeros((5, 5), bool)).max() == 0

@@ -12,7 +12,7 @@ from scipy import ndimage
 from skimage import segmentation
 
 from ..backend import cpu_only
-from ._geometry import ball, sigma_voxels, spacing_for
+from ._geometry import sigma_voxels, spacing_for
 from .channels import to_grey
 from .components import label
 from .distance import distance_transform
@@ -57,37 +57,36 @@ def find_seeds(image, *, min_distance: float = 1.0, spacing=None, mask=None,
                threshold_abs: float | None = None):
     """Local maxima of ``image`` as int32 markers, one id per maximum (a flat top counts once).
 
-    A voxel is a maximum when nothing within ``min_distance`` (voxels, or physical units
-    with ``spacing``) is brighter; maxima outside ``mask`` or at or below ``threshold_abs``
-    are dropped.
+    A voxel is a maximum when nothing in the box of half-width ``min_distance`` (voxels, or
+    physical units with ``spacing``) around it is brighter, as in
+    :func:`skimage.feature.peak_local_max`; maxima outside ``mask`` or at or below
+    ``threshold_abs`` (default: the image's minimum) are dropped.
     """
     image = np.asarray(image, dtype=np.float32)
-    footprint = ball(max(min_distance, 0.0), spacing, image.ndim)
-    peaks = image >= ndimage.maximum_filter(image, footprint=footprint, mode="nearest")
+    size = [2 * int(max(min_distance, 0.0) / s + 1e-9) + 1
+            for s in spacing_for(spacing, image.ndim)]
+    peaks = image >= ndimage.maximum_filter(image, size=size, mode="nearest")
     if mask is not None:
         peaks &= np.asarray(mask, dtype=bool)
-    if threshold_abs is not None:
-        peaks &= image > threshold_abs
-    else:
-        peaks &= image > image.min()  # a flat image has no seeds
-    markers = label(peaks, device="cpu")
-    return _one_voxel_per_seed(markers)
+    peaks &= image > (image.min() if threshold_abs is None else threshold_abs)
+    return _one_voxel_per_seed(label(peaks, device="cpu"))
 
 
 def _one_voxel_per_seed(markers: np.ndarray) -> np.ndarray:
-    """Shrink each plateau of maxima to the voxel nearest its centre, so seeds are points."""
-    count = int(markers.max())
-    if count == 0:
-        return markers
-    centres = np.asarray(ndimage.center_of_mass(markers > 0, markers, range(1, count + 1)))
-    index = np.rint(centres).astype(int)
-    off = markers[tuple(index.T)] != np.arange(1, count + 1)  # a ring's centre is outside it
-    if off.any():
-        for i in np.flatnonzero(off):
-            voxels = np.argwhere(markers == i + 1)
-            index[i] = voxels[np.argmin(((voxels - centres[i]) ** 2).sum(axis=1))]
+    """Shrink each plateau of maxima to its voxel nearest the plateau's centre."""
+    where = np.nonzero(markers)
+    ids = markers[where]
     out = np.zeros_like(markers)
-    out[tuple(index.T)] = np.arange(1, count + 1, dtype=markers.dtype)
+    if ids.size == 0:
+        return out
+    points = np.stack(where, axis=1).astype(np.float64)
+    counts = np.bincount(ids)
+    centres = np.stack([np.bincount(ids, weights=points[:, d]) for d in range(points.shape[1])],
+                       axis=1)[ids] / counts[ids, None]
+    gap = ((points - centres) ** 2).sum(axis=1)
+    order = np.lexsort((gap, ids))  # by id, nearest first
+    first = order[np.r_[True, ids[order][1:] != ids[order][:-1]]]
+    out[tuple(np.asarray(where)[:, first])] = ids[first]
     return out
 
 

@@ -3,10 +3,8 @@
 __version__ = "0.1.0"
 
 from .io import Volume, read, write
-from .methods import (adaptive_threshold, distance_transform, find_seeds, label, metrics,
-                      postprocess, split_touching_objects, threshold, voronoi_otsu_labeling,
-                      watershed)
+from . import methods
+from .methods import *  # noqa: F403  (the public functions, listed in methods.__all__)
+from .methods import __all__ as _methods
 
-__all__ = ["Volume", "__version__", "adaptive_threshold", "distance_transform", "find_seeds",
-           "label", "metrics", "postprocess", "read", "split_touching_objects", "threshold",
-           "voronoi_otsu_labeling", "watershed", "write"]
+__all__ = ["Volume", "__version__", "read", "write", *_methods]

@@ -1,0 +1,224 @@
+"""Clustering pixels by intensity or colour (k-means, fuzzy c-means, mean shift) and
+superpixels (SLIC).
+
+Cluster centres are learnt from a random sample of at most ``sample`` pixels (default
+200 000; seeded, so results repeat) and every pixel then goes to its nearest centre, so
+memory stays at a few copies of the image. Classes are numbered 1…k by increasing brightness
+(mean over the channels), so the same settings give the same class ids on similar images.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from skimage import segmentation
+
+from ..backend import cpu_only
+from ._geometry import spacing_for
+from .components import label
+
+OUTPUTS = ("semantic", "instance", "panoptic")
+SAMPLE = 200_000
+
+
+def _features(image, rgb: bool) -> np.ndarray:
+    """Pixels as rows of float32 features (1 for grey, 3–4 for colour)."""
+    image = np.asarray(image)
+    if rgb:
+        return image.reshape(-1, image.shape[-1]).astype(np.float32)
+    if image.dtype.kind == "c" or image.ndim not in (2, 3):
+        raise ValueError(f"expected a 2D or 3D grey image (or RGB with rgb=True), got "
+                         f"shape {image.shape}")
+    return image.reshape(-1, 1).astype(np.float32)
+
+
+def _sample(features: np.ndarray, sample: int, seed: int) -> np.ndarray:
+    finite = np.isfinite(features).all(axis=1)
+    if not finite.any():
+        raise ValueError("the image has no finite pixels to cluster")
+    pool = features[finite]
+    if len(pool) <= sample:
+        return pool
+    return pool[np.random.default_rng(seed).choice(len(pool), sample, replace=False)]
+
+
+def _nearest(features: np.ndarray, centres: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:
+    """Index of the nearest centre for every row, in chunks (bounded memory)."""
+    out = np.empty(len(features), np.uint8 if len(centres) < 256 else np.int32)
+    for start in range(0, len(features), chunk):
+        block = features[start:start + chunk]
+        d = ((block[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+        out[start:start + chunk] = np.argmin(np.nan_to_num(d, nan=np.inf), axis=1)
+    return out
+
+
+def _by_brightness(centres: np.ndarray) -> np.ndarray:
+    return centres[np.argsort(centres.mean(axis=1), kind="stable")]
+
+
+def _as_output(classes: np.ndarray, output: str):
+    """Class ids as asked: semantic (classes), instance (connected parts of every class,
+    numbered 1…N) or panoptic ((classes, instances))."""
+    if output not in OUTPUTS:
+        raise ValueError(f"output must be one of {OUTPUTS}, not {output!r}")
+    if output == "semantic":
+        return classes
+    instances = np.zeros(classes.shape, np.int32)
+    for c in range(1, int(classes.max()) + 1):
+        parts = label(classes == c, connectivity=1, device="cpu")
+        instances[parts > 0] = parts[parts > 0] + instances.max()
+    return instances if output == "instance" else (classes, instances)
+
+
+def _check_k(k: int) -> None:
+    if not 2 <= k <= 255:
+        raise ValueError(f"k must be between 2 and 255, got {k}")
+
+
+def _kmeans_plus_plus(points, k, rng):
+    centres = [points[rng.integers(len(points))]]
+    for _ in range(1, k):
+        d = np.min([((points - c) ** 2).sum(axis=1) for c in centres], axis=0)
+        if d.sum() == 0:
+            raise ValueError(f"the image has fewer than k={k} distinct values to cluster")
+        centres.append(points[rng.choice(len(points), p=d / d.sum())])
+    return np.array(centres)
+
+
+@cpu_only
+def kmeans(image, k: int = 3, *, rgb: bool = False, output: str = "semantic", seed: int = 0,
+           iterations: int = 100, starts: int = 10, sample: int = SAMPLE):
+    """k-means (Lloyd) on intensity or colour; classes 1…k by brightness. The best (lowest
+    within-class variance) of ``starts`` k-means++ starts is kept, as scikit-learn does.
+
+    ``output``: "semantic" (uint8 class ids), "instance" (int32 ids of each class's
+    connected parts) or "panoptic" (both, as a tuple).
+    """
+    _check_k(k)
+    shape = np.shape(image)[:-1] if rgb else np.shape(image)
+    features = _features(image, rgb)
+    points = _sample(features, sample, seed)
+    centres = _kmeans_centres(points, k, seed, iterations, starts)
+    classes = (_nearest(features, _by_brightness(centres)) + 1).reshape(shape)
+    return _as_output(classes.astype(np.uint8), output)
+
+
+@cpu_only
+def fuzzy_cmeans(image, k: int = 3, *, m: float = 2.0, rgb: bool = False,
+                 output: str = "semantic", return_membership: bool = False, seed: int = 0,
+                 iterations: int = 200, sample: int = SAMPLE):
+    """Fuzzy c-means (Bezdek) on intensity or colour: each pixel belongs to every class with
+    a membership in 0…1; the label is the class with the largest. ``m`` > 1 is the
+    fuzziness (2 is usual); the centres start from :func:`kmeans`'. With ``return_membership`` also returns float32 memberships of
+    shape (k, *image shape), classes ordered as the labels (1…k by brightness).
+    """
+    _check_k(k)
+    if m <= 1:
+        raise ValueError(f"m (fuzziness) must be greater than 1, got {m}")
+    shape = np.shape(image)[:-1] if rgb else np.shape(image)
+    features = _features(image, rgb)
+    points = _sample(features, sample, seed).astype(np.float64)
+    centres = _kmeans_centres(points, k, seed)  # started from k-means, as is usual
+    for _ in range(iterations):
+        u = _memberships(points, centres, m)
+        weights = u ** m
+        moved = (weights.T @ points) / weights.sum(axis=0)[:, None]
+        if np.abs(moved - centres).max() <= 1e-6 * (np.ptp(points) + 1e-12):
+            centres = moved
+            break
+        centres = moved
+    centres = _by_brightness(centres)
+    classes = (_nearest(features, centres) + 1).reshape(shape).astype(np.uint8)
+    result = _as_output(classes, output)
+    if not return_membership:
+        return result
+    u = np.concatenate([_memberships(features[i:i + (1 << 20)].astype(np.float64), centres, m)
+                        for i in range(0, len(features), 1 << 20)])
+    return result, np.moveaxis(u.astype(np.float32), 1, 0).reshape((k, *shape))
+
+
+def _kmeans_centres(points, k, seed, iterations=100, starts=10):
+    """The best of ``starts`` k-means++ starts refined by Lloyd iterations."""
+    rng = np.random.default_rng(seed)
+    best, best_cost = None, np.inf
+    for _ in range(max(1, starts)):
+        centres, cost = _lloyd(points, _kmeans_plus_plus(points, k, rng), iterations)
+        if cost < best_cost:
+            best, best_cost = centres, cost
+    return best
+
+
+def _lloyd(points, centres, iterations):
+    """Lloyd iterations from ``centres``: (centres, within-class sum of squares)."""
+    k = len(centres)
+    for _ in range(iterations):
+        nearest = _nearest(points, centres)
+        moved = np.array([points[nearest == j].mean(axis=0) if (nearest == j).any()
+                          else centres[j] for j in range(k)])
+        if np.allclose(moved, centres, rtol=0, atol=1e-6 * (np.ptp(points) + 1e-12)):
+            break
+        centres = moved
+    nearest = _nearest(points, centres)
+    return centres, float(((points - centres[nearest]) ** 2).sum())
+
+
+def _memberships(points, centres, m):
+    d = np.sqrt(((points[:, None, :] - centres[None]) ** 2).sum(axis=2))
+    d = np.maximum(d, 1e-12)
+    ratio = (d[:, :, None] / d[:, None, :]) ** (2 / (m - 1))
+    return 1.0 / ratio.sum(axis=2)
+
+
+@cpu_only
+def mean_shift(image, *, bandwidth: float | None = None, rgb: bool = False,
+               output: str = "semantic", seed: int = 0, sample: int = 1000,
+               iterations: int = 100):
+    """Mean shift on intensity or colour: the number of classes follows from the data (the
+    modes of its density, smoothed by a Gaussian of ``bandwidth`` in intensity units;
+    default: Silverman's rule). Classes 1…n by brightness; at most 255 modes.
+    """
+    shape = np.shape(image)[:-1] if rgb else np.shape(image)
+    features = _features(image, rgb)
+    points = _sample(features, sample, seed).astype(np.float64)
+    if bandwidth is None:
+        spread = float(np.mean(points.std(axis=0)))
+        bandwidth = 1.06 * spread * len(points) ** (-1 / 5) if spread > 0 else 1.0
+    if bandwidth <= 0:
+        raise ValueError(f"bandwidth must be positive, got {bandwidth}")
+    modes = points.copy()
+    for _ in range(iterations):
+        w = np.exp(-((modes[:, None, :] - points[None]) ** 2).sum(axis=2) / (2 * bandwidth ** 2))
+        moved = (w @ points) / w.sum(axis=1, keepdims=True)
+        done = np.abs(moved - modes).max() < 1e-3 * bandwidth
+        modes = moved
+        if done:
+            break
+    centres = []
+    for mode in modes[np.argsort(modes.mean(axis=1))]:
+        if not centres or np.min(np.linalg.norm(np.array(centres) - mode, axis=1)) > bandwidth:
+            centres.append(mode)
+    if len(centres) > 255:
+        raise ValueError(f"mean shift found {len(centres)} modes; use a larger bandwidth")
+    classes = (_nearest(features, _by_brightness(np.array(centres))) + 1).reshape(shape)
+    return _as_output(classes.astype(np.uint8), output)
+
+
+@cpu_only
+def slic(image, *, n_segments: int = 100, compactness: float = 10.0, sigma: float = 0.0,
+         spacing=None, rgb: bool = False):
+    """SLIC superpixels (:func:`skimage.segmentation.slic`): about ``n_segments`` compact
+    regions that follow edges; ``compactness`` trades shape for colour (higher = squarer;
+    grey images are scaled to 0…100 like Lab lightness, so 10 suits grey and colour);
+    ``spacing`` makes 3D superpixels round in physical units. int32 labels 1…N."""
+    image = np.asarray(image)
+    ndim = image.ndim - (1 if rgb else 0)
+    if ndim not in (2, 3):
+        raise ValueError(f"slic needs a 2D or 3D image, got shape {image.shape}")
+    data = image  # colour: scikit-image scales it and converts to Lab
+    if not rgb:  # grey to 0…100 like Lab lightness, so compactness means the same for both
+        data = image.astype(np.float32)
+        lo, hi = np.nanmin(data), np.nanmax(data)
+        data = (data - lo) * (100 / (hi - lo)) if hi > lo else np.zeros_like(data)
+    return segmentation.slic(data, n_segments=n_segments, compactness=compactness,
+                             sigma=sigma, spacing=spacing_for(spacing, ndim),
+                             channel_axis=-1 if rgb else None, start_label=1,
+                             convert2lab=rgb and image.shape[-1] == 3).astype(np.int32)

@@ -1,0 +1,159 @@
+"""Region-based segmentation: region growing and the magic wand, split-and-merge,
+Felzenszwalb's graph method and normalised cuts on a region adjacency graph."""
+
+from __future__ import annotations
+
+import numpy as np
+from skimage import graph, segmentation
+
+from ..backend import cpu_only
+from .cluster import slic
+from .components import label
+from .watershed import seeds_to_markers
+
+
+def _values(image, rgb: bool) -> np.ndarray:
+    """float32 intensities with the colour axis last (a length-1 axis for grey)."""
+    image = np.asarray(image, dtype=np.float32)
+    return image if rgb else image[..., None]
+
+
+@cpu_only
+def region_grow(image, seeds, *, tolerance: float, connectivity: int = 1, rgb: bool = False):
+    """Grow each seed over the connected voxels whose intensity (colour: Euclidean
+    distance in colour space) is within ``tolerance`` of the seed's: its value for a point
+    seed, its mean for a painted one.
+
+    ``seeds`` are points (N × ndim voxel coordinates, one region each) or a label image
+    (each id one region, e.g. strokes in a Labels layer). Voxels within reach of two seeds go
+    to the region they are connected to first (a flood from the uncontested parts). Returns
+    int32 labels with the seeds' ids.
+    """
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be 0 or more, got {tolerance}")
+    values = _values(image, rgb)
+    shape = values.shape[:-1]
+    markers = seeds_to_markers(seeds, shape)
+    ids = np.unique(markers[markers > 0])
+    if ids.size == 0:
+        raise ValueError("no seeds: place at least one point or paint at least one label")
+    claims = np.zeros(shape, np.uint8)
+    owner = np.zeros(shape, np.int32)
+    for i in ids:
+        seed = markers == i
+        reference = values[seed].mean(axis=0)
+        near = np.sqrt(((values - reference) ** 2).sum(axis=-1)) <= tolerance
+        parts = label(near | seed, connectivity=connectivity, device="cpu")
+        region = np.isin(parts, np.unique(parts[seed]))
+        claims += region
+        owner[region] = i
+    owner[claims > 1] = 0
+    owner[markers > 0] = markers[markers > 0]
+    if (claims > 1).any():
+        owner = segmentation.watershed(np.zeros(shape, np.uint8), owner, mask=claims > 0,
+                                       connectivity=connectivity)
+    return owner.astype(np.int32, copy=False)
+
+
+@cpu_only
+def magic_wand(image, point, *, tolerance: float, connectivity: int = 1, rgb: bool = False):
+    """The connected region around ``point`` (voxel coordinates) within ``tolerance`` of its
+    intensity or colour, as a boolean mask — Fiji's and Photoshop's wand tool, in 2D or 3D."""
+    point = np.asarray(point, dtype=float).reshape(1, -1)
+    return region_grow(image, point, tolerance=tolerance, connectivity=connectivity,
+                       rgb=rgb, device="cpu") > 0
+
+
+@cpu_only
+def split_and_merge(image, *, tolerance: float, min_block: int = 1,
+                    merge_tolerance: float | None = None, rgb: bool = False):
+    """Split-and-merge (Horowitz & Pavlidis): blocks (quadtree in 2D, octree in 3D) are split
+    until the intensity range inside each is at most ``tolerance`` or they reach
+    ``min_block`` voxels on a side; neighbouring blocks whose mean intensities differ by
+    less than ``merge_tolerance`` (default ``tolerance``) are then joined. int32 labels 1…N.
+    """
+    if tolerance < 0 or min_block < 1:
+        raise ValueError("tolerance must be 0 or more and min_block at least 1")
+    values = _values(image, rgb)
+    leaves = _split(values, tolerance, min_block)
+    return _merge(values, leaves, tolerance if merge_tolerance is None else merge_tolerance)
+
+
+def _split(values: np.ndarray, tolerance: float, min_block: int) -> np.ndarray:
+    shape = values.shape[:-1]
+    top = 1 << int(np.ceil(np.log2(max(max(shape), 1))))
+    padded = np.pad(values, [(0, top - n) for n in shape] + [(0, 0)], mode="edge")
+    ndim = len(shape)
+    leaves = np.zeros((1,) * ndim, np.int32)  # ids per block of the current size
+    size, count = top, 0
+    while True:
+        grid = top // size
+        blocks = padded.reshape(sum(((grid, size) for _ in range(ndim)), ()) + (-1,))
+        axes = tuple(range(1, 2 * ndim, 2))
+        spread = (blocks.max(axis=axes) - blocks.min(axis=axes)).max(axis=-1)
+        open_ = leaves == 0
+        done = open_ & ((spread <= tolerance) | (size <= min_block))
+        leaves[done] = np.arange(count + 1, count + 1 + int(done.sum()))
+        count += int(done.sum())
+        if not (leaves == 0).any():
+            break
+        for axis in range(ndim):  # each block becomes 2^ndim children
+            leaves = leaves.repeat(2, axis=axis)
+        size //= 2
+    for axis in range(ndim):
+        leaves = leaves.repeat(size, axis=axis)
+    return leaves[tuple(slice(0, n) for n in shape)]
+
+
+def _rag_colours(values: np.ndarray) -> np.ndarray:
+    """Three channels for :func:`skimage.graph.rag_mean_color` (which sums three): colour
+    without alpha, or grey spread as v/√3 over three so that distances stay grey levels."""
+    if values.shape[-1] == 1:
+        return np.repeat(values / np.sqrt(3.0), 3, axis=-1)
+    return values[..., :3]
+
+
+def _merge(values: np.ndarray, leaves: np.ndarray, tolerance: float) -> np.ndarray:
+    leaves = segmentation.relabel_sequential(leaves)[0]
+    rag = graph.rag_mean_color(_rag_colours(values), leaves, mode="distance")
+    merged = graph.cut_threshold(leaves, rag, tolerance, in_place=True)
+    return segmentation.relabel_sequential(merged + 1)[0].astype(np.int32)
+
+
+@cpu_only
+def felzenszwalb(image, *, scale: float = 100.0, sigma: float = 0.8, min_size: int = 20,
+                 rgb: bool = False):
+    """Felzenszwalb–Huttenlocher graph segmentation (:func:`skimage.segmentation.felzenszwalb`):
+    larger ``scale`` gives larger regions; ``min_size`` in pixels. 2D; a 3D stack is done
+    slice by slice with ids unique across slices. int32 labels 1…N."""
+    image = np.asarray(image)
+    ndim = image.ndim - (1 if rgb else 0)
+    if ndim == 3:
+        out, offset = [], 0
+        for plane in image:
+            part = felzenszwalb(plane, scale=scale, sigma=sigma, min_size=min_size, rgb=rgb,
+                                device="cpu")
+            out.append(part + offset)
+            offset += int(part.max())
+        return np.stack(out)
+    if ndim != 2:
+        raise ValueError(f"felzenszwalb needs a 2D image or a 3D stack, got {image.shape}")
+    return (segmentation.felzenszwalb(image, scale=scale, sigma=sigma, min_size=min_size,
+                                      channel_axis=-1 if rgb else None) + 1).astype(np.int32)
+
+
+@cpu_only
+def normalized_cut(image, *, n_segments: int = 400, compactness: float = 10.0,
+                   threshold: float = 0.001, spacing=None, rgb: bool = False, seed: int = 0):
+    """Normalised cut (Shi & Malik) on the region adjacency graph of SLIC superpixels, edges
+    weighted by mean-colour similarity; ``threshold`` stops the recursive cuts (smaller =
+    more regions). 2D or 3D. int32 labels 1…N."""
+    superpixels = slic(image, n_segments=n_segments, compactness=compactness,
+                       spacing=spacing, rgb=rgb, device="cpu")
+    values = _values(image, rgb)
+    lo, hi = float(values.min()), float(values.max())
+    values = (values - lo) * (255.0 / (hi - lo) if hi > lo else 0.0)  # the weights' scale
+    rag = graph.rag_mean_color(_rag_colours(values), superpixels, mode="similarity")
+    cut = graph.cut_normalized(superpixels, rag, thresh=threshold,
+                               rng=np.random.default_rng(seed))
+    return segmentation.relabel_sequential(cut + 1)[0].astype(np.int32)

@@ -1,0 +1,201 @@
+"""Edges, clustering, regions and active contours on generated images with known answers."""
+
+import numpy as np
+import pytest
+from skimage import filters, graph, segmentation
+
+from napari_segkit import metrics, samples
+from napari_segkit.methods import cluster, contours, edges, regions
+
+
+def _discs(shape=(90, 120), noise=0.0, seed=0):
+    """Three separate bright discs (labels 1–3) of different brightness on a dark ground."""
+    yy, xx = np.indices(shape)
+    truth = np.zeros(shape, np.int32)
+    image = np.full(shape, 20.0, np.float32)
+    for i, (cy, cx, r, level) in enumerate(((30, 30, 15, 200), (60, 75, 18, 150),
+                                            (25, 95, 10, 250)), start=1):
+        inside = (yy - cy) ** 2 + (xx - cx) ** 2 <= r ** 2
+        truth[inside], image[inside] = i, level
+    image += np.random.default_rng(seed).normal(0, noise, shape).astype(np.float32)
+    return image, truth
+
+
+# --- edges ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method, reference", [("sobel", filters.sobel),
+                                               ("prewitt", filters.prewitt),
+                                               ("scharr", filters.scharr)])
+def test_gradient_maps_equal_scikit_image_in_2d_and_3d(method, reference):
+    image = np.random.default_rng(0).random((12, 20, 24)).astype(np.float32)
+    np.testing.assert_allclose(edges.edge_map(image, method), reference(image), rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(edges.edge_map(image[0], method), reference(image[0]),
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["sobel", "scharr", "canny", "log"])
+def test_edge_regions_find_the_three_discs(method):
+    image, truth = _discs(noise=3.0)
+    labels = edges.edge_regions(image, method, sigma=4.0 if method == "log" else 1.0,
+                                min_size=20)
+    assert labels.max() == 3
+    assert metrics.f1(labels, truth) == 1.0
+    assert metrics.dice(labels > 0, truth > 0) > (0.75 if method == "log" else 0.9)
+
+
+def test_edges_in_3d_and_canny_needs_slices():
+    z, y, x = np.indices((30, 40, 60))
+    balls = np.zeros(z.shape, np.int32)
+    balls[(z - 15) ** 2 + (y - 20) ** 2 + (x - 18) ** 2 <= 10 ** 2] = 1
+    balls[(z - 15) ** 2 + (y - 20) ** 2 + (x - 44) ** 2 <= 12 ** 2] = 2
+    labels = edges.edge_regions(np.where(balls > 0, 200.0, 20.0), "sobel", sigma=1.0)
+    assert labels.max() == 2 and metrics.f1(labels, balls) == 1.0
+    image, truth = _discs()
+    stack = np.stack([image] * 6)
+    with pytest.raises(ValueError, match="per_slice=True"):
+        edges.edge_map(stack, "canny")
+    per_slice = edges.edge_regions(stack, "canny", sigma=1.0, per_slice=True)
+    assert per_slice.max() == 18  # 3 discs × 6 slices, each slice on its own
+    with pytest.raises(ValueError, match="sigma > 0"):
+        edges.edge_map(image, "log")
+
+
+# --- clustering -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("function", [cluster.kmeans, cluster.fuzzy_cmeans])
+def test_intensity_clusters_order_by_brightness(function):
+    image, truth = _discs(noise=5.0)
+    classes = function(image, 4)
+    expected = np.choose(truth, [1, 3, 2, 4])  # ground 20, discs 200, 150, 250
+    assert (classes == expected).mean() > 0.99
+    instances = function(image, 4, output="instance")
+    assert instances.max() == 4  # the ground and three discs
+    semantic, objects = function(image, 4, output="panoptic")
+    np.testing.assert_array_equal(semantic, classes)
+
+
+def test_fuzzy_memberships_sum_to_one_and_pick_the_label():
+    image, _ = _discs(noise=5.0)
+    labels, u = cluster.fuzzy_cmeans(image, 3, return_membership=True)
+    assert u.shape == (3, *image.shape)
+    np.testing.assert_allclose(u.sum(axis=0), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(np.argmax(u, axis=0) + 1, labels)
+
+
+def test_kmeans_on_colour_separates_stains():
+    slide = samples.ihc_slide().data
+    classes = cluster.kmeans(slide, 3, rgb=True)
+    means = [slide[classes == c].mean() for c in (1, 2, 3)]
+    assert means == sorted(means)  # 1 = darkest
+    assert cluster.kmeans(slide, 3, rgb=True, seed=0).tolist() == classes.tolist()
+
+
+def test_mean_shift_finds_the_number_of_levels_itself():
+    image, truth = _discs(noise=3.0)
+    classes = cluster.mean_shift(image, bandwidth=15.0)
+    assert classes.max() == 4
+    assert metrics.f1(cluster.mean_shift(image, bandwidth=15.0, output="instance"),
+                      np.where(truth > 0, truth, 4)) == 1.0
+
+
+def test_slic_equals_scikit_image_and_takes_spacing():
+    image, _ = _discs()
+    norm = (image - image.min()) * (100 / np.ptp(image))
+    np.testing.assert_array_equal(
+        cluster.slic(image, n_segments=50),
+        segmentation.slic(norm, n_segments=50, compactness=10.0, channel_axis=None,
+                          start_label=1))
+    stack = np.stack([image] * 8)
+    assert cluster.slic(stack, n_segments=50, spacing=(4.0, 1.0, 1.0)).ndim == 3
+
+
+def test_bad_cluster_input():
+    with pytest.raises(ValueError, match="between 2 and 255"):
+        cluster.kmeans(np.zeros((5, 5)), 1)
+    with pytest.raises(ValueError, match="fewer than k=3 distinct"):
+        cluster.kmeans(np.zeros((5, 5)), 3)
+    with pytest.raises(ValueError, match="output must be"):
+        cluster.kmeans(_discs()[0], 2, output="both")
+    with pytest.raises(ValueError, match="no finite"):
+        cluster.kmeans(np.full((4, 4), np.nan), 2)
+
+
+# --- regions --------------------------------------------------------------------------------
+
+def test_region_grow_and_magic_wand():
+    image, truth = _discs(noise=2.0)
+    wand = regions.magic_wand(image, (30, 30), tolerance=20)
+    np.testing.assert_array_equal(wand, truth == 1)
+    seeds = np.array([[30, 30], [60, 75], [5, 5]])
+    grown = regions.region_grow(image, seeds, tolerance=20)
+    np.testing.assert_array_equal(grown, np.choose(truth, [3, 1, 2, 0]))
+    painted = np.zeros(image.shape, np.uint8)
+    painted[55:65, 70:80] = 7  # a stroke: its mean intensity is the reference
+    assert set(np.unique(regions.region_grow(image, painted, tolerance=20))) == {0, 7}
+    with pytest.raises(ValueError, match="no seeds"):
+        regions.region_grow(image, np.zeros(image.shape, np.uint8), tolerance=5)
+
+
+def test_region_grow_gives_contested_voxels_to_one_seed():
+    image = np.zeros((10, 20), np.float32)
+    grown = regions.region_grow(image, np.array([[5, 2], [5, 17]]), tolerance=1)
+    assert set(np.unique(grown)) == {1, 2}
+    assert (grown[:, :9] == 1).all() and (grown[:, 11:] == 2).all()
+
+
+def test_magic_wand_in_3d_and_colour():
+    image, truth = _discs()
+    stack = np.stack([image] * 5)
+    assert regions.magic_wand(stack, (2, 60, 75), tolerance=10).sum() == 5 * (truth == 2).sum()
+    rgb = np.stack([image, image / 2, image / 4], axis=-1)
+    np.testing.assert_array_equal(regions.magic_wand(rgb, (25, 95), tolerance=5, rgb=True),
+                                  truth == 3)
+
+
+def test_split_and_merge_recovers_flat_regions():
+    image, truth = _discs()
+    labels = regions.split_and_merge(image, tolerance=5)
+    assert labels.max() == 4
+    assert metrics.f1(labels, np.where(truth > 0, truth, 4)) == 1.0
+    stack = np.stack([image] * 4)
+    assert regions.split_and_merge(stack, tolerance=5).max() == 4
+
+
+def test_felzenszwalb_and_normalized_cut():
+    image, truth = _discs(noise=2.0)
+    labels = regions.felzenszwalb(image, scale=200, min_size=50)
+    np.testing.assert_array_equal(
+        labels, segmentation.felzenszwalb(image, scale=200, sigma=0.8, min_size=50) + 1)
+    assert regions.felzenszwalb(np.stack([image] * 3), scale=200).ndim == 3
+    cut = regions.normalized_cut(image, n_segments=100)
+    # the same pipeline written with scikit-image: SLIC, mean-colour similarity RAG, Ncut
+    superpixels = cluster.slic(image, n_segments=100)
+    grey = (image - image.min()) * (255 / np.ptp(image))
+    rag = graph.rag_mean_color(np.repeat(grey[..., None] / np.sqrt(3), 3, axis=-1),
+                               superpixels, mode="similarity")
+    expected = graph.cut_normalized(superpixels, rag, thresh=0.001,
+                                    rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(cut, segmentation.relabel_sequential(expected + 1)[0])
+    assert 1 < cut.max() < superpixels.max()
+    assert regions.normalized_cut(image, n_segments=100, threshold=0.3).max() > cut.max()
+
+
+# --- active contours ------------------------------------------------------------------------
+
+def test_chan_vese_segments_bright_discs_in_2d_and_3d():
+    image, truth = _discs(noise=10.0)
+    mask = contours.chan_vese(image, iterations=60)
+    assert metrics.dice(mask, truth > 0) > 0.97
+    assert metrics.dice(contours.chan_vese(image, iterations=60, dark=True), truth == 0) > 0.97
+    stack = np.stack([image] * 5)
+    assert metrics.dice(contours.chan_vese(stack, iterations=60), np.stack([truth] * 5) > 0) > 0.9
+
+
+def test_geodesic_active_contour_grows_from_a_point_to_the_edge():
+    image, truth = _discs(noise=2.0)
+    mask = contours.geodesic_active_contour(image, seeds=np.array([[60, 75]]),
+                                            iterations=150, sigma=1.0)
+    assert metrics.dice(mask, truth == 2) > 0.95
+    with pytest.raises(ValueError, match="empty"):
+        contours.geodesic_active_contour(image, seeds=np.zeros(image.shape, np.uint8))

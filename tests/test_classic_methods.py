@@ -69,9 +69,9 @@ def test_intensity_clusters_order_by_brightness(function):
     classes = function(image, 4)
     expected = np.choose(truth, [1, 3, 2, 4])  # ground 20, discs 200, 150, 250
     assert (classes == expected).mean() > 0.99
-    instances = function(image, 4, output="instance")
+    instances = function(image, 4, mode="instance")
     assert instances.max() == 4  # the ground and three discs
-    semantic, objects = function(image, 4, output="panoptic")
+    semantic, objects = function(image, 4, mode="panoptic")
     np.testing.assert_array_equal(semantic, classes)
 
 
@@ -95,7 +95,7 @@ def test_mean_shift_finds_the_number_of_levels_itself():
     image, truth = _discs(noise=3.0)
     classes = cluster.mean_shift(image, bandwidth=15.0)
     assert classes.max() == 4
-    assert metrics.f1(cluster.mean_shift(image, bandwidth=15.0, output="instance"),
+    assert metrics.f1(cluster.mean_shift(image, bandwidth=15.0, mode="instance"),
                       np.where(truth > 0, truth, 4)) == 1.0
 
 
@@ -115,8 +115,8 @@ def test_bad_cluster_input():
         cluster.kmeans(np.zeros((5, 5)), 1)
     with pytest.raises(ValueError, match="fewer than k=3 distinct"):
         cluster.kmeans(np.zeros((5, 5)), 3)
-    with pytest.raises(ValueError, match="output must be"):
-        cluster.kmeans(_discs()[0], 2, output="both")
+    with pytest.raises(ValueError, match="mode must be"):
+        cluster.kmeans(_discs()[0], 2, mode="both")
     with pytest.raises(ValueError, match="no finite"):
         cluster.kmeans(np.full((4, 4), np.nan), 2)
 

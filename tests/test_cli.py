@@ -8,6 +8,7 @@ import numpy as np
 import pydicom
 import pytest
 
+import napari_segkit
 from napari_segkit import label, read, samples, threshold, write
 
 SEGKIT = str(Path(sys.executable).parent / "segkit")
@@ -155,3 +156,51 @@ def test_eval_over_two_folders_writes_one_table(tmp_path):
     assert lines[0].startswith("file,status,prediction_id,reference_id,iou")
     assert sum(",missed," in line for line in lines) == 1
     assert len(lines) == 1 + 2 * int(reference.max())
+
+
+# --- classic methods and post-processing ------------------------------------------------------
+
+def test_run_split_uses_the_files_voxel_size_and_equals_the_api(tmp_path):
+    volume = samples.nuclei_3d(count=40, touching=True)
+    write(tmp_path / "nuclei.tif", volume.data, like=volume)
+    done = segkit("run", "split", str(tmp_path / "nuclei.tif"), "-o", str(tmp_path / "out.tif"))
+    assert done.returncode == 0, done.stderr
+    assert "in µm" in done.stdout
+    saved = read(tmp_path / "out.tif")
+    expected = napari_segkit.split_touching_objects(volume.data, spacing=volume.spacing)
+    np.testing.assert_array_equal(saved.data, expected)
+    assert saved.spacing == pytest.approx(volume.spacing)
+
+
+def test_run_post_processing_steps_on_a_label_file(tmp_path):
+    labels = np.zeros((40, 50), np.uint16)
+    labels[2:6, 2:6] = 1  # 16 px
+    labels[10:30, 10:30] = 2
+    labels[15:18, 15:18] = 0  # a hole
+    write(tmp_path / "labels.tif", labels)
+    assert segkit("run", "fill-holes", str(tmp_path / "labels.tif"),
+                  "-o", str(tmp_path / "a.tif")).returncode == 0
+    assert segkit("run", "remove-small", str(tmp_path / "a.tif"), "-o", str(tmp_path / "b.tif"),
+                  "--min_size", "20").returncode == 0
+    out = read(tmp_path / "b.tif").data
+    expected = napari_segkit.postprocess.remove_small_objects(
+        napari_segkit.postprocess.fill_holes(labels), 20)
+    np.testing.assert_array_equal(out, expected)
+    assert set(np.unique(out)) == {0, 2} and out[16, 16] == 2
+
+
+def test_run_clustering_mode_and_bad_options(tmp_path):
+    volume = samples.nuclei_2d()
+    write(tmp_path / "n.tif", volume.data, like=volume)
+    done = segkit("run", "kmeans", str(tmp_path / "n.tif"), "-o", str(tmp_path / "k.tif"),
+                  "--k", "2")
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_array_equal(read(tmp_path / "k.tif").data,
+                                  napari_segkit.kmeans(volume.data, 2))
+    bad = segkit("run", "kmeans", str(tmp_path / "n.tif"), "-o", str(tmp_path / "p.tif"),
+                 "--mode", "panoptic")
+    assert bad.returncode == 1 and "two runs" in bad.stderr
+    bad = segkit("run", "split", str(tmp_path / "n.tif"), "-o", str(tmp_path / "p.tif"),
+                 "--radius", "2")
+    assert bad.returncode == 1 and "no parameter --radius" in bad.stderr
+    assert not (tmp_path / "p.tif").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import logging
 import sys
 import time
@@ -16,9 +17,55 @@ from tqdm import tqdm
 from . import __version__, backend
 from .demo import DEMO_SAMPLES
 from .io import read, write
-from .methods import adaptive_threshold, label, threshold
+from . import methods
+from .methods import adaptive_threshold, label, postprocess, threshold
 
 _COMMON = {"dark": bool, "per_slice": bool, "channel": str, "rgb": bool}
+#: segmentation and post-processing methods run by `segkit run NAME`: name -> function;
+#: their keyword parameters (from the signature) become --options, and ``spacing`` is the
+#: input file's voxel size, so sizes and radii are in its physical units
+CLASSIC = {
+    "split": methods.split_touching_objects,
+    "voronoi-otsu": methods.voronoi_otsu_labeling,
+    "edges": methods.edge_regions,
+    "kmeans": methods.kmeans,
+    "fuzzy-cmeans": methods.fuzzy_cmeans,
+    "mean-shift": methods.mean_shift,
+    "slic": methods.slic,
+    "felzenszwalb": methods.felzenszwalb,
+    "normalized-cut": methods.normalized_cut,
+    "split-merge": methods.split_and_merge,
+    "chan-vese": methods.chan_vese,
+    "fill-holes": postprocess.fill_holes,
+    "remove-small": postprocess.remove_small_objects,
+    "remove-small-holes": postprocess.remove_small_holes,
+    "morphology": postprocess.morphology_op,
+    "expand": postprocess.expand_labels,
+    "smooth": postprocess.smooth_labels,
+    "clear-border": postprocess.remove_border_objects,
+    "relabel": postprocess.relabel_sequential,
+    "keep-largest": postprocess.keep_largest,
+    "fill-between-slices": postprocess.fill_between_slices,
+}
+_NOT_OPTIONS = {"spacing", "seeds", "device", "return_membership", "mask"}
+
+
+def _options(function) -> dict[str, type]:
+    """{parameter: type} of a function's parameters after the image, typed by their
+    default (or annotation when the default is None)."""
+    found = {}
+    for name, p in list(inspect.signature(function).parameters.items())[1:]:
+        if name in _NOT_OPTIONS or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        if p.default is not p.empty and p.default is not None:
+            found[name] = type(p.default)
+        else:
+            text = str(p.annotation)
+            found[name] = int if text.startswith("int") else str if text.startswith("str") \
+                else float
+    return found
+
+
 #: METHOD -> (function, {parameter: type}) for `segkit run METHOD`
 METHODS = {
     "threshold": (threshold, {"method": str, "value": float, "percentile": float,
@@ -26,6 +73,7 @@ METHODS = {
     "adaptive": (adaptive_threshold, {"method": str, "block_size": float, "physical": bool,
                                       "offset": float, "k": float, "r": float,
                                       "contrast": float, **_COMMON}),
+    **{name: (function, _options(function)) for name, function in CLASSIC.items()},
 }
 
 _ERRORS = (ValueError, OSError, backend.GPUUnavailableError)
@@ -63,8 +111,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Segment INPUT with METHOD and write labels to OUTPUT. Method parameters "
         "are given as --name value, e.g. `segkit run threshold cells.tif -o labels.tif "
         "--method li --dark`.",
-        epilog="; ".join(f"{m} parameters: " + ", ".join(f"--{p} ({t.__name__})" for p, t
-                                                         in METHODS[m][1].items())
+        epilog="; ".join(f"{m} parameters: " + (", ".join(f"--{p} ({t.__name__})" for p, t
+                                                          in METHODS[m][1].items()) or "none")
                          for m in METHODS)
         + ". --physical: --block_size in the file's physical units (µm) instead of pixels.")
     run.add_argument("method", choices=sorted(METHODS), metavar="METHOD",
@@ -191,6 +239,8 @@ def _run(args, extra) -> int:
     params = method_parameters(args.method, extra)
     if args.output.exists() and not args.overwrite:
         raise FileExistsError(f"{args.output} already exists; add --overwrite to replace it")
+    if args.method in CLASSIC:
+        return _run_classic(args, function, params)
     semantic = params.get("method") == "multiotsu"  # class labels, not a mask
     steps = ["read", args.method] + (["label"] if args.instances and not semantic else [])
     steps.append("write")
@@ -228,6 +278,30 @@ def _run(args, extra) -> int:
     print(f"wrote {args.output}: {found}, threshold {value} "
           f"({params.get('method', 'otsu' if args.method == 'threshold' else 'mean')}), "
           f"{device}, {time.perf_counter() - start:.2f} s")
+    return 0
+
+
+def _run_classic(args, function, params: dict) -> int:
+    """A segmentation or post-processing method from :data:`CLASSIC` on one file."""
+    if params.get("mode") == "panoptic":
+        raise ValueError("--mode panoptic gives two images; write semantic and instance "
+                         "labels in two runs")
+    start = time.perf_counter()
+    volume = pick_series(read(args.input), args.series).load()
+    accepted = inspect.signature(function).parameters
+    if "spacing" in accepted and set(volume.units) != {"pixel"}:
+        params["spacing"] = volume.spacing
+    if "rgb" in accepted:
+        params.setdefault("rgb", volume.rgb)
+    if args.device != "auto":
+        params["device"] = args.device
+    result = function(volume.data, **params)
+    if result.dtype == bool:
+        result = label(result) if args.instances else result.astype(np.uint8)
+    write(args.output, result, like=volume, overwrite=args.overwrite)
+    units = " in " + volume.units[-1] if "spacing" in params else ""
+    print(f"wrote {args.output}: {len(np.unique(result[result > 0]))} labels, "
+          f"{args.method}{units}, {time.perf_counter() - start:.2f} s")
     return 0
 
 

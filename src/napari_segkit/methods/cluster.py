@@ -16,7 +16,7 @@ from ..backend import cpu_only
 from ._geometry import spacing_for
 from .components import label
 
-OUTPUTS = ("semantic", "instance", "panoptic")
+MODES = ("semantic", "instance", "panoptic")
 SAMPLE = 200_000
 
 
@@ -55,18 +55,18 @@ def _by_brightness(centres: np.ndarray) -> np.ndarray:
     return centres[np.argsort(centres.mean(axis=1), kind="stable")]
 
 
-def _as_output(classes: np.ndarray, output: str):
+def _as_output(classes: np.ndarray, mode: str):
     """Class ids as asked: semantic (classes), instance (connected parts of every class,
     numbered 1…N) or panoptic ((classes, instances))."""
-    if output not in OUTPUTS:
-        raise ValueError(f"output must be one of {OUTPUTS}, not {output!r}")
-    if output == "semantic":
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    if mode == "semantic":
         return classes
     instances = np.zeros(classes.shape, np.int32)
     for c in range(1, int(classes.max()) + 1):
         parts = label(classes == c, connectivity=1, device="cpu")
         instances[parts > 0] = parts[parts > 0] + instances.max()
-    return instances if output == "instance" else (classes, instances)
+    return instances if mode == "instance" else (classes, instances)
 
 
 def _check_k(k: int) -> None:
@@ -85,12 +85,12 @@ def _kmeans_plus_plus(points, k, rng):
 
 
 @cpu_only
-def kmeans(image, k: int = 3, *, rgb: bool = False, output: str = "semantic", seed: int = 0,
+def kmeans(image, k: int = 3, *, rgb: bool = False, mode: str = "semantic", seed: int = 0,
            iterations: int = 100, starts: int = 10, sample: int = SAMPLE):
     """k-means (Lloyd) on intensity or colour; classes 1…k by brightness. The best (lowest
     within-class variance) of ``starts`` k-means++ starts is kept, as scikit-learn does.
 
-    ``output``: "semantic" (uint8 class ids), "instance" (int32 ids of each class's
+    ``mode``: "semantic" (uint8 class ids), "instance" (int32 ids of each class's
     connected parts) or "panoptic" (both, as a tuple).
     """
     _check_k(k)
@@ -99,12 +99,12 @@ def kmeans(image, k: int = 3, *, rgb: bool = False, output: str = "semantic", se
     points = _sample(features, sample, seed)
     centres = _kmeans_centres(points, k, seed, iterations, starts)
     classes = (_nearest(features, _by_brightness(centres)) + 1).reshape(shape)
-    return _as_output(classes.astype(np.uint8), output)
+    return _as_output(classes.astype(np.uint8), mode)
 
 
 @cpu_only
 def fuzzy_cmeans(image, k: int = 3, *, m: float = 2.0, rgb: bool = False,
-                 output: str = "semantic", return_membership: bool = False, seed: int = 0,
+                 mode: str = "semantic", return_membership: bool = False, seed: int = 0,
                  iterations: int = 200, sample: int = SAMPLE):
     """Fuzzy c-means (Bezdek) on intensity or colour: each pixel belongs to every class with
     a membership in 0…1; the label is the class with the largest. ``m`` > 1 is the
@@ -128,7 +128,7 @@ def fuzzy_cmeans(image, k: int = 3, *, m: float = 2.0, rgb: bool = False,
         centres = moved
     centres = _by_brightness(centres)
     classes = (_nearest(features, centres) + 1).reshape(shape).astype(np.uint8)
-    result = _as_output(classes, output)
+    result = _as_output(classes, mode)
     if not return_membership:
         return result
     u = np.concatenate([_memberships(features[i:i + (1 << 20)].astype(np.float64), centres, m)
@@ -170,7 +170,7 @@ def _memberships(points, centres, m):
 
 @cpu_only
 def mean_shift(image, *, bandwidth: float | None = None, rgb: bool = False,
-               output: str = "semantic", seed: int = 0, sample: int = 1000,
+               mode: str = "semantic", seed: int = 0, sample: int = 1000,
                iterations: int = 100):
     """Mean shift on intensity or colour: the number of classes follows from the data (the
     modes of its density, smoothed by a Gaussian of ``bandwidth`` in intensity units;
@@ -193,13 +193,13 @@ def mean_shift(image, *, bandwidth: float | None = None, rgb: bool = False,
         if done:
             break
     centres = []
-    for mode in modes[np.argsort(modes.mean(axis=1))]:
-        if not centres or np.min(np.linalg.norm(np.array(centres) - mode, axis=1)) > bandwidth:
-            centres.append(mode)
+    for peak in modes[np.argsort(modes.mean(axis=1))]:
+        if not centres or np.min(np.linalg.norm(np.array(centres) - peak, axis=1)) > bandwidth:
+            centres.append(peak)
     if len(centres) > 255:
         raise ValueError(f"mean shift found {len(centres)} modes; use a larger bandwidth")
     classes = (_nearest(features, _by_brightness(np.array(centres))) + 1).reshape(shape)
-    return _as_output(classes.astype(np.uint8), output)
+    return _as_output(classes.astype(np.uint8), mode)
 
 
 @cpu_only

@@ -165,8 +165,12 @@ def test_split_and_merge_recovers_flat_regions():
 def test_felzenszwalb_and_normalized_cut():
     image, truth = _discs(noise=2.0)
     labels = regions.felzenszwalb(image, scale=200, min_size=50)
+    grey = (image - image.min()) * (255 / np.ptp(image))
     np.testing.assert_array_equal(
-        labels, segmentation.felzenszwalb(image, scale=200, sigma=0.8, min_size=50) + 1)
+        labels, segmentation.felzenszwalb(grey, scale=200, sigma=0.8, min_size=50) + 1)
+    # the bit depth does not matter: the same image in uint16 gives the same regions
+    deep = ((image - image.min()) * (60000 / np.ptp(image))).astype(np.uint16)
+    assert metrics.f1(regions.felzenszwalb(deep, scale=200, min_size=50), labels) > 0.9
     assert regions.felzenszwalb(np.stack([image] * 3), scale=200).ndim == 3
     cut = regions.normalized_cut(image, n_segments=100)
     # the same pipeline written with scikit-image: SLIC, mean-colour similarity RAG, Ncut

@@ -124,7 +124,8 @@ def _merge(values: np.ndarray, leaves: np.ndarray, tolerance: float) -> np.ndarr
 def felzenszwalb(image, *, scale: float = 100.0, sigma: float = 0.8, min_size: int = 20,
                  rgb: bool = False):
     """Felzenszwalb–Huttenlocher graph segmentation (:func:`skimage.segmentation.felzenszwalb`):
-    larger ``scale`` gives larger regions; ``min_size`` in pixels. 2D; a 3D stack is done
+    larger ``scale`` gives larger regions; ``min_size`` in pixels; grey images are scaled to
+    0…255 first, so the same ``scale`` suits any bit depth. 2D; a 3D stack is done
     slice by slice with ids unique across slices. int32 labels 1…N."""
     image = np.asarray(image)
     ndim = image.ndim - (1 if rgb else 0)
@@ -138,6 +139,10 @@ def felzenszwalb(image, *, scale: float = 100.0, sigma: float = 0.8, min_size: i
         return np.stack(out)
     if ndim != 2:
         raise ValueError(f"felzenszwalb needs a 2D image or a 3D stack, got {image.shape}")
+    if not rgb:  # grey to 0…255, the range its ``scale`` is meant for (as an 8-bit image)
+        grey = image.astype(np.float32)
+        lo, hi = float(grey.min()), float(grey.max())
+        image = (grey - lo) * (255 / (hi - lo)) if hi > lo else np.zeros_like(grey)
     return (segmentation.felzenszwalb(image, scale=scale, sigma=sigma, min_size=min_size,
                                       channel_axis=-1 if rgb else None) + 1).astype(np.int32)
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
-import tracemalloc
 
 import numpy as np
 from scipy import ndimage
 from skimage import feature, measure, segmentation
+
+from _timing import measure_call
 
 import napari_segkit as sk
 from napari_segkit import metrics
@@ -55,19 +55,6 @@ def skimage_split(mask, sigma=2.0, min_distance=4.0):
 def same_partition(a, b) -> bool:
     pairs = np.unique(np.stack([a.ravel(), b.ravel()]), axis=1)
     return pairs.shape[1] == len(np.unique(a)) == len(np.unique(b))
-
-
-def measure_call(fn, repeat):
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    tracemalloc.start()
-    fn()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return best, peak
 
 
 def main() -> None:

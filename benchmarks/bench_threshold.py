@@ -14,12 +14,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
-import tracemalloc
 
 import numpy as np
 from scipy import ndimage
 from skimage import filters, measure
+
+from _timing import measure_call
 
 import napari_segkit
 from napari_segkit import adaptive_threshold, backend, label, threshold
@@ -63,19 +63,6 @@ def cases(quick, device):
                    lambda im=image, b=block: adaptive_threshold(im, "sauvola", block_size=b,
                                                                 device=device),
                    lambda im=image, b=block: im > filters.threshold_sauvola(im, b), False)
-
-
-def measure_call(fn, repeat):
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    tracemalloc.start()
-    fn()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return best, peak
 
 
 def main() -> None:

@@ -7,6 +7,8 @@ import pytest
 
 from napari_segkit import label, metrics, samples, threshold, write
 
+from gui_helpers import run_widget
+
 pytestmark = pytest.mark.gui
 
 
@@ -16,11 +18,6 @@ def viewer_and_widget(make_napari_viewer):
     _, widget = viewer.window.add_plugin_dock_widget("napari-segkit", "Evaluate")
     return viewer, widget
 
-
-def run_widget(qtbot, widget):
-    worker = widget.run()
-    qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=60_000)
-    return worker
 
 
 @pytest.fixture

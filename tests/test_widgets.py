@@ -11,6 +11,8 @@ import napari_segkit
 from napari_segkit import adaptive_threshold, label, read, samples, threshold
 from napari_segkit.widgets.threshold import TRY_ALL
 
+from gui_helpers import run_widget
+
 pytestmark = pytest.mark.gui
 
 
@@ -20,13 +22,6 @@ def viewer_and_widget(make_napari_viewer):
     _, widget = viewer.window.add_plugin_dock_widget("napari-segkit", "Threshold")
     return viewer, widget
 
-
-def run_widget(qtbot, widget):
-    """Run and wait: the button comes back when the worker has finished (a signal could be
-    missed if the worker ends before we listen)."""
-    worker = widget.run()
-    qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=60_000)
-    return worker
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ memory stays at a few copies of the image. Classes are numbered 1…k by increas
 from __future__ import annotations
 
 import numpy as np
+from scipy.cluster import vq
 from skimage import segmentation
 
 from ..backend import cpu_only
@@ -63,9 +64,11 @@ def _as_output(classes: np.ndarray, mode: str):
     if mode == "semantic":
         return classes
     instances = np.zeros(classes.shape, np.int32)
+    count = 0
     for c in range(1, int(classes.max()) + 1):
         parts = label(classes == c, connectivity=1, device="cpu")
-        instances[parts > 0] = parts[parts > 0] + instances.max()
+        instances[parts > 0] = parts[parts > 0] + count
+        count += int(parts.max())
     return instances if mode == "instance" else (classes, instances)
 
 
@@ -74,21 +77,12 @@ def _check_k(k: int) -> None:
         raise ValueError(f"k must be between 2 and 255, got {k}")
 
 
-def _kmeans_plus_plus(points, k, rng):
-    centres = [points[rng.integers(len(points))]]
-    for _ in range(1, k):
-        d = np.min([((points - c) ** 2).sum(axis=1) for c in centres], axis=0)
-        if d.sum() == 0:
-            raise ValueError(f"the image has fewer than k={k} distinct values to cluster")
-        centres.append(points[rng.choice(len(points), p=d / d.sum())])
-    return np.array(centres)
-
-
 @cpu_only
 def kmeans(image, k: int = 3, *, rgb: bool = False, mode: str = "semantic", seed: int = 0,
-           iterations: int = 100, starts: int = 10, sample: int = SAMPLE):
-    """k-means (Lloyd) on intensity or colour; classes 1…k by brightness. The best (lowest
-    within-class variance) of ``starts`` k-means++ starts is kept, as scikit-learn does.
+           iterations: int = 30, starts: int = 10, sample: int = SAMPLE):
+    """k-means on intensity or colour (:func:`scipy.cluster.vq.kmeans2`, k-means++ starts);
+    classes 1…k by brightness. The best (lowest within-class variance) of ``starts`` runs
+    of ``iterations`` is kept, as scikit-learn does.
 
     ``mode``: "semantic" (uint8 class ids), "instance" (int32 ids of each class's
     connected parts) or "panoptic" (both, as a tuple).
@@ -108,8 +102,9 @@ def fuzzy_cmeans(image, k: int = 3, *, m: float = 2.0, rgb: bool = False,
                  iterations: int = 200, sample: int = SAMPLE):
     """Fuzzy c-means (Bezdek) on intensity or colour: each pixel belongs to every class with
     a membership in 0…1; the label is the class with the largest. ``m`` > 1 is the
-    fuzziness (2 is usual); the centres start from :func:`kmeans`'. With ``return_membership`` also returns float32 memberships of
-    shape (k, *image shape), classes ordered as the labels (1…k by brightness).
+    fuzziness (2 is usual); the centres start from k-means'. With ``return_membership``
+    also returns float32 memberships of shape (k, *image shape), classes ordered as the
+    labels (1…k by brightness).
     """
     _check_k(k)
     if m <= 1:
@@ -122,10 +117,9 @@ def fuzzy_cmeans(image, k: int = 3, *, m: float = 2.0, rgb: bool = False,
         u = _memberships(points, centres, m)
         weights = u ** m
         moved = (weights.T @ points) / weights.sum(axis=0)[:, None]
-        if np.abs(moved - centres).max() <= 1e-6 * (np.ptp(points) + 1e-12):
-            centres = moved
+        step, centres = np.abs(moved - centres).max(), moved
+        if step <= 1e-6 * (np.ptp(points) + 1e-12):
             break
-        centres = moved
     centres = _by_brightness(centres)
     classes = (_nearest(features, centres) + 1).reshape(shape).astype(np.uint8)
     result = _as_output(classes, mode)
@@ -136,29 +130,19 @@ def fuzzy_cmeans(image, k: int = 3, *, m: float = 2.0, rgb: bool = False,
     return result, np.moveaxis(u.astype(np.float32), 1, 0).reshape((k, *shape))
 
 
-def _kmeans_centres(points, k, seed, iterations=100, starts=10):
-    """The best of ``starts`` k-means++ starts refined by Lloyd iterations."""
+def _kmeans_centres(points, k, seed, iterations=30, starts=10):
+    """The best (lowest within-class sum of squares) of ``starts`` runs of SciPy's k-means
+    from k-means++ starts."""
+    if len(np.unique(points, axis=0)) < k:
+        raise ValueError(f"the image has fewer than k={k} distinct values to cluster")
     rng = np.random.default_rng(seed)
     best, best_cost = None, np.inf
     for _ in range(max(1, starts)):
-        centres, cost = _lloyd(points, _kmeans_plus_plus(points, k, rng), iterations)
+        centres, nearest = vq.kmeans2(points, k, iter=iterations, minit="++", seed=rng)
+        cost = float(((points - centres[nearest]) ** 2).sum())
         if cost < best_cost:
             best, best_cost = centres, cost
     return best
-
-
-def _lloyd(points, centres, iterations):
-    """Lloyd iterations from ``centres``: (centres, within-class sum of squares)."""
-    k = len(centres)
-    for _ in range(iterations):
-        nearest = _nearest(points, centres)
-        moved = np.array([points[nearest == j].mean(axis=0) if (nearest == j).any()
-                          else centres[j] for j in range(k)])
-        if np.allclose(moved, centres, rtol=0, atol=1e-6 * (np.ptp(points) + 1e-12)):
-            break
-        centres = moved
-    nearest = _nearest(points, centres)
-    return centres, float(((points - centres[nearest]) ** 2).sum())
 
 
 def _memberships(points, centres, m):

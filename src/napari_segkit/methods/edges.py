@@ -18,6 +18,7 @@ from .channels import to_grey
 from .components import label
 from .postprocess import remove_small_objects
 from .threshold import threshold
+from .watershed import seed_every_part
 
 METHODS = ("sobel", "prewitt", "scharr", "log", "canny")
 _GRADIENTS = {"sobel": filters.sobel, "prewitt": filters.prewitt, "scharr": filters.scharr}
@@ -113,10 +114,6 @@ def _enclosed(edges, strength, close_gaps: float, spacing) -> np.ndarray:
         edges = ndimage.binary_dilation(edges, ball(close_gaps, spacing, edges.ndim))
     filled = ndimage.binary_fill_holes(edges)
     inside = label(filled & ~edges, connectivity=1, device="cpu")
-    parts = label(filled, connectivity=1, device="cpu")  # outlines with no inside left
-    bare = np.setdiff1d(np.unique(parts), np.unique(parts[inside > 0]))
-    bare = bare[bare > 0]
-    if bare.size:
-        inside = np.where(np.isin(parts, bare), parts + int(inside.max()), inside)
+    inside = seed_every_part(inside, label(filled, connectivity=1, device="cpu"))
     flood = strength.astype(np.float32) if strength.dtype != bool else edges.astype(np.uint8)
     return segmentation.watershed(flood, inside, mask=filled).astype(np.int32)

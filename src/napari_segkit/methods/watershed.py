@@ -116,12 +116,20 @@ def split_touching_objects(image, *, spacing=None, sigma: float | None = None,
         distance = ndimage.gaussian_filter(distance, sigma_voxels(sigma, spacing, mask.ndim))
     seeds = find_seeds(distance, min_distance=min_distance, spacing=spacing, mask=mask,
                        device="cpu")
-    unseeded = np.setdiff1d(np.unique(parts[parts > 0]), np.unique(parts[seeds > 0]))
-    if unseeded.size:  # small objects whose peak the smoothing flattened: one seed each
-        extra = np.where(np.isin(parts, unseeded), parts, 0)
-        seeds = np.where(extra > 0, extra + int(seeds.max()), seeds)
+    seeds = seed_every_part(seeds, parts)  # small objects the smoothing flattened
     labels = segmentation.watershed(-distance, seeds, mask=mask, compactness=compactness)
     return segmentation.relabel_sequential(labels.astype(np.int32, copy=False))[0]
+
+
+def seed_every_part(markers: np.ndarray, parts: np.ndarray) -> np.ndarray:
+    """``markers`` plus, for each connected part of ``parts`` holding no marker, the whole
+    part as one more marker (ids after the existing ones)."""
+    has_seed = np.bincount(parts[markers > 0], minlength=int(parts.max()) + 1) > 0
+    has_seed[0] = True
+    if has_seed.all():
+        return markers
+    bare = ~has_seed[parts]
+    return np.where(bare, parts + int(markers.max()), markers).astype(markers.dtype)
 
 
 def typical_radius(distance: np.ndarray, parts: np.ndarray) -> float:

@@ -9,6 +9,11 @@ import napari
 from .. import __version__
 
 
+def full_data(layer):
+    """The full-resolution data of a layer (the first level of a multiscale one)."""
+    return layer.data[0] if layer.multiscale else layer.data
+
+
 def provenance(function: str, parameters: dict, backend: str, **extra: Any) -> dict:
     """The record a Labels layer keeps in ``metadata["segkit"]`` to re-run or cite the call."""
     return {"function": function, "parameters": parameters, "version": __version__,

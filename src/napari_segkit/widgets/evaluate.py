@@ -25,7 +25,7 @@ from napari.utils.colormaps import DirectLabelColormap
 
 from ..io.table import write_csv
 from ..methods import metrics
-from ._layers import provenance
+from ._layers import full_data, provenance
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ class EvaluateWidget(Container):
         mode, spacing = self.mode.value, self.spacing()
         self.run_button.enabled = False
         self.summary.value = "evaluating…"
-        self.worker = _evaluate(_full_data(pred), _full_data(ref), spacing, mode,
+        self.worker = _evaluate(full_data(pred), full_data(ref), spacing, mode,
                                 self.tolerance.value, self.show_errors.value)
         self.worker.returned.connect(lambda out: self._show(pred, ref, mode, spacing, *out))
         self.worker.errored.connect(self._failed)
@@ -207,10 +207,6 @@ def _evaluate(pred, ref, spacing, mode, tolerance, errors: bool):
     rows, summary = metrics.evaluate(pred, ref, spacing=spacing, mode=mode,
                                      tolerance=tolerance)
     return rows, summary, metrics.error_map(pred, ref, mode=mode, rows=rows) if errors else None
-
-
-def _full_data(layer):
-    return layer.data[0] if layer.multiscale else layer.data
 
 
 def _unit(layer) -> str:

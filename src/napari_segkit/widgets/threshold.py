@@ -29,7 +29,7 @@ from ..methods.channels import CHANNELS, to_grey
 from ..methods.threshold import METHODS as GLOBAL_METHODS
 from ..methods.threshold import apply_threshold, from_histogram, histogram, threshold
 from ..render import montage, tinted
-from ._layers import provenance, show_labels
+from ._layers import full_data, provenance, show_labels
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ class ThresholdWidget(Container):
         self.run_button.enabled, self.cancel_button.enabled = False, True
         self.progress.value, self.progress.visible = 0, True
         self.result.value = "running…"
-        self.worker = _apply(_full_data(layer), kind, params, instances)
+        self.worker = _apply(full_data(layer), kind, params, instances)
         self.worker.yielded.connect(lambda f: setattr(self.progress, "value", int(100 * f)))
         self.worker.returned.connect(lambda out: self._show(layer, kind, params, instances, *out))
         self.worker.errored.connect(self._failed)
@@ -244,7 +244,7 @@ class ThresholdWidget(Container):
         """Histogram and (min, max) of the whole grey image, computed once per setting."""
         key = (id(layer.data), params.get("channel"), params["rgb"])
         if key not in self._histograms:
-            grey = to_grey(np.asarray(_full_data(layer)), rgb=params["rgb"],
+            grey = to_grey(np.asarray(full_data(layer)), rgb=params["rgb"],
                            channel=params.get("channel"))
             grey = grey.view(np.uint8) if grey.dtype == bool else grey
             finite = grey if grey.dtype.kind != "f" else grey[np.isfinite(grey)]
@@ -342,7 +342,7 @@ def _preview_adaptive(layer, params, plane, index, intensity_range):
     neighbouring planes it reaches are included."""
     params = dict(params)
     params.pop("device")
-    data = _full_data(layer)
+    data = full_data(layer)
     params["intensity_range"] = intensity_range(layer, params)  # the whole image's
     if params.get("per_slice", True) or index is None:
         mask = adaptive.adaptive_threshold(np.asarray(plane), device="cpu", **params)
@@ -357,17 +357,13 @@ def _preview_adaptive(layer, params, plane, index, intensity_range):
     return mask[z - lo].astype(np.uint8), None
 
 
-def _full_data(layer):
-    return layer.data[0] if layer.multiscale else layer.data
-
-
 def _spatial_ndim(layer) -> int:
-    return _full_data(layer).ndim - (1 if layer.rgb else 0)
+    return full_data(layer).ndim - (1 if layer.rgb else 0)
 
 
 def _displayed_plane(viewer, layer):
     """The 2D (or 2D RGB) plane of ``layer`` at the viewer's position and its leading index."""
-    data = _full_data(layer)
+    data = full_data(layer)
     leading = _spatial_ndim(layer) - 2
     if leading == 0:
         return np.asarray(data), None

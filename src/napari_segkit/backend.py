@@ -25,6 +25,8 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 
+from .progress import report, reporting
+
 Device = Literal["auto", "cpu", "gpu"]
 DEVICES = ("auto", "cpu", "gpu")
 
@@ -192,16 +194,20 @@ def on_device(func: Callable) -> Callable:
 def cpu_only(func: Callable) -> Callable:
     """For methods with no GPU path yet: ``func(image, ...)`` gets NumPy input (CuPy, dask
     and zarr are read to the host) and the result comes back in the caller's array kind.
-    ``device="gpu"`` is refused with a clear message; "auto" and "cpu" run on the CPU."""
+    ``device="gpu"`` is refused with a clear message; "auto" and "cpu" run on the CPU.
+    ``progress`` is a callback for the fraction done (see :mod:`napari_segkit.progress`)."""
 
     @functools.wraps(func)
-    def wrapper(image, *args, device: Device = "auto", **kwargs):
+    def wrapper(image, *args, device: Device = "auto", progress=None, **kwargs):
         if device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, not {device!r}")
         if device == "gpu":
             raise GPUUnavailableError(f"{func.__name__} runs on the CPU only (no GPU path "
                                       "yet); use device='auto' or 'cpu'")
-        result = func(to_host(image), *args, **kwargs)
+        with reporting(progress):
+            result = func(to_host(image), *args, **kwargs)
+            if progress is not None:  # not for a call nested in another method
+                report(1.0)
         _last.device = "cpu"
         return like_input(result, image)
 

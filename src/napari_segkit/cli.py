@@ -295,7 +295,9 @@ def _run_classic(args, function, params: dict) -> int:
         params.setdefault("rgb", volume.rgb)
     if args.device != "auto":
         params["device"] = args.device
-    result = function(volume.data, **params)
+    with tqdm(total=100, desc=args.method, unit="%", disable=None, file=sys.stderr) as bar:
+        result = function(volume.data, **params,
+                          progress=lambda f: bar.update(max(0, round(100 * f) - bar.n)))
     if result.dtype == bool:
         result = label(result) if args.instances else result.astype(np.uint8)
     write(args.output, result, like=volume, overwrite=args.overwrite)

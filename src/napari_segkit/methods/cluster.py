@@ -14,6 +14,7 @@ from scipy.cluster import vq
 from skimage import segmentation
 
 from ..backend import cpu_only
+from ..progress import report, steps
 from ._geometry import spacing_for
 from .components import label
 
@@ -113,7 +114,8 @@ def fuzzy_cmeans(image, k: int = 3, *, m: float = 2.0, rgb: bool = False,
     features = _features(image, rgb)
     points = _sample(features, sample, seed).astype(np.float64)
     centres = _kmeans_centres(points, k, seed)  # started from k-means, as is usual
-    for _ in range(iterations):
+    for i in range(iterations):
+        report(0.3 + 0.6 * i / iterations)
         u = _memberships(points, centres, m)
         weights = u ** m
         moved = (weights.T @ points) / weights.sum(axis=0)[:, None]
@@ -137,7 +139,7 @@ def _kmeans_centres(points, k, seed, iterations=30, starts=10):
         raise ValueError(f"the image has fewer than k={k} distinct values to cluster")
     rng = np.random.default_rng(seed)
     best, best_cost = None, np.inf
-    for _ in range(max(1, starts)):
+    for _ in steps(range(max(1, starts)), end=0.8):
         centres, nearest = vq.kmeans2(points, k, iter=iterations, minit="++", seed=rng)
         cost = float(((points - centres[nearest]) ** 2).sum())
         if cost < best_cost:
@@ -169,7 +171,8 @@ def mean_shift(image, *, bandwidth: float | None = None, rgb: bool = False,
     if bandwidth <= 0:
         raise ValueError(f"bandwidth must be positive, got {bandwidth}")
     modes = points.copy()
-    for _ in range(iterations):
+    for i in range(iterations):
+        report(0.8 * i / iterations)
         w = np.exp(-((modes[:, None, :] - points[None]) ** 2).sum(axis=2) / (2 * bandwidth ** 2))
         moved = (w @ points) / w.sum(axis=1, keepdims=True)
         done = np.abs(moved - modes).max() < 1e-3 * bandwidth

@@ -9,6 +9,7 @@ from skimage import segmentation
 from scipy import ndimage
 
 from ..backend import cpu_only
+from ..progress import report
 from ._geometry import ball
 from .channels import to_grey
 from .watershed import seeds_to_markers
@@ -50,7 +51,7 @@ def chan_vese(image, *, iterations: int = 100, smoothing: int = 1, lambda1: floa
     start = _start(grey.shape, init, seeds)
     mask = segmentation.morphological_chan_vese(
         grey, iterations, init_level_set=start, smoothing=smoothing, lambda1=lambda1,
-        lambda2=lambda2).astype(bool)
+        lambda2=lambda2, iter_callback=_counter(iterations)).astype(bool)
     if seeds is None and mask.any() and not mask.all():
         brighter = grey[mask].mean() > grey[~mask].mean()
         mask = mask if brighter != dark else ~mask
@@ -71,4 +72,15 @@ def geodesic_active_contour(image, *, iterations: int = 200, seeds=None, init: s
     start = _start(grey.shape, init, seeds)
     return segmentation.morphological_geodesic_active_contour(
         edges, iterations, init_level_set=start, smoothing=smoothing, threshold=threshold,
-        balloon=balloon).astype(np.uint8)
+        balloon=balloon, iter_callback=_counter(iterations)).astype(np.uint8)
+
+
+def _counter(iterations: int):
+    """An ``iter_callback`` for scikit-image's active contours that reports progress."""
+    done = [0]
+
+    def callback(_level_set) -> None:
+        done[0] += 1
+        report(done[0] / max(iterations, 1))
+
+    return callback

@@ -13,6 +13,7 @@ from scipy import ndimage
 from skimage import feature, filters, segmentation
 
 from ..backend import cpu_only
+from ..progress import report, steps
 from ._geometry import ball, sigma_voxels, spacing_for
 from .channels import to_grey
 from .components import label
@@ -90,6 +91,7 @@ def _edge_regions(image, method, sigma, spacing, edge_threshold, close_gaps, dar
                   per_slice):
     strength = edge_map(image, method, sigma=sigma, spacing=spacing, rgb=rgb,
                         per_slice=per_slice)
+    report(0.3)
     if method == "log":
         response = strength if dark else -strength
         if edge_threshold is None:
@@ -102,7 +104,8 @@ def _edge_regions(image, method, sigma, spacing, edge_threshold, close_gaps, dar
                          if edge_threshold is None else edge_threshold)
     if per_slice and edges.ndim == 3:
         plane_spacing = None if spacing is None else spacing_for(spacing, 3)[1:]
-        objects = [_enclosed(e, s, close_gaps, plane_spacing) for e, s in zip(edges, strength)]
+        objects = [_enclosed(e, s, close_gaps, plane_spacing)
+                   for e, s in steps(zip(edges, strength), len(edges), 0.3)]
         offsets = np.cumsum([0] + [int(o.max()) for o in objects[:-1]])
         return np.stack([np.where(o > 0, o + k, 0) for o, k in zip(objects, offsets)])
     return _enclosed(edges, strength, close_gaps, spacing)

@@ -13,6 +13,7 @@ from scipy import ndimage
 from skimage import segmentation
 
 from ..backend import cpu_only
+from ..progress import steps
 from ._geometry import ball, spacing_for, voxels_for_size
 from .components import label
 from .distance import distance_transform
@@ -44,11 +45,12 @@ def fill_holes(image, *, per_slice: bool = False):
     touching objects stays). ``per_slice`` fills 2D holes in each Z slice of a 3D image."""
     image = _labels(image)
     if per_slice and image.ndim == 3:
-        return np.stack([fill_holes(plane) for plane in image])
+        return np.stack([fill_holes(plane) for plane in steps(image)])
     if _is_mask(image):
         return _back(ndimage.binary_fill_holes(image), image)
     out = image.copy()
-    for index, box in enumerate(ndimage.find_objects(image), start=1):
+    boxes = ndimage.find_objects(image)
+    for index, box in steps(enumerate(boxes, start=1), len(boxes)):
         if box is None:
             continue
         box = tuple(slice(max(s.start - 1, 0), s.stop + 1) for s in box)
@@ -204,7 +206,7 @@ def fill_between_slices(labels, *, axis: int = 0, spacing=None):
     plane_spacing = spacing_for(spacing, 3)
     plane_spacing = tuple(s for i, s in enumerate(plane_spacing) if i != axis % 3)
     out = moved.copy()
-    for index in np.unique(moved[moved > 0]):
+    for index in steps(np.unique(moved[moved > 0])):
         drawn = np.flatnonzero((moved == index).any(axis=(1, 2)))
         for lo, hi in zip(drawn[:-1], drawn[1:]):
             if hi - lo < 2:

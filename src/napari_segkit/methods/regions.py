@@ -7,6 +7,7 @@ import numpy as np
 from skimage import graph, segmentation
 
 from ..backend import cpu_only
+from ..progress import report, steps
 from .cluster import slic
 from .components import label
 from .watershed import seeds_to_markers
@@ -39,7 +40,7 @@ def region_grow(image, seeds, *, tolerance: float, connectivity: int = 1, rgb: b
         raise ValueError("no seeds: place at least one point or paint at least one label")
     claims = np.zeros(shape, np.uint8)
     owner = np.zeros(shape, np.int32)
-    for i in ids:
+    for i in steps(ids, end=0.9):
         seed = markers == i
         reference = values[seed].mean(axis=0)
         near = np.sqrt(((values - reference) ** 2).sum(axis=-1)) <= tolerance
@@ -76,6 +77,7 @@ def split_and_merge(image, *, tolerance: float, min_block: int = 1,
         raise ValueError("tolerance must be 0 or more and min_block at least 1")
     values = _values(image, rgb)
     leaves = _split(values, tolerance, min_block)
+    report(0.5)
     return _merge(values, leaves, tolerance if merge_tolerance is None else merge_tolerance)
 
 
@@ -131,7 +133,7 @@ def felzenszwalb(image, *, scale: float = 100.0, sigma: float = 0.8, min_size: i
     ndim = image.ndim - (1 if rgb else 0)
     if ndim == 3:
         out, offset = [], 0
-        for plane in image:
+        for plane in steps(image):
             part = felzenszwalb(plane, scale=scale, sigma=sigma, min_size=min_size, rgb=rgb,
                                 device="cpu")
             out.append(part + offset)
@@ -155,6 +157,7 @@ def normalized_cut(image, *, n_segments: int = 400, compactness: float = 10.0,
     more regions). 2D or 3D. int32 labels 1…N."""
     superpixels = slic(image, n_segments=n_segments, compactness=compactness,
                        spacing=spacing, rgb=rgb, device="cpu")
+    report(0.5)
     values = _values(image, rgb)
     lo, hi = float(values.min()), float(values.max())
     values = (values - lo) * (255.0 / (hi - lo) if hi > lo else 0.0)  # the weights' scale

@@ -12,6 +12,7 @@ from scipy import ndimage
 from skimage import segmentation
 
 from ..backend import cpu_only
+from ..progress import report
 from ._geometry import sigma_voxels, spacing_for
 from .channels import to_grey
 from .components import label
@@ -107,8 +108,10 @@ def split_touching_objects(image, *, spacing=None, sigma: float | None = None,
     """
     mask = _as_mask(image, method=method, dark=dark, rgb=rgb)
     spacing = spacing_for(spacing, mask.ndim)
+    report(0.1)
     distance = distance_transform(mask, spacing=spacing, device="cpu")
     parts = label(mask, device="cpu")
+    report(0.25)
     if sigma is None:
         sigma = max(0.3 * typical_radius(distance, parts), min(spacing))
     min_distance = 2 * sigma if min_distance is None else min_distance
@@ -117,6 +120,7 @@ def split_touching_objects(image, *, spacing=None, sigma: float | None = None,
     seeds = find_seeds(distance, min_distance=min_distance, spacing=spacing, mask=mask,
                        device="cpu")
     seeds = seed_every_part(seeds, parts)  # small objects the smoothing flattened
+    report(0.5)
     labels = segmentation.watershed(-distance, seeds, mask=mask, compactness=compactness)
     return segmentation.relabel_sequential(labels.astype(np.int32, copy=False))[0]
 
@@ -158,6 +162,7 @@ def voronoi_otsu_labeling(image, *, spot_sigma: float = 2.0, outline_sigma: floa
     spots = ndimage.gaussian_filter(grey, sigma_voxels(spot_sigma, spacing, grey.ndim))
     outline = ndimage.gaussian_filter(grey, sigma_voxels(outline_sigma, spacing, grey.ndim))
     mask = threshold(outline, "otsu", device="cpu")
+    report(0.5)
     peaks = spots >= ndimage.maximum_filter(spots, size=3, mode="nearest")
     seeds = _one_voxel_per_seed(label(peaks & mask, device="cpu"))
     labels = segmentation.watershed(np.zeros(grey.shape, np.uint8), seeds, mask=mask)

@@ -1,0 +1,71 @@
+"""Progress reports from inside a long method, and a way to stop it.
+
+Every method decorated with :func:`napari_segkit.backend.cpu_only` takes
+``progress=callback``: while it runs, the callback is called with the fraction done
+(0…1) at each step the method reports (slices, iterations, restarts, stages). A callback
+stops the run by raising, e.g. :class:`Cancelled`; the exception comes out of the method
+and nothing is returned. Widgets use this for their progress bar and Cancel button, the
+command line for its progress bar; a script can pass ``progress=print``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from contextvars import ContextVar
+from typing import Callable, Iterable, Iterator, TypeVar
+
+T = TypeVar("T")
+_callback: ContextVar[Callable[[float], None] | None] = ContextVar("segkit_progress",
+                                                                  default=None)
+#: the part (from, to) of the whole run that the current step stands for
+_span: ContextVar[tuple[float, float]] = ContextVar("segkit_progress_span", default=(0.0, 1.0))
+
+
+class Cancelled(Exception):
+    """Raised by a progress callback to stop a run (the user pressed Cancel)."""
+
+
+@contextlib.contextmanager
+def reporting(callback: Callable[[float], None] | None):
+    """Within this block, :func:`report` calls ``callback`` (nothing when it is None; an
+    outer callback stays in force so nested methods report to the caller's)."""
+    if callback is None:
+        yield
+        return
+    token, span = _callback.set(callback), _span.set((0.0, 1.0))
+    try:
+        yield
+    finally:
+        _callback.reset(token)
+        _span.reset(span)
+
+
+def report(fraction: float) -> None:
+    """Tell the caller's callback (if any) that ``fraction`` (0…1) of the work is done; inside
+    a step of :func:`steps`, of that step's work."""
+    callback = _callback.get()
+    if callback is not None:
+        lo, hi = _span.get()
+        callback(lo + (hi - lo) * min(max(float(fraction), 0.0), 1.0))
+
+
+def steps(items: Iterable[T], total: int | None = None, start: float = 0.0,
+          end: float = 1.0) -> Iterator[T]:
+    """Yield ``items``, reporting progress from ``start`` to ``end`` as each one is done
+    (``total``: their number when ``items`` has no length). Reports made while an item is
+    being worked on count as part of that item's share."""
+    total = max(len(items) if total is None else total, 1)  # type: ignore[arg-type]
+    for i, item in enumerate(items):
+        step = (start + (end - start) * i / total, start + (end - start) * (i + 1) / total)
+        token = _span.set(tuple(_within(*step)))
+        try:
+            yield item
+        finally:
+            _span.reset(token)
+        report(step[1])
+
+
+def _within(start: float, end: float) -> tuple[float, float]:
+    """The part of the whole run that fractions ``start``…``end`` of the current step are."""
+    lo, hi = _span.get()
+    return lo + (hi - lo) * start, lo + (hi - lo) * end

@@ -7,6 +7,7 @@ from skimage import segmentation
 
 import napari_segkit as sk
 from napari_segkit import metrics, samples
+from napari_segkit.methods.watershed import seeds_to_markers
 
 
 def _touching_discs(shape=(80, 120), centres=((40, 40), (40, 75)), radius=20):
@@ -119,3 +120,26 @@ def test_recipes_refuse_the_gpu_clearly_and_empty_images_give_no_objects():
     with pytest.raises(sk.backend.GPUUnavailableError, match="CPU only"):
         sk.split_touching_objects(np.zeros((5, 5), bool), device="gpu")
     assert sk.split_touching_objects(np.zeros((5, 5), bool)).max() == 0
+
+
+def test_seeded_watershed_on_edges_recovers_touching_squares_of_different_brightness():
+    image = np.full((60, 80), 10.0)
+    image[15:45, 10:40] = 100.0
+    image[15:45, 40:70] = 200.0  # touches the first square
+    image += np.random.default_rng(0).normal(0, 2, image.shape)
+    seeds = np.array([[30, 25], [30, 55], [5, 5]])  # one in each square, one in background
+    labels = sk.watershed(image, seeds, landscape="edges", sigma=1.0)
+    truth = np.full(image.shape, 3)
+    truth[15:45, 10:40], truth[15:45, 40:70] = 1, 2
+    assert (labels == truth).mean() > 0.99
+
+
+def test_inverted_landscape_is_the_watershed_of_the_negated_image():
+    rng = np.random.default_rng(1)
+    image = ndimage.gaussian_filter(rng.random((40, 40)), 3)
+    points = np.array([[10, 10], [30, 30]])
+    markers = seeds_to_markers(points, image.shape)
+    np.testing.assert_array_equal(sk.watershed(image, points, landscape="inverted"),
+                                  segmentation.watershed(-image.astype(np.float32), markers))
+    with pytest.raises(ValueError, match="landscape must be one of"):
+        sk.watershed(image, points, landscape="gradient")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
-from skimage import segmentation
+from skimage import filters, segmentation
 
 from ..backend import cpu_only
 from ..progress import report
@@ -41,15 +41,38 @@ def seeds_to_markers(seeds, shape) -> np.ndarray:
     return markers
 
 
+#: what a seeded watershed floods: the image as given (an edge or distance map), its
+#: gradient magnitude (Sobel; regions meet on edges) or the image inverted (bright objects
+#: grow from their peaks)
+LANDSCAPES = ("image", "edges", "inverted")
+
+
 @cpu_only
-def watershed(image, seeds, *, mask=None, compactness: float = 0.0, connectivity: int = 1):
-    """Flood ``image`` from ``seeds`` (points or a label image, see :func:`seeds_to_markers`);
-    each seed's id grows until it meets another. Flood an edge map (e.g. Sobel) or an inverted
-    distance map; ``mask`` limits where labels go; ``compactness`` > 0 gives rounder regions
-    (compact watershed). Returns int32 labels (:func:`skimage.segmentation.watershed`)."""
-    image = np.asarray(image)
-    markers = seeds_to_markers(seeds, image.shape)
-    return segmentation.watershed(image, markers, mask=mask, compactness=compactness,
+def watershed(image, seeds, *, landscape: str = "image", sigma: float = 0.0, spacing=None,
+              mask=None, compactness: float = 0.0, connectivity: int = 1, rgb: bool = False):
+    """Flood from ``seeds`` (points or a label image, see :func:`seeds_to_markers`); each
+    seed's id grows until it meets another.
+
+    ``landscape`` is what is flooded (:data:`LANDSCAPES`): "image" as given (e.g. an edge
+    or inverted distance map), "edges" (Sobel magnitude, so regions meet on edges) or
+    "inverted" (bright objects grow from their peaks). ``sigma`` smooths first (voxels, or
+    physical units with ``spacing``). Put a seed in the background too, or give ``mask`` to
+    limit where labels go. ``compactness`` > 0 gives rounder regions (compact watershed).
+    Returns int32 labels (:func:`skimage.segmentation.watershed`)."""
+    if landscape not in LANDSCAPES:
+        raise ValueError(f"landscape must be one of {LANDSCAPES}, not {landscape!r}")
+    grey = to_grey(np.asarray(image), rgb=rgb, channel=None)
+    markers = seeds_to_markers(seeds, grey.shape)
+    if landscape != "image" or sigma > 0:
+        grey = grey.astype(np.float32)
+        if sigma > 0:
+            spacing = spacing_for(spacing, grey.ndim)
+            grey = ndimage.gaussian_filter(grey, sigma_voxels(sigma, spacing, grey.ndim))
+        if landscape == "edges":
+            grey = filters.sobel(grey)
+        elif landscape == "inverted":
+            grey = -grey
+    return segmentation.watershed(grey, markers, mask=mask, compactness=compactness,
                                   connectivity=connectivity).astype(np.int32, copy=False)
 
 

@@ -1,6 +1,13 @@
 """magicgui widgets: thin faces over napari_segkit.methods, run in napari thread workers."""
 
+from .cluster import ClusterWidget
+from .contours import ContoursWidget
+from .edges import EdgesWidget
 from .evaluate import EvaluateWidget
+from .postprocess import PostprocessWidget
+from .regions import RegionsWidget
+from .segment import SegmentWidget
 from .threshold import ThresholdWidget
 
-__all__ = ["EvaluateWidget", "ThresholdWidget"]
+__all__ = ["ClusterWidget", "ContoursWidget", "EdgesWidget", "EvaluateWidget",
+           "PostprocessWidget", "RegionsWidget", "SegmentWidget", "ThresholdWidget"]

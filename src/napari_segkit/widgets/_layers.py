@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import napari
+import numpy as np
 
 from .. import __version__
 
@@ -36,3 +37,20 @@ def show_labels(viewer: napari.Viewer, name: str, data, source: napari.layers.La
     if "segkit_source" in source.metadata:  # lets the writer put the labels back on the source
         layer.metadata["segkit_source"] = source.metadata["segkit_source"]
     return layer
+
+
+def spatial_ndim(layer) -> int:
+    """The number of spatial axes of an image layer (its colour axis not counted)."""
+    return full_data(layer).ndim - (1 if getattr(layer, "rgb", False) else 0)
+
+
+def displayed_plane(viewer: napari.Viewer, layer):
+    """The 2D (or 2D RGB) plane of ``layer`` at the viewer's position, and the index of its
+    leading axes (None for a 2D layer)."""
+    data = full_data(layer)
+    leading = spatial_ndim(layer) - 2
+    if leading == 0:
+        return np.asarray(data), None
+    position = layer.world_to_data(viewer.dims.point)[:leading]
+    index = tuple(int(np.clip(round(p), 0, n - 1)) for p, n in zip(position, data.shape))
+    return np.asarray(data[index]), index

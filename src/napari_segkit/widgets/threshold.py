@@ -29,7 +29,7 @@ from ..methods.channels import CHANNELS, to_grey
 from ..methods.threshold import METHODS as GLOBAL_METHODS
 from ..methods.threshold import apply_threshold, from_histogram, histogram, threshold
 from ..render import montage, tinted
-from ._layers import full_data, provenance, show_labels
+from ._layers import displayed_plane, full_data, provenance, show_labels, spatial_ndim
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ class ThresholdWidget(Container):
         self.physical.visible = is_adaptive and layer is not None and not np.allclose(
             layer.scale, 1)
         self.channel.visible = layer is not None and layer.rgb
-        self.per_slice.visible = layer is not None and _spatial_ndim(layer) >= 3
+        self.per_slice.visible = layer is not None and spatial_ndim(layer) >= 3
 
     def parameters(self) -> dict:
         """Keyword arguments for :func:`threshold` or :func:`adaptive_threshold`."""
@@ -145,7 +145,7 @@ class ThresholdWidget(Container):
                   "device": self.device.value}
         if layer.rgb:
             params["channel"] = self.channel.value
-        if _spatial_ndim(layer) >= 3:
+        if spatial_ndim(layer) >= 3:
             params["per_slice"] = self.per_slice.value
         for name, users in _USED_BY.items():
             if method in users:
@@ -212,7 +212,7 @@ class ThresholdWidget(Container):
             return
         self._preview_again = False
         layer = self.image.value
-        plane, index = _displayed_plane(self.viewer, layer)
+        plane, index = displayed_plane(self.viewer, layer)
         params = self.parameters()  # read here: Qt widgets belong to this thread
         if self.kind.value == "global":
             self._preview_worker = _preview_global(self.whole_image_histogram, layer, params,
@@ -269,7 +269,7 @@ class ThresholdWidget(Container):
             self.result.value = "choose an image layer first"
             return None
         params = self.parameters()
-        plane, _ = _displayed_plane(self.viewer, layer)
+        plane, _ = displayed_plane(self.viewer, layer)
         counts, centers = self.whole_image_histogram(layer, params)
         grey = to_grey(plane, rgb=layer.rgb, channel=params.get("channel"))
         step = max(1, math.ceil(max(grey.shape) / 384))  # tiles of at most 384 pixels
@@ -355,21 +355,6 @@ def _preview_adaptive(layer, params, plane, index, intensity_range):
     block = np.asarray(data[index[:-1] + (slice(lo, hi),)])
     mask = adaptive.adaptive_threshold(block, device="cpu", **params)
     return mask[z - lo].astype(np.uint8), None
-
-
-def _spatial_ndim(layer) -> int:
-    return full_data(layer).ndim - (1 if layer.rgb else 0)
-
-
-def _displayed_plane(viewer, layer):
-    """The 2D (or 2D RGB) plane of ``layer`` at the viewer's position and its leading index."""
-    data = full_data(layer)
-    leading = _spatial_ndim(layer) - 2
-    if leading == 0:
-        return np.asarray(data), None
-    position = layer.world_to_data(viewer.dims.point)[:leading]
-    index = tuple(int(np.clip(round(p), 0, n - 1)) for p, n in zip(position, data.shape))
-    return np.asarray(data[index]), index
 
 
 def _describe(value) -> str:

@@ -1,0 +1,435 @@
+"""One dock widget for a family of methods (watershed, edges, regions, clusters, contours,
+post-processing), built from the methods' signatures.
+
+- Pick the input layer and a method; its keyword parameters appear as fields (defaults
+  from the signature; an "auto" box for parameters whose default is chosen by the method).
+- ``spacing`` comes from the layer's scale when "physical units" is on, ``rgb`` from the
+  layer, seeds from a Points or Labels layer (a button adds a Points layer to click them in).
+- Live preview: the displayed slice, computed in 2D, into "<input> preview".
+- Apply: the whole image in a worker, with a progress bar and Cancel, into the Labels layer
+  "<input> <method>" (created or replaced) with the input's geometry and provenance.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import napari
+import numpy as np
+from magicgui.widgets import (CheckBox, ComboBox, Container, FloatSpinBox, Label, ProgressBar,
+                              PushButton, SpinBox, Widget)
+from napari.qt.threading import thread_worker
+from qtpy.QtCore import QTimer
+
+from .. import backend
+from ..methods import label
+from ..progress import Cancelled
+from ._layers import displayed_plane, full_data, provenance, show_labels, spatial_ndim
+
+log = logging.getLogger(__name__)
+
+#: parameters the widget fills in itself rather than showing
+_FILLED = {"spacing", "rgb", "seeds", "point", "mask", "return_membership", "seed", "sample"}
+#: errors that are the user's input, shown in one line (anything else is also logged)
+_INPUT_ERRORS = (ValueError, backend.GPUUnavailableError)
+
+
+@dataclass(frozen=True)
+class Method:
+    """A method offered by a family widget.
+
+    function: called as ``function(image, **parameters)``.
+    seeds: "none", "optional" or "required" (passed as ``seeds``).
+    choices: allowed values of string parameters, shown as a drop-down.
+    start: starting values for parameters with no default.
+    of_range: parameters starting at this fraction of the image's intensity range.
+    preview: cheap enough for a live preview of the displayed slice.
+    mask: returns a mask (offer to split it into objects).
+    """
+
+    function: Callable
+    seeds: str = "none"
+    choices: dict[str, tuple] = field(default_factory=dict)
+    start: dict[str, Any] = field(default_factory=dict)
+    of_range: dict[str, float] = field(default_factory=dict)
+    preview: bool = True
+    mask: bool = False
+
+    def parameters(self) -> dict[str, inspect.Parameter]:
+        """The keyword parameters shown as fields, by name."""
+        found = list(inspect.signature(self.function).parameters.values())[1:]
+        return {p.name: p for p in found if p.name not in _FILLED
+                and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+
+
+class Auto(Container):
+    """A number, or "auto" (the method's own choice, passed as ``auto_value``)."""
+
+    def __init__(self, name: str, auto_value: Any):
+        self.auto = CheckBox(text="auto", value=True)
+        self.number = FloatSpinBox(min=-1e9, max=1e9, step=0.1, value=1.0, enabled=False)
+        super().__init__(name=name, label=_title(name), layout="horizontal",
+                         widgets=[self.auto, self.number], labels=False)
+        self.margins = (0, 0, 0, 0)
+        self.auto_value = auto_value
+        self.auto.changed.connect(lambda on: setattr(self.number, "enabled", not on))
+
+    @property
+    def value(self):
+        return self.auto_value if self.auto.value else self.number.value
+
+    @value.setter
+    def value(self, value) -> None:
+        self.auto.value = value == self.auto_value
+        if not self.auto.value:
+            self.number.value = value
+
+
+def _title(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def _field(name: str, parameter: inspect.Parameter, method: Method) -> Widget:
+    """The field for one parameter, from its default (or the method's starting value)."""
+    default = method.start.get(name, parameter.default)
+    if name in method.choices:
+        return ComboBox(name=name, label=_title(name), choices=list(method.choices[name]),
+                        value=default if default in method.choices[name] else None)
+    if default is None or default == "auto":
+        return Auto(name, default)
+    if default is parameter.empty:
+        default = 0.0 if name in method.of_range else None
+        if default is None:
+            raise TypeError(f"{method.function.__name__}: give a start for {name!r}")
+    if isinstance(default, bool):
+        return CheckBox(name=name, text=_title(name), value=default)
+    if isinstance(default, int):
+        return SpinBox(name=name, label=_title(name), min=0, max=10**7, value=default)
+    return FloatSpinBox(name=name, label=_title(name), min=-1e9, max=1e9,
+                        step=0.1 if abs(default) < 10 else 1.0, value=float(default))
+
+
+class FamilyWidget(Container):
+    """Pick an input layer and a method of the family; preview, apply, cancel."""
+
+    #: display name -> method; the first is the default
+    METHODS: dict[str, Method] = {}
+    #: the layer type the methods take
+    INPUT: type = napari.layers.Image
+
+    def __init__(self, napari_viewer: napari.Viewer):
+        super().__init__()
+        self.viewer = napari_viewer
+        kind = "labels" if self.INPUT is napari.layers.Labels else "image"
+        self.image = ComboBox(label=kind, choices=self._input_layers, nullable=True)
+        self.method = ComboBox(label="method", choices=list(self.METHODS))
+        self.seeds = ComboBox(label="seeds", choices=self._seed_layers, nullable=True)
+        self.new_seeds = PushButton(text="Add a Points layer to click seeds in")
+        self.fields = {name: {p: _field(p, parameter, method)
+                              for p, parameter in method.parameters().items()}
+                       for name, method in self.METHODS.items()}
+        self.physical = CheckBox(text="sizes in physical units (layer scale)", value=True)
+        self.instances = CheckBox(text="split the mask into objects", value=True)
+        self.preview = CheckBox(text="live preview (displayed slice, in 2D)", value=False)
+        self.run_button = PushButton(text="Apply")
+        self.cancel_button = PushButton(text="Cancel", enabled=False)
+        self.progress = ProgressBar(value=0, min=0, max=100, visible=False)
+        self.result = Label(label="result", value="—")
+        self.extend([self.image, self.method, self.seeds, self.new_seeds,
+                     *(w for fields in self.fields.values() for w in fields.values()),
+                     self.physical, self.instances, self.preview, self.run_button,
+                     self.cancel_button, self.progress, self.result])
+        self.worker = None
+        self._closed = False
+        self._state = _RunState()
+        self._timer = QTimer()
+        self._timer.setInterval(100)
+        self._timer.timeout.connect(lambda: setattr(self.progress, "value",
+                                                    int(100 * self._state.fraction)))
+        self._preview_worker = None
+        self._preview_again = False
+
+        self.method.changed.connect(self._update_visibility)
+        self.image.changed.connect(self._on_image)
+        self.new_seeds.changed.connect(self.add_seeds_layer)
+        self.run_button.changed.connect(self.run)
+        self.cancel_button.changed.connect(self.cancel)
+        for widget in (self.image, self.method, self.seeds, self.physical, self.preview,
+                       *(w for fields in self.fields.values() for w in fields.values())):
+            widget.changed.connect(self._schedule_preview)
+        self._viewer_events = [(self.viewer.dims.events.current_step, self._schedule_preview),
+                               (self.viewer.layers.events.inserted, self._on_layers),
+                               (self.viewer.layers.events.removed, self._on_layers)]
+        for event, callback in self._viewer_events:
+            event.connect(callback)
+        self.native.destroyed.connect(self._disconnect)
+        self._on_layers()
+        self._on_image()
+
+    def _disconnect(self, _=None) -> None:
+        """The viewer outlives a closed dock widget: stop calling into it."""
+        self._closed = True
+        self._state.cancelled = True
+        for event, callback in self._viewer_events:
+            event.disconnect(callback)
+
+    # -- what the widget shows -----------------------------------------------------------
+
+    def _on_layers(self, _=None) -> None:
+        """Refresh the layer choices; with none chosen, take the newest input layer."""
+        self.reset_choices()
+        inputs = self._input_layers()
+        if self.image.value is None and inputs:
+            self.image.value = inputs[-1]
+
+    def _input_layers(self, _widget=None) -> list:
+        return [layer for layer in self.viewer.layers if isinstance(layer, self.INPUT)]
+
+    def _seed_layers(self, _widget=None) -> list:
+        return [layer for layer in self.viewer.layers if layer is not self.image.value
+                and isinstance(layer, (napari.layers.Points, napari.layers.Labels))]
+
+    @property
+    def chosen(self) -> Method:
+        return self.METHODS[self.method.value]
+
+    def _on_image(self, _=None) -> None:
+        layer = self.image.value
+        if layer is not None and self.INPUT is napari.layers.Image:
+            lo, hi = (float(v) for v in layer.contrast_limits_range)
+            for name, method in self.METHODS.items():
+                for parameter, fraction in method.of_range.items():
+                    self.fields[name][parameter].value = round(fraction * (hi - lo), 6)
+        self._update_visibility()
+
+    def _is_3d(self) -> bool:
+        return self.image.value is not None and spatial_ndim(self.image.value) >= 3
+
+    def _offers_physical(self) -> bool:
+        """Whether the method takes ``spacing`` and the layer has a scale other than 1."""
+        layer = self.image.value
+        return ("spacing" in inspect.signature(self.chosen.function).parameters
+                and layer is not None and not np.allclose(layer.scale, 1))
+
+    def _update_visibility(self, _=None) -> None:
+        method = self.chosen
+        for name, fields in self.fields.items():
+            for parameter, widget in fields.items():
+                widget.visible = name == self.method.value and (
+                    parameter != "per_slice" or self._is_3d())
+        self.seeds.visible = self.new_seeds.visible = method.seeds != "none"
+        self.seeds.label = "seeds" + (" (optional)" if method.seeds == "optional" else "")
+        self.physical.visible = self._offers_physical()
+        self.instances.visible = method.mask
+        self.preview.enabled = method.preview
+
+    def add_seeds_layer(self, _=None):
+        """A Points layer over the image, ready to click seeds in; chosen as the seeds."""
+        layer = self.image.value
+        if layer is None:
+            self.result.value = "choose an image layer first"
+            return None
+        points = self.viewer.add_points(
+            np.empty((0, layer.ndim)), name=f"{layer.name} seeds", scale=layer.scale,
+            translate=layer.translate, size=max(3.0, 0.01 * max(layer.extent.world[1] -
+                                                                 layer.extent.world[0])))
+        points.mode = "add"
+        self.seeds.value = points
+        return points
+
+    def parameters(self) -> dict:
+        """Keyword arguments for the chosen method (seeds not included)."""
+        layer, method = self.image.value, self.chosen
+        params = {name: widget.value for name, widget in self.fields[self.method.value].items()
+                  if name != "per_slice" or self._is_3d()}
+        if "rgb" in inspect.signature(method.function).parameters:
+            params["rgb"] = bool(getattr(layer, "rgb", False))
+        if self._offers_physical() and self.physical.value:
+            params["spacing"] = tuple(float(s) for s in layer.scale[-spatial_ndim(layer):])
+        return params
+
+    def seed_data(self, shape: tuple) -> np.ndarray | None:
+        """The seeds as voxel coordinates (Points) or a label image (Labels) of the input."""
+        seeds, method = self.seeds.value, self.chosen
+        if method.seeds == "none" or seeds is None:
+            if method.seeds == "required":
+                raise ValueError(f"{self.method.value} needs seeds: choose a Points or Labels "
+                                 "layer (or add one with the button)")
+            return None
+        if isinstance(seeds, napari.layers.Labels):
+            data = np.asarray(full_data(seeds))
+            if data.shape != shape:
+                raise ValueError(f"the seeds layer {seeds.name!r} has shape {data.shape}, the "
+                                 f"image {shape}; paint seeds in a layer of the image's shape")
+            return data
+        image = self.image.value
+        points = np.array([image.world_to_data(seeds.data_to_world(p)) for p in seeds.data])
+        if len(points) == 0:
+            raise ValueError(f"the seeds layer {seeds.name!r} has no points; click some first")
+        return points.reshape(-1, image.ndim)[:, -len(shape):]
+
+    # -- apply to the whole image --------------------------------------------------------
+
+    def run(self, _=None):
+        """Apply the chosen method to the whole input in a worker; returns the worker."""
+        layer = self.image.value
+        if layer is None:
+            self.result.value = f"choose {self.image.label} layer first"
+            return None
+        name = self.method.value
+        data = full_data(layer)
+        shape = tuple(data.shape[:spatial_ndim(layer)])
+        try:
+            params, seeds = self.parameters(), self.seed_data(shape)
+        except ValueError as err:
+            self.result.value = str(err)
+            return None
+        self._state = state = _RunState()
+        self.run_button.enabled, self.cancel_button.enabled = False, True
+        self.progress.value, self.progress.visible = 0, True
+        self.result.value = "running…"
+        self._timer.start()
+        self.worker = _apply(self.chosen.function, data, params, seeds, state)
+        instances = self.instances.value and self.chosen.mask
+        self.worker.returned.connect(
+            lambda out: self._show(layer, name, params, instances, out))
+        self.worker.errored.connect(self._failed)
+        self.worker.finished.connect(self._idle)
+        self.worker.start()
+        return self.worker
+
+    def cancel(self, _=None) -> None:
+        """Stop the run at the method's next progress step; its result is dropped."""
+        self._state.cancelled = True
+        self.result.value = "cancelling…"
+
+    def _idle(self) -> None:
+        self._timer.stop()
+        self.run_button.enabled, self.cancel_button.enabled = True, False
+        self.progress.visible = False
+
+    def _show(self, layer, name: str, params: dict, instances: bool, result) -> None:
+        if self._closed or self._state.cancelled:
+            self.result.value = "cancelled"
+            return
+        method = self.chosen if name == self.method.value else self.METHODS[name]
+        record = provenance(f"napari_segkit.{method.function.__name__}", _jsonable(params),
+                            "cpu", source=layer.name,
+                            seeds=None if self.seeds.value is None or method.seeds == "none"
+                            else self.seeds.value.name)
+        title = f"{layer.name} {name}"
+        if isinstance(result, tuple):  # panoptic: classes and objects
+            show_labels(self.viewer, f"{title} classes", result[0], layer, record)
+            result = result[1]
+            title = f"{title} objects"
+        elif result.dtype.kind == "f":  # a map to look at (e.g. edge strength)
+            self._show_image(title, result, layer, record)
+            self.result.value = f"{title}: {result.min():.4g} … {result.max():.4g}"
+            return
+        elif result.dtype == bool or (method.mask and result.max() <= 1):
+            result = label(result, device="cpu") if instances else result.astype(np.uint8)
+        show_labels(self.viewer, title, result, layer, record)
+        count = len(np.unique(result)) - (1 if (result == 0).any() else 0)
+        self.result.value = f"{count} labels in {title!r}"
+
+    def _show_image(self, name: str, data, source, record) -> None:
+        if name in self.viewer.layers:
+            self.viewer.layers[name].data = data
+        else:
+            self.viewer.add_image(data, name=name, scale=source.scale[-data.ndim:],
+                                  translate=source.translate[-data.ndim:], colormap="magma",
+                                  blending="additive")
+        self.viewer.layers[name].metadata["segkit"] = record
+
+    def _failed(self, err: Exception) -> None:
+        if isinstance(err, Cancelled):
+            self.result.value = "cancelled"
+            return
+        self.result.value = f"failed: {err}"
+        if not isinstance(err, _INPUT_ERRORS):  # a bug, not the input
+            log.error("%s failed", self.method.value, exc_info=err)
+
+    # -- live preview ------------------------------------------------------------------------
+
+    def _schedule_preview(self, _=None) -> None:
+        if not (self.preview.value and self.chosen.preview) or self.image.value is None:
+            return
+        if self._preview_worker is not None and self._preview_worker.is_running:
+            self._preview_again = True  # one more run when this one ends, with the latest
+            return
+        self._preview_again = False
+        layer = self.image.value
+        plane, index = displayed_plane(self.viewer, layer)
+        try:  # read here: Qt widgets belong to this thread
+            params = self.parameters()
+            seeds = self.seed_data(full_data(layer).shape[:spatial_ndim(layer)])
+        except ValueError as err:
+            self.result.value = str(err)
+            return
+        params.pop("per_slice", None)
+        if "spacing" in params:
+            params["spacing"] = params["spacing"][-2:]
+        seeds = _seeds_on_plane(seeds, index)
+        if self.chosen.seeds == "required" and seeds is None:
+            self.result.value = "no seeds on this slice to preview"
+            return
+        self._preview_worker = _apply(self.chosen.function, plane, params, seeds, _RunState())
+        self._preview_worker.returned.connect(lambda out: self._show_preview(layer, out))
+        self._preview_worker.errored.connect(self._failed)
+        self._preview_worker.finished.connect(self._preview_done)
+        self._preview_worker.start()
+
+    def _preview_done(self) -> None:
+        if self._preview_again and not self._closed:
+            self._schedule_preview()
+
+    def _show_preview(self, layer, result) -> None:
+        if self._closed:
+            return
+        result = result[1] if isinstance(result, tuple) else result
+        name = f"{layer.name} preview"
+        geometry = {"scale": layer.scale[-2:], "translate": layer.translate[-2:]}
+        if result.dtype.kind == "f":
+            result = np.zeros(result.shape, np.uint8)  # maps are not previewed
+        if name in self.viewer.layers:
+            self.viewer.layers[name].data = result
+        else:
+            self.viewer.add_labels(result, name=name, opacity=0.5, **geometry)
+        self.result.value = f"preview: {len(np.unique(result[result > 0]))} labels"
+
+
+class _RunState:
+    """Shared with a worker: the fraction done, and whether Cancel was pressed."""
+
+    def __init__(self):
+        self.fraction, self.cancelled = 0.0, False
+
+    def update(self, fraction: float) -> None:
+        if self.cancelled:
+            raise Cancelled()
+        self.fraction = fraction
+
+
+@thread_worker(ignore_errors=True)  # errors go to FamilyWidget._failed
+def _apply(function, data, params: dict, seeds, state: _RunState):
+    if seeds is not None:
+        params = {**params, "seeds": seeds}
+    return function(np.asarray(data), **params, progress=state.update)
+
+
+def _seeds_on_plane(seeds, index):
+    """Seeds of the displayed plane: the plane of a seed label image, or the points on it."""
+    if seeds is None or index is None:
+        return seeds
+    if seeds.ndim != 2:  # a label image (points are N × ndim)
+        plane = seeds[index]
+        return plane if plane.any() else None
+    on_plane = np.all(np.rint(seeds[:, :len(index)]) == index, axis=1)
+    return seeds[on_plane, len(index):] if on_plane.any() else None
+
+
+def _jsonable(params: dict) -> dict:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}

@@ -68,10 +68,10 @@ class Method:
 class Auto(Container):
     """A number, or "auto" (the method's own choice, passed as ``auto_value``)."""
 
-    def __init__(self, name: str, auto_value: Any):
+    def __init__(self, name: str, label: str, auto_value: Any):
         self.auto = CheckBox(text="auto", value=True)
         self.number = FloatSpinBox(min=-1e9, max=1e9, step=0.1, value=1.0, enabled=False)
-        super().__init__(name=name, label=_title(name), layout="horizontal",
+        super().__init__(name=name, label=label, layout="horizontal",
                          widgets=[self.auto, self.number], labels=False)
         self.margins = (0, 0, 0, 0)
         self.auto_value = auto_value
@@ -88,27 +88,25 @@ class Auto(Container):
             self.number.value = value
 
 
-def _title(name: str) -> str:
-    return name.replace("_", " ")
-
-
-def _field(name: str, parameter: inspect.Parameter, method: Method) -> Widget:
-    """The field for one parameter, from its default (or the method's starting value)."""
+def _field(name: str, parameter: inspect.Parameter, method: Method, key: str) -> Widget:
+    """The field for one parameter, from its default (or the method's starting value); its
+    widget name is ``key`` (unique in the dock)."""
     default = method.start.get(name, parameter.default)
+    label = name.replace("_", " ")
     if name in method.choices:
-        return ComboBox(name=name, label=_title(name), choices=list(method.choices[name]),
+        return ComboBox(name=key, label=label, choices=list(method.choices[name]),
                         value=default if default in method.choices[name] else None)
     if default is None or default == "auto":
-        return Auto(name, default)
+        return Auto(key, label, default)
     if default is parameter.empty:
         default = 0.0 if name in method.of_range else None
         if default is None:
             raise TypeError(f"{method.function.__name__}: give a start for {name!r}")
     if isinstance(default, bool):
-        return CheckBox(name=name, text=_title(name), value=default)
+        return CheckBox(name=key, text=label, value=default)
     if isinstance(default, int):
-        return SpinBox(name=name, label=_title(name), min=0, max=10**7, value=default)
-    return FloatSpinBox(name=name, label=_title(name), min=-1e9, max=1e9,
+        return SpinBox(name=key, label=label, min=0, max=10**7, value=default)
+    return FloatSpinBox(name=key, label=label, min=-1e9, max=1e9,
                         step=0.1 if abs(default) < 10 else 1.0, value=float(default))
 
 
@@ -128,9 +126,9 @@ class FamilyWidget(Container):
         self.method = ComboBox(label="method", choices=list(self.METHODS))
         self.seeds = ComboBox(label="seeds", choices=self._seed_layers, nullable=True)
         self.new_seeds = PushButton(text="Add a Points layer to click seeds in")
-        self.fields = {name: {p: _field(p, parameter, method)
+        self.fields = {name: {p: _field(p, parameter, method, f"{p}_{i}")
                               for p, parameter in method.parameters().items()}
-                       for name, method in self.METHODS.items()}
+                       for i, (name, method) in enumerate(self.METHODS.items())}
         self.physical = CheckBox(text="sizes in physical units (layer scale)", value=True)
         self.instances = CheckBox(text="split the mask into objects", value=True)
         self.preview = CheckBox(text="live preview (displayed slice, in 2D)", value=False)
@@ -277,7 +275,8 @@ class FamilyWidget(Container):
         """Apply the chosen method to the whole input in a worker; returns the worker."""
         layer = self.image.value
         if layer is None:
-            self.result.value = f"choose {self.image.label} layer first"
+            self.result.value = ("choose a Labels layer first" if self.INPUT is
+                                 napari.layers.Labels else "choose an image layer first")
             return None
         name = self.method.value
         data = full_data(layer)

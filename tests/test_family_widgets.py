@@ -1,0 +1,208 @@
+"""The Segment, Edges, Regions, Cluster, Contours and Post-process widgets in a real napari
+viewer (needs a display: Xvfb under CI). Each result is compared with the library call."""
+
+import numpy as np
+import pytest
+import tifffile
+
+import napari_segkit as sk
+from napari_segkit import postprocess, samples
+
+from gui_helpers import run_widget
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def stack(make_napari_viewer, tmp_path):
+    """A viewer with touching 3D nuclei (1 × 0.25 × 0.25 µm voxels) opened from a TIFF by the
+    plugin's reader."""
+    viewer = make_napari_viewer()
+    volume = samples.nuclei_3d(touching=True)
+    path = tmp_path / "nuclei.tif"
+    tifffile.imwrite(path, volume.data, imagej=True, resolution=(4.0, 4.0),
+                     metadata={"spacing": 1.0, "unit": "um", "axes": "ZYX"})
+    (image,) = viewer.open(path, plugin="napari-segkit")
+    return viewer, image, volume
+
+
+def dock(viewer, name):
+    return viewer.window.add_plugin_dock_widget("napari-segkit", name)[1]
+
+
+def test_split_touching_objects_in_physical_units_matches_the_library(stack, qtbot):
+    viewer, image, volume = stack
+    widget = dock(viewer, "Segment")
+    assert widget.image.value is image and widget.method.value == "split touching objects"
+    run_widget(qtbot, widget)
+
+    result = viewer.layers[f"{image.name} split touching objects"]
+    expected = sk.split_touching_objects(volume.data, spacing=volume.spacing)
+    np.testing.assert_array_equal(result.data, expected)
+    np.testing.assert_allclose(result.scale, image.scale)
+    record = result.metadata["segkit"]
+    assert record["function"] == "napari_segkit.split_touching_objects"
+    assert record["parameters"]["spacing"] == list(volume.spacing)
+    assert widget._state.fraction == 1.0  # the progress bar reached the end
+    _, summary = sk.metrics.evaluate(result.data, volume.metadata["truth"], mode="instance")
+    assert summary["f1"] > 0.9
+
+
+def test_watershed_from_clicked_points(stack, qtbot):
+    viewer, image, volume = stack
+    widget = dock(viewer, "Segment")
+    widget.method.value = "watershed from seeds"
+    run_widget(qtbot, widget)  # no seeds yet: a clear message and no layer
+    assert "needs seeds" in widget.result.value
+    assert f"{image.name} watershed from seeds" not in viewer.layers
+
+    points = widget.add_seeds_layer()
+    assert widget.seeds.value.name == points.name == "nuclei seeds"
+    assert points.mode == "add", points.mode
+    voxels = np.array([[12, 40, 40], [12, 120, 120], [3, 5, 5]])
+    points.data = voxels  # the layer has the image's scale, so its data are voxel indices
+    run_widget(qtbot, widget)
+
+    result = viewer.layers[f"{image.name} watershed from seeds"].data
+    expected = sk.watershed(volume.data, voxels, landscape="edges", sigma=1.0,
+                            spacing=volume.spacing)
+    np.testing.assert_array_equal(result, expected)
+    assert set(np.unique(result)) == {1, 2, 3}
+
+    # points in world coordinates (µm, a layer without scale) land on the same voxels
+    widget.seeds.value = viewer.add_points(voxels * np.asarray(volume.spacing), name="µm")
+    viewer.layers.remove(f"{image.name} watershed from seeds")
+    run_widget(qtbot, widget)
+    np.testing.assert_array_equal(viewer.layers[f"{image.name} watershed from seeds"].data,
+                                  expected)
+
+
+def test_seed_labels_of_another_shape_are_refused(stack, qtbot):
+    viewer, image, _ = stack
+    widget = dock(viewer, "Regions")
+    widget.seeds.value = viewer.add_labels(np.zeros((5, 5), np.uint8), name="small")
+    run_widget(qtbot, widget)
+    assert "has shape (5, 5)" in widget.result.value
+    assert f"{image.name} region growing" not in viewer.layers
+
+
+def test_region_growing_from_painted_seeds(stack, qtbot):
+    viewer, image, volume = stack
+    widget = dock(viewer, "Regions")
+    painted = np.zeros(volume.data.shape, np.uint8)
+    painted[12, 78:82, 78:82] = 1
+    painted[2, 2:6, 2:6] = 2
+    widget.seeds.value = viewer.add_labels(painted, name="strokes", scale=image.scale)
+    tolerance = widget.fields["region growing"]["tolerance"].value
+    lo, hi = image.contrast_limits_range
+    assert tolerance == pytest.approx(0.1 * (hi - lo), rel=1e-5)  # starts at 10 % of the range
+    run_widget(qtbot, widget)
+    expected = sk.region_grow(volume.data, painted, tolerance=tolerance)
+    np.testing.assert_array_equal(viewer.layers[f"{image.name} region growing"].data, expected)
+
+
+def test_magic_wand_adds_a_region_per_click(make_napari_viewer):
+    viewer = make_napari_viewer()
+    volume = samples.nuclei_2d()
+    image = viewer.add_image(volume.data, scale=volume.spacing, name="nuclei")
+    widget = dock(viewer, "Regions")
+    widget.wand.value = True
+    assert widget._on_click in image.mouse_drag_callbacks
+    truth = volume.metadata["truth"]
+    centres = [np.argwhere(truth == i).mean(axis=0).round() for i in (1, 2)]
+    tolerance = widget.fields["region growing"]["tolerance"].value
+    for expected_id, centre in enumerate(centres, start=1):
+        assert widget.wand_click(centre * np.asarray(volume.spacing)) == expected_id
+        region = sk.magic_wand(volume.data, centre, tolerance=tolerance)
+        assert (viewer.layers["nuclei wand"].data[region] == expected_id).all()
+    assert widget.wand_click((-5.0, -5.0)) is None  # outside the image: nothing added
+    widget.wand.value = False
+    assert widget._on_click not in image.mouse_drag_callbacks
+
+
+def test_panoptic_clusters_give_two_layers(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    slide = samples.ihc_slide()
+    image = viewer.add_image(slide.data, rgb=True, name="ihc")
+    widget = dock(viewer, "Cluster")
+    widget.fields["k-means"]["mode"].value = "panoptic"
+    run_widget(qtbot, widget)
+    classes, objects = sk.kmeans(slide.data, k=3, rgb=True, mode="panoptic")
+    np.testing.assert_array_equal(viewer.layers["ihc k-means classes"].data, classes)
+    np.testing.assert_array_equal(viewer.layers["ihc k-means objects"].data, objects)
+    assert viewer.layers["ihc k-means classes"].data.shape == image.data.shape[:2]
+
+
+def test_chan_vese_mask_split_into_objects(stack, qtbot):
+    viewer, image, volume = stack
+    widget = dock(viewer, "Contours")
+    widget.fields["Chan-Vese"]["iterations"].value = 20
+    run_widget(qtbot, widget)
+    mask = sk.chan_vese(volume.data, iterations=20)
+    np.testing.assert_array_equal(viewer.layers[f"{image.name} Chan-Vese"].data,
+                                  sk.label(mask))
+
+
+def test_edge_map_is_shown_as_an_image(stack, qtbot):
+    viewer, image, volume = stack
+    widget = dock(viewer, "Edges")
+    widget.method.value = "edge map (image)"
+    widget.fields["edge map (image)"]["sigma"].value = 1.0
+    run_widget(qtbot, widget)
+    shown = viewer.layers[f"{image.name} edge map (image)"]
+    assert shown._type_string == "image"
+    np.testing.assert_allclose(shown.data, sk.edge_map(volume.data, sigma=1.0,
+                                                       spacing=volume.spacing))
+
+
+def test_postprocess_makes_a_new_layer_and_keeps_the_input(stack, qtbot):
+    viewer, image, volume = stack
+    truth = volume.metadata["truth"]
+    labels = viewer.add_labels(truth.copy(), name="truth", scale=image.scale)
+    widget = dock(viewer, "Post-process")
+    assert widget.image.value is labels
+    widget.method.value = "remove small objects"
+    widget.fields["remove small objects"]["min_size"].value = 60.0  # µm³
+    run_widget(qtbot, widget)
+    expected = postprocess.remove_small_objects(truth, 60.0, spacing=volume.spacing)
+    np.testing.assert_array_equal(viewer.layers["truth remove small objects"].data, expected)
+    np.testing.assert_array_equal(labels.data, truth)  # the input is untouched
+    assert expected.max() > 0 and len(np.unique(expected)) < len(np.unique(truth))
+
+
+def test_live_preview_is_the_method_on_the_displayed_slice(stack, qtbot):
+    viewer, image, volume = stack
+    widget = dock(viewer, "Segment")
+    widget.method.value = "Voronoi-Otsu"
+    viewer.dims.set_point(0, 10.0)  # z = 10 µm: slice 10
+    widget.preview.value = True
+    name = f"{image.name} preview"
+    qtbot.waitUntil(lambda: name in viewer.layers, timeout=30_000)
+    qtbot.waitUntil(lambda: not widget._preview_worker.is_running, timeout=30_000)
+    expected = sk.voronoi_otsu_labeling(volume.data[10], spacing=volume.spacing[1:])
+    np.testing.assert_array_equal(viewer.layers[name].data, expected)
+
+
+def test_cancel_stops_a_long_run_and_adds_nothing(stack, qtbot):
+    viewer, image, _ = stack
+    widget = dock(viewer, "Contours")
+    widget.fields["Chan-Vese"]["iterations"].value = 100_000
+    widget.run()
+    widget.cancel()
+    qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=60_000)
+    assert widget.result.value == "cancelled"
+    assert f"{image.name} Chan-Vese" not in viewer.layers
+
+
+def test_auto_fields_and_an_empty_viewer(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    widget = dock(viewer, "Segment")
+    run_widget(qtbot, widget)
+    assert widget.result.value == "choose an image layer first"
+    viewer.add_image(samples.nuclei_2d().data, name="nuclei")
+    assert widget.image.value.name == "nuclei"  # the new layer is picked
+    sigma = widget.fields["split touching objects"]["sigma"]
+    assert widget.parameters()["sigma"] is None  # auto: the method chooses
+    sigma.value = 0.8
+    assert not sigma.auto.value and widget.parameters()["sigma"] == 0.8
+    assert "spacing" not in widget.parameters()  # scale 1: nothing physical to offer

@@ -204,3 +204,45 @@ def test_run_clustering_mode_and_bad_options(tmp_path):
                  "--radius", "2")
     assert bad.returncode == 1 and "no parameter --radius" in bad.stderr
     assert not (tmp_path / "p.tif").exists()
+
+
+def test_run_seeded_methods_with_points_or_a_label_image(tmp_path):
+    volume = samples.nuclei_3d(touching=True)
+    write(tmp_path / "n.tif", volume.data, like=volume)
+    points = np.array([[12, 40, 40], [12, 120, 120], [3, 5, 5]])
+    (tmp_path / "seeds.csv").write_text("z,y,x\n" + "\n".join(",".join(map(str, p))
+                                                              for p in points) + "\n")
+    done = segkit("run", "watershed", tmp_path / "n.tif", "-o", tmp_path / "w.tif",
+                  "--seeds", tmp_path / "seeds.csv", "--landscape", "edges", "--sigma", "1")
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_array_equal(read(tmp_path / "w.tif").data, napari_segkit.watershed(
+        volume.data, points, landscape="edges", sigma=1.0, spacing=volume.spacing))
+
+    painted = np.zeros(volume.data.shape, np.uint8)
+    painted[12, 78:82, 78:82] = 1
+    write(tmp_path / "strokes.tif", painted, like=volume)
+    done = segkit("run", "region-grow", tmp_path / "n.tif", "-o", tmp_path / "g.tif",
+                  "--seeds", tmp_path / "strokes.tif", "--tolerance", "300")
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_array_equal(read(tmp_path / "g.tif").data,
+                                  napari_segkit.region_grow(volume.data, painted, tolerance=300))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["watershed"], "watershed needs --seeds"),
+    (["region-grow", "--seeds", "SEEDS"], "region-grow needs --tolerance"),
+    (["remove-small"], "remove-small needs --min_size"),
+    (["kmeans", "--seeds", "SEEDS"], "kmeans takes no --seeds"),
+    (["threshold", "--seeds", "SEEDS"], "threshold takes no --seeds"),
+    (["watershed", "--seeds", "BAD"], "must be numbers"),
+])
+def test_seeds_and_required_options_are_checked(tmp_path, args, message):
+    write(tmp_path / "n.tif", samples.nuclei_2d().data)
+    (tmp_path / "seeds.csv").write_text("10,10\n")
+    (tmp_path / "bad.csv").write_text("y,x\n10,ten\n")
+    paths = {"SEEDS": tmp_path / "seeds.csv", "BAD": tmp_path / "bad.csv"}
+    args = [paths.get(a, a) for a in args]
+    done = segkit("run", args[0], tmp_path / "n.tif", "-o", tmp_path / "out.tif", *args[1:])
+    assert done.returncode == 1 and message in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out.tif").exists()

@@ -36,6 +36,9 @@ CLASSIC = {
     "normalized-cut": methods.normalized_cut,
     "split-merge": methods.split_and_merge,
     "chan-vese": methods.chan_vese,
+    "geodesic": methods.geodesic_active_contour,
+    "watershed": methods.watershed,
+    "region-grow": methods.region_grow,
     "fill-holes": postprocess.fill_holes,
     "remove-small": postprocess.remove_small_objects,
     "remove-small-holes": postprocess.remove_small_holes,
@@ -122,6 +125,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="labels file: .tif (ImageJ/OME-TIFF, keeps voxel size), .nii/.nii.gz "
                      "(overlays on the source in ITK-SNAP/Slicer) or .png (2D)")
     _series_option(run)
+    run.add_argument("--seeds", type=Path, metavar="SEEDS",
+                     help="for watershed, region-grow, chan-vese and geodesic: a label image "
+                     "of INPUT's shape (each id one seed) or a CSV file of points, one row "
+                     "per seed, voxel indices in axis order (z,y,x); a header row is skipped")
     run.add_argument("--instances", action=argparse.BooleanOptionalAction, default=True,
                      help="number each connected object (default); --no-instances writes 0/1")
     _device_option(run)
@@ -241,6 +248,8 @@ def _run(args, extra) -> int:
         raise FileExistsError(f"{args.output} already exists; add --overwrite to replace it")
     if args.method in CLASSIC:
         return _run_classic(args, function, params)
+    if args.seeds is not None:
+        raise ValueError(f"{args.method} takes no --seeds")
     semantic = params.get("method") == "multiotsu"  # class labels, not a mask
     steps = ["read", args.method] + (["label"] if args.instances and not semantic else [])
     steps.append("write")
@@ -286,9 +295,20 @@ def _run_classic(args, function, params: dict) -> int:
     if params.get("mode") == "panoptic":
         raise ValueError("--mode panoptic gives two images; write semantic and instance "
                          "labels in two runs")
+    accepted = inspect.signature(function).parameters
+    needed = [name for name, p in list(accepted.items())[1:] if p.default is p.empty
+              and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and name not in params]
+    if needed and needed != ["seeds"]:
+        raise ValueError(f"{args.method} needs " + ", ".join(
+            f"--{n}" for n in needed if n != "seeds") + " (see segkit run --help)")
+    if "seeds" not in accepted and args.seeds is not None:
+        raise ValueError(f"{args.method} takes no --seeds")
+    if "seeds" in needed and args.seeds is None:
+        raise ValueError(f"{args.method} needs --seeds: a label image or a CSV of points")
     start = time.perf_counter()
     volume = pick_series(read(args.input), args.series).load()
-    accepted = inspect.signature(function).parameters
+    if args.seeds is not None:
+        params["seeds"] = read_seeds(args.seeds)
     if "spacing" in accepted and set(volume.units) != {"pixel"}:
         params["spacing"] = volume.spacing
     if "rgb" in accepted:
@@ -305,6 +325,26 @@ def _run_classic(args, function, params: dict) -> int:
     print(f"wrote {args.output}: {len(np.unique(result[result > 0]))} labels, "
           f"{args.method}{units}, {time.perf_counter() - start:.2f} s")
     return 0
+
+
+def read_seeds(path: Path) -> np.ndarray:
+    """Seeds from a CSV of points (rows of voxel indices; a header row is skipped) or from a
+    label image file."""
+    if path.suffix.lower() != ".csv":
+        return np.asarray(pick_series(read(path), None).data)
+    rows = [line.split(",") for line in path.read_text().splitlines() if line.strip()]
+    try:
+        float(rows[0][0])
+    except (IndexError, ValueError):
+        rows = rows[1:]  # a header
+    try:
+        points = np.array([[float(v) for v in row] for row in rows], dtype=float)
+    except ValueError:
+        raise ValueError(f"{path}: every row after the header must be numbers (voxel "
+                         "indices)") from None
+    if points.ndim != 2 or len(points) == 0:
+        raise ValueError(f"{path} holds no points: one row per seed, e.g. 12,40,40")
+    return points
 
 
 def _info(args, _extra) -> int:

@@ -1,4 +1,4 @@
-"""Make docs/images/classic-methods.png, the picture in docs/segmentation.md.
+"""Make docs/images/classic-*.png, the pictures in docs/segmentation.md.
 
     python docs/make_classic_figures.py
 """
@@ -6,15 +6,30 @@
 from pathlib import Path
 
 import imageio.v3 as iio
+import numpy as np
 
 import napari_segkit as sk
 from napari_segkit import metrics, samples
-from napari_segkit.render import montage, overview
+from napari_segkit.render import as_rgb, montage, overview, tinted
 
-OUT = Path(__file__).parent / "images" / "classic-methods.png"
+IMAGES = Path(__file__).parent / "images"
 
 
-def main() -> None:
+def save(name: str, tiles: list, names: list, columns: int) -> None:
+    IMAGES.mkdir(exist_ok=True)
+    iio.imwrite(IMAGES / name, montage(tiles, names, columns=columns))
+    print(f"wrote {IMAGES / name}: " + "; ".join(names))
+
+
+def with_points(picture: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Red squares at ``points`` (row, column)."""
+    picture = picture.copy()
+    for y, x in np.rint(points).astype(int):
+        picture[max(y - 2, 0):y + 3, max(x - 2, 0):x + 3] = (255, 0, 0)
+    return picture
+
+
+def methods_figure() -> None:
     volume = samples.nuclei_2d(count=60, touching=True)
     image, truth, spacing = volume.data, volume.metadata["truth"], volume.spacing
     results = {
@@ -33,10 +48,68 @@ def main() -> None:
     for name, labels in results.items():
         tiles.append(overview(image, labels))
         names.append(f"{name}: F1 {metrics.f1(labels, truth):.2f}")
-    OUT.parent.mkdir(exist_ok=True)
-    iio.imwrite(OUT, montage(tiles, names, columns=4))
-    print("\n".join(names))
-    print(f"wrote {OUT}")
+    save("classic-methods.png", tiles, names, columns=4)
+
+
+def seeds_figure() -> None:
+    """Seeds clicked on four nuclei and one on the background: watershed and region growing."""
+    volume = samples.nuclei_2d(count=30, seed=3)
+    image, truth = volume.data, volume.metadata["truth"]
+    ids = [i for i in np.unique(truth) if i][:4]
+    points = np.array([np.argwhere(truth == i).mean(axis=0) for i in ids] + [[4.0, 4.0]])
+    shed = sk.watershed(image, points, landscape="edges", sigma=1.0)
+    tolerance = 0.25 * float(np.ptp(image))
+    grown = sk.region_grow(image, points[:-1], tolerance=tolerance)
+    save("classic-seeds.png",
+         [with_points(as_rgb(image), points), with_points(overview(image, shed), points),
+          with_points(overview(image, grown), points[:-1])],
+         ["seeds (Points layer)", "watershed of edges", "region growing, 25 % tolerance"],
+         columns=3)
+
+
+def colour_figure() -> None:
+    """Clustering an IHC slide: classes, the DAB class's fuzzy membership, superpixels."""
+    slide = samples.ihc_slide().data[:256, :256]
+    classes = sk.kmeans(slide, 3, rgb=True)
+    _, membership = sk.fuzzy_cmeans(slide, 3, rgb=True, return_membership=True)
+    dab = int(np.argmin([slide[..., 2][classes == c].mean() for c in (1, 2, 3)]))  # brown
+    # (the class with the least blue)
+    save("classic-colour.png",
+         [as_rgb(slide, rgb=True), overview(slide, classes, rgb=True),
+          as_rgb(membership[dab]), overview(slide, sk.slic(slide, n_segments=150, rgb=True),
+                                             rgb=True)],
+         ["IHC slide (scikit-image)", "k-means, k=3 (classes)",
+          "fuzzy c-means: DAB membership", "SLIC superpixels"], columns=4)
+
+
+def cleanup_figure() -> None:
+    """Post-processing a rough mask, and filling between two drawn slices."""
+    volume = samples.nuclei_2d(count=30, seed=5)
+    image = volume.data
+    rough = sk.threshold(image, "triangle")
+    filled = sk.postprocess.fill_holes(rough)
+    clean = sk.postprocess.morphology_op(
+        sk.postprocess.remove_small_objects(filled, 30), "open", 2)
+    objects = sk.postprocess.remove_border_objects(sk.split_touching_objects(clean))
+    drawn = np.zeros((11, 80, 80), np.uint8)
+    yy, xx = np.mgrid[:80, :80]
+    drawn[0] = (yy - 34) ** 2 + (xx - 36) ** 2 < 10 ** 2
+    drawn[10] = (yy - 44) ** 2 / 28 ** 2 + (xx - 44) ** 2 / 16 ** 2 < 1
+    between = sk.postprocess.fill_between_slices(drawn)
+    strip = np.concatenate([drawn[0], between[5], drawn[10]], axis=1)
+    strip = np.pad(strip, ((88, 88), (8, 8)))  # centred in a 256 × 256 tile
+    save("classic-cleanup.png",
+         [tinted(image, rough > 0), tinted(image, clean > 0), overview(image, objects),
+          tinted(np.zeros(strip.shape), strip > 0)],
+         ["rough mask (triangle threshold)", "fill holes, remove small, open",
+          "split, clear border", "slices 0 | 5 (filled in) | 10"], columns=4)
+
+
+def main() -> None:
+    methods_figure()
+    seeds_figure()
+    colour_figure()
+    cleanup_figure()
 
 
 if __name__ == "__main__":

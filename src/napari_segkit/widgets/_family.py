@@ -46,6 +46,7 @@ class Method:
     choices: allowed values of string parameters, shown as a drop-down.
     start: starting values for parameters with no default.
     of_range: parameters starting at this fraction of the image's intensity range.
+    labels: field labels other than the parameter's name.
     preview: cheap enough for a live preview of the displayed slice.
     mask: returns a mask (offer to split it into objects).
     """
@@ -55,6 +56,7 @@ class Method:
     choices: dict[str, tuple] = field(default_factory=dict)
     start: dict[str, Any] = field(default_factory=dict)
     of_range: dict[str, float] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
     preview: bool = True
     mask: bool = False
 
@@ -92,7 +94,7 @@ def _field(name: str, parameter: inspect.Parameter, method: Method, key: str) ->
     """The field for one parameter, from its default (or the method's starting value); its
     widget name is ``key`` (unique in the dock)."""
     default = method.start.get(name, parameter.default)
-    label = name.replace("_", " ")
+    label = method.labels.get(name, name.replace("_", " "))
     if name in method.choices:
         return ComboBox(name=key, label=label, choices=list(method.choices[name]),
                         value=default if default in method.choices[name] else None)

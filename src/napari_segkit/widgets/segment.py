@@ -14,7 +14,8 @@ class SegmentWidget(FamilyWidget):
 
     METHODS = {
         "split touching objects": Method(split_touching_objects,
-                                         choices={"method": tuple(sorted(HISTOGRAM_METHODS))}),
+                                         choices={"method": tuple(sorted(HISTOGRAM_METHODS))},
+                                         labels={"method": "threshold"}),
         "Voronoi-Otsu": Method(voronoi_otsu_labeling),
         "watershed from seeds": Method(watershed, seeds="required",
                                        choices={"landscape": LANDSCAPES},

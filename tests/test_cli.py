@@ -246,3 +246,19 @@ def test_seeds_and_required_options_are_checked(tmp_path, args, message):
     assert done.returncode == 1 and message in done.stderr, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out.tif").exists()
+
+
+def test_run_graph_cut_from_a_scribble_file_with_a_window(tmp_path):
+    volume = samples.nuclei_2d()
+    truth = volume.metadata["truth"]
+    scribbles = np.zeros(truth.shape, np.uint8)
+    scribbles[truth == 1], scribbles[:3] = 1, 2
+    write(tmp_path / "n.tif", volume.data, like=volume)
+    write(tmp_path / "scribbles.tif", scribbles, like=volume)
+    done = segkit("run", "graph-cut", tmp_path / "n.tif", "--seeds", tmp_path / "scribbles.tif",
+                  "-o", tmp_path / "cut.tif", "--lam", "5", "--window", "0,2000")
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_array_equal(
+        read(tmp_path / "cut.tif").data,
+        napari_segkit.graph_cut(volume.data, scribbles, lam=5.0, window=(0.0, 2000.0),
+                                spacing=volume.spacing))

@@ -39,6 +39,7 @@ CLASSIC = {
     "geodesic": methods.geodesic_active_contour,
     "watershed": methods.watershed,
     "region-grow": methods.region_grow,
+    "graph-cut": methods.graph_cut,
     "fill-holes": postprocess.fill_holes,
     "remove-small": postprocess.remove_small_objects,
     "remove-small-holes": postprocess.remove_small_holes,
@@ -65,7 +66,7 @@ def _options(function) -> dict[str, type]:
         else:
             text = str(p.annotation)
             found[name] = int if text.startswith("int") else str if text.startswith("str") \
-                else float
+                else tuple if text.startswith("tuple") else float
     return found
 
 
@@ -126,7 +127,8 @@ def _parser() -> argparse.ArgumentParser:
                      "(overlays on the source in ITK-SNAP/Slicer) or .png (2D)")
     _series_option(run)
     run.add_argument("--seeds", type=Path, metavar="SEEDS",
-                     help="for watershed, region-grow, chan-vese and geodesic: a label image "
+                     help="for graph-cut (scribbles: 1 object, 2 background, 3… more "
+                     "classes), watershed, region-grow, chan-vese and geodesic: a label image "
                      "of INPUT's shape (each id one seed) or a CSV file of points, one row "
                      "per seed, voxel indices in axis order (z,y,x); a header row is skipped")
     run.add_argument("--instances", action=argparse.BooleanOptionalAction, default=True,
@@ -236,6 +238,8 @@ def _convert(name: str, value: str, kind: type):
             return False
         raise ValueError(f"--{name} takes true or false, not {value!r}")
     try:
+        if kind is tuple:
+            return tuple(float(v) for v in value.split(","))
         return kind(value)
     except ValueError:
         raise ValueError(f"--{name} takes a {kind.__name__}, not {value!r}") from None

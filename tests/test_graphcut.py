@@ -1,0 +1,144 @@
+"""Graph cut from scribbles: exact on tiny graphs, accurate on generated objects."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import napari_segkit as sk
+from napari_segkit import metrics
+from napari_segkit.methods import graphcut
+
+
+def ellipse_image(shape=(200, 220), seed=0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:shape[0], :shape[1]]
+    truth = (yy - 100) ** 2 / 70 ** 2 + (xx - 110) ** 2 / 50 ** 2 < 1
+    image = rng.normal(100, 20, shape) + 60 * truth
+    return image.astype(np.float32), truth
+
+
+def strokes(shape, object_boxes, background_boxes):
+    seeds = np.zeros(shape, np.uint8)
+    for box in object_boxes:
+        seeds[box] = 1
+    for box in background_boxes:
+        seeds[box] = 2
+    return seeds
+
+
+def test_min_cut_finds_the_lowest_energy_of_all_labellings():
+    rng = np.random.default_rng(3)
+    costs = rng.random((2, 3, 4)).astype(np.float32) * 4
+    weights = list(graphcut._edge_weights(rng.random((3, 4, 1)).astype(np.float32) * 50,
+                                          (1.0, 1.0), 2, None))
+    found = graphcut._min_cut(costs, weights)
+    best = min(graphcut._energy(np.array(bits).reshape(3, 4), costs, weights)
+               for bits in itertools.product((0, 1), repeat=12))
+    assert graphcut._energy(found, costs, weights) == pytest.approx(best, rel=1e-6)
+
+
+def test_alpha_expansion_is_within_twice_the_optimum_and_never_worse_than_its_start():
+    rng = np.random.default_rng(4)
+    costs = rng.random((3, 2, 4)).astype(np.float32) * 3
+    weights = list(graphcut._edge_weights(rng.random((2, 4, 1)).astype(np.float32) * 50,
+                                          (1.0, 1.0), 1, None))
+    found = graphcut._alpha_expansion(costs, weights)
+    energy = graphcut._energy(found, costs, weights)
+    best = min(graphcut._energy(np.array(v).reshape(2, 4), costs, weights)
+               for v in itertools.product(range(3), repeat=8))
+    start = graphcut._energy(np.argmin(costs, axis=0), costs, weights)
+    assert best - 1e-9 <= energy <= min(2 * best, start) + 1e-9
+
+
+def test_edge_weights_fall_with_physical_distance():
+    values = np.zeros((4, 5, 5, 1), np.float32)  # flat: weights are 1 / distance
+    found = dict(graphcut._edge_weights(values, (4.0, 1.0, 1.0), 1, None))
+    assert found[(1, 0, 0)][0, 0, 0] == pytest.approx(0.25)  # Z steps 4× the pixel
+    assert found[(0, 1, 0)][0, 0, 0] == pytest.approx(1.0)
+    assert found[(0, 0, 1)][0, 0, 4] == 0  # no neighbour past the edge
+
+
+def test_a_few_scribbles_recover_a_noisy_object_and_more_never_hurt():
+    image, truth = ellipse_image()
+    few = strokes(image.shape, [np.s_[95:105, 105:115]], [np.s_[5:12, 5:60]])
+    dice_few = metrics.dice(sk.graph_cut(image, few) == 1, truth)
+    more = few.copy()
+    more[np.s_[60:140, 108:112]] = 1
+    more[np.s_[190:196, 20:200]] = 2
+    dice_more = metrics.dice(sk.graph_cut(image, more) == 1, truth)
+    assert dice_few >= 0.95
+    assert dice_more >= dice_few - 0.002
+    assert (sk.graph_cut(image, few)[few == 1] == 1).all()  # scribbles are kept
+
+
+def test_three_labels_by_alpha_expansion():
+    image, truth = ellipse_image()
+    yy, xx = np.mgrid[:200, :220]
+    dark = (yy - 30) ** 2 + (xx - 190) ** 2 < 22 ** 2
+    image[dark] -= 70
+    seeds = strokes(image.shape, [np.s_[95:105, 105:115]], [np.s_[180:195, 5:60]])
+    seeds[28:33, 188:193] = 3
+    labels = sk.graph_cut(image, seeds)
+    assert set(np.unique(labels)) == {0, 1, 3}
+    assert metrics.dice(labels == 1, truth) >= 0.95
+    assert metrics.dice(labels == 3, dark) >= 0.9
+
+
+def test_anisotropic_3d_from_scribbles_on_two_slices():
+    rng = np.random.default_rng(5)
+    spacing = (3.0, 1.0, 1.0)
+    z, y, x = np.mgrid[:20, :80, :80]
+    truth = ((z * 3 - 30) ** 2 + (y - 40) ** 2 + (x - 40) ** 2) < 25 ** 2  # a ball in µm
+    image = (rng.normal(100, 20, truth.shape) + 60 * truth).astype(np.float32)
+    seeds = np.zeros(truth.shape, np.uint8)
+    for plane in (8, 12):
+        seeds[plane, 36:44, 36:44] = 1
+        seeds[plane, 2:6, 2:78] = 2
+    labels = sk.graph_cut(image, seeds, spacing=spacing)
+    assert metrics.dice(labels == 1, truth) >= 0.95
+
+
+def test_rgb_stained_object_on_a_pale_background():
+    rng = np.random.default_rng(6)
+    yy, xx = np.mgrid[:160, :160]
+    truth = (yy - 80) ** 2 + (xx - 70) ** 2 < 45 ** 2
+    image = np.empty((160, 160, 3), np.float32)
+    image[:] = (200, 190, 220)  # pale lilac (eosin-like)
+    image[truth] = (120, 80, 50)  # brown (DAB-like)
+    image = np.clip(image + rng.normal(0, 25, image.shape), 0, 255).astype(np.uint8)
+    seeds = strokes(truth.shape, [np.s_[75:85, 60:80]], [np.s_[3:8, 3:150]])
+    labels = sk.graph_cut(image, seeds, rgb=True)
+    assert metrics.dice(labels == 1, truth) >= 0.95
+
+
+def test_margin_cuts_only_around_the_scribbles():
+    image, truth = ellipse_image()
+    around = [np.s_[24:26, 50:170], np.s_[176:178, 50:170], np.s_[24:178, 50:52],
+              np.s_[24:178, 168:170]]  # a frame of background strokes around the object
+    seeds = strokes(image.shape, [np.s_[95:105, 105:115]], around)
+    whole = sk.graph_cut(image, seeds)
+    near = sk.graph_cut(image, seeds, margin=5)
+    assert not near[:19].any() and not near[:, :45].any()  # outside the box: background
+    assert metrics.dice(near == 1, whole == 1) >= 0.99
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda image, seeds: (image, np.where(seeds == 2, 0, seeds)), "at least two labels"),
+    (lambda image, seeds: (image, seeds[:-1]), "the scribbles have shape"),
+    (lambda image, seeds: (np.where(seeds == 1, np.nan, image), seeds), "NaN"),
+    (lambda image, seeds: (image, seeds.astype(np.float32)), "label image"),
+])
+def test_bad_input_is_refused_clearly(change, message):
+    image, _ = ellipse_image((40, 40))
+    seeds = strokes(image.shape, [np.s_[18:22, 18:22]], [np.s_[0:2, :]])
+    image, seeds = change(image, seeds)
+    with pytest.raises(ValueError, match=message):
+        sk.graph_cut(image, seeds)
+
+
+def test_connectivity_beyond_the_dimensions_is_refused():
+    image, _ = ellipse_image((40, 40))
+    seeds = strokes(image.shape, [np.s_[18:22, 18:22]], [np.s_[0:2, :]])
+    with pytest.raises(ValueError, match="connectivity must be 1 to 2"):
+        sk.graph_cut(image, seeds, connectivity=3)

@@ -27,36 +27,49 @@ def strokes(shape, object_boxes, background_boxes):
     return seeds
 
 
+def random_problem(labels, shape, connectivity, seed):
+    """Unary costs and edges of a random energy over every voxel of ``shape``."""
+    rng = np.random.default_rng(seed)
+    values = rng.random(shape + (1,)).astype(np.float32) * 50
+    costs = rng.random((labels,) + shape).astype(np.float32) * 4
+    return graphcut._restricted(values, costs, np.ones(shape, bool), np.zeros(shape, np.intp),
+                                (1.0, 1.0), connectivity, None, 1.0)
+
+
 def test_min_cut_finds_the_lowest_energy_of_all_labellings():
-    rng = np.random.default_rng(3)
-    costs = rng.random((2, 3, 4)).astype(np.float32) * 4
-    weights = list(graphcut._edge_weights(rng.random((3, 4, 1)).astype(np.float32) * 50,
-                                          (1.0, 1.0), 2, None))
-    found = graphcut._min_cut(costs, weights)
-    best = min(graphcut._energy(np.array(bits).reshape(3, 4), costs, weights)
+    unary, edges = random_problem(2, (3, 4), 2, seed=3)
+    found = graphcut._min_cut(unary, edges)
+    best = min(graphcut._energy(np.array(bits), unary, edges)
                for bits in itertools.product((0, 1), repeat=12))
-    assert graphcut._energy(found, costs, weights) == pytest.approx(best, rel=1e-6)
+    assert graphcut._energy(found, unary, edges) == pytest.approx(best, rel=1e-9)
 
 
 def test_alpha_expansion_is_within_twice_the_optimum_and_never_worse_than_its_start():
-    rng = np.random.default_rng(4)
-    costs = rng.random((3, 2, 4)).astype(np.float32) * 3
-    weights = list(graphcut._edge_weights(rng.random((2, 4, 1)).astype(np.float32) * 50,
-                                          (1.0, 1.0), 1, None))
-    found = graphcut._alpha_expansion(costs, weights)
-    energy = graphcut._energy(found, costs, weights)
-    best = min(graphcut._energy(np.array(v).reshape(2, 4), costs, weights)
+    unary, edges = random_problem(3, (2, 4), 1, seed=4)
+    found = graphcut._alpha_expansion(unary, edges)
+    energy = graphcut._energy(found, unary, edges)
+    best = min(graphcut._energy(np.array(v), unary, edges)
                for v in itertools.product(range(3), repeat=8))
-    start = graphcut._energy(np.argmin(costs, axis=0), costs, weights)
+    start = graphcut._energy(np.argmin(unary, axis=0), unary, edges)
     assert best - 1e-9 <= energy <= min(2 * best, start) + 1e-9
 
 
 def test_edge_weights_fall_with_physical_distance():
     values = np.zeros((4, 5, 5, 1), np.float32)  # flat: weights are 1 / distance
     found = dict(graphcut._edge_weights(values, (4.0, 1.0, 1.0), 1, None))
-    assert found[(1, 0, 0)][0, 0, 0] == pytest.approx(0.25)  # Z steps 4× the pixel
-    assert found[(0, 1, 0)][0, 0, 0] == pytest.approx(1.0)
-    assert found[(0, 0, 1)][0, 0, 4] == 0  # no neighbour past the edge
+    assert set(found) == {(1, 0, 0), (0, 1, 0), (0, 0, 1)}
+    np.testing.assert_allclose(found[(1, 0, 0)], np.full((3, 5, 5), 0.25))  # Z steps 4×
+    np.testing.assert_allclose(found[(0, 0, 1)], np.ones((4, 5, 4)))
+
+
+def test_coarse_to_fine_agrees_with_the_direct_cut(monkeypatch):
+    image, truth = ellipse_image()
+    seeds = strokes(image.shape, [np.s_[95:105, 105:115]], [np.s_[5:12, 5:60]])
+    direct = sk.graph_cut(image, seeds)
+    monkeypatch.setattr(graphcut, "_MAX_DIRECT", 2000)  # 200 × 220 now goes in 3 levels
+    banded = sk.graph_cut(image, seeds)
+    assert metrics.dice(banded == 1, direct == 1) >= 0.995
+    assert metrics.dice(banded == 1, truth) >= 0.95
 
 
 def test_a_few_scribbles_recover_a_noisy_object_and_more_never_hurt():

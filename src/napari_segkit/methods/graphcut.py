@@ -6,8 +6,10 @@ from a histogram of the voxels scribbled with l (a joint colour histogram for RG
 w_pq = exp(-β (I_p - I_q)²) / |p - q| with |p - q| in physical units (so an anisotropic
 stack is cut like the specimen) and β = 1 / (2 σ²) (σ² by default the mean squared
 difference between neighbours, as in GrabCut). Scribbled voxels keep their label.
-The graph is built with one vectorised call per neighbour direction: no Python loop over
-voxels.
+The graph is built with vectorised calls per neighbour direction (no Python loop over
+voxels). Images over 2²¹ voxels are cut coarse to fine (banded graph cut, Lombaert et al.
+2005): the image at half resolution first, then full resolution only in a band around the
+coarse boundaries, the voxels outside it keeping their coarse label.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ._geometry import spacing_for
 #: voxels' labels are fixed in a scribble: this cost stands in for "infinite"
 _HARD = 1e9
 _COLOUR_BINS = 16  # per channel: 16³ joint colour bins
+_MAX_DIRECT = 1 << 18  # voxels cut in one graph; larger images go coarse to fine
 
 
 @cpu_only
@@ -53,13 +56,7 @@ def graph_cut(image, seeds, *, lam: float = 10.0, sigma: float | None = None, sp
     grid = (_COLOUR_BINS,) * 3 if rgb else (bins,)
     costs = _data_costs(features, scribbles, ids, grid)
     report(0.2)
-    weights = [(offset, lam * w) for offset, w in _edge_weights(values, spacing, connectivity,
-                                                                 sigma)]
-    report(0.4)
-    if len(ids) == 2:
-        labels = _min_cut(costs, weights)
-    else:
-        labels = _alpha_expansion(costs, weights)
+    labels = _cut(values, costs, spacing, connectivity, sigma, lam)
     result = ids[labels].astype(np.uint8)
     if background is not None:
         result[result == background] = 0
@@ -142,6 +139,48 @@ def _data_costs(features: np.ndarray, scribbles: np.ndarray, ids: np.ndarray,
     return costs
 
 
+def _cut(values, costs, spacing, connectivity, sigma, lam) -> np.ndarray:
+    """The label index (0…L-1) per voxel minimising the energy; coarse to fine when large."""
+    shape = costs.shape[1:]
+    factors = _coarsening(shape, spacing)
+    if int(np.prod(shape)) <= _MAX_DIRECT or factors is None:
+        free, fixed = np.ones(shape, bool), np.zeros(shape, np.intp)
+    else:
+        coarse = _cut(_block_mean(values, factors), _block_mean(costs, (1, *factors)),
+                      tuple(s * f for s, f in zip(spacing, factors)), connectivity, sigma, lam)
+        # free: the coarse voxels on or next to a boundary, at full resolution
+        edge = ndimage.maximum_filter(coarse, 3) != ndimage.minimum_filter(coarse, 3)
+        fixed, free = coarse, edge
+        for axis, f in enumerate(factors):
+            fixed, free = fixed.repeat(f, axis=axis), free.repeat(f, axis=axis)
+        crop = tuple(slice(0, n) for n in shape)
+        fixed, free = fixed[crop], free[crop]
+    unary, edges = _restricted(values, costs, free, fixed, spacing, connectivity, sigma, lam)
+    report(0.5)
+    solve = _min_cut if costs.shape[0] == 2 else _alpha_expansion
+    out = fixed.copy()
+    out[free] = solve(unary, edges)
+    return out
+
+
+def _coarsening(shape, spacing):
+    """Halve the axes at least twice as fine as the coarsest one (all axes when isotropic);
+    None when no axis can be halved."""
+    coarsest = max(spacing)
+    factors = tuple(2 if (2 * s <= coarsest or np.allclose(spacing, s)) and n >= 16 else 1
+                    for s, n in zip(spacing, shape))
+    return factors if max(factors) > 1 else None
+
+
+def _block_mean(array: np.ndarray, factors) -> np.ndarray:
+    """``array`` averaged over blocks of ``factors`` (the edge repeated to fill the last)."""
+    factors = tuple(factors) + (1,) * (array.ndim - len(factors))
+    pad = [(0, -n % f) for n, f in zip(array.shape, factors)]
+    array = np.pad(array, pad, mode="edge") if any(p for _, p in pad) else array
+    blocks = array.reshape(sum(((n // f, f) for n, f in zip(array.shape, factors)), ()))
+    return blocks.mean(axis=tuple(range(1, 2 * array.ndim, 2)), dtype=np.float32)
+
+
 def _offsets(ndim: int, connectivity: int):
     """Half the neighbour offsets (one of each ± pair) within ``connectivity``."""
     for offset in itertools.product((-1, 0, 1), repeat=ndim):
@@ -151,112 +190,145 @@ def _offsets(ndim: int, connectivity: int):
             yield offset
 
 
-def _pair_slices(offset, shape):
-    """Slices selecting p and q = p + offset where both lie inside ``shape``."""
-    here = tuple(slice(max(0, -o), n - max(0, o)) for o, n in zip(offset, shape))
-    there = tuple(slice(max(0, o), n - max(0, -o)) for o, n in zip(offset, shape))
-    return here, there
+def _beta(values, connectivity, sigma) -> float:
+    """1 / (2σ²); σ² by default the mean squared difference between neighbours (over up to
+    2²⁰ voxels picked at random in large images)."""
+    if sigma is not None:
+        return 1.0 / (2.0 * sigma ** 2) if sigma > 0 else 0.0
+    shape = values.shape[:-1]
+    flat = values.reshape(-1, values.shape[-1])
+    size = flat.shape[0]
+    p = np.arange(size) if size <= 1 << 20 else \
+        np.random.default_rng(0).choice(size, 1 << 20, replace=False)
+    total, count = 0.0, 0
+    for offset in _offsets(len(shape), connectivity):
+        q, inside = _neighbours(p, offset, shape)
+        diff = ((flat[p[inside]] - flat[q[inside]]) ** 2).sum(axis=-1)
+        total, count = total + float(diff.sum(dtype=np.float64)), count + diff.size
+    return 1.0 / (2.0 * total / count) if total > 0 else 0.0
+
+
+def _neighbours(p, offset, shape):
+    """Flat indices of ``p`` + ``offset`` and whether each lies inside ``shape``."""
+    coords = np.unravel_index(p, shape)
+    inside = np.ones(p.shape, bool)
+    for c, o, n in zip(coords, offset, shape):
+        if o:
+            inside &= (c + o >= 0) & (c + o < n)
+    step = int(sum(o * int(np.prod(shape[k + 1:])) for k, o in enumerate(offset)))
+    return p + step, inside
 
 
 def _edge_weights(values, spacing, connectivity, sigma):
-    """(offset, weights on p for the edge p → p + offset) for each direction."""
+    """(offset, weights of the pairs p → p + offset for every p that has one), a helper for
+    tests and pictures; the cut itself computes weights only where it needs them."""
     shape = values.shape[:-1]
-    squared = []
+    beta = _beta(values, connectivity, sigma)
     for offset in _offsets(len(shape), connectivity):
-        here, there = _pair_slices(offset, shape)
-        diff = ((values[here] - values[there]) ** 2).sum(axis=-1)
-        squared.append((offset, here, diff))
-    if sigma is None:
-        mean = sum(float(d.sum()) for _, _, d in squared) / max(sum(d.size for _, _, d in squared), 1)
-        beta = 1.0 / (2.0 * mean) if mean > 0 else 0.0
-    else:
-        beta = 1.0 / (2.0 * sigma ** 2) if sigma > 0 else 0.0
-    unit = min(spacing)
-    for offset, here, diff in squared:
-        distance = float(np.linalg.norm(np.asarray(offset) * np.asarray(spacing))) / unit
-        weights = np.zeros(shape, np.float32)
-        weights[here] = np.exp(-beta * diff) / distance
-        yield offset, weights
+        here = tuple(slice(max(0, -o), n - max(0, o)) for o, n in zip(offset, shape))
+        p = np.ravel_multi_index(np.indices(shape)[(slice(None),) + here].reshape(
+            len(shape), -1), shape)
+        yield offset, _weights(values, p, offset, beta, spacing).reshape(
+            [s.stop - s.start for s in here])
 
 
-def _structure(offset) -> np.ndarray:
-    structure = np.zeros((3,) * len(offset), np.float32)
-    structure[tuple(o + 1 for o in offset)] = 1.0
-    return structure
+def _weights(values, p, offset, beta, spacing) -> np.ndarray:
+    """exp(-β |I_p - I_q|²) / |p - q| for q = p + offset (all inside the image)."""
+    flat = values.reshape(-1, values.shape[-1])
+    q, _ = _neighbours(p, offset, values.shape[:-1])
+    distance = float(np.linalg.norm(np.asarray(offset) * np.asarray(spacing))) / min(spacing)
+    return np.exp(-beta * ((flat[p] - flat[q]) ** 2).sum(axis=-1)) / distance
 
 
-def _min_cut(costs, weights) -> np.ndarray:
+def _restricted(values, costs, free, fixed, spacing, connectivity, sigma, lam):
+    """The energy over the ``free`` voxels: (unary costs L × N, [(i, j, weight), …]).
+    A free voxel next to a fixed one pays the edge's weight for each label but the fixed
+    one's."""
+    shape = free.shape
+    p = np.flatnonzero(free)
+    index = np.full(free.size, -1, np.int64)
+    index[p] = np.arange(p.size)
+    unary = costs.reshape(costs.shape[0], -1)[:, p].astype(np.float64)
+    fixed = fixed.ravel()
+    labels = np.arange(costs.shape[0])[:, None]
+    beta = _beta(values, connectivity, sigma)
+    edges = []
+    for offset in _offsets(len(shape), connectivity):
+        for sign in (1, -1):  # each free voxel's neighbour on either side
+            step = tuple(sign * o for o in offset)
+            q, inside = _neighbours(p, step, shape)
+            i, q = np.flatnonzero(inside), q[inside]
+            w = lam * _weights(values, p[i], step, beta, spacing)
+            j = index[q]
+            if sign == 1:  # a free pair is one edge, taken from its first voxel
+                pair = j >= 0
+                edges.append((i[pair], j[pair], w[pair]))
+            alone = j < 0
+            unary[:, i[alone]] += w[alone] * (labels != fixed[q[alone]])
+    return unary, edges
+
+
+def _min_cut(unary, edges) -> np.ndarray:
     """Two labels, exactly: 0 for the first label's side, 1 for the second's."""
     import maxflow
 
     graph = maxflow.Graph[float]()
-    nodes = graph.add_grid_nodes(costs.shape[1:])
-    for offset, w in weights:
-        graph.add_grid_edges(nodes, weights=w, structure=_structure(offset), symmetric=True)
+    nodes = graph.add_nodes(unary.shape[1])
+    for i, j, w in edges:
+        graph.add_edges(i, j, w, w)
     # a node on the sink side (segment True) takes label 1: it pays its source edge
-    graph.add_grid_tedges(nodes, costs[1], costs[0])
+    graph.add_grid_tedges(nodes, unary[1], unary[0])
     graph.maxflow()
     report(0.9)
     return graph.get_grid_segments(nodes).astype(np.intp)
 
 
-def _energy(labels, costs, weights) -> float:
-    data = np.take_along_axis(costs, labels[None], axis=0).sum(dtype=np.float64)
-    smooth = 0.0
-    for offset, w in weights:
-        here, there = _pair_slices(offset, labels.shape)
-        smooth += float(w[here][labels[here] != labels[there]].sum(dtype=np.float64))
-    return float(data) + smooth
+def _energy(labels, unary, edges) -> float:
+    data = np.take_along_axis(unary, labels[None], axis=0).sum(dtype=np.float64)
+    return float(data) + sum(float(w[labels[i] != labels[j]].sum(dtype=np.float64))
+                             for i, j, w in edges)
 
 
-def _alpha_expansion(costs, weights, cycles: int = 5) -> np.ndarray:
+def _alpha_expansion(unary, edges, cycles: int = 5) -> np.ndarray:
     """Three or more labels: expansion moves from the best label per voxel until the energy
     stops falling (at most ``cycles`` rounds over the labels)."""
-    import maxflow
-
-    labels = np.argmin(costs, axis=0)
-    energy = _energy(labels, costs, weights)
-    count = costs.shape[0]
+    labels = np.argmin(unary, axis=0)
+    energy = _energy(labels, unary, edges)
+    count = unary.shape[0]
     for cycle in range(cycles):
         improved = False
         for alpha in range(count):
-            report(0.4 + 0.55 * (cycle * count + alpha) / (cycles * count))
-            moved = _expand(labels, alpha, costs, weights, maxflow)
-            moved_energy = _energy(moved, costs, weights)
-            if moved_energy < energy - 1e-6 * abs(energy):
+            report(0.5 + 0.45 * (cycle * count + alpha) / (cycles * count))
+            moved = _expand(labels, alpha, unary, edges)
+            moved_energy = _energy(moved, unary, edges)
+            if moved_energy < energy - 1e-9 * abs(energy):
                 labels, energy, improved = moved, moved_energy, True
         if not improved:
             break
     return labels
 
 
-def _expand(labels, alpha, costs, weights, maxflow) -> np.ndarray:
+def _expand(labels, alpha, unary, edges) -> np.ndarray:
     """One expansion move (Kolmogorov & Zabih's construction): x = 1 switches to ``alpha``."""
-    keep = np.take_along_axis(costs, labels[None], axis=0)[0].astype(np.float64)
-    switch = costs[alpha].astype(np.float64)
-    source, sink = switch.copy(), keep.copy()  # source edge paid when x = 1, sink when x = 0
+    import maxflow
+
+    source = unary[alpha].copy()  # paid when x = 1 (the source edge is cut)
+    sink = np.take_along_axis(unary, labels[None], axis=0)[0].copy()  # paid when x = 0
     graph = maxflow.Graph[float]()
-    nodes = graph.add_grid_nodes(labels.shape)
-    for offset, w in weights:
-        here, there = _pair_slices(offset, labels.shape)
-        fp, fq, wpq = labels[here], labels[there], w[here].astype(np.float64)
-        a = wpq * (fp != fq)        # E(0, 0)
-        b = wpq * (fp != alpha)     # E(0, 1)
-        c = wpq * (fq != alpha)     # E(1, 0)
-        # E = A + (C - A) x_p + (0 - C) x_q + (B + C - A)(1 - x_p) x_q
-        _add_linear(source, sink, here, c - a)
-        _add_linear(source, sink, there, -c)
-        pairwise = np.zeros(labels.shape, np.float64)
-        pairwise[here] = b + c - a
-        graph.add_grid_edges(nodes, weights=pairwise, structure=_structure(offset),
-                             symmetric=False)
+    nodes = graph.add_nodes(labels.size)
+    for i, j, w in edges:
+        fp, fq = labels[i], labels[j]
+        a, b, c = w * (fp != fq), w * (fp != alpha), w * (fq != alpha)  # E00, E01, E10
+        # E = A + (C - A) x_p - C x_q + (B + C - A)(1 - x_p) x_q   (E11 = 0)
+        _add_linear(source, sink, i, c - a)
+        _add_linear(source, sink, j, -c)
+        graph.add_edges(i, j, b + c - a, np.zeros_like(w))
     graph.add_grid_tedges(nodes, source, sink)
     graph.maxflow()
-    switched = graph.get_grid_segments(nodes)
-    return np.where(switched, alpha, labels)
+    return np.where(graph.get_grid_segments(nodes), alpha, labels)
 
 
 def _add_linear(source, sink, where, coefficient) -> None:
-    """Add ``coefficient × x`` to the energy of the voxels at ``where``."""
+    """Add ``coefficient × x`` to the energy of the nodes ``where`` (each at most once)."""
     source[where] += np.maximum(coefficient, 0)
     sink[where] += np.maximum(-coefficient, 0)

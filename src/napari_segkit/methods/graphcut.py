@@ -7,7 +7,7 @@ w_pq = exp(-β (I_p - I_q)²) / |p - q| with |p - q| in physical units (so an an
 stack is cut like the specimen) and β = 1 / (2 σ²) (σ² by default the mean squared
 difference between neighbours, as in GrabCut). Scribbled voxels keep their label.
 The graph is built with vectorised calls per neighbour direction (no Python loop over
-voxels). Images over 2²¹ voxels are cut coarse to fine (banded graph cut, Lombaert et al.
+voxels). Images over 2¹⁶ voxels are cut coarse to fine (banded graph cut, Lombaert et al.
 2005): the image at half resolution first, then full resolution only in a band around the
 coarse boundaries, the voxels outside it keeping their coarse label.
 """
@@ -26,7 +26,7 @@ from ._geometry import spacing_for
 #: voxels' labels are fixed in a scribble: this cost stands in for "infinite"
 _HARD = 1e9
 _COLOUR_BINS = 16  # per channel: 16³ joint colour bins
-_MAX_DIRECT = 1 << 18  # voxels cut in one graph; larger images go coarse to fine
+_MAX_DIRECT = 1 << 16  # voxels cut in one graph; larger images go coarse to fine
 
 
 @cpu_only
@@ -199,7 +199,7 @@ def _beta(values, connectivity, sigma) -> float:
     flat = values.reshape(-1, values.shape[-1])
     size = flat.shape[0]
     p = np.arange(size) if size <= 1 << 20 else \
-        np.random.default_rng(0).choice(size, 1 << 20, replace=False)
+        np.random.default_rng(0).integers(0, size, 1 << 20)
     total, count = 0.0, 0
     for offset in _offsets(len(shape), connectivity):
         q, inside = _neighbours(p, offset, shape)
@@ -245,6 +245,8 @@ def _restricted(values, costs, free, fixed, spacing, connectivity, sigma, lam):
     A free voxel next to a fixed one pays the edge's weight for each label but the fixed
     one's."""
     shape = free.shape
+    if free.all():
+        return _whole_grid(values, costs, spacing, connectivity, sigma, lam)
     p = np.flatnonzero(free)
     index = np.full(free.size, -1, np.int64)
     index[p] = np.arange(p.size)
@@ -266,6 +268,22 @@ def _restricted(values, costs, free, fixed, spacing, connectivity, sigma, lam):
             alone = j < 0
             unary[:, i[alone]] += w[alone] * (labels != fixed[q[alone]])
     return unary, edges
+
+
+def _whole_grid(values, costs, spacing, connectivity, sigma, lam):
+    """:func:`_restricted` when every voxel is free: pairs from array slices."""
+    shape = costs.shape[1:]
+    index = np.arange(int(np.prod(shape))).reshape(shape)
+    beta = _beta(values, connectivity, sigma)
+    edges = []
+    for offset in _offsets(len(shape), connectivity):
+        here = tuple(slice(max(0, -o), n - max(0, o)) for o, n in zip(offset, shape))
+        there = tuple(slice(max(0, o), n - max(0, -o)) for o, n in zip(offset, shape))
+        distance = float(np.linalg.norm(np.asarray(offset) * np.asarray(spacing))) / min(spacing)
+        diff = ((values[here] - values[there]) ** 2).sum(axis=-1)
+        w = (lam / distance) * np.exp(-beta * diff, dtype=np.float64)
+        edges.append((index[here].ravel(), index[there].ravel(), w.ravel()))
+    return costs.reshape(costs.shape[0], -1).astype(np.float64), edges
 
 
 def _min_cut(unary, edges) -> np.ndarray:

@@ -68,6 +68,8 @@ def test_watershed_from_clicked_points(stack, qtbot):
                             spacing=volume.spacing)
     np.testing.assert_array_equal(result, expected)
     assert set(np.unique(result)) == {1, 2, 3}
+    record = viewer.layers[f"{image.name} watershed from seeds"].metadata["segkit"]
+    assert record["seeds"] == "nuclei seeds" and record["function"] == "napari_segkit.watershed"
 
     # points in world coordinates (µm, a layer without scale) land on the same voxels
     widget.seeds.value = viewer.add_points(voxels * np.asarray(volume.spacing), name="µm")

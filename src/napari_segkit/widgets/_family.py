@@ -295,8 +295,9 @@ class FamilyWidget(Container):
         self._timer.start()
         self.worker = _apply(self.chosen.function, data, params, seeds, state)
         instances = self.instances.value and self.chosen.mask
+        seeds_name = None if seeds is None else self.seeds.value.name
         self.worker.returned.connect(
-            lambda out: self._show(layer, name, params, instances, out))
+            lambda out: self._show(layer, name, params, seeds_name, instances, out))
         self.worker.errored.connect(self._failed)
         self.worker.finished.connect(self._idle)
         self.worker.start()
@@ -312,15 +313,14 @@ class FamilyWidget(Container):
         self.run_button.enabled, self.cancel_button.enabled = True, False
         self.progress.visible = False
 
-    def _show(self, layer, name: str, params: dict, instances: bool, result) -> None:
+    def _show(self, layer, name: str, params: dict, seeds_name: str | None, instances: bool,
+              result) -> None:
         if self._closed or self._state.cancelled:
             self.result.value = "cancelled"
             return
-        method = self.chosen if name == self.method.value else self.METHODS[name]
+        method = self.METHODS[name]
         record = provenance(f"napari_segkit.{method.function.__name__}", _jsonable(params),
-                            "cpu", source=layer.name,
-                            seeds=None if self.seeds.value is None or method.seeds == "none"
-                            else self.seeds.value.name)
+                            "cpu", source=layer.name, seeds=seeds_name)
         title = f"{layer.name} {name}"
         if isinstance(result, tuple):  # panoptic: classes and objects
             show_labels(self.viewer, f"{title} classes", result[0], layer, record)

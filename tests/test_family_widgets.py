@@ -208,3 +208,26 @@ def test_auto_fields_and_an_empty_viewer(make_napari_viewer, qtbot):
     sigma.value = 0.8
     assert not sigma.auto.value and widget.parameters()["sigma"] == 0.8
     assert "spacing" not in widget.parameters()  # scale 1: nothing physical to offer
+
+
+@pytest.mark.parametrize("name", ["Threshold", "Segment", "Post-process", "Evaluate"])
+def test_a_closed_dock_stops_listening_to_the_viewer(make_napari_viewer, qtbot, name):
+    from qtpy.QtCore import QCoreApplication, QEvent
+
+    viewer = make_napari_viewer()
+    dock_widget, widget = viewer.window.add_plugin_dock_widget("napari-segkit", name)
+
+    def listeners():
+        emitters = (viewer.layers.events.inserted, viewer.layers.events.removed,
+                    viewer.dims.events.current_step)
+        return [cb for e in emitters for cb in e.callbacks
+                if isinstance(cb, tuple) and cb[0]() is widget]
+
+    assert len(listeners()) > 2 and not widget._closed
+    viewer.window.remove_dock_widget(dock_widget)
+    widget.native.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    qtbot.waitUntil(lambda: widget._closed, timeout=5_000)
+    names = [cb[1] for cb in listeners()]  # napari may keep its own reset_choices links
+    assert set(names) <= {"reset_choices"} and len(names) <= 2
+    viewer.add_image(np.zeros((8, 8)))  # nothing calls into the closed widget

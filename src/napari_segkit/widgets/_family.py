@@ -27,7 +27,8 @@ from qtpy.QtCore import QTimer
 from .. import backend
 from ..methods import label
 from ..progress import Cancelled
-from ._layers import displayed_plane, full_data, provenance, show_labels, spatial_ndim
+from ._layers import (connect_while_open, displayed_plane, full_data, provenance,
+                      show_labels, spatial_ndim)
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,6 @@ class FamilyWidget(Container):
                      self.physical, self.instances, self.preview, self.run_button,
                      self.cancel_button, self.progress, self.result])
         self.worker = None
-        self._closed = False
         self._state = _RunState()
         self._timer = QTimer()
         self._timer.setInterval(100)
@@ -160,21 +160,13 @@ class FamilyWidget(Container):
         for widget in (self.image, self.method, self.seeds, self.physical, self.preview,
                        *(w for fields in self.fields.values() for w in fields.values())):
             widget.changed.connect(self._schedule_preview)
-        self._viewer_events = [(self.viewer.dims.events.current_step, self._schedule_preview),
-                               (self.viewer.layers.events.inserted, self._on_layers),
-                               (self.viewer.layers.events.removed, self._on_layers)]
-        for event, callback in self._viewer_events:
-            event.connect(callback)
-        self.native.destroyed.connect(self._disconnect)
+        connect_while_open(self, [(self.viewer.dims.events.current_step, self._schedule_preview),
+                                  (self.viewer.layers.events.inserted, self._on_layers),
+                                  (self.viewer.layers.events.removed, self._on_layers)])
+        # a closed widget's run stops at its next progress step
+        self.native.destroyed.connect(lambda _=None: setattr(self._state, "cancelled", True))
         self._on_layers()
         self._on_image()
-
-    def _disconnect(self, _=None) -> None:
-        """The viewer outlives a closed dock widget: stop calling into it."""
-        self._closed = True
-        self._state.cancelled = True
-        for event, callback in self._viewer_events:
-            event.disconnect(callback)
 
     # -- what the widget shows -----------------------------------------------------------
 

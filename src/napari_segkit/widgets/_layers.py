@@ -54,3 +54,19 @@ def displayed_plane(viewer: napari.Viewer, layer):
     position = layer.world_to_data(viewer.dims.point)[:leading]
     index = tuple(int(np.clip(round(p), 0, n - 1)) for p, n in zip(position, data.shape))
     return np.asarray(data[index]), index
+
+
+def connect_while_open(widget, connections) -> None:
+    """Connect viewer ``(event, callback)`` pairs for as long as the dock ``widget`` lives.
+    The viewer outlives a closed widget: when it is destroyed they are disconnected and
+    ``widget._closed`` becomes True (so results of workers still running are dropped)."""
+    widget._closed = False
+    for event, callback in connections:
+        event.connect(callback)
+
+    def disconnect(_=None) -> None:
+        widget._closed = True
+        for event, callback in connections:
+            event.disconnect(callback)
+
+    widget.native.destroyed.connect(disconnect)

@@ -25,7 +25,7 @@ from napari.utils.colormaps import DirectLabelColormap
 
 from ..io.table import write_csv
 from ..methods import metrics
-from ._layers import full_data, provenance
+from ._layers import connect_while_open, full_data, provenance
 
 log = logging.getLogger(__name__)
 
@@ -65,23 +65,14 @@ class EvaluateWidget(Container):
                      self.csv_path, self.save_button])
         self.rows: list[dict] = []
         self.worker = None
-        self._closed = False
         self._evaluated = None  # (prediction layer, reference layer, mode) of self.rows
 
         self.run_button.changed.connect(self.run)
         self.save_button.changed.connect(self.save_csv)
         self.table.native.itemSelectionChanged.connect(self._on_selection)
-        self._viewer_events = [(self.viewer.layers.events.inserted, self._on_layers),
-                               (self.viewer.layers.events.removed, self._on_layers)]
-        for event, callback in self._viewer_events:
-            event.connect(callback)
-        self.native.destroyed.connect(self._disconnect)
+        connect_while_open(self, [(self.viewer.layers.events.inserted, self._on_layers),
+                                  (self.viewer.layers.events.removed, self._on_layers)])
         self._on_layers()
-
-    def _disconnect(self, _=None) -> None:
-        self._closed = True
-        for event, callback in self._viewer_events:
-            event.disconnect(callback)
 
     def _labels_layers(self, _widget=None) -> list:
         return [layer for layer in self.viewer.layers if isinstance(layer, napari.layers.Labels)

@@ -29,7 +29,8 @@ from ..methods.channels import CHANNELS, to_grey
 from ..methods.threshold import METHODS as GLOBAL_METHODS
 from ..methods.threshold import apply_threshold, from_histogram, histogram, threshold
 from ..render import montage, tinted
-from ._layers import displayed_plane, full_data, provenance, show_labels, spatial_ndim
+from ._layers import (connect_while_open, displayed_plane, full_data, provenance,
+                      show_labels, spatial_ndim)
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,6 @@ class ThresholdWidget(Container):
                      self.device, self.preview, self.run_button, self.cancel_button,
                      self.progress, self.try_all_button, self.result])
         self.worker = None
-        self._closed = False
         self._preview_worker = None
         self._preview_again = False
         self._histograms: dict = {}
@@ -96,20 +96,11 @@ class ThresholdWidget(Container):
                        self.block_size, self.physical, self.offset, self.k, self.contrast,
                        self.channel, self.dark, self.per_slice, self.preview):
             widget.changed.connect(self._schedule_preview)
-        self._viewer_events = [(self.viewer.dims.events.current_step, self._schedule_preview),
-                               (self.viewer.layers.events.inserted, self.reset_choices),
-                               (self.viewer.layers.events.removed, self.reset_choices)]
-        for event, callback in self._viewer_events:
-            event.connect(callback)
-        self.native.destroyed.connect(self._disconnect)
+        connect_while_open(self, [(self.viewer.dims.events.current_step, self._schedule_preview),
+                                  (self.viewer.layers.events.inserted, self.reset_choices),
+                                  (self.viewer.layers.events.removed, self.reset_choices)])
         self.reset_choices()
         self._on_method(self.method.value)
-
-    def _disconnect(self, _=None) -> None:
-        """The viewer outlives a closed dock widget: stop calling into it."""
-        self._closed = True  # results of workers still running are dropped
-        for event, callback in self._viewer_events:
-            event.disconnect(callback)
 
     # -- what the widget shows -----------------------------------------------------------
 

@@ -61,9 +61,10 @@ def reference_cut(image, seeds, rgb, lam=10.0):
 
     from napari_segkit.methods import graphcut as gc
 
-    values = image.astype(np.float32) if rgb else image.astype(np.float32)[..., None]
+    values = image.astype(np.float32)
+    values = values if rgb else values[..., None]
     ids = np.unique(seeds[seeds > 0])
-    features = gc._quantise(values, None, 64, None if rgb else image)
+    features = gc._quantise(values, None, 64)
     costs = gc._data_costs(features, seeds, ids, (16,) * 3 if rgb else (64,))
     shape = seeds.shape
     beta = gc._beta(values, 1, None)

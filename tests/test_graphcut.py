@@ -56,10 +56,12 @@ def test_alpha_expansion_is_within_twice_the_optimum_and_never_worse_than_its_st
 
 def test_edge_weights_fall_with_physical_distance():
     values = np.zeros((4, 5, 5, 1), np.float32)  # flat: weights are 1 / distance
-    found = dict(graphcut._edge_weights(values, (4.0, 1.0, 1.0), 1, None))
-    assert set(found) == {(1, 0, 0), (0, 1, 0), (0, 0, 1)}
-    np.testing.assert_allclose(found[(1, 0, 0)], np.full((3, 5, 5), 0.25))  # Z steps 4×
-    np.testing.assert_allclose(found[(0, 0, 1)], np.ones((4, 5, 4)))
+    _, edges = graphcut._whole_grid(values, np.zeros((2, 4, 5, 5), np.float32),
+                                    (4.0, 1.0, 1.0), 1, None, 1.0)
+    found = sorted((len(w), float(w.min()), float(w.max())) for _, _, w in edges)
+    assert found == [(75, 0.25, 0.25), (80, 1.0, 1.0), (80, 1.0, 1.0)]  # Z steps 4×
+    (i, j, _), = [e for e in edges if len(e[2]) == 75]
+    assert np.all(j - i == 25)  # Z neighbours: one plane apart
 
 
 def test_coarse_to_fine_agrees_with_the_direct_cut(monkeypatch):
@@ -70,6 +72,17 @@ def test_coarse_to_fine_agrees_with_the_direct_cut(monkeypatch):
     banded = sk.graph_cut(image, seeds)
     assert metrics.dice(banded == 1, direct == 1) >= 0.995
     assert metrics.dice(banded == 1, truth) >= 0.95
+
+
+def test_progress_rises_through_the_levels_and_labels(monkeypatch):
+    image, _ = ellipse_image()
+    seeds = strokes(image.shape, [np.s_[95:105, 105:115]], [np.s_[5:12, 5:60]])
+    seeds[180:185, 200:205] = 3  # three labels: alpha-expansion
+    monkeypatch.setattr(graphcut, "_MAX_DIRECT", 2000)
+    seen = []
+    sk.graph_cut(image, seeds, progress=seen.append)
+    assert len(seen) > 10 and seen[-1] == 1.0
+    assert np.all(np.diff(seen) >= -1e-12)
 
 
 def test_a_few_scribbles_recover_a_noisy_object_and_more_never_hurt():

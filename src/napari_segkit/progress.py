@@ -49,6 +49,19 @@ def report(fraction: float) -> None:
         callback(lo + (hi - lo) * min(max(float(fraction), 0.0), 1.0))
 
 
+@contextlib.contextmanager
+def share(start: float, end: float):
+    """Within this block, reports of 0…1 stand for ``start``…``end`` of the current work
+    (e.g. a coarse pass that is the first half of a run); ``end`` is reported after it."""
+    lo, hi = _span.get()
+    token = _span.set((lo + (hi - lo) * start, lo + (hi - lo) * end))
+    try:
+        yield
+    finally:
+        _span.reset(token)
+    report(end)
+
+
 def steps(items: Iterable[T], total: int | None = None, start: float = 0.0,
           end: float = 1.0) -> Iterator[T]:
     """Yield ``items``, reporting progress from ``start`` to ``end`` as each one is done
@@ -56,16 +69,5 @@ def steps(items: Iterable[T], total: int | None = None, start: float = 0.0,
     being worked on count as part of that item's share."""
     total = max(len(items) if total is None else total, 1)  # type: ignore[arg-type]
     for i, item in enumerate(items):
-        step = (start + (end - start) * i / total, start + (end - start) * (i + 1) / total)
-        token = _span.set(tuple(_within(*step)))
-        try:
+        with share(start + (end - start) * i / total, start + (end - start) * (i + 1) / total):
             yield item
-        finally:
-            _span.reset(token)
-        report(step[1])
-
-
-def _within(start: float, end: float) -> tuple[float, float]:
-    """The part of the whole run that fractions ``start``…``end`` of the current step are."""
-    lo, hi = _span.get()
-    return lo + (hi - lo) * start, lo + (hi - lo) * end

@@ -20,7 +20,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..backend import cpu_only
-from ..progress import report
+from ..progress import report, share
 from ._geometry import spacing_for
 
 #: voxels' labels are fixed in a scribble: this cost stands in for "infinite"
@@ -52,11 +52,11 @@ def graph_cut(image, seeds, *, lam: float = 10.0, sigma: float | None = None, sp
     box = _box(seeds, margin, spacing)
     values, scribbles = values[box], seeds[box]
     ids = np.unique(scribbles[scribbles > 0])
-    features = _quantise(values, window, bins, np.asarray(image) if not rgb else None)
+    features = _quantise(values, window, bins)
     grid = (_COLOUR_BINS,) * 3 if rgb else (bins,)
     costs = _data_costs(features, scribbles, ids, grid)
-    report(0.2)
-    labels = _cut(values, costs, spacing, connectivity, sigma, lam)
+    with share(0.2, 1.0):
+        labels = _cut(values, costs, spacing, connectivity, sigma, lam)
     result = ids[labels].astype(np.uint8)
     if background is not None:
         result[result == background] = 0
@@ -99,11 +99,11 @@ def _box(seeds: np.ndarray, margin, spacing) -> tuple[slice, ...]:
                  for w, s, n in zip(where, spacing, seeds.shape))
 
 
-def _quantise(values, window, bins, grey_image) -> np.ndarray:
+def _quantise(values, window, bins) -> np.ndarray:
     """A bin index per voxel: grey in ``bins`` steps over ``window``; colour in 16³."""
     if values.shape[-1] == 1:
         if window is None:
-            window = np.percentile(grey_image, (0.5, 99.5))
+            window = np.percentile(values, (0.5, 99.5))
         lo, hi = float(window[0]), float(window[1])
         if not hi > lo:
             hi = lo + 1.0
@@ -143,11 +143,14 @@ def _cut(values, costs, spacing, connectivity, sigma, lam) -> np.ndarray:
     """The label index (0…L-1) per voxel minimising the energy; coarse to fine when large."""
     shape = costs.shape[1:]
     factors = _coarsening(shape, spacing)
-    if int(np.prod(shape)) <= _MAX_DIRECT or factors is None:
+    banded = int(np.prod(shape)) > _MAX_DIRECT and factors is not None
+    if not banded:
         free, fixed = np.ones(shape, bool), np.zeros(shape, np.intp)
     else:
-        coarse = _cut(_block_mean(values, factors), _block_mean(costs, (1, *factors)),
-                      tuple(s * f for s, f in zip(spacing, factors)), connectivity, sigma, lam)
+        with share(0.0, 0.5):
+            coarse = _cut(_block_mean(values, factors), _block_mean(costs, (1, *factors)),
+                          tuple(s * f for s, f in zip(spacing, factors)), connectivity, sigma,
+                          lam)
         # free: the coarse voxels on or next to a boundary, at full resolution
         edge = ndimage.maximum_filter(coarse, 3) != ndimage.minimum_filter(coarse, 3)
         fixed, free = coarse, edge
@@ -155,11 +158,13 @@ def _cut(values, costs, spacing, connectivity, sigma, lam) -> np.ndarray:
             fixed, free = fixed.repeat(f, axis=axis), free.repeat(f, axis=axis)
         crop = tuple(slice(0, n) for n in shape)
         fixed, free = fixed[crop], free[crop]
-    unary, edges = _restricted(values, costs, free, fixed, spacing, connectivity, sigma, lam)
-    report(0.5)
+    with share(0.5 if banded else 0.0, 0.7):
+        unary, edges = _restricted(values, costs, free, fixed, spacing, connectivity, sigma,
+                                   lam)
     solve = _min_cut if costs.shape[0] == 2 else _alpha_expansion
     out = fixed.copy()
-    out[free] = solve(unary, edges)
+    with share(0.7, 1.0):
+        out[free] = solve(unary, edges)
     return out
 
 
@@ -217,19 +222,6 @@ def _neighbours(p, offset, shape):
             inside &= (c + o >= 0) & (c + o < n)
     step = int(sum(o * int(np.prod(shape[k + 1:])) for k, o in enumerate(offset)))
     return p + step, inside
-
-
-def _edge_weights(values, spacing, connectivity, sigma):
-    """(offset, weights of the pairs p → p + offset for every p that has one), a helper for
-    tests and pictures; the cut itself computes weights only where it needs them."""
-    shape = values.shape[:-1]
-    beta = _beta(values, connectivity, sigma)
-    for offset in _offsets(len(shape), connectivity):
-        here = tuple(slice(max(0, -o), n - max(0, o)) for o, n in zip(offset, shape))
-        p = np.ravel_multi_index(np.indices(shape)[(slice(None),) + here].reshape(
-            len(shape), -1), shape)
-        yield offset, _weights(values, p, offset, beta, spacing).reshape(
-            [s.stop - s.start for s in here])
 
 
 def _weights(values, p, offset, beta, spacing) -> np.ndarray:
@@ -297,7 +289,6 @@ def _min_cut(unary, edges) -> np.ndarray:
     # a node on the sink side (segment True) takes label 1: it pays its source edge
     graph.add_grid_tedges(nodes, unary[1], unary[0])
     graph.maxflow()
-    report(0.9)
     return graph.get_grid_segments(nodes).astype(np.intp)
 
 
@@ -316,7 +307,7 @@ def _alpha_expansion(unary, edges, cycles: int = 5) -> np.ndarray:
     for cycle in range(cycles):
         improved = False
         for alpha in range(count):
-            report(0.5 + 0.45 * (cycle * count + alpha) / (cycles * count))
+            report((cycle * count + alpha) / (cycles * count))
             moved = _expand(labels, alpha, unary, edges)
             moved_energy = _energy(moved, unary, edges)
             if moved_energy < energy - 1e-9 * abs(energy):

@@ -64,8 +64,8 @@ def reference_cut(image, seeds, rgb, lam=10.0):
     values = image.astype(np.float32)
     values = values if rgb else values[..., None]
     ids = np.unique(seeds[seeds > 0])
-    features = gc._quantise(values, None, 64)
-    costs = gc._data_costs(features, seeds, ids, (16,) * 3 if rgb else (64,))
+    costs = gc.data_costs(values, [seeds == i for i in ids])
+    gc.fix_scribbles(costs, seeds, ids)
     shape = seeds.shape
     beta = gc._beta(values, 1, None)
     graph = maxflow.Graph[float]()

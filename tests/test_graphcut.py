@@ -168,3 +168,44 @@ def test_connectivity_beyond_the_dimensions_is_refused():
     seeds = strokes(image.shape, [np.s_[18:22, 18:22]], [np.s_[0:2, :]])
     with pytest.raises(ValueError, match="connectivity must be 1 to 2"):
         sk.graph_cut(image, seeds, connectivity=3)
+
+
+def test_a_small_gaussian_mixture_is_the_normal_density():
+    """Under 40 training voxels the mixture is one Gaussian: its cost is -log N(x; μ, Σ)
+    in the image's standardised units (plus the 0.05 ridge), shifted by log ∏ scale."""
+    from scipy.stats import multivariate_normal
+
+    rng = np.random.default_rng(8)
+    values = rng.normal((100, 50, 30), (20, 10, 5), (30, 30, 3)).astype(np.float32)
+    train = np.zeros((30, 30), bool)
+    train[:5, :6] = True
+    costs = graphcut.data_costs(values, [train, ~train], model="gmm")
+    flat = values.reshape(-1, 3).astype(np.float64)
+    scale = flat.std(axis=0)
+    sample = flat[train.ravel()] / scale
+    covariance = np.cov(sample, rowvar=False, bias=True) + 0.05 * np.eye(3)
+    expected = -multivariate_normal(sample.mean(axis=0), covariance).logpdf(flat / scale)
+    assert np.allclose(costs[0].ravel(), expected, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("model", graphcut.MODELS)
+def test_two_stain_object_from_small_scribbles(model):
+    """An H&E-like object of purple and pink specks on a pale background, 4-pixel strokes."""
+    rng = np.random.default_rng(7)
+    yy, xx = np.mgrid[:160, :160]
+    truth = (yy - 80) ** 2 + (xx - 70) ** 2 < 45 ** 2
+    image = np.empty((160, 160, 3), np.float32)
+    image[:] = (235, 220, 235)
+    speck = rng.random(truth.shape) < 0.5
+    image[truth & speck], image[truth & ~speck] = (110, 60, 150), (200, 90, 150)
+    image = np.clip(image + rng.normal(0, 35, image.shape), 0, 255).astype(np.uint8)
+    seeds = strokes(truth.shape, [np.s_[79:81, 69:71]], [np.s_[3:5, 3:6]])
+    labels = sk.graph_cut(image, seeds, rgb=True, model=model)
+    assert metrics.dice(labels == 1, truth) >= 0.95
+
+
+def test_an_unknown_model_is_refused():
+    image, _ = ellipse_image((40, 40))
+    seeds = strokes(image.shape, [np.s_[18:22, 18:22]], [np.s_[0:2, :]])
+    with pytest.raises(ValueError, match="model must be one of"):
+        sk.graph_cut(image, seeds, model="svm")

@@ -2,7 +2,8 @@
 Veksler & Zabih 2001), on the max-flow solver of PyMaxflow.
 
 Energy: Σ_p D_p(l_p) + λ Σ_{p,q neighbours} w_pq [l_p ≠ l_q], where D_p(l) = -log P(I_p | l)
-from a histogram of the voxels scribbled with l (a joint colour histogram for RGB), and
+from a model of the voxels scribbled with l (a histogram, a joint colour histogram for RGB, or
+a Gaussian mixture as in GrabCut), and
 w_pq = exp(-β (I_p - I_q)²) / |p - q| with |p - q| in physical units (so an anisotropic
 stack is cut like the specimen) and β = 1 / (2 σ²) (σ² by default the mean squared
 difference between neighbours, as in GrabCut). Scribbled voxels keep their label.
@@ -27,13 +28,17 @@ from ._geometry import spacing_for
 _HARD = 1e9
 _COLOUR_BINS = 16  # per channel: 16³ joint colour bins
 _MAX_DIRECT = 1 << 16  # voxels cut in one graph; larger images go coarse to fine
+_GMM_COMPONENTS = 5  # per label, as in GrabCut
+_GMM_SAMPLES = 20_000  # voxels per label the mixture is fitted to
+#: likelihood models of the data term
+MODELS = ("histogram", "gmm")
 
 
 @cpu_only
 def graph_cut(image, seeds, *, lam: float = 10.0, sigma: float | None = None, spacing=None,
               connectivity: int = 1, window: tuple[float, float] | None = None,
-              bins: int = 64, background: int | None = 2, margin: float | None = None,
-              rgb: bool = False):
+              bins: int = 64, model: str = "histogram", background: int | None = 2,
+              margin: float | None = None, rgb: bool = False):
     """Segment ``image`` from scribbles: each voxel gets the label of the scribbles whose
     intensity model it fits, with boundaries drawn to where the image changes.
 
@@ -43,18 +48,22 @@ def graph_cut(image, seeds, *, lam: float = 10.0, sigma: float | None = None, sp
     edge (default: estimated from the image). ``connectivity``: 1 (4/6 neighbours) up to
     ndim (8/26). ``window``: intensities (lo, hi) the models see; default the image's 0.5–99.5
     percentiles (grey only), so a CT's air and metal do not crowd the histogram. ``bins``:
-    histogram bins (grey). ``margin``: when given, only the scribbles' bounding box grown by
+    histogram bins (grey). ``model``: "histogram" or "gmm" (a 5-component Gaussian mixture per
+    label; smoother for colour, e.g. H&E, from few scribbles). ``margin``: when given, only the scribbles' bounding box grown by
     ``margin`` (voxels, or physical units with ``spacing``) is cut; the rest is background.
     Returns uint8 labels with the scribbles' ids, ``background``'s id as 0.
     """
-    values, seeds, spacing = _check(image, seeds, rgb, spacing, connectivity, lam)
+    values, seeds, spacing = check_scribbles(image, seeds, rgb, spacing, connectivity)
+    if lam < 0:
+        raise ValueError(f"lam must be 0 or more, got {lam}")
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
     out = np.zeros(seeds.shape, np.uint8)
-    box = _box(seeds, margin, spacing)
+    box = scribble_box(seeds, margin, spacing)
     values, scribbles = values[box], seeds[box]
     ids = np.unique(scribbles[scribbles > 0])
-    features = _quantise(values, window, bins)
-    grid = (_COLOUR_BINS,) * 3 if rgb else (bins,)
-    costs = _data_costs(features, scribbles, ids, grid)
+    costs = data_costs(values, [scribbles == i for i in ids], model, window, bins)
+    fix_scribbles(costs, scribbles, ids)
     with share(0.2, 1.0):
         labels = _cut(values, costs, spacing, connectivity, sigma, lam)
     result = ids[labels].astype(np.uint8)
@@ -64,7 +73,9 @@ def graph_cut(image, seeds, *, lam: float = 10.0, sigma: float | None = None, sp
     return out
 
 
-def _check(image, seeds, rgb, spacing, connectivity, lam):
+def check_scribbles(image, seeds, rgb: bool, spacing, connectivity: int):
+    """The image as float32 values (channels last), the scribbles as uint8 and the spacing;
+    a ValueError that says what to change for anything else."""
     image = np.asarray(image)
     values = np.asarray(image, dtype=np.float32)
     values = values if rgb else values[..., None]
@@ -85,12 +96,10 @@ def _check(image, seeds, rgb, spacing, connectivity, lam):
         raise ValueError("the image has NaN or infinite values; fill or crop them first")
     if not 1 <= connectivity <= len(shape):
         raise ValueError(f"connectivity must be 1 to {len(shape)}, got {connectivity}")
-    if lam < 0:
-        raise ValueError(f"lam must be 0 or more, got {lam}")
     return values, seeds.astype(np.uint8, copy=False), spacing_for(spacing, len(shape))
 
 
-def _box(seeds: np.ndarray, margin, spacing) -> tuple[slice, ...]:
+def scribble_box(seeds: np.ndarray, margin, spacing) -> tuple[slice, ...]:
     """The scribbles' bounding box grown by ``margin`` (physical units), or everything."""
     if margin is None:
         return tuple(slice(None) for _ in seeds.shape)
@@ -99,7 +108,7 @@ def _box(seeds: np.ndarray, margin, spacing) -> tuple[slice, ...]:
                  for w, s, n in zip(where, spacing, seeds.shape))
 
 
-def _quantise(values, window, bins) -> np.ndarray:
+def quantise(values, window, bins) -> np.ndarray:
     """A bin index per voxel: grey in ``bins`` steps over ``window``; colour in 16³."""
     if values.shape[-1] == 1:
         if window is None:
@@ -119,24 +128,48 @@ def _quantise(values, window, bins) -> np.ndarray:
     return index
 
 
-def _data_costs(features: np.ndarray, scribbles: np.ndarray, ids: np.ndarray,
-                grid: tuple[int, ...]) -> np.ndarray:
-    """-log P(bin | label) per label (first axis), from histograms (shape ``grid``, smoothed
-    by one bin) of the scribbled voxels; a scribbled voxel costs 0 for its label and
-    "infinity" for the others."""
-    size = int(np.prod(grid))
-    costs = np.empty((len(ids),) + features.shape, np.float32)
-    for k, label_id in enumerate(ids):
-        counts = np.bincount(features[scribbles == label_id], minlength=size)
+def data_costs(values: np.ndarray, training: list[np.ndarray], model: str = "histogram",
+               window=None, bins: int = 64) -> np.ndarray:
+    """-log P(voxel | label) (float32, labels on the first axis) from a model of each
+    label's ``training`` voxels (boolean masks): a histogram (smoothed by one bin; 16³ joint
+    bins for colour) or a Gaussian mixture ("gmm")."""
+    costs = np.empty((len(training),) + values.shape[:-1], np.float32)
+    if model == "gmm":
+        flat = values.reshape(-1, values.shape[-1])
+        scale = np.maximum(flat.std(axis=0), 1e-12)
+        for k, mask in enumerate(training):
+            costs[k] = -_gmm(flat[mask.ravel()] / scale).score_samples(flat / scale).reshape(
+                values.shape[:-1])
+        return costs
+    features = quantise(values, window, bins)
+    grid = (_COLOUR_BINS,) * 3 if values.shape[-1] > 1 else (bins,)
+    for k, mask in enumerate(training):
+        counts = np.bincount(features[mask], minlength=int(np.prod(grid)))
         counts = ndimage.gaussian_filter(counts.reshape(grid).astype(np.float64), 1.0,
                                          mode="constant").ravel()
-        p = counts / counts.sum() + 1e-6
+        p = counts / max(counts.sum(), 1e-12) + 1e-6
         costs[k] = -np.log(p / p.sum())[features]
-    hard = scribbles > 0
-    costs[:, hard] = _HARD
+    return costs
+
+
+def _gmm(samples: np.ndarray):
+    """A Gaussian mixture (up to 5 full-covariance components) fitted to ``samples``."""
+    from sklearn.mixture import GaussianMixture
+
+    if len(samples) > _GMM_SAMPLES:
+        samples = samples[np.random.default_rng(0).choice(len(samples), _GMM_SAMPLES,
+                                                          replace=False)]
+    components = max(1, min(_GMM_COMPONENTS, len(samples) // 20))
+    return GaussianMixture(components, covariance_type="full", reg_covar=0.05,
+                           random_state=0).fit(samples)
+
+
+def fix_scribbles(costs: np.ndarray, scribbles: np.ndarray, ids) -> None:
+    """Make scribbles hard constraints: a voxel scribbled with ``ids[k]`` costs 0 for label
+    k and "infinity" for the others."""
+    costs[:, scribbles > 0] = _HARD
     for k, label_id in enumerate(ids):
         costs[k][scribbles == label_id] = 0.0
-    return costs
 
 
 def _cut(values, costs, spacing, connectivity, sigma, lam) -> np.ndarray:
@@ -186,7 +219,7 @@ def _block_mean(array: np.ndarray, factors) -> np.ndarray:
     return blocks.mean(axis=tuple(range(1, 2 * array.ndim, 2)), dtype=np.float32)
 
 
-def _offsets(ndim: int, connectivity: int):
+def offsets(ndim: int, connectivity: int):
     """Half the neighbour offsets (one of each ± pair) within ``connectivity``."""
     for offset in itertools.product((-1, 0, 1), repeat=ndim):
         nonzero = sum(o != 0 for o in offset)
@@ -206,7 +239,7 @@ def _beta(values, connectivity, sigma) -> float:
     p = np.arange(size) if size <= 1 << 20 else \
         np.random.default_rng(0).integers(0, size, 1 << 20)
     total, count = 0.0, 0
-    for offset in _offsets(len(shape), connectivity):
+    for offset in offsets(len(shape), connectivity):
         q, inside = _neighbours(p, offset, shape)
         diff = ((flat[p[inside]] - flat[q[inside]]) ** 2).sum(axis=-1)
         total, count = total + float(diff.sum(dtype=np.float64)), count + diff.size
@@ -247,7 +280,7 @@ def _restricted(values, costs, free, fixed, spacing, connectivity, sigma, lam):
     labels = np.arange(costs.shape[0])[:, None]
     beta = _beta(values, connectivity, sigma)
     edges = []
-    for offset in _offsets(len(shape), connectivity):
+    for offset in offsets(len(shape), connectivity):
         for sign in (1, -1):  # each free voxel's neighbour on either side
             step = tuple(sign * o for o in offset)
             q, inside = _neighbours(p, step, shape)
@@ -268,7 +301,7 @@ def _whole_grid(values, costs, spacing, connectivity, sigma, lam):
     index = np.arange(int(np.prod(shape))).reshape(shape)
     beta = _beta(values, connectivity, sigma)
     edges = []
-    for offset in _offsets(len(shape), connectivity):
+    for offset in offsets(len(shape), connectivity):
         here = tuple(slice(max(0, -o), n - max(0, o)) for o, n in zip(offset, shape))
         there = tuple(slice(max(0, o), n - max(0, -o)) for o, n in zip(offset, shape))
         distance = float(np.linalg.norm(np.asarray(offset) * np.asarray(spacing))) / min(spacing)

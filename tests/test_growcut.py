@@ -1,0 +1,103 @@
+"""Grow from seeds: the fixed point of the GrowCut automaton, accurate on generated objects."""
+
+import numpy as np
+import pytest
+
+import napari_segkit as sk
+from napari_segkit import metrics
+from napari_segkit.methods import growcut
+from napari_segkit.methods.graphcut import offsets
+from test_graphcut import ellipse_image, strokes
+
+FRAME = [np.s_[24:26, 50:170], np.s_[176:178, 50:170], np.s_[24:178, 50:52],
+         np.s_[24:178, 168:170]]  # background strokes around the ellipse
+
+
+def automaton(values, seeds, connectivity):
+    """GrowCut run the original way: neighbours attack until nothing changes."""
+    shape = seeds.shape
+    labels, strength = seeds.copy(), (seeds > 0).astype(np.float64)
+    changed = True
+    while changed:
+        changed = False
+        for offset in offsets(len(shape), connectivity):
+            for sign in (1, -1):
+                step = tuple(sign * o for o in offset)
+                here = tuple(slice(max(0, -o), n - max(0, o)) for o, n in zip(step, shape))
+                there = tuple(slice(max(0, o), n - max(0, -o)) for o, n in zip(step, shape))
+                drop = np.abs(values[here] - values[there])[..., 0]
+                g = (1 - drop) * np.exp(-growcut.STEP_COST * np.linalg.norm(step))
+                attack = strength[here] * g
+                wins = attack > strength[there] * (1 + 1e-12)
+                if wins.any():
+                    strength[there][wins] = attack[wins]
+                    labels[there][wins] = labels[here][wins]
+                    changed = True
+    return labels
+
+
+@pytest.mark.parametrize("connectivity", [1, 2])
+def test_the_result_is_where_the_growcut_automaton_ends(connectivity):
+    rng = np.random.default_rng(connectivity)
+    image = rng.random((30, 34)).astype(np.float32)
+    seeds = np.zeros(image.shape, np.uint8)
+    for k in (1, 2, 3):
+        seeds[tuple(rng.integers(0, 30, 2))] = k
+    values = growcut._normalised(image[..., None], None, False)
+    expected = automaton(values, seeds, connectivity)
+    grown = sk.grow_from_seeds(image, seeds, sigma=0, connectivity=connectivity, background=None)
+    assert (grown == expected).mean() >= 0.999  # ties may go either way
+
+
+def test_seeds_around_a_noisy_object_recover_it():
+    image, truth = ellipse_image()
+    seeds = strokes(image.shape, [np.s_[95:105, 105:115]], FRAME)
+    grown = sk.grow_from_seeds(image, seeds)
+    assert metrics.dice(grown == 1, truth) >= 0.95
+    assert (grown[seeds == 1] == 1).all() and (grown[seeds == 2] == 0).all()
+
+
+def test_without_smoothing_noise_stops_the_growth():
+    image, truth = ellipse_image()
+    seeds = strokes(image.shape, [np.s_[95:105, 105:115]], FRAME)
+    rough = metrics.dice(sk.grow_from_seeds(image, seeds, sigma=0) == 1, truth)
+    smooth = metrics.dice(sk.grow_from_seeds(image, seeds) == 1, truth)
+    assert rough < smooth - 0.1
+
+
+def test_anisotropic_3d_from_seeds_on_two_slices():
+    rng = np.random.default_rng(5)
+    z, y, x = np.mgrid[:20, :80, :80]
+    truth = ((z * 3 - 30) ** 2 + (y - 40) ** 2 + (x - 40) ** 2) < 25 ** 2  # a ball in µm
+    image = (rng.normal(100, 20, truth.shape) + 60 * truth).astype(np.float32)
+    seeds = np.zeros(truth.shape, np.uint8)
+    for plane in (8, 12):
+        seeds[plane, 36:44, 36:44] = 1
+        seeds[plane, 2:6, 2:78] = seeds[plane, 74:78, 2:78] = 2
+    grown = sk.grow_from_seeds(image, seeds, spacing=(3.0, 1.0, 1.0))
+    assert metrics.dice(grown == 1, truth) >= 0.95
+
+
+def test_three_labels_and_colour():
+    rng = np.random.default_rng(6)
+    yy, xx = np.mgrid[:120, :160]
+    left, right = (yy - 60) ** 2 + (xx - 45) ** 2 < 30 ** 2, (yy - 60) ** 2 + (xx - 115) ** 2 < 30 ** 2
+    image = np.empty((120, 160, 3), np.float32)
+    image[:] = (230, 220, 235)
+    image[left], image[right] = (120, 70, 160), (200, 90, 140)
+    image = np.clip(image + rng.normal(0, 15, image.shape), 0, 255).astype(np.uint8)
+    seeds = np.zeros((120, 160), np.uint8)
+    seeds[58:62, 40:50], seeds[58:62, 110:120] = 1, 3
+    seeds[2:4, :], seeds[116:118, :], seeds[:, 2:4], seeds[:, 156:158] = 2, 2, 2, 2
+    seeds[10:110, 79:81] = 2
+    grown = sk.grow_from_seeds(image, seeds, rgb=True)
+    assert metrics.dice(grown == 1, left) >= 0.95
+    assert metrics.dice(grown == 3, right) >= 0.95
+
+
+def test_bad_seeds_are_refused_clearly():
+    image, _ = ellipse_image((40, 40))
+    with pytest.raises(ValueError, match="at least two labels"):
+        sk.grow_from_seeds(image, strokes(image.shape, [np.s_[18:22, 18:22]], []))
+    with pytest.raises(ValueError, match="the scribbles have shape"):
+        sk.grow_from_seeds(image, np.zeros((40, 41), np.uint8))

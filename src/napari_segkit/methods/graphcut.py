@@ -29,7 +29,7 @@ _HARD = 1e9
 _COLOUR_BINS = 16  # per channel: 16³ joint colour bins
 _MAX_DIRECT = 1 << 16  # voxels cut in one graph; larger images go coarse to fine
 _GMM_COMPONENTS = 5  # per label, as in GrabCut
-_GMM_SAMPLES = 20_000  # voxels per label the mixture is fitted to
+_GMM_SAMPLES = 4000  # voxels per label the mixture is fitted to
 #: likelihood models of the data term
 MODELS = ("histogram", "gmm")
 

@@ -1,0 +1,102 @@
+"""Cut the object in a box (GrabCut, Rother, Kolmogorov & Blake 2004).
+
+Everything outside the box is background. Inside, the object and background models (Gaussian
+mixtures by default) start as "the box" and "around the box" and are re-estimated from the
+last cut, a few times, each cut being the graph cut of :mod:`.graphcut`. Scribbles (1 object,
+2 background) are hard constraints, so a few strokes fix what the box alone gets wrong.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import cpu_only
+from ..progress import share
+from ._geometry import spacing_for
+from .graphcut import _HARD, MODELS, _cut, data_costs, fix_scribbles
+
+
+@cpu_only
+def grab_cut(image, box, *, seeds=None, iterations: int = 5, lam: float = 10.0,
+             sigma: float | None = None, spacing=None, connectivity: int = 1,
+             model: str = "gmm", margin: float | None = None, rgb: bool = False):
+    """The mask (uint8, 1 = object) of the object inside ``box``.
+
+    ``box``: two opposite corners in voxel coordinates, ((z0,) y0, x0) and ((z1,) y1, x1),
+    both inside; corners on one slice of a stack cut that slice only. ``seeds``: optional
+    scribbles of ``image``'s shape (1 object, 2 background). ``iterations``: model
+    re-estimations (stops early when the cut no longer changes). ``model``: "gmm" or
+    "histogram"; ``lam``, ``sigma``, ``connectivity``: as in :func:`graph_cut`.
+    ``margin``: how far around the box the background model looks (physical units with
+    ``spacing``; default half the box's size on each axis).
+    """
+    values = np.asarray(image, dtype=np.float32)
+    values = values if rgb else values[..., None]
+    shape = values.shape[:-1]
+    spacing = spacing_for(spacing, len(shape))
+    inner = _box_slices(box, shape)
+    if not np.isfinite(values).all():
+        raise ValueError("the image has NaN or infinite values; fill or crop them first")
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+    if iterations < 1:
+        raise ValueError(f"iterations must be 1 or more, got {iterations}")
+    scribbles = np.zeros(shape, np.uint8) if seeds is None else np.asarray(seeds)
+    if scribbles.shape != shape:
+        raise ValueError(f"the scribbles have shape {scribbles.shape}, the image {shape}")
+    region = tuple(_grown(s, n, margin, step) for s, n, step in zip(inner, shape, spacing))
+    values, scribbles = values[region], scribbles[region]
+    inside = np.zeros(scribbles.shape, bool)
+    inside[tuple(slice(s.start - r.start, s.stop - r.start) for s, r in zip(inner, region))] = 1
+    if inside.all() and not (scribbles == 2).any():
+        raise ValueError("the box covers the whole image: draw it around one object, with "
+                         "some background outside it (or paint background with label 2)")
+    fixed = np.where(inside, scribbles, 2).astype(np.uint8)
+    objects = inside & (fixed != 2)
+    for iteration in range(iterations):
+        with share(iteration / iterations, (iteration + 1) / iterations):
+            costs = _costs(values, objects, scribbles, model)
+            costs[0][~inside], costs[1][~inside] = _HARD, 0.0
+            fix_scribbles(costs, fixed, (1, 2))
+            cut = _cut(values, costs, spacing, connectivity, sigma, lam) == 0
+        if np.array_equal(cut, objects) or not cut.any():
+            objects = cut
+            break
+        objects = cut
+    out = np.zeros(shape, np.uint8)
+    out[region] = objects
+    return out
+
+
+def _costs(values, objects, scribbles, model) -> np.ndarray:
+    """Object and background costs from the current cut; for a label the user painted, its
+    model is half the cut's and half the strokes' (so a few strokes count, however many
+    voxels the cut has)."""
+    costs = data_costs(values, [objects, ~objects], model)
+    for k, label_id in enumerate((1, 2)):
+        painted = scribbles == label_id
+        if painted.any():
+            strokes = data_costs(values, [painted], model)[0]
+            costs[k] = np.log(2.0) - np.logaddexp(-costs[k], -strokes)
+    return costs
+
+
+def _box_slices(box, shape) -> tuple[slice, ...]:
+    """The voxels between two corners (inclusive, rounded); refused when outside."""
+    corners = np.asarray(box, dtype=float)
+    if corners.shape != (2, len(shape)):
+        raise ValueError(f"the box needs two corners of {len(shape)} coordinates, got "
+                         f"{corners.tolist()}")
+    lo = np.rint(corners.min(axis=0)).astype(int)
+    hi = np.rint(corners.max(axis=0)).astype(int) + 1
+    if np.any(hi <= 0) or np.any(lo >= np.asarray(shape)):
+        raise ValueError(f"the box {corners.tolist()} lies outside the image {shape}")
+    return tuple(slice(max(a, 0), min(b, n)) for a, b, n in zip(lo, hi, shape))
+
+
+def _grown(inner: slice, size: int, margin, step: float) -> slice:
+    """``inner`` grown by ``margin`` (physical units; default half its length)."""
+    length = inner.stop - inner.start
+    voxels = length // 2 if margin is None else int(np.ceil(margin / step))
+    voxels = voxels if length > 1 else 0  # a box one slice thick stays on its slice
+    return slice(max(inner.start - voxels, 0), min(inner.stop + voxels, size))

@@ -262,3 +262,28 @@ def test_run_graph_cut_from_a_scribble_file_with_a_window(tmp_path):
         read(tmp_path / "cut.tif").data,
         napari_segkit.graph_cut(volume.data, scribbles, lam=5.0, window=(0.0, 2000.0),
                                 spacing=volume.spacing))
+
+
+def test_run_grow_from_seeds_and_grab_cut(tmp_path):
+    volume = samples.nuclei_2d()
+    truth = volume.metadata["truth"]
+    scribbles = np.zeros(truth.shape, np.uint8)
+    scribbles[truth == 1], scribbles[:3] = 1, 2
+    write(tmp_path / "n.tif", volume.data, like=volume)
+    write(tmp_path / "scribbles.tif", scribbles, like=volume)
+    done = segkit("run", "grow-from-seeds", tmp_path / "n.tif", "--seeds",
+                  tmp_path / "scribbles.tif", "-o", tmp_path / "grown.tif", "--sigma", "0.5")
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_array_equal(
+        read(tmp_path / "grown.tif").data,
+        napari_segkit.grow_from_seeds(volume.data, scribbles, sigma=0.5, spacing=volume.spacing))
+    ys, xs = np.nonzero(truth == 1)
+    box = (ys.min() - 5, xs.min() - 5, ys.max() + 5, xs.max() + 5)
+    done = segkit("run", "grab-cut", tmp_path / "n.tif", "-o", tmp_path / "box.tif",
+                  "--box", ",".join(map(str, box)), "--model", "histogram")
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_array_equal(
+        read(tmp_path / "box.tif").data,
+        napari_segkit.grab_cut(volume.data, box, model="histogram", spacing=volume.spacing))
+    done = segkit("run", "grab-cut", tmp_path / "n.tif", "-o", tmp_path / "none.tif")
+    assert done.returncode == 1 and "grab-cut needs --box" in done.stderr

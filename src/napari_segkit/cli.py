@@ -40,6 +40,8 @@ CLASSIC = {
     "watershed": methods.watershed,
     "region-grow": methods.region_grow,
     "graph-cut": methods.graph_cut,
+    "grow-from-seeds": methods.grow_from_seeds,
+    "grab-cut": methods.grab_cut,
     "fill-holes": postprocess.fill_holes,
     "remove-small": postprocess.remove_small_objects,
     "remove-small-holes": postprocess.remove_small_holes,
@@ -127,8 +129,8 @@ def _parser() -> argparse.ArgumentParser:
                      "(overlays on the source in ITK-SNAP/Slicer) or .png (2D)")
     _series_option(run)
     run.add_argument("--seeds", type=Path, metavar="SEEDS",
-                     help="for graph-cut (scribbles: 1 object, 2 background, 3… more "
-                     "classes), watershed, region-grow, chan-vese and geodesic: a label image "
+                     help="for graph-cut and grow-from-seeds (scribbles: 1 object, 2 "
+                     "background, 3… more classes; grab-cut: optional strokes), watershed, region-grow, chan-vese and geodesic: a label image "
                      "of INPUT's shape (each id one seed) or a CSV file of points, one row "
                      "per seed, voxel indices in axis order (z,y,x); a header row is skipped")
     run.add_argument("--instances", action=argparse.BooleanOptionalAction, default=True,

@@ -17,13 +17,13 @@ from .graphcut import _HARD, MODELS, _cut, data_costs, fix_scribbles
 
 
 @cpu_only
-def grab_cut(image, box, *, seeds=None, iterations: int = 5, lam: float = 10.0,
+def grab_cut(image, box: tuple, *, seeds=None, iterations: int = 5, lam: float = 10.0,
              sigma: float | None = None, spacing=None, connectivity: int = 1,
              model: str = "gmm", margin: float | None = None, rgb: bool = False):
     """The mask (uint8, 1 = object) of the object inside ``box``.
 
-    ``box``: two opposite corners in voxel coordinates, ((z0,) y0, x0) and ((z1,) y1, x1),
-    both inside; corners on one slice of a stack cut that slice only. ``seeds``: optional
+    ``box``: two opposite corners in voxel coordinates, ((z0,) y0, x0) and ((z1,) y1, x1)
+    (or the same numbers flat); corners on one slice of a stack cut that slice only. ``seeds``: optional
     scribbles of ``image``'s shape (1 object, 2 background). ``iterations``: model
     re-estimations (stops early when the cut no longer changes). ``model``: "gmm" or
     "histogram"; ``lam``, ``sigma``, ``connectivity``: as in :func:`graph_cut`.
@@ -84,6 +84,8 @@ def _costs(values, objects, scribbles, model) -> np.ndarray:
 def _box_slices(box, shape) -> tuple[slice, ...]:
     """The voxels between two corners (inclusive, rounded); refused when outside."""
     corners = np.asarray(box, dtype=float)
+    if corners.size == 2 * len(shape):
+        corners = corners.reshape(2, len(shape))
     if corners.shape != (2, len(shape)):
         raise ValueError(f"the box needs two corners of {len(shape)} coordinates, got "
                          f"{corners.tolist()}")

@@ -4,10 +4,11 @@ from .cluster import ClusterWidget
 from .contours import ContoursWidget
 from .edges import EdgesWidget
 from .evaluate import EvaluateWidget
+from .graphcut import GraphCutWidget
 from .postprocess import PostprocessWidget
 from .regions import RegionsWidget
 from .segment import SegmentWidget
 from .threshold import ThresholdWidget
 
-__all__ = ["ClusterWidget", "ContoursWidget", "EdgesWidget", "EvaluateWidget",
+__all__ = ["ClusterWidget", "ContoursWidget", "EdgesWidget", "EvaluateWidget", "GraphCutWidget",
            "PostprocessWidget", "RegionsWidget", "SegmentWidget", "ThresholdWidget"]

@@ -33,7 +33,7 @@ from ._layers import (connect_while_open, displayed_plane, full_data, provenance
 log = logging.getLogger(__name__)
 
 #: parameters the widget fills in itself rather than showing
-_FILLED = {"spacing", "rgb", "seeds", "point", "mask", "return_membership", "seed", "sample"}
+_FILLED = ("spacing", "rgb", "seeds", "point", "mask", "return_membership", "seed", "sample")
 #: errors that are the user's input, shown in one line (anything else is also logged)
 _INPUT_ERRORS = (ValueError, backend.GPUUnavailableError)
 
@@ -50,6 +50,8 @@ class Method:
     labels: field labels other than the parameter's name.
     preview: cheap enough for a live preview of the displayed slice.
     mask: returns a mask (offer to split it into objects).
+    filled: more parameters the widget fills in itself (not shown).
+    call: run instead of ``function`` (same parameters), e.g. once per box.
     """
 
     function: Callable
@@ -60,11 +62,13 @@ class Method:
     labels: dict[str, str] = field(default_factory=dict)
     preview: bool = True
     mask: bool = False
+    filled: tuple[str, ...] = ()
+    call: Callable | None = None
 
     def parameters(self) -> dict[str, inspect.Parameter]:
         """The keyword parameters shown as fields, by name."""
         found = list(inspect.signature(self.function).parameters.values())[1:]
-        return {p.name: p for p in found if p.name not in _FILLED
+        return {p.name: p for p in found if p.name not in _FILLED + self.filled
                 and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
 
 
@@ -280,18 +284,20 @@ class FamilyWidget(Container):
         except ValueError as err:
             self.result.value = str(err)
             return None
+        self._state.cancelled = True  # a run still going is superseded: its result is dropped
         self._state = state = _RunState()
         self.run_button.enabled, self.cancel_button.enabled = False, True
         self.progress.value, self.progress.visible = 0, True
         self.result.value = "running…"
         self._timer.start()
-        self.worker = _apply(self.chosen.function, data, params, seeds, state)
+        self.worker = _apply(self.chosen.call or self.chosen.function, data, params, seeds,
+                             state)
         instances = self.instances.value and self.chosen.mask
         seeds_name = None if seeds is None else self.seeds.value.name
-        self.worker.returned.connect(
-            lambda out: self._show(layer, name, params, seeds_name, instances, out))
-        self.worker.errored.connect(self._failed)
-        self.worker.finished.connect(self._idle)
+        self.worker.returned.connect(lambda out: state is self._state and self._show(
+            layer, name, params, seeds_name, instances, out))
+        self.worker.errored.connect(lambda err: state is self._state and self._failed(err))
+        self.worker.finished.connect(lambda: state is self._state and self._idle())
         self.worker.start()
         return self.worker
 

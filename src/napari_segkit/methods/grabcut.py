@@ -13,7 +13,7 @@ import numpy as np
 from ..backend import cpu_only
 from ..progress import share
 from ._geometry import spacing_for
-from .graphcut import _HARD, MODELS, _cut, data_costs, fix_scribbles
+from .graphcut import HARD, MODELS, data_costs, fix_scribbles, min_energy_labels
 
 
 @cpu_only
@@ -56,9 +56,9 @@ def grab_cut(image, box: tuple, *, seeds=None, iterations: int = 5, lam: float =
     for iteration in range(iterations):
         with share(iteration / iterations, (iteration + 1) / iterations):
             costs = _costs(values, objects, scribbles, model)
-            costs[0][~inside], costs[1][~inside] = _HARD, 0.0
+            costs[0][~inside], costs[1][~inside] = HARD, 0.0
             fix_scribbles(costs, fixed, (1, 2))
-            cut = _cut(values, costs, spacing, connectivity, sigma, lam) == 0
+            cut = min_energy_labels(values, costs, spacing, connectivity, sigma, lam) == 0
         if np.array_equal(cut, objects) or not cut.any():
             objects = cut
             break

@@ -25,7 +25,7 @@ from ..progress import report, share
 from ._geometry import spacing_for
 
 #: voxels' labels are fixed in a scribble: this cost stands in for "infinite"
-_HARD = 1e9
+HARD = 1e9
 _COLOUR_BINS = 16  # per channel: 16³ joint colour bins
 _MAX_DIRECT = 1 << 16  # voxels cut in one graph; larger images go coarse to fine
 _GMM_COMPONENTS = 5  # per label, as in GrabCut
@@ -49,8 +49,9 @@ def graph_cut(image, seeds, *, lam: float = 10.0, sigma: float | None = None, sp
     ndim (8/26). ``window``: intensities (lo, hi) the models see; default the image's 0.5–99.5
     percentiles (grey only), so a CT's air and metal do not crowd the histogram. ``bins``:
     histogram bins (grey). ``model``: "histogram" or "gmm" (a 5-component Gaussian mixture per
-    label; smoother for colour, e.g. H&E, from few scribbles). ``margin``: when given, only the scribbles' bounding box grown by
-    ``margin`` (voxels, or physical units with ``spacing``) is cut; the rest is background.
+    label; smoother for colour, e.g. H&E, from few scribbles). ``margin``: when given, only
+    the scribbles' bounding box grown by ``margin`` (voxels, or physical units with
+    ``spacing``) is cut; the rest is background.
     Returns uint8 labels with the scribbles' ids, ``background``'s id as 0.
     """
     values, seeds, spacing = check_scribbles(image, seeds, rgb, spacing, connectivity)
@@ -65,7 +66,7 @@ def graph_cut(image, seeds, *, lam: float = 10.0, sigma: float | None = None, sp
     costs = data_costs(values, [scribbles == i for i in ids], model, window, bins)
     fix_scribbles(costs, scribbles, ids)
     with share(0.2, 1.0):
-        labels = _cut(values, costs, spacing, connectivity, sigma, lam)
+        labels = min_energy_labels(values, costs, spacing, connectivity, sigma, lam)
     result = ids[labels].astype(np.uint8)
     if background is not None:
         result[result == background] = 0
@@ -167,12 +168,12 @@ def _gmm(samples: np.ndarray):
 def fix_scribbles(costs: np.ndarray, scribbles: np.ndarray, ids) -> None:
     """Make scribbles hard constraints: a voxel scribbled with ``ids[k]`` costs 0 for label
     k and "infinity" for the others."""
-    costs[:, scribbles > 0] = _HARD
+    costs[:, scribbles > 0] = HARD
     for k, label_id in enumerate(ids):
         costs[k][scribbles == label_id] = 0.0
 
 
-def _cut(values, costs, spacing, connectivity, sigma, lam) -> np.ndarray:
+def min_energy_labels(values, costs, spacing, connectivity, sigma, lam) -> np.ndarray:
     """The label index (0…L-1) per voxel minimising the energy; coarse to fine when large."""
     shape = costs.shape[1:]
     factors = _coarsening(shape, spacing)
@@ -181,9 +182,9 @@ def _cut(values, costs, spacing, connectivity, sigma, lam) -> np.ndarray:
         free, fixed = np.ones(shape, bool), np.zeros(shape, np.intp)
     else:
         with share(0.0, 0.5):
-            coarse = _cut(_block_mean(values, factors), _block_mean(costs, (1, *factors)),
-                          tuple(s * f for s, f in zip(spacing, factors)), connectivity, sigma,
-                          lam)
+            coarse = min_energy_labels(
+                _block_mean(values, factors), _block_mean(costs, (1, *factors)),
+                tuple(s * f for s, f in zip(spacing, factors)), connectivity, sigma, lam)
         # free: the coarse voxels on or next to a boundary, at full resolution
         edge = ndimage.maximum_filter(coarse, 3) != ndimage.minimum_filter(coarse, 3)
         fixed, free = coarse, edge

@@ -45,10 +45,9 @@ def grow_from_seeds(image, seeds, *, sigma: float = 2.0, spacing=None, connectiv
     out = np.zeros(seeds.shape, np.uint8)
     box = scribble_box(seeds, margin, spacing)
     values, scribbles = values[box], seeds[box]
-    if sigma:
-        channel = (0,)
-        values = ndimage.gaussian_filter(
-            values, sigma_voxels(sigma, spacing, scribbles.ndim) + channel)
+    if sigma:  # smoothed in space, not across colour channels
+        values = ndimage.gaussian_filter(values, sigma_voxels(sigma, spacing, scribbles.ndim)
+                                         + (0,))
     graph = step_costs(_normalised(values, window, rgb), spacing, connectivity)
     report(0.4)
     _, _, sources = dijkstra(graph, directed=False, indices=np.flatnonzero(scribbles),

@@ -1,0 +1,31 @@
+"""Where torch runs: "cpu", "gpu" (CUDA, or a clear error) or "auto"; mixed precision on
+CUDA."""
+
+from __future__ import annotations
+
+import contextlib
+
+from ..backend import DEVICES, GPUUnavailableError
+
+
+def torch_device(device: str = "auto"):
+    """The torch device for ``device`` ("auto" takes CUDA when PyTorch sees a GPU)."""
+    import torch
+
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}, not {device!r}")
+    if device == "cpu" or (device == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise GPUUnavailableError("device='gpu' was asked for, but this PyTorch sees no CUDA "
+                                  "GPU; install a CUDA build of PyTorch or use device='cpu'")
+    return torch.device("cuda")
+
+
+def autocast(device):
+    """Mixed precision (float16 compute, float32 weights) on CUDA; nothing on the CPU."""
+    import torch
+
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.float16)
+    return contextlib.nullcontext()

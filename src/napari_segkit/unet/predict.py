@@ -1,0 +1,180 @@
+"""Apply a trained network: sliding-window inference with Gaussian blending (MONAI's
+``sliding_window_inference``), in slabs along the first axis so that memory is bounded by the
+slab, not the image; a 2D network goes slice by slice through a stack. Labels, probabilities,
+and objects split apart by the classic watershed.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from scipy import ndimage
+from skimage.segmentation import watershed
+
+from ..backend import get_xp, is_cupy
+from ..methods import label, postprocess, split_touching_objects
+from ..progress import report, reporting
+from . import data
+from .devices import autocast, torch_device
+from .model import Model, load_model
+
+_SLAB_VOXELS = 1 << 25  # voxels per slab (≈ 128 MB per channel in float32)
+
+
+def predict(model, image, *, tile=None, overlap: float = 0.25, batch_size: int = 4,
+            slices: bool = False, spacing=None, probabilities: bool = False,
+            instances: bool | None = None, min_size: float | None = None,
+            device: str = "auto", progress=None):
+    """Segment ``image`` (array, napari layer or segkit Volume) with ``model`` (a
+    :class:`Model` or a model folder/file).
+
+    ``tile``: the window (default the training patch); ``overlap``: its overlap (0…1).
+    ``slices``: apply a 2D model to each slice of a stack. ``spacing``: the image's voxel
+    size; when it differs from the model's by more than 5 % the image is resampled to the
+    model's and the result back. ``instances``: split the foreground into objects (default
+    for a model trained on objects) — with the boundary class as the watershed's barrier,
+    else by the distance watershed of :func:`split_touching_objects` — then fill holes and
+    remove objects under ``min_size`` voxels (default a fifth of the median object).
+    Returns labels (uint8 classes, background 0; int32 objects), and with ``probabilities``
+    also the float32 probabilities (classes first).
+    """
+    if isinstance(model, (str, os.PathLike)):
+        model = load_model(model)
+    if not isinstance(model, Model):
+        raise TypeError("model must be a Model or the path of a model folder or file")
+    config = model.config
+    array, layer_spacing, _ = data.layer_parts(image)
+    spacing = spacing if spacing is not None else layer_spacing
+    rgb = config["in_channels"] == 3
+    spatial = _check(array, config, rgb, slices)
+    xp = get_xp(array)
+    x = xp.moveaxis(array[..., :3], -1, 0) if rgb else array[None]
+    x = data.normalise(x.astype(xp.float32), config["normalisation"], xp)
+    zoom = _zoom(spacing, config.get("spacing"), spatial, config["spatial_dims"])
+    if zoom is not None:
+        x = np.stack([ndimage.zoom(np.asarray(c), zoom, order=1) for c in _host(x)])
+    dev = torch_device("gpu" if is_cupy(array) else device)
+    with reporting(progress):
+        probs = probabilities_of(model.network, x, config, dev, tile=tile, overlap=overlap,
+                                 batch_size=batch_size)
+    if zoom is not None:
+        probs = np.stack([ndimage.zoom(p, [o / n for o, n in zip(spatial, p.shape)], order=1)
+                          for p in probs])
+    output = xp.asarray(config["classes"]["output"], dtype=xp.uint8)
+    labels = output[probs.argmax(0)]
+    if instances is None:
+        instances = config.get("labels_are") == "objects"
+    if instances:
+        labels = xp.asarray(_objects(_host(probs), _host(labels), config, spacing, min_size))
+    return (labels, probs) if probabilities else labels
+
+
+def _host(array) -> np.ndarray:
+    return array.get() if is_cupy(array) else np.asarray(array)
+
+
+def _check(array, config, rgb: bool, slices: bool) -> tuple[int, ...]:
+    """The spatial shape, or a ValueError saying why the model does not fit the image."""
+    dims = config["spatial_dims"]
+    if rgb and (array.ndim < 3 or array.shape[-1] not in (3, 4)):
+        raise ValueError(f"this model was trained on RGB images; the image has shape "
+                         f"{tuple(array.shape)}")
+    spatial = tuple(array.shape[:-1] if rgb else array.shape)
+    if len(spatial) == dims:
+        return spatial
+    if len(spatial) == dims + 1 == 3:
+        if slices:
+            return spatial
+        raise ValueError("this model is 2D and the image is 3D; apply it slice by slice "
+                         "(slices=True, or --slices) or train a 3D model")
+    raise ValueError(f"this model was trained on {dims}D images and the image is "
+                     f"{len(spatial)}D {'RGB ' if rgb else ''}{spatial}; use a {len(spatial)}D "
+                     "model")
+
+
+def _zoom(spacing, model_spacing, spatial, dims):
+    """Zoom factors to the model's voxel size, or None when they agree within 5 %."""
+    if spacing is None or model_spacing is None:
+        return None
+    spacing = np.asarray(spacing, float)[-dims:]
+    factors = spacing / np.asarray(model_spacing, float)
+    if np.allclose(factors, 1, rtol=0.05):
+        return None
+    return (1.0,) * (len(spatial) - dims) + tuple(factors)
+
+
+def probabilities_of(network, image, config, dev, *, tile=None, overlap: float = 0.25,
+                     batch_size: int = 4):
+    """Class probabilities (C, *spatial), float32, of a normalised (channels, *spatial)
+    image; NumPy in, NumPy out (computed on ``dev``), CuPy in, CuPy out."""
+    dims = config["spatial_dims"]
+    xp = get_xp(image)
+    n_out = len(config["classes"]["values"])
+    spatial = image.shape[1:]
+    tile = tuple(config["patch"]) if tile is None else (
+        (int(tile),) * dims if np.isscalar(tile) else tuple(int(t) for t in tile))
+    if not 0 <= overlap < 1:
+        raise ValueError(f"overlap must be from 0 to below 1, got {overlap}")
+    out = xp.empty((n_out, *spatial), xp.float32)
+    if len(spatial) > dims:  # a 2D network, slice by slice
+        for z in range(spatial[0]):
+            out[:, z] = _window(network, image[:, z], tile, overlap, batch_size, dev)
+            report((z + 1) / spatial[0])
+        return out
+    plane = int(np.prod(spatial[1:]))
+    thick = max(tile[0], _SLAB_VOXELS // max(plane, 1))
+    halo = tile[0] // 2
+    for start in range(0, spatial[0], thick):
+        stop = min(start + thick, spatial[0])
+        lo, hi = max(0, start - halo), min(spatial[0], stop + halo)
+        probs = _window(network, image[:, lo:hi], tile, overlap, batch_size, dev)
+        out[:, start:stop] = probs[:, start - lo:stop - lo]
+        report(stop / spatial[0])
+    return out
+
+
+def _window(network, image, tile, overlap, batch_size, dev):
+    """Sliding-window softmax of one slab, back as the input's array kind."""
+    import torch
+    from monai.inferers import sliding_window_inference
+
+    if is_cupy(image):
+        x = torch.from_dlpack(get_xp(image).ascontiguousarray(image))[None]
+        keep_on = x.device
+    else:
+        x = torch.from_numpy(np.ascontiguousarray(image))[None]
+        keep_on = torch.device("cpu")
+    network = network.to(dev).eval()
+
+    def run(window):
+        with autocast(dev):
+            return network(window).float()
+
+    with torch.no_grad():
+        logits = sliding_window_inference(x, tile, batch_size, run, overlap=overlap,
+                                          mode="gaussian", sw_device=dev, device=keep_on)
+        probs = torch.softmax(logits, 1)[0]
+    if is_cupy(image):
+        return get_xp(image).from_dlpack(probs.contiguous())
+    return probs.numpy()
+
+
+def _objects(probs, labels, config, spacing, min_size) -> np.ndarray:
+    """Instance labels: the foreground split into objects, holes filled, fragments gone."""
+    dims = labels.ndim
+    if config.get("labels_are") == "objects":  # background, object, boundary
+        foreground = probs[0] < 0.5
+        markers = label(probs[1] > 0.5, device="cpu")
+        objects = watershed(-probs[1], markers, mask=foreground).astype(np.int32)
+    else:
+        foreground = labels > 0
+        objects = split_touching_objects(foreground, spacing=None if spacing is None else
+                                         tuple(spacing)[-dims:], device="cpu")
+    objects = postprocess.fill_holes(objects, device="cpu")
+    sizes = np.bincount(objects.ravel())[1:]
+    sizes = sizes[sizes > 0]
+    if sizes.size:
+        limit = np.median(sizes) / 5 if min_size is None else min_size
+        objects = postprocess.remove_small_objects(objects, limit, device="cpu")
+    return postprocess.relabel_sequential(objects, device="cpu").astype(np.int32)

@@ -1,0 +1,346 @@
+"""Train a MONAI network from images and (sparse) labels.
+
+An epoch is ``steps`` batches of random patches. After each epoch the validation voxels
+(whole blocks held out of training, see :func:`data.split`) are predicted with sliding-window
+inference and scored per class with MONAI's Dice; the best epoch's weights are kept. Training
+stops after ``epochs``, after ``patience`` epochs without improvement, or when the caller
+cancels (the callback raises :class:`~napari_segkit.progress.Cancelled`): the best model so
+far is returned either way.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..progress import Cancelled, report, reporting
+from . import data, networks
+from .devices import autocast, torch_device
+from .model import Model, load_model
+
+LOSSES = ("dicece", "dice", "focal", "dicefocal")
+
+
+@dataclass
+class Epoch:
+    """One epoch's report: training loss, validation Dice per class (None without
+    validation), whether it is the best so far, and the seconds it took."""
+
+    epoch: int
+    loss: float
+    dice: dict[str, float] | None
+    best: bool
+    seconds: float
+
+    @property
+    def mean_dice(self) -> float | None:
+        if not self.dice:
+            return None
+        values = [v for v in self.dice.values() if not math.isnan(v)]
+        return float(np.mean(values)) if values else None
+
+
+def train(images, labels, *, labels_are: str = "scribbles", background: int | None = 2,
+          spatial_dims: int | None = None, rgb: bool | None = None, spacing=None,
+          architecture: str = "unet", channels: Sequence[int] = networks.DEFAULT_CHANNELS,
+          residual_units: int = 2, dropout: float = 0.0, epochs: int = 40,
+          steps: int = 16, batch_size: int | None = None,
+          patch_size: Sequence[int] | int | None = None, learning_rate: float = 2e-3,
+          loss: str = "dicece", class_weights: str | Sequence[float] | None = "balanced",
+          normalisation: str = "percentile", augment: bool = True, validation: float = 0.2,
+          patience: int = 15, resume=None, seed: int = 0, device: str = "auto",
+          callback: Callable[[Epoch], None] | None = None,
+          progress: Callable[[float], None] | None = None) -> Model:
+    """Train a segmentation network on ``images`` and their ``labels`` (an array, a napari
+    layer or a segkit Volume each, or lists of them, paired in order).
+
+    ``labels_are``: "scribbles" (0 = not labelled, ignored; 1, 2, … classes; ``background``'s
+    id predicts as 0), "classes" (every voxel labelled; 0 = background) or "objects"
+    (instance ids; trained as background / object / boundary so that touching objects can be
+    split). ``spatial_dims``: 2 or 3 (default the image's; 2 on a stack trains on its
+    slices). ``architecture``: see :mod:`~napari_segkit.unet.networks`. ``epochs`` of
+    ``steps`` batches of ``batch_size`` patches (default 8 in 2D, 2 in 3D) of ``patch_size``
+    voxels (default up to 128² or 64³, fewer slices in a coarse Z). ``loss``: "dicece",
+    "dice", "focal" or "dicefocal"; ``class_weights``: "balanced" (inverse square root of
+    each class's share), a weight per class, or None. ``validation``: share of labelled
+    voxels held out (0: none; then the last epoch is kept). ``resume``: a model (or folder)
+    to go on training. ``callback(epoch)`` gets each :class:`Epoch`; raising
+    ``Cancelled`` there (or in ``progress``) stops training and keeps the best model.
+    """
+    import torch
+
+    pairs = _pairs(images, labels)
+    previous = load_model(resume) if isinstance(resume, (str, bytes)) or hasattr(
+        resume, "__fspath__") else resume
+    config = _config(pairs, previous, labels_are=labels_are, background=background,
+                     spatial_dims=spatial_dims, rgb=rgb, spacing=spacing,
+                     architecture=architecture, channels=channels,
+                     residual_units=residual_units, dropout=dropout, patch_size=patch_size,
+                     normalisation=normalisation)
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    n_classes = len(config["classes"]["values"])
+    images_cf, targets = _arrays(pairs, config)
+    patch = tuple(config["patch"])
+    sample_patch = (1,) * (images_cf[0].ndim - 1 - len(patch)) + patch
+    block = tuple(max(1, p // 2) for p in sample_patch)
+    train_t, val_t = data.split(targets, validation, block, n_classes, seed)
+    weights = _class_weights(class_weights, train_t, n_classes)
+    dev = torch_device(device)
+    torch.manual_seed(seed)
+
+    if previous is not None:
+        model = Model(copy.deepcopy(previous.network), copy.deepcopy(previous.config))
+        model.config.update(normalisation=config["normalisation"])
+    else:
+        network = networks.build(config["architecture"], **config["network"])
+        model = Model(network, config)
+    network = model.network.to(dev)
+    optimiser = torch.optim.AdamW(network.parameters(), lr=learning_rate, weight_decay=1e-5)
+    if previous is not None and previous.training is not None:
+        optimiser.load_state_dict(previous.training["optimiser"])
+    loss_fn = _loss(loss, weights.to(dev) if weights is not None else None)
+    sampler = data.PatchSampler(images_cf, train_t, sample_patch, augment,
+                                seed + len(model.history))
+    batch_size = batch_size or (8 if len(patch) == 2 else 2)
+    scaler = torch.amp.GradScaler(enabled=dev.type == "cuda")
+    history = model.history
+    start = len(history)
+    best_score = max((_score(e) for e in history), default=-math.inf)
+    best_state = copy.deepcopy(network.state_dict())
+    waited = 0
+    stopped = "epochs"
+    with reporting(progress):
+        try:
+            for epoch in range(start, start + epochs):
+                began = time.perf_counter()
+                network.train()
+                losses = []
+                for step in range(steps):
+                    x, y = sampler.batch(batch_size)
+                    x, y = torch.from_numpy(x).to(dev), torch.from_numpy(y).to(dev)
+                    if len(patch) < y.ndim - 1:  # 2D network on slices of a stack
+                        x, y = x[:, :, 0], y[:, 0]
+                    optimiser.zero_grad(set_to_none=True)
+                    with autocast(dev):
+                        value = _masked_loss(loss_fn, network(x), y)
+                    scaler.scale(value).backward()
+                    scaler.step(optimiser)
+                    scaler.update()
+                    losses.append(float(value.detach()))
+                    report((epoch - start + (step + 1) / steps) / epochs)
+                dice = _validate(network, images_cf, val_t, config, dev) if validation > 0 \
+                    else None
+                record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "dice": dice}
+                score = _score(record)
+                best = score > best_score
+                if best:
+                    best_score, waited = score, 0
+                    best_state = copy.deepcopy(network.state_dict())
+                else:
+                    waited += 1
+                report_ = Epoch(epoch + 1, record["loss"], dice, best,
+                                time.perf_counter() - began)
+                history.append({**asdict(report_)})
+                if callback is not None:
+                    callback(report_)
+                if waited >= patience:
+                    stopped = "no improvement"
+                    break
+        except Cancelled:
+            stopped = "cancelled"
+    if validation <= 0:
+        best_state = network.state_dict()
+    network.load_state_dict(best_state)
+    model.network = network.cpu().eval()
+    model.training = {"optimiser": optimiser.state_dict()}
+    model.config["stopped"] = stopped
+    model.config["best_dice"] = None if best_score == -math.inf or validation <= 0 else \
+        best_score
+    return model
+
+
+def _pairs(images, labels) -> list[tuple]:
+    images = list(images) if isinstance(images, (list, tuple)) else [images]
+    labels = list(labels) if isinstance(labels, (list, tuple)) else [labels]
+    if len(images) != len(labels) or not images:
+        raise ValueError(f"give one labels image per image ({len(images)} images, "
+                         f"{len(labels)} labels)")
+    return list(zip(images, labels))
+
+
+def _config(pairs, previous, *, labels_are, background, spatial_dims, rgb, spacing,
+            architecture, channels, residual_units, dropout, patch_size, normalisation) -> dict:
+    """Check the pairs and settle the model's settings (those of ``previous`` if resuming)."""
+    first, first_spacing, first_rgb = data.layer_parts(pairs[0][0])
+    rgb = bool(first_rgb) if rgb is None else rgb
+    spacing = spacing if spacing is not None else first_spacing
+    shapes = []
+    for k, (image, lab) in enumerate(pairs):
+        image, _, _ = data.layer_parts(image)
+        lab, _, _ = data.layer_parts(lab)
+        spatial = tuple(image.shape[:-1] if rgb else image.shape)
+        if tuple(lab.shape) != spatial:
+            raise ValueError(f"labels {k + 1} have shape {tuple(lab.shape)} but image {k + 1} "
+                             f"is {spatial}; paint labels in a layer of the image's shape")
+        if not np.issubdtype(np.asarray(lab[(0,) * lab.ndim]).dtype, np.integer):
+            raise ValueError(f"labels {k + 1} are not integers ({lab.dtype})")
+        if len(spatial) not in (2, 3):
+            raise ValueError(f"image {k + 1} has {len(spatial)} spatial axes; give 2D or 3D "
+                             "images (one channel, or RGB)")
+        shapes.append(spatial)
+    if len({len(s) for s in shapes}) != 1:
+        raise ValueError("give all 2D or all 3D images")
+    ndim = len(shapes[0])
+    dims = spatial_dims or ndim
+    if dims not in (2, 3) or dims > ndim:
+        raise ValueError(f"spatial_dims must be 2 or 3 and at most the images' {ndim}")
+    if spacing is not None:
+        spacing = [float(s) for s in spacing][-ndim:][-dims:]
+    if previous is not None:
+        config = copy.deepcopy(previous.config)
+        if config["spatial_dims"] != dims or config["in_channels"] != (3 if rgb else 1):
+            raise ValueError("the model to resume was trained on "
+                             f"{config['spatial_dims']}D images with {config['in_channels']} "
+                             "channel(s); these images differ")
+        return config
+    labels_list = [np.asarray(data.layer_parts(lab)[0]) for _, lab in pairs]
+    classes = data.classes_of(labels_list, labels_are, background)
+    smallest = np.min(np.asarray(shapes)[:, -dims:], axis=0)
+    patch = _patch(patch_size, smallest, spacing, dims)
+    levels = len(channels) - 1
+    strides = networks.strides_for(patch, spacing, levels)
+    multiple = networks.divisor(architecture, strides)
+    if any(p % m for p, m in zip(patch, multiple)):
+        raise ValueError(f"patch size {tuple(patch)} must be a multiple of "
+                         f"{tuple(int(m) for m in multiple)} for {architecture}")
+    return {"architecture": architecture, "spatial_dims": dims,
+            "in_channels": 3 if rgb else 1, "classes": classes, "labels_are": labels_are,
+            "spacing": spacing, "patch": [int(p) for p in patch],
+            "network": {"spatial_dims": dims, "in_channels": 3 if rgb else 1,
+                        "out_channels": len(classes["values"]), "patch": [int(p) for p in patch],
+                        "strides": strides, "channels": list(channels),
+                        "residual_units": residual_units, "dropout": dropout},
+            "normalisation": {"mode": normalisation}, "history": []}
+
+
+def _patch(patch_size, smallest, spacing, dims) -> list[int]:
+    """The training patch: as given (checked against the smallest image), else up to 128²
+    or 64³ (fewer voxels along a coarser axis), rounded down to a multiple of 16."""
+    if patch_size is not None:
+        patch = [int(patch_size)] * dims if np.isscalar(patch_size) else [int(p) for p in
+                                                                           patch_size]
+        if len(patch) != dims:
+            raise ValueError(f"patch_size needs {dims} sizes, got {patch}")
+        if any(p > s for p, s in zip(patch, smallest)):
+            raise ValueError(f"patch size {tuple(patch)} is larger than the smallest image "
+                             f"({tuple(int(s) for s in smallest)}); choose a patch no larger")
+        return patch
+    side = 128 if dims == 2 else 64
+    ratio = np.ones(dims) if spacing is None else np.min(spacing) / np.asarray(spacing)
+    wanted = np.maximum(side * ratio, 8)
+    patch = [int(min(w, s) // 16 * 16) or int(min(w, s) // 8 * 8) for w, s in
+             zip(wanted, smallest)]
+    if min(patch) < 8:
+        raise ValueError(f"the smallest image ({tuple(int(s) for s in smallest)}) is too small "
+                         "for a U-Net: it needs 8 or more voxels along each axis")
+    return patch
+
+
+def _arrays(pairs, config) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Normalised (C, *spatial) images and their targets."""
+    rgb = config["in_channels"] == 3
+    images = [data.channels_first(np.asarray(data.layer_parts(im)[0]), rgb) for im, _ in pairs]
+    record = config["normalisation"]
+    if "low" not in record and record["mode"] == "fixed" or "percentiles" not in record:
+        record.update(data.normalisation(images, record["mode"]))
+    images = [data.normalise(im, record) for im in images]
+    targets = [data.target(np.asarray(data.layer_parts(lab)[0]), config["classes"],
+                           config["labels_are"]) for _, lab in pairs]
+    return images, targets
+
+
+def _class_weights(kind, targets, n):
+    import torch
+
+    if kind is None:
+        return None
+    if isinstance(kind, str):
+        if kind != "balanced":
+            raise ValueError(f"class_weights must be 'balanced', a list or None, got {kind!r}")
+        counts = sum(np.bincount(t.ravel(), minlength=n + 1)[1:n + 1] for t in targets)
+        share = counts / max(counts.sum(), 1)
+        weights = 1 / np.sqrt(np.maximum(share, 1e-4))
+        weights = weights / weights.mean()
+    else:
+        weights = np.asarray(kind, float)
+        if weights.shape != (n,):
+            raise ValueError(f"class_weights needs {n} values, one per class")
+    return torch.as_tensor(weights, dtype=torch.float32)
+
+
+def _loss(name: str, weights):
+    from monai import losses
+
+    common = {"to_onehot_y": True, "include_background": True}
+    if name == "dicece":
+        return losses.DiceCELoss(softmax=True, batch=True, weight=weights, **common)
+    if name == "dice":
+        return losses.DiceLoss(softmax=True, batch=True, **common)
+    if name == "focal":
+        return losses.FocalLoss(use_softmax=True, weight=weights, **common)
+    return losses.DiceFocalLoss(softmax=True, batch=True, weight=weights, **common)
+
+
+def _masked_loss(loss_fn, logits, target):
+    """The loss over labelled voxels only: those voxels as one (1, C, N) "image"."""
+    mask = target > 0
+    chosen = logits.movedim(1, -1)[mask].T[None].float()
+    return loss_fn(chosen, (target[mask].long() - 1)[None, None])
+
+
+def _validate(network, images, targets, config, dev) -> dict[str, float]:
+    """Dice per class over the validation voxels of all images (MONAI's ``compute_dice``)."""
+    import torch
+    from monai.metrics import compute_dice
+
+    from .predict import probabilities_of
+
+    names = config["classes"]["names"]
+    predicted, truth = [], []
+    network.eval()
+    with torch.no_grad():
+        for image, t in zip(images, targets):
+            if t.any():
+                box = _around(t, config["patch"])
+                pred = probabilities_of(network, image[(slice(None),) + box], config, dev).argmax(0)
+                keep = t[box] > 0
+                predicted.append(pred[keep])
+                truth.append(t[box][keep].astype(np.int64) - 1)
+    one_hot = [torch.nn.functional.one_hot(torch.as_tensor(np.concatenate(v)), len(names))
+               .T[None].float() for v in (predicted, truth)]
+    dice = compute_dice(*one_hot, include_background=True, ignore_empty=True)[0]
+    return {name: float(d) for name, d in zip(names, dice)}
+
+
+def _around(target: np.ndarray, patch) -> tuple[slice, ...]:
+    """The bounding box of the labelled voxels, grown by half a patch (context)."""
+    where = np.nonzero(target)
+    halo = [0] * (target.ndim - len(patch)) + [p // 2 for p in patch]
+    return tuple(slice(max(0, int(w.min()) - h), min(n, int(w.max()) + 1 + h))
+                 for w, h, n in zip(where, halo, target.shape))
+
+
+def _score(record: dict) -> float:
+    """Higher is better: mean validation Dice, or minus the loss without validation."""
+    dice = record.get("dice")
+    if dice:
+        values = [v for v in dice.values() if not math.isnan(v)]
+        if values:
+            return float(np.mean(values))
+    return -float(record["loss"])

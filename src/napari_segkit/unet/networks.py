@@ -5,7 +5,7 @@
   stack an axis is not down-sampled until its voxels are no more than twice as coarse as the
   finest axis (as nnU-Net does), so Z is not squashed away.
 - "attention_unet": MONAI ``AttentionUnet``, same ``channels`` and strides.
-- "segresnet": MONAI ``SegResNet`` (``channels[0]`` initial filters).
+- "segresnet": MONAI ``SegResNet`` (``channels[0]`` initial filters, a multiple of 8).
 - "unetr", "swin_unetr": MONAI's transformers (best for 3D and many training images; UNETR
   sees a fixed tile, the patch size, SwinUNETR needs sizes divisible by 32).
 """
@@ -60,7 +60,7 @@ def build(architecture: str, *, spatial_dims: int, in_channels: int, out_channel
                                   out_channels=out_channels, channels=channels,
                                   strides=compact, dropout=dropout)
     if architecture == "segresnet":
-        return nets.SegResNet(spatial_dims=spatial_dims, init_filters=channels[0],
+        return nets.SegResNet(spatial_dims=spatial_dims, init_filters=8 * max(1, channels[0] // 8),
                               in_channels=in_channels, out_channels=out_channels,
                               dropout_prob=dropout or None)
     if architecture == "unetr":

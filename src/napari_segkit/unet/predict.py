@@ -1,6 +1,6 @@
 """Apply a trained network: sliding-window inference with Gaussian blending (MONAI's
 ``sliding_window_inference``), in slabs along the first axis so that memory is bounded by the
-slab, not the image; a 2D network goes slice by slice through a stack. Labels, probabilities,
+slab, not the image (with the same result); a 2D network goes slice by slice through a stack. Labels, probabilities,
 and objects split apart by the classic watershed.
 """
 
@@ -122,12 +122,15 @@ def probabilities_of(network, image, config, dev, *, tile=None, overlap: float =
             out[:, z] = _window(network, image[:, z], tile, overlap, batch_size, dev)
             report((z + 1) / spatial[0])
         return out
+    # Slabs along the first axis, each with the windows of a whole-image run that reach
+    # into it (MONAI puts them every `step` voxels): the result equals the whole run's.
     plane = int(np.prod(spatial[1:]))
     thick = max(tile[0], _SLAB_VOXELS // max(plane, 1))
-    halo = tile[0] // 2
+    step = max(1, int(tile[0] * (1 - overlap)))
     for start in range(0, spatial[0], thick):
         stop = min(start + thick, spatial[0])
-        lo, hi = max(0, start - halo), min(spatial[0], stop + halo)
+        lo = max(0, ((start - tile[0]) // step + 1) * step)
+        hi = min(spatial[0], stop + tile[0])
         probs = _window(network, image[:, lo:hi], tile, overlap, batch_size, dev)
         out[:, start:stop] = probs[:, start - lo:stop - lo]
         report(stop / spatial[0])

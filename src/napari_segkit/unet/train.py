@@ -138,9 +138,11 @@ def train(images, labels, *, labels_are: str = "scribbles", background: int | No
                     else None
                 record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "dice": dice}
                 score = _score(record)
-                best = score > best_score
+                best = score >= best_score  # ties: the later epoch has trained longer
+                if score > best_score:
+                    waited = 0
                 if best:
-                    best_score, waited = score, 0
+                    best_score = score
                     best_state = copy.deepcopy(network.state_dict())
                 else:
                     waited += 1

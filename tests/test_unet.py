@@ -1,0 +1,316 @@
+"""U-Net training and inference (napari_segkit.unet), on the CPU with generated nuclei."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from napari_segkit import samples, unet
+from napari_segkit.methods.metrics import dice, match
+from napari_segkit.progress import Cancelled
+
+from .conftest import gpu
+
+FAST = {"epochs": 6, "steps": 12, "seed": 0, "device": "cpu"}
+
+
+@pytest.fixture(scope="module")
+def nuclei():
+    """A 512×256 image of touching nuclei: the left half to train on, the right to test."""
+    volume = samples.nuclei_2d((256, 512), count=80, seed=3, touching=True)
+    image, truth = volume.data, volume.metadata["truth"]
+    return image[:, :256], truth[:, :256], image[:, 256:], truth[:, 256:]
+
+
+@pytest.fixture(scope="module")
+def trained(nuclei):
+    image, truth, _, _ = nuclei
+    return unet.train(image, (truth > 0).astype(np.uint8), labels_are="classes", **FAST)
+
+
+def test_learns_2d_and_beats_an_untrained_network(nuclei, trained):
+    _, _, test_image, test_truth = nuclei
+    untrained = unet.train(nuclei[0], (nuclei[1] > 0).astype(np.uint8), labels_are="classes",
+                           **{**FAST, "epochs": 0})
+    learned = dice(unet.predict(trained, test_image) > 0, test_truth > 0)
+    guessed = dice(unet.predict(untrained, test_image) > 0, test_truth > 0)
+    assert learned > 0.9
+    assert learned > guessed + 0.3
+    history = trained.history
+    assert [e["epoch"] for e in history] == list(range(1, 7))
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert max(e["dice"]["class 1"] for e in history) > 0.9
+    assert trained.config["best_dice"] == pytest.approx(
+        max(np.mean(list(e["dice"].values())) for e in history))
+
+
+def test_learns_3d_anisotropic_and_keeps_z():
+    volume = samples.nuclei_3d(seed=1)
+    model = unet.train(volume, (volume.metadata["truth"] > 0).astype(np.uint8),
+                       labels_are="classes", **FAST)
+    assert model.config["spacing"] == [1.0, 0.25, 0.25]
+    # Z (4× coarser) is not halved at the first level
+    assert tuple(model.config["network"]["strides"][0]) == (1, 2, 2)
+    other = samples.nuclei_3d(seed=5)
+    result = unet.predict(model, other)
+    assert result.shape == other.data.shape and result.dtype == np.uint8
+    assert dice(result > 0, other.metadata["truth"] > 0) > 0.85
+
+
+def scribbles_of(truth, rng):
+    """Strokes: a horizontal line through the middle of some objects (1) and a few
+    background lines (2), as a user would paint them; about 2 % of the pixels."""
+    from scipy import ndimage
+
+    marks = np.zeros(truth.shape, np.uint8)
+    for box in ndimage.find_objects(truth)[::2]:
+        if box is None:
+            continue
+        y = (box[0].start + box[0].stop) // 2
+        row = truth[y, box[1]] > 0
+        marks[y, box[1]][row] = 1
+    background = ndimage.binary_erosion(truth == 0, iterations=1)
+    for y in rng.choice(truth.shape[0], 12, replace=False):
+        marks[y][background[y]] = 2
+    return marks
+
+
+def test_sparse_scribbles_predict_whole_objects(nuclei):
+    image, truth, test_image, test_truth = nuclei
+    marks = scribbles_of(truth, np.random.default_rng(0))
+    assert (marks > 0).mean() < 0.1
+    model = unet.train(image, marks, **FAST)  # scribbles: 1 object, 2 background
+    assert model.config["classes"]["output"] == [1, 0]
+    result = unet.predict(model, test_image)
+    assert set(np.unique(result)) <= {0, 1}
+    assert dice(result > 0, test_truth > 0) > 0.85
+
+
+def test_objects_mode_splits_touching_nuclei(nuclei):
+    image, truth, test_image, test_truth = nuclei
+    model = unet.train(image, truth, labels_are="objects", **FAST)
+    assert model.config["classes"]["names"] == ["background", "object", "boundary"]
+    objects = unet.predict(model, test_image)
+    assert objects.dtype == np.int32
+    matching = match(objects, test_truth, threshold=0.5)
+    merged = unet.predict(model, test_image, instances=False)
+    assert set(np.unique(merged)) <= {0, 1, 2}
+    assert matching.f1 > 0.7
+    # better than taking connected parts of the foreground, which merges touching nuclei
+    from napari_segkit import label
+    assert matching.f1 > match(label(merged > 0), test_truth).f1
+
+
+def test_probabilities_and_two_class_instances(nuclei, trained):
+    _, _, test_image, test_truth = nuclei
+    labels, probs = unet.predict(trained, test_image, probabilities=True)
+    assert probs.shape == (2, *test_image.shape) and probs.dtype == np.float32
+    np.testing.assert_allclose(probs.sum(0), 1, atol=1e-4)
+    np.testing.assert_array_equal(labels, probs.argmax(0))
+    objects = unet.predict(trained, test_image, instances=True)
+    assert objects.max() > 10
+    assert dice(objects > 0, labels > 0) > 0.97  # fill holes / fragments change little
+
+
+def test_slabs_give_the_whole_image_result(nuclei, trained, monkeypatch):
+    import sys
+
+    predict_module = sys.modules["napari_segkit.unet.predict"]
+
+    _, _, test_image, _ = nuclei
+    whole = unet.predict(trained, test_image, probabilities=True)[1]
+    monkeypatch.setattr(predict_module, "_SLAB_VOXELS", 64 * 256)
+    slabs = unet.predict(trained, test_image, probabilities=True)[1]
+    np.testing.assert_allclose(slabs, whole, atol=1e-5)  # two slabs of 128 rows, one run
+    monkeypatch.setattr(predict_module, "_SLAB_VOXELS", 100 * 256)
+    tiles = unet.predict(trained, test_image, tile=96, overlap=0.4, probabilities=True)[1]
+    monkeypatch.setattr(predict_module, "_SLAB_VOXELS", 1 << 25)
+    whole = unet.predict(trained, test_image, tile=96, overlap=0.4, probabilities=True)[1]
+    np.testing.assert_allclose(tiles, whole, atol=1e-5)
+
+
+def test_save_load_round_trip_predicts_the_same(nuclei, trained, tmp_path):
+    _, _, test_image, _ = nuclei
+    folder = trained.save(tmp_path / "model")
+    config = json.loads((folder / "config.json").read_text())
+    assert config["architecture"] == "unet" and config["normalisation"]["mode"] == "percentile"
+    assert len(config["history"]) == 6 and config["classes"]["output"] == [0, 1]
+    again = unet.load_model(folder)
+    np.testing.assert_array_equal(unet.predict(again, test_image),
+                                  unet.predict(trained, test_image))
+    np.testing.assert_array_equal(unet.predict(str(folder), test_image),
+                                  unet.predict(trained, test_image))
+    with pytest.raises(FileExistsError, match="already exists"):
+        trained.save(folder)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="not a segkit model folder"):
+        trained.save(tmp_path / "other", overwrite=True)
+    assert (tmp_path / "other" / "notes.txt").read_text() == "keep me"
+    trained.save(folder, overwrite=True)
+    assert unet.load_model(folder).config["history"] == config["history"]
+
+
+def test_resume_goes_on_from_the_saved_state(nuclei, tmp_path):
+    image, truth, _, _ = nuclei
+    labels = (truth > 0).astype(np.uint8)
+    first = unet.train(image, labels, labels_are="classes", **{**FAST, "epochs": 2})
+    first.save(tmp_path / "m")
+    more = unet.train(image, labels, labels_are="classes", resume=tmp_path / "m",
+                      **{**FAST, "epochs": 2})
+    assert [e["epoch"] for e in more.history] == [1, 2, 3, 4]
+    assert more.history[3]["loss"] < first.history[0]["loss"]
+    assert len(first.history) == 2  # the model resumed from is not changed
+
+
+def test_cancel_keeps_the_best_model_so_far(nuclei):
+    image, truth, test_image, test_truth = nuclei
+    seen = []
+
+    def stop_after_four(epoch):
+        seen.append(epoch)
+        if epoch.epoch == 4:
+            raise Cancelled
+
+    model = unet.train(image, (truth > 0).astype(np.uint8), labels_are="classes",
+                       callback=stop_after_four, **{**FAST, "epochs": 50})
+    assert len(model.history) == 4 and model.config["stopped"] == "cancelled"
+    assert [e.epoch for e in seen] == [1, 2, 3, 4] and seen[0].seconds > 0
+    assert dice(unet.predict(model, test_image) > 0, test_truth > 0) > 0.8
+
+
+def test_two_pairs_of_images_and_labels():
+    a, b = samples.nuclei_2d((128, 128), seed=1), samples.nuclei_2d((160, 128), seed=2)
+    labels = [(v.metadata["truth"] > 0).astype(np.uint8) for v in (a, b)]
+    model = unet.train([a.data, b.data], labels, labels_are="classes",
+                       **{**FAST, "epochs": 1, "steps": 2})
+    assert model.config["patch"] == [128, 128]  # the smaller image fits one patch
+    assert len(model.history) == 1
+
+
+def test_2d_model_on_a_stack_slice_by_slice():
+    volume = samples.nuclei_3d(seed=1)
+    truth = (volume.metadata["truth"] > 0).astype(np.uint8)
+    model = unet.train(volume, truth, labels_are="classes", spatial_dims=2, **FAST)
+    assert model.spatial_dims == 2 and model.config["spacing"] == [0.25, 0.25]
+    with pytest.raises(ValueError, match="slice by slice"):
+        unet.predict(model, volume.data)
+    result = unet.predict(model, volume, slices=True)
+    assert result.shape == volume.data.shape
+    assert dice(result > 0, truth > 0) > 0.8
+
+
+def test_resamples_to_the_model_voxel_size(nuclei, trained):
+    from scipy import ndimage
+
+    _, _, test_image, test_truth = nuclei
+    finer = ndimage.zoom(test_image.astype(np.float32), 2, order=1)
+    finer_truth = ndimage.zoom(test_truth > 0, 2, order=0)
+    spacing = trained.config["spacing"]
+    assert spacing is None  # trained on a bare array: no voxel size to resample to
+    trained_sized = unet.Model(trained.network, {**trained.config, "spacing": [0.5, 0.5]})
+    result = unet.predict(trained_sized, finer, spacing=(0.25, 0.25))
+    assert result.shape == finer.shape
+    assert dice(result > 0, finer_truth) > 0.85
+
+
+@pytest.mark.parametrize("architecture", ["attention_unet", "segresnet", "unetr", "swin_unetr"])
+def test_other_monai_networks_train_and_predict(architecture, tmp_path):
+    volume = samples.nuclei_2d((64, 64), seed=2, count=8)
+    model = unet.train(volume.data, (volume.metadata["truth"] > 0).astype(np.uint8),
+                       labels_are="classes", architecture=architecture, patch_size=64,
+                       channels=(12, 24), **{**FAST, "epochs": 1, "steps": 1, "batch_size": 2})
+    result = unet.predict(model, volume.data)
+    assert result.shape == (64, 64) and set(np.unique(result)) <= {0, 1}
+    again = unet.load_model(model.save(tmp_path / architecture))
+    assert type(again.network) is type(model.network)
+
+
+def test_torchscript_and_monai_bundle_load(nuclei, trained, tmp_path):
+    _, _, test_image, _ = nuclei
+    expected = unet.predict(trained, test_image)
+    scripted = torch.jit.trace(trained.network, torch.zeros(1, 1, 128, 128))
+    scripted.save(str(tmp_path / "model.ts"))
+    with pytest.raises(ValueError, match="spatial_dims"):
+        unet.load_model(tmp_path / "model.ts")
+    loaded = unet.load_model(tmp_path / "model.ts", spatial_dims=2, classes=[0, 1],
+                             patch=[128, 128])
+    np.testing.assert_array_equal(unet.predict(loaded, test_image), expected)
+
+    bundle = tmp_path / "bundle"
+    (bundle / "configs").mkdir(parents=True)
+    (bundle / "models").mkdir()
+    net = trained.config["network"]
+    (bundle / "configs" / "inference.json").write_text(json.dumps({"network_def": {
+        "_target_": "monai.networks.nets.UNet", "spatial_dims": 2, "in_channels": 1,
+        "out_channels": 2, "channels": net["channels"], "strides": [2, 2, 2],
+        "num_res_units": net["residual_units"]}}))
+    (bundle / "configs" / "metadata.json").write_text(json.dumps({"network_data_format": {
+        "inputs": {"image": {"num_channels": 1, "spatial_shape": [128, 128]}},
+        "outputs": {"pred": {"num_channels": 2}}}}))
+    torch.save(trained.network.state_dict(), bundle / "models" / "model.pt")
+    loaded = unet.load_model(bundle, patch=[128, 128])
+    assert loaded.config["architecture"] == "bundle"
+    np.testing.assert_array_equal(unet.predict(loaded, test_image), expected)
+
+
+# -- bad input: clear messages, nothing lost ------------------------------------------------
+
+def test_bad_training_input_is_refused_clearly(nuclei):
+    image, truth, _, _ = nuclei
+    with pytest.raises(ValueError, match="shape"):
+        unet.train(image, truth[:100], **FAST)
+    with pytest.raises(ValueError, match="no labelled pixels"):
+        unet.train(image, np.zeros_like(truth), **FAST)
+    with pytest.raises(ValueError, match="one class only"):
+        unet.train(image, (truth > 0).astype(np.uint8), **FAST)  # scribbles: only label 1
+    with pytest.raises(ValueError, match="larger than the smallest image"):
+        unet.train(image, (truth > 0).astype(np.uint8), labels_are="classes",
+                   patch_size=512, **FAST)
+    with pytest.raises(ValueError, match="one labels image per image"):
+        unet.train([image, image], [truth], **FAST)
+    with pytest.raises(ValueError, match="too few places"):
+        marks = np.zeros_like(truth)
+        marks[10, 10:20], marks[12, 10:20] = 1, 2
+        unet.train(image, marks, **FAST)
+    with pytest.raises(ValueError, match="architecture"):
+        unet.train(image, (truth > 0).astype(np.uint8), labels_are="classes",
+                   architecture="resnet", **FAST)
+
+
+def test_bad_model_and_image_are_refused_clearly(nuclei, trained, tmp_path):
+    _, _, test_image, _ = nuclei
+    with pytest.raises(FileNotFoundError):
+        unet.predict(tmp_path / "missing", test_image)
+    (tmp_path / "notes").mkdir()
+    with pytest.raises(ValueError, match="not a segkit model folder"):
+        unet.load_model(tmp_path / "notes")
+    (tmp_path / "notes" / "config.json").write_text("{not json")
+    with pytest.raises(ValueError, match="not a usable segkit model folder"):
+        unet.load_model(tmp_path / "notes")
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    with pytest.raises(ValueError, match="not a TorchScript file"):
+        unet.load_model(tmp_path / "junk.pt", spatial_dims=2, classes=2)
+    with pytest.raises(ValueError, match="2D and the image is 3D"):
+        unet.predict(trained, np.stack([test_image] * 3))
+    with pytest.raises(ValueError, match="trained on 2D images and the image is 1D"):
+        unet.predict(trained, test_image[0])
+    three_d = unet.Model(trained.network, {**trained.config, "spatial_dims": 3})
+    with pytest.raises(ValueError, match="trained on 3D images and the image is 2D"):
+        unet.predict(three_d, test_image)
+    rgb = unet.Model(trained.network, {**trained.config, "in_channels": 3})
+    with pytest.raises(ValueError, match="RGB"):
+        unet.predict(rgb, test_image)
+
+
+@gpu
+def test_cupy_image_goes_to_torch_on_the_gpu(nuclei, trained):
+    cupy = pytest.importorskip("cupy")
+    if not (cupy.cuda.is_available() and torch.cuda.is_available()):
+        pytest.skip("no CUDA GPU for CuPy and PyTorch")
+    _, _, test_image, _ = nuclei
+    result = unet.predict(trained, cupy.asarray(test_image))
+    assert isinstance(result, cupy.ndarray)
+    agree = (result.get() == unet.predict(trained, test_image, device="cpu")).mean()
+    assert agree > 0.999

@@ -287,3 +287,37 @@ def test_run_grow_from_seeds_and_grab_cut(tmp_path):
         napari_segkit.grab_cut(volume.data, box, model="histogram", spacing=volume.spacing))
     done = segkit("run", "grab-cut", tmp_path / "n.tif", "-o", tmp_path / "none.tif")
     assert done.returncode == 1 and "grab-cut needs --box" in done.stderr
+
+
+def test_train_then_run_unet_writes_a_model_and_labels(stack, tmp_path):
+    path, volume = stack
+    truth = volume.metadata["truth"]
+    labels = tmp_path / "truth.tif"
+    write(labels, (truth > 0).astype(np.uint8), like=read(path))
+    done = segkit("train", "--image", path, "--labels", labels, "--labels-are", "classes",
+                  "--epochs", "4", "--steps", "8", "--device", "cpu", "-o", tmp_path / "model")
+    assert done.returncode == 0, done.stderr
+    assert "epoch 4: loss" in done.stdout and "Dice background" in done.stdout
+    assert (tmp_path / "model" / "config.json").is_file()
+    again = segkit("train", "--image", path, "--labels", labels, "-o", tmp_path / "model")
+    assert again.returncode == 1 and "already exists" in again.stderr
+
+    done = segkit("run", "unet", path, "--model", tmp_path / "model", "-o",
+                  tmp_path / "pred.tif", "--no-instances")
+    assert done.returncode == 0, done.stderr
+    out = read(tmp_path / "pred.tif")
+    expected = napari_segkit.unet.predict(tmp_path / "model", volume.data,
+                                          spacing=(1.0, 0.25, 0.25), instances=False)
+    np.testing.assert_array_equal(out.data, expected)
+    assert out.spacing == pytest.approx((1.0, 0.25, 0.25))
+    assert napari_segkit.methods.metrics.dice(out.data > 0, truth > 0) > 0.7
+
+    missing = segkit("run", "unet", path, "-o", tmp_path / "x.tif")
+    assert missing.returncode == 1 and "needs --model" in missing.stderr
+    wrong = segkit("run", "unet", path, "--model", tmp_path, "-o", tmp_path / "x.tif")
+    assert wrong.returncode == 1 and "not a segkit model folder" in wrong.stderr
+    empty = tmp_path / "empty.tif"
+    write(empty, np.zeros(truth.shape, np.uint8), like=read(path))
+    none = segkit("train", "--image", path, "--labels", empty, "-o", tmp_path / "m2")
+    assert none.returncode == 1 and "no labelled pixels" in none.stderr
+    assert not (tmp_path / "m2").exists()

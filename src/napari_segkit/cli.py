@@ -14,7 +14,7 @@ import dask
 import numpy as np
 from tqdm import tqdm
 
-from . import __version__, backend
+from . import __version__, backend, unet
 from .demo import DEMO_SAMPLES
 from .io import read, write
 from . import methods
@@ -80,6 +80,9 @@ METHODS = {
                                       "offset": float, "k": float, "r": float,
                                       "contrast": float, **_COMMON}),
     **{name: (function, _options(function)) for name, function in CLASSIC.items()},
+    # --model: a folder from `segkit train` or the widget, a MONAI bundle or TorchScript file
+    "unet": (unet.predict, {"model": Path, "tile": int, "overlap": float, "slices": bool,
+                            "min_size": float, "batch_size": int}),
 }
 
 _ERRORS = (ValueError, OSError, backend.GPUUnavailableError)
@@ -113,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser(
-        "run", help="segment a file and write labels",
+        "run", help="segment a file and write labels", allow_abbrev=False,  # --mode ≠ --model
         description="Segment INPUT with METHOD and write labels to OUTPUT. Method parameters "
         "are given as --name value, e.g. `segkit run threshold cells.tif -o labels.tif "
         "--method li --dark`.",
@@ -133,11 +136,44 @@ def _parser() -> argparse.ArgumentParser:
                      "background, 3… more classes; grab-cut: optional strokes), watershed, region-grow, chan-vese and geodesic: a label image "
                      "of INPUT's shape (each id one seed) or a CSV file of points, one row "
                      "per seed, voxel indices in axis order (z,y,x); a header row is skipped")
-    run.add_argument("--instances", action=argparse.BooleanOptionalAction, default=True,
-                     help="number each connected object (default); --no-instances writes 0/1")
+    run.add_argument("--instances", action=argparse.BooleanOptionalAction, default=None,
+                     help="number each connected object (default; unet: split touching "
+                     "objects, the default for a model trained on objects); --no-instances "
+                     "writes 0/1 (unet: class ids)")
     _device_option(run)
     run.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     run.set_defaults(handler=_run)
+
+    train = sub.add_parser(
+        "train", help="train a U-Net (MONAI) on images and labels, save it as a folder",
+        description="Train a network on pairs of --image and --labels files (in order) and "
+        "write the model folder MODEL. Labels are scribbles by default (0 = not labelled, "
+        "1 = object, 2 = background, more ids = more classes). Each epoch's loss and "
+        "validation Dice are printed.")
+    train.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL",
+                       help="the model folder to write")
+    train.add_argument("--image", type=Path, action="append", required=True, metavar="IMAGE")
+    train.add_argument("--labels", type=Path, action="append", required=True, metavar="LABELS")
+    train.add_argument("--labels-are", choices=unet.LABELS_ARE, default="scribbles",
+                       help="scribbles (default), classes (every pixel, 0 = background) or "
+                       "objects (instance ids: learns to split touching objects)")
+    train.add_argument("--architecture", choices=unet.ARCHITECTURES, default="unet")
+    train.add_argument("--spatial-dims", type=int, choices=(2, 3),
+                       help="2 trains on the slices of 3D stacks (default: the images' own)")
+    train.add_argument("--epochs", type=int, default=40)
+    train.add_argument("--steps", type=int, default=16, help="batches per epoch (default 16)")
+    train.add_argument("--patch-size", type=int, nargs="+", metavar="N",
+                       help="training patch (default up to 128² or 64³)")
+    train.add_argument("--loss", choices=unet.LOSSES, default="dicece")
+    train.add_argument("--validation", type=float, default=0.2,
+                       help="share of labelled voxels held out (default 0.2; 0: none)")
+    train.add_argument("--patience", type=int, default=15,
+                       help="stop after this many epochs without a better validation Dice")
+    train.add_argument("--resume", type=Path, metavar="MODEL", help="go on training this model")
+    train.add_argument("--seed", type=int, default=0)
+    _device_option(train)
+    train.add_argument("--overwrite", action="store_true", help="replace MODEL if it exists")
+    train.set_defaults(handler=_train)
 
     info = sub.add_parser("info", help="describe an image file: shape, dtype, voxel size, axes")
     info.add_argument("input", type=Path, metavar="INPUT",
@@ -252,6 +288,9 @@ def _run(args, extra) -> int:
     params = method_parameters(args.method, extra)
     if args.output.exists() and not args.overwrite:
         raise FileExistsError(f"{args.output} already exists; add --overwrite to replace it")
+    if args.method == "unet":
+        return _run_unet(args, params)
+    args.instances = True if args.instances is None else args.instances
     if args.method in CLASSIC:
         return _run_classic(args, function, params)
     if args.seeds is not None:
@@ -293,6 +332,58 @@ def _run(args, extra) -> int:
     print(f"wrote {args.output}: {found}, threshold {value} "
           f"({params.get('method', 'otsu' if args.method == 'threshold' else 'mean')}), "
           f"{device}, {time.perf_counter() - start:.2f} s")
+    return 0
+
+
+def _run_unet(args, params: dict) -> int:
+    """`segkit run unet IMAGE --model MODEL -o OUT`."""
+    if "model" not in params:
+        raise ValueError("unet needs --model: a model folder from `segkit train`")
+    if args.seeds is not None:
+        raise ValueError("unet takes no --seeds")
+    start = time.perf_counter()
+    path = params.pop("model")
+    model = unet.load_model(path)
+    volume = pick_series(read(args.input), args.series).load()
+    spacing = volume.spacing if set(volume.units) != {"pixel"} else None
+    with tqdm(total=100, desc="unet", unit="%", disable=None, file=sys.stderr) as bar:
+        result = unet.predict(model, volume.data, spacing=spacing, instances=args.instances,
+                              device=args.device, **params,
+                              progress=lambda f: bar.update(max(0, round(100 * f) - bar.n)))
+    write(args.output, result, like=volume, overwrite=args.overwrite)
+    kind = "objects" if result.dtype == np.int32 else "classes"
+    print(f"wrote {args.output}: {len(np.unique(result[result > 0]))} {kind}, "
+          f"unet {path.name}, {time.perf_counter() - start:.2f} s")
+    return 0
+
+
+def _train(args, _extra) -> int:
+    """`segkit train --image A --labels A_LABELS ... -o MODEL`."""
+    if len(args.image) != len(args.labels):
+        raise ValueError(f"give one --labels per --image ({len(args.image)} images, "
+                         f"{len(args.labels)} labels)")
+    if args.output.exists() and not args.overwrite:
+        raise FileExistsError(f"{args.output} already exists; add --overwrite to replace it")
+    images = [pick_series(read(p), None).load() for p in args.image]
+    labels = [np.asarray(pick_series(read(p), None).data) for p in args.labels]
+
+    def show(epoch) -> None:
+        dice = "" if not epoch.dice else "  Dice " + ", ".join(
+            f"{name} {value:.3f}" for name, value in epoch.dice.items())
+        print(f"epoch {epoch.epoch}: loss {epoch.loss:.4f}{dice}"
+              f"{'  (best)' if epoch.best else ''}  {epoch.seconds:.1f} s", flush=True)
+
+    patch = args.patch_size[0] if args.patch_size and len(args.patch_size) == 1 \
+        else args.patch_size
+    model = unet.train(images, labels, labels_are=args.labels_are,
+                       architecture=args.architecture, spatial_dims=args.spatial_dims,
+                       epochs=args.epochs, steps=args.steps, patch_size=patch, loss=args.loss,
+                       validation=args.validation, patience=args.patience,
+                       resume=args.resume, seed=args.seed, device=args.device, callback=show)
+    model.save(args.output, overwrite=args.overwrite)
+    best = model.config.get("best_dice")
+    print(f"wrote {args.output}: {len(model.history)} epochs ({model.config['stopped']})"
+          + (f", best validation Dice {best:.3f}" if best is not None else ""))
     return 0
 
 

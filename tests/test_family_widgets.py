@@ -210,7 +210,8 @@ def test_auto_fields_and_an_empty_viewer(make_napari_viewer, qtbot):
     assert "spacing" not in widget.parameters()  # scale 1: nothing physical to offer
 
 
-@pytest.mark.parametrize("name", ["Threshold", "Segment", "Graph cut", "Post-process", "Evaluate"])
+@pytest.mark.parametrize("name", ["Threshold", "Segment", "Graph cut", "Train U-Net",
+                                  "Apply U-Net", "Post-process", "Evaluate"])
 def test_a_closed_dock_stops_listening_to_the_viewer(make_napari_viewer, qtbot, name):
     from qtpy.QtCore import QCoreApplication, QEvent
 

@@ -25,7 +25,7 @@ def test_napari_lists_the_plugin_and_its_contributions():
     pm.discover()
     manifest = pm.get_manifest("napari-segkit")
     assert [w.display_name for w in manifest.contributions.widgets] == [
-        "Threshold", "Segment", "Edges", "Regions", "Cluster", "Contours", "Graph cut", "Post-process",
-        "Evaluate"]
+        "Threshold", "Segment", "Edges", "Regions", "Cluster", "Contours", "Graph cut",
+        "Train U-Net", "Apply U-Net", "Post-process", "Evaluate"]
     assert {s.key for s in manifest.contributions.sample_data} == {
         "nuclei-2d", "nuclei-3d", "ihc-slide"}

@@ -9,6 +9,8 @@ from .postprocess import PostprocessWidget
 from .regions import RegionsWidget
 from .segment import SegmentWidget
 from .threshold import ThresholdWidget
+from .unet import ApplyUNetWidget, TrainUNetWidget
 
-__all__ = ["ClusterWidget", "ContoursWidget", "EdgesWidget", "EvaluateWidget", "GraphCutWidget",
-           "PostprocessWidget", "RegionsWidget", "SegmentWidget", "ThresholdWidget"]
+__all__ = ["ApplyUNetWidget", "ClusterWidget", "ContoursWidget", "EdgesWidget", "EvaluateWidget",
+           "GraphCutWidget", "PostprocessWidget", "RegionsWidget", "SegmentWidget",
+           "ThresholdWidget", "TrainUNetWidget"]

@@ -1,0 +1,103 @@
+"""The Train U-Net and Apply U-Net widgets in a real napari viewer: open a TIFF through the
+plugin's reader, paint labels, train, save, apply to another image."""
+
+import numpy as np
+import pytest
+import tifffile
+
+from napari_segkit import samples, unet
+from napari_segkit.methods.metrics import dice
+
+pytestmark = pytest.mark.gui
+
+
+def open_nuclei(viewer, tmp_path, name, seed):
+    volume = samples.nuclei_2d((192, 192), count=30, seed=seed, touching=True)
+    path = tmp_path / f"{name}.tif"
+    tifffile.imwrite(path, volume.data, imagej=True, resolution=(1 / 0.325, 1 / 0.325),
+                     metadata={"unit": "um", "axes": "YX"})
+    layer = viewer.open(path, plugin="napari-segkit")[0]
+    return layer, volume.metadata["truth"]
+
+
+def wait(qtbot, widget):
+    qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=180_000)
+
+
+def test_train_on_painted_labels_save_and_apply_to_a_new_image(make_napari_viewer, qtbot,
+                                                                 tmp_path):
+    viewer = make_napari_viewer()
+    image, truth = open_nuclei(viewer, tmp_path, "train", seed=1)
+    painted = viewer.add_labels(np.zeros(truth.shape, np.uint8), name="painted",
+                                scale=image.scale)
+    painted.data = np.where(truth > 0, 1, 2).astype(np.uint8)  # object 1, background 2
+    _, train = viewer.window.add_plugin_dock_widget("napari-segkit", "Train U-Net")
+    pair = train.pairs[0]
+    assert pair.image.value.name == "train" and pair.annotations.value.name == "painted"
+    train.epochs.value = 4
+    train.run()
+    wait(qtbot, train)
+    assert train.model is not None, train.result.value
+    assert len(train.model.history) == 4 and "best validation Dice" in train.result.value
+    assert train.model.config["spacing"] == pytest.approx([0.325, 0.325])
+    assert len(train.plot.curves["loss"]) == 4 and len(train.plot.curves["Dice"]) == 4
+    train.folder.value = tmp_path / "model"
+    assert train.save() == tmp_path / "model"
+
+    other, other_truth = open_nuclei(viewer, tmp_path, "new", seed=2)
+    _, apply = viewer.window.add_plugin_dock_widget("napari-segkit", "Apply U-Net")
+    apply.folder.value = tmp_path / "model"
+    assert "unet 2D, 4 epochs" in apply.about.value
+    apply.image.value = other
+    apply.probabilities.value = True
+    apply.run()
+    wait(qtbot, apply)
+    result = viewer.layers["new U-Net"]
+    assert tuple(result.scale) == pytest.approx((0.325, 0.325))
+    assert result.metadata["segkit"]["function"] == "napari_segkit.unet.predict"
+    np.testing.assert_array_equal(result.data, unet.predict(tmp_path / "model", other.data,
+                                                            spacing=(0.325, 0.325)))
+    assert dice(result.data > 0, other_truth > 0) > 0.85
+    probability = viewer.layers["new P(class 1)"].data
+    assert probability.shape == other.data.shape and 0 <= probability.min() <= probability.max() <= 1
+
+    apply.instances.value = True
+    apply.run()
+    wait(qtbot, apply)
+    assert viewer.layers["new U-Net"].data.max() > 10  # touching nuclei split into objects
+
+
+def test_cancel_keeps_a_model_and_bad_input_is_one_line(make_napari_viewer, qtbot, tmp_path):
+    viewer = make_napari_viewer()
+    image, truth = open_nuclei(viewer, tmp_path, "train", seed=1)
+    _, train = viewer.window.add_plugin_dock_widget("napari-segkit", "Train U-Net")
+    train.run()
+    assert "choose an image and a labels layer" in train.result.value
+
+    viewer.add_labels(np.zeros((10, 10), np.uint8), name="wrong shape")
+    train.pairs[0].annotations.value = viewer.layers["wrong shape"]
+    train.run()
+    wait(qtbot, train)
+    assert "shape" in train.result.value and train.model is None
+
+    viewer.add_labels(np.where(truth > 0, 1, 2).astype(np.uint8), name="painted")
+    train.pairs[0].annotations.value = viewer.layers["painted"]
+    train.epochs.value = 500
+    train.run()
+    qtbot.waitUntil(lambda: len(train._state.epochs) >= 2, timeout=120_000)
+    train.cancel()
+    wait(qtbot, train)
+    assert train.model is not None and train.model.config["stopped"] == "cancelled"
+    assert 2 <= len(train.model.history) < 500 and train.save_button.enabled
+
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "keep.txt").write_text("mine")
+    train.folder.value = tmp_path / "notes"
+    assert train.save() is None and "already exists" in train.result.value
+    assert (tmp_path / "notes" / "keep.txt").read_text() == "mine"
+
+    _, apply = viewer.window.add_plugin_dock_widget("napari-segkit", "Apply U-Net")
+    apply.folder.value = tmp_path / "notes"
+    assert "not a model" in apply.about.value
+    apply.run()
+    assert "choose a model folder" in apply.result.value

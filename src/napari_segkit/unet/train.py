@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import time
 from dataclasses import asdict, dataclass
 from typing import Callable, Sequence
@@ -75,8 +76,7 @@ def train(images, labels, *, labels_are: str = "scribbles", background: int | No
     import torch
 
     pairs = _pairs(images, labels)
-    previous = load_model(resume) if isinstance(resume, (str, bytes)) or hasattr(
-        resume, "__fspath__") else resume
+    previous = load_model(resume) if isinstance(resume, (str, os.PathLike)) else resume
     config = _config(pairs, previous, labels_are=labels_are, background=background,
                      spatial_dims=spatial_dims, rgb=rgb, spacing=spacing,
                      architecture=architecture, channels=channels,
@@ -95,8 +95,7 @@ def train(images, labels, *, labels_are: str = "scribbles", background: int | No
     torch.manual_seed(seed)
 
     if previous is not None:
-        model = Model(copy.deepcopy(previous.network), copy.deepcopy(previous.config))
-        model.config.update(normalisation=config["normalisation"])
+        model = Model(copy.deepcopy(previous.network), config)
     else:
         network = networks.build(config["architecture"], **config["network"])
         model = Model(network, config)
@@ -114,7 +113,7 @@ def train(images, labels, *, labels_are: str = "scribbles", background: int | No
     best_score = max((_score(e) for e in history), default=-math.inf)
     best_state = copy.deepcopy(network.state_dict())
     waited = 0
-    stopped = "epochs"
+    stopped = "finished"
     with reporting(progress):
         try:
             for epoch in range(start, start + epochs):
@@ -190,7 +189,7 @@ def _config(pairs, previous, *, labels_are, background, spatial_dims, rgb, spaci
         if tuple(lab.shape) != spatial:
             raise ValueError(f"labels {k + 1} have shape {tuple(lab.shape)} but image {k + 1} "
                              f"is {spatial}; paint labels in a layer of the image's shape")
-        if not np.issubdtype(np.asarray(lab[(0,) * lab.ndim]).dtype, np.integer):
+        if not np.issubdtype(np.dtype(lab.dtype), np.integer):
             raise ValueError(f"labels {k + 1} are not integers ({lab.dtype})")
         if len(spatial) not in (2, 3):
             raise ValueError(f"image {k + 1} has {len(spatial)} spatial axes; give 2D or 3D "
@@ -259,7 +258,7 @@ def _arrays(pairs, config) -> tuple[list[np.ndarray], list[np.ndarray]]:
     rgb = config["in_channels"] == 3
     images = [data.channels_first(np.asarray(data.layer_parts(im)[0]), rgb) for im, _ in pairs]
     record = config["normalisation"]
-    if "low" not in record and record["mode"] == "fixed" or "percentiles" not in record:
+    if "percentiles" not in record:  # a new model: settle it from the training images
         record.update(data.normalisation(images, record["mode"]))
     images = [data.normalise(im, record) for im in images]
     targets = [data.target(np.asarray(data.layer_parts(lab)[0]), config["classes"],

@@ -318,9 +318,10 @@ class ApplyUNetWidget(_RunningWidget):
                                           translate=layer.translate[-ndim:],
                                           colormap="magma", blending="additive",
                                           contrast_limits=(0, 1))
-        kind = "objects" if result.dtype == np.int32 else "classes"
+        kind = "object" if result.dtype == np.int32 else "class"
         found = len(np.unique(result[result > 0]))
-        self.result.value = (f"{found} {kind} in {title!r}"
+        plural = "" if found == 1 else ("s" if kind == "object" else "es")
+        self.result.value = (f"{found} {kind}{plural} in {title!r}"
                              + (" (slice by slice)" if settings["slices"] else ""))
 
 

@@ -45,6 +45,22 @@ def test_learns_2d_and_beats_an_untrained_network(nuclei, trained):
         max(np.mean(list(e["dice"].values())) for e in history))
 
 
+def test_validation_blocks_are_never_trained_on(nuclei):
+    from napari_segkit.unet import data
+
+    truth = nuclei[1]
+    target = data.target(truth, data.classes_of([truth], "objects", None), "objects")
+    train, val = data.split([target], 0.2, (32, 32), 3, seed=0)
+    train, val = train[0], val[0]
+    assert not ((train > 0) & (val > 0)).any()
+    np.testing.assert_array_equal(np.where(val > 0, val, train), target)
+    assert 0.2 <= (val > 0).sum() / (target > 0).sum() < 0.3
+    assert set(np.unique(val[val > 0])) == set(np.unique(train[train > 0])) == {1, 2, 3}
+    # whole 32×32 blocks: a block is all validation or all training
+    blocks = (val > 0).reshape(8, 32, 8, 32).any(axis=(1, 3))
+    assert ((val > 0).reshape(8, 32, 8, 32).all(axis=(1, 3)) == blocks).all()
+
+
 def test_learns_3d_anisotropic_and_keeps_z():
     volume = samples.nuclei_3d(seed=1)
     model = unet.train(volume, (volume.metadata["truth"] > 0).astype(np.uint8),

@@ -120,12 +120,13 @@ def split(targets: list[np.ndarray], fraction: float, block: Sequence[int], chan
     blocks = []  # (image index, block index, count per class)
     block_ids = []
     for i, t in enumerate(targets):
-        grid = [np.arange(n) // b for n, b in zip(t.shape, block)]
-        counts_per_axis = [g[-1] + 1 for g in grid]
-        ids = np.ravel_multi_index(np.meshgrid(*grid, indexing="ij"), counts_per_axis)
+        grid = [(np.arange(n) // b).astype(np.int32) for n, b in zip(t.shape, block)]
+        counts_per_axis = [int(g[-1]) + 1 for g in grid]
+        ids = np.ravel_multi_index(np.ix_(*grid), counts_per_axis)  # block of each voxel
         block_ids.append(ids)
-        counts = np.zeros((int(np.prod(counts_per_axis)), channels + 1), np.int64)
-        np.add.at(counts, (ids.ravel(), t.ravel()), 1)
+        counts = np.bincount((ids * (channels + 1) + t).ravel(),
+                             minlength=int(np.prod(counts_per_axis)) * (channels + 1))
+        counts = counts.reshape(-1, channels + 1)
         blocks += [(i, b, counts[b, 1:]) for b in np.flatnonzero(counts[:, 1:].sum(1))]
     total = sum(c for _, _, c in blocks)
     rng = np.random.default_rng(seed)
@@ -144,9 +145,8 @@ def split(targets: list[np.ndarray], fraction: float, block: Sequence[int], chan
                          "for validation: label more places, or set validation to 0")
     train = [t.copy() for t in targets]
     val = [np.zeros_like(t) for t in targets]
-    for k in taken:
-        i, b, _ = blocks[k]
-        inside = block_ids[i] == b
+    for i, ids in enumerate(block_ids):
+        inside = np.isin(ids, [blocks[k][1] for k in taken if blocks[k][0] == i])
         val[i][inside], train[i][inside] = targets[i][inside], 0
     return train, val
 

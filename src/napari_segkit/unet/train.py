@@ -135,19 +135,14 @@ def train(images, labels, *, labels_are: str = "scribbles", background: int | No
                     report((epoch - start + (step + 1) / steps) / epochs)
                 dice = _validate(network, images_cf, val_t, config, dev) if validation > 0 \
                     else None
-                record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "dice": dice}
-                score = _score(record)
+                loss_value = float(np.mean(losses))
+                score = _score({"loss": loss_value, "dice": dice})
+                waited = 0 if score > best_score else waited + 1
                 best = score >= best_score  # ties: the later epoch has trained longer
-                if score > best_score:
-                    waited = 0
                 if best:
-                    best_score = score
-                    best_state = copy.deepcopy(network.state_dict())
-                else:
-                    waited += 1
-                report_ = Epoch(epoch + 1, record["loss"], dice, best,
-                                time.perf_counter() - began)
-                history.append({**asdict(report_)})
+                    best_score, best_state = score, copy.deepcopy(network.state_dict())
+                report_ = Epoch(epoch + 1, loss_value, dice, best, time.perf_counter() - began)
+                history.append(asdict(report_))
                 if callback is not None:
                     callback(report_)
                 if waited >= patience:
@@ -178,7 +173,7 @@ def _pairs(images, labels) -> list[tuple]:
 def _config(pairs, previous, *, labels_are, background, spatial_dims, rgb, spacing,
             architecture, channels, residual_units, dropout, patch_size, normalisation) -> dict:
     """Check the pairs and settle the model's settings (those of ``previous`` if resuming)."""
-    first, first_spacing, first_rgb = data.layer_parts(pairs[0][0])
+    _, first_spacing, first_rgb = data.layer_parts(pairs[0][0])
     rgb = bool(first_rgb) if rgb is None else rgb
     spacing = spacing if spacing is not None else first_spacing
     shapes = []

@@ -3,6 +3,8 @@ with QPainter so that it needs no plotting library."""
 
 from __future__ import annotations
 
+import math
+
 from qtpy.QtCore import QPointF, Qt
 from qtpy.QtGui import QColor, QPainter, QPen
 from qtpy.QtWidgets import QSizePolicy, QWidget
@@ -24,7 +26,7 @@ class CurvePlot(QWidget):
         self.curves = {name: list(values) for name, values in curves.items()}
         self.update()
 
-    def paintEvent(self, _event) -> None:  # noqa: N802 (Qt's name)
+    def paintEvent(self, _event) -> None:  # Qt's name
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         width, height, pad = self.width(), self.height(), 18
@@ -38,13 +40,13 @@ class CurvePlot(QWidget):
             painter.setPen(QPen(colour, 2))
             painter.drawText(x_legend, height - 4, name)
             x_legend += 50
-            shown = [v for v in values if v == v]  # NaN (no validation) left out
+            shown = [v for v in values if not math.isnan(v)]  # NaN: no validation
             if len(shown) < 1:
                 continue
             top = max(shown) if name == "loss" else 1.0
             points = [QPointF(pad + (width - pad - 8) * i / max(epochs - 1, 1),
                               4 + (height - pad - 8) * (1 - min(v / top if top else 0, 1)))
-                      for i, v in enumerate(values) if v == v]
+                      for i, v in enumerate(values) if not math.isnan(v)]
             for a, b in zip(points, points[1:]):
                 painter.drawLine(a, b)
             if len(points) == 1:

@@ -21,6 +21,7 @@ from qtpy.QtCore import QTimer
 
 from .. import backend, unet
 from ..progress import Cancelled
+from ._family import _RunState
 from ._layers import connect_while_open, full_data, provenance, show_labels, spatial_ndim
 from ._plot import CurvePlot
 
@@ -28,16 +29,12 @@ log = logging.getLogger(__name__)
 _INPUT_ERRORS = (ValueError, OSError, backend.GPUUnavailableError)
 
 
-class _Run:
-    """Shared with a worker: fraction done, epochs reported, whether Cancel was pressed."""
+class _Run(_RunState):
+    """Shared with a worker: fraction done, whether Cancel was pressed, epochs reported."""
 
     def __init__(self):
-        self.fraction, self.cancelled, self.epochs = 0.0, False, []
-
-    def update(self, fraction: float) -> None:
-        if self.cancelled:
-            raise Cancelled()
-        self.fraction = fraction
+        super().__init__()
+        self.epochs = []
 
 
 class _RunningWidget(Container):

@@ -168,6 +168,9 @@ def on_device(func: Callable) -> Callable:
 
     @functools.wraps(func)
     def wrapper(image, *args, device: Device = "auto", **kwargs):
+        lazy = _lazy_version(func, image)
+        if lazy is not None:
+            return lazy(image, *args, device=device, **kwargs)
         where = resolve_device(device)
         if where == "gpu":
             try:
@@ -201,6 +204,9 @@ def cpu_only(func: Callable) -> Callable:
     def wrapper(image, *args, device: Device = "auto", progress=None, **kwargs):
         if device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, not {device!r}")
+        lazy = _lazy_version(func, image)
+        if lazy is not None:
+            return lazy(image, *args, device=device, progress=progress, **kwargs)
         if device == "gpu":
             raise GPUUnavailableError(f"{func.__name__} runs on the CPU only (no GPU path "
                                       "yet); use device='auto' or 'cpu'")
@@ -212,6 +218,15 @@ def cpu_only(func: Callable) -> Callable:
         return like_input(result, image)
 
     return wrapper
+
+
+def _lazy_version(func: Callable, image: Any) -> Callable | None:
+    """The blockwise version of ``func`` (see :mod:`napari_segkit.tiling`) when ``image`` is
+    a dask array and there is one; None otherwise (dask input is then read into memory)."""
+    if not type(image).__module__.startswith("dask.array"):
+        return None
+    tiling = importlib.import_module("napari_segkit.tiling")
+    return tiling.LAZY.get(f"{func.__module__}.{func.__name__}")
 
 
 def _free_gpu_memory() -> None:

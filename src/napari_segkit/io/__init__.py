@@ -9,6 +9,7 @@ from .image import read_image, write_png
 from .nifti import nifti_suffix, read_nifti, write_nifti
 from .tiff import read_tiff, write_tiff
 from .volume import ReadError, Volume
+from .zarr import is_zarr_path, read_zarr
 
 READERS = {".tif": read_tiff, ".tiff": read_tiff, ".nii": read_nifti, ".nii.gz": read_nifti,
            ".dcm": read_dicom, ".dicom": read_dicom, ".ima": read_dicom,
@@ -25,6 +26,8 @@ def read(path) -> Volume | list[Volume]:
     a list of volumes, one per series.
     """
     path = Path(path)
+    if is_zarr_path(path):
+        return read_zarr(path)
     if path.is_dir():
         return read_dicom(path)
     if not path.is_file():
@@ -35,8 +38,19 @@ def read(path) -> Volume | list[Volume]:
 
 
 def write(path, labels, *, like: Volume | None = None, overwrite: bool = False) -> None:
-    """Write ``labels`` to ``path`` (format from the extension) with the geometry of ``like``."""
+    """Write ``labels`` to ``path`` (format from the extension) with the geometry of ``like``.
+
+    ".zarr" (OME-Zarr), and TIFF for dask arrays, are written block by block (tiled
+    OME-TIFF) through :func:`napari_segkit.tiling.write_labels`; dask arrays written to
+    other formats are computed into memory first.
+    """
     path = Path(path)
+    if is_zarr_path(path) or (suffix(path) in (".tif", ".tiff")
+                              and type(labels).__module__.startswith("dask")):
+        from ..tiling import write_labels
+
+        write_labels(path, labels, like=like, overwrite=overwrite)
+        return
     _by_extension(WRITERS, path, "write")(path, labels, like=like, overwrite=overwrite)
 
 

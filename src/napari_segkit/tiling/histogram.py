@@ -1,0 +1,163 @@
+"""Global thresholds of dask images from a blockwise histogram (exact for integer data), then
+applied block by block: the histogram is computed when :func:`threshold` is called, the mask
+when the result is used."""
+
+from __future__ import annotations
+
+import dask.array as da
+import numpy as np
+
+from ..methods import threshold as in_memory
+from ..methods.threshold import (METHODS, NothingToSeparate, apply_threshold, from_histogram,
+                                 histogram)
+from ..progress import reporting, share
+from .blocks import as_dask, grey_of, lazy_version_of, per_block
+
+_SMALL_INTEGERS = (np.uint8, np.uint16, np.int8, np.int16, np.bool_)
+
+
+@lazy_version_of(in_memory)
+def threshold(image, method: str = "otsu", *, value=None, percentile: float = 50.0,
+              classes: int = 3, dark: bool = False, mask=None, per_slice: bool = False,
+              channel=None, rgb=None, nbins: int = 256, return_threshold: bool = False,
+              device: str = "auto", progress=None):
+    """:func:`napari_segkit.threshold` of a dask array: the same threshold (a histogram of
+    every block, summed) and a lazy mask."""
+    if method not in METHODS:
+        raise ValueError(f"unknown threshold method {method!r}; choose one of {METHODS}")
+    if method == "manual" and value is None:
+        raise ValueError("method='manual' needs a value, e.g. value=120")
+    if method != "manual" and value is not None:
+        raise ValueError(f"value={value} is only used with method='manual', not {method!r}")
+    grey = grey_of(image, rgb=rgb, channel=channel)
+    if grey.dtype == bool:
+        grey = grey.astype(np.uint8)
+    if mask is not None:
+        if tuple(mask.shape) != tuple(grey.shape):
+            raise ValueError(f"mask shape {tuple(mask.shape)} does not match the image's "
+                             f"{tuple(grey.shape)}")
+        mask = as_dask(mask, grey).astype(bool)
+    options = {"value": value, "percentile": percentile, "classes": classes, "nbins": nbins}
+    if per_slice and grey.ndim >= 3:
+        return _per_slice(grey, mask, method, dark, options, return_threshold, device)
+    with reporting(progress):
+        t = threshold_value(grey, method, mask=mask, **options)
+    result = grey.map_blocks(apply_threshold, t, method=method, dark=dark, classes=classes,
+                             dtype=np.uint8 if method == "multiotsu" else bool)
+    return (result, t) if return_threshold else result
+
+
+def threshold_value(grey, method: str = "otsu", *, mask=None, value=None,
+                    percentile: float = 50.0, classes: int = 3, nbins: int = 256):
+    """The threshold of a dask grey image by ``method``, from all of its pixels (inside
+    ``mask``): one pass for 8- and 16-bit data, two (range, then histogram) otherwise."""
+    if method == "manual":
+        return float(value)
+    if grey.size == 0:
+        raise NothingToSeparate("image is empty (it has no pixels)")
+    arrays = (grey,) if mask is None else (grey, mask)
+    if grey.dtype.type in _SMALL_INTEGERS:
+        with share(0.0, 1.0):
+            counts = sum(per_block(_full_range_counts, *arrays).ravel())
+        return _from_full_range(counts, grey.dtype, method, percentile, classes)
+    with share(0.0, 0.4):
+        ranges = [r for r in per_block(_finite_range, *arrays).ravel() if r is not None]
+    if not ranges:
+        raise NothingToSeparate("the mask selects no pixels; draw or choose a non-empty region"
+                                if mask is not None else
+                                "every pixel to threshold is NaN or infinite")
+    lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
+    _check_not_constant(lo, hi)
+    if method == "mean":
+        with share(0.4, 1.0):
+            sums = per_block(_sum_count, *arrays).ravel()
+        return float(sum(s for s, _ in sums) / sum(n for _, n in sums))
+    with share(0.4, 1.0):
+        parts = per_block(_counts, *arrays, value_range=(lo, hi), nbins=nbins).ravel()
+    counts = sum(p[0] for p in parts)
+    return from_histogram(counts, parts[0][1], method, percentile=percentile, classes=classes)
+
+
+def _check_not_constant(lo, hi) -> None:
+    if lo == hi:
+        raise NothingToSeparate(
+            f"image is constant (every pixel is {lo}); no threshold can separate objects "
+            "from background")
+
+
+def _selected(block, mask_block=None):
+    values = block if mask_block is None else block[mask_block]
+    if values.dtype.kind == "f":
+        values = values[np.isfinite(values)]
+    return values.reshape(-1)
+
+
+def _full_range_counts(block, mask_block=None, *, block_index):
+    """Counts of every value of an 8/16-bit block, indexed from the dtype's minimum."""
+    values = _selected(np.asarray(block), mask_block)
+    info = np.iinfo(values.dtype) if values.dtype != bool else np.iinfo(np.uint8)
+    shifted = values.astype(np.int64) - info.min if info.min else values
+    return np.bincount(shifted, minlength=int(info.max) - int(info.min) + 1)
+
+
+def _from_full_range(counts, dtype, method, percentile, classes):
+    present = np.flatnonzero(counts)
+    if present.size == 0:
+        raise NothingToSeparate("the mask selects no pixels; draw or choose a non-empty region")
+    start = int(np.iinfo(dtype).min) if dtype != bool else 0
+    first, last = int(present[0]), int(present[-1])
+    _check_not_constant(first + start, last + start)
+    if method == "mean":
+        values = np.arange(first, last + 1, dtype=np.float64) + start
+        window = counts[first:last + 1]
+        return float((window * values).sum() / window.sum())
+    centers = np.arange(first, last + 1, dtype=np.int64) + start
+    return from_histogram(counts[first:last + 1], centers, method, percentile=percentile,
+                          classes=classes)
+
+
+def _finite_range(block, mask_block=None, *, block_index):
+    values = _selected(np.asarray(block), mask_block)
+    return (values.min().item(), values.max().item()) if values.size else None
+
+
+def _sum_count(block, mask_block=None, *, block_index):
+    values = _selected(np.asarray(block), mask_block)
+    return float(values.sum(dtype=np.float64)), values.size
+
+
+def _counts(block, mask_block=None, *, block_index, value_range, nbins):
+    values = _selected(np.asarray(block), mask_block)
+    if values.size == 0:
+        values = np.asarray(value_range[:1], dtype=block.dtype)[:0]
+    counts, centers = histogram(values, nbins=nbins, value_range=_typed(value_range, values))
+    return counts, centers
+
+
+def _typed(value_range, values):
+    """The range in the values' own type, as the in-memory histogram gets it."""
+    return tuple(values.dtype.type(v) for v in value_range)
+
+
+def _per_slice(grey, mask, method, dark, options, return_threshold, device):
+    """A threshold for each plane: blocks hold whole planes (split along the first axis
+    only), each block is done in memory."""
+    grey = grey.rechunk({axis: -1 for axis in range(1, grey.ndim)})
+    arrays = (grey,) if mask is None else (grey, mask.rechunk(grey.chunks))
+    dtype = np.uint8 if method == "multiotsu" else bool
+    result = da.map_blocks(_slices_block, *arrays, method=method, dark=dark, device=device,
+                           dtype=dtype, **options)
+    if not return_threshold:
+        return result
+    values = per_block(_slices_values, *arrays, method=method, **options)
+    return result, np.concatenate(list(values.ravel()))
+
+
+def _slices_block(block, mask_block=None, *, device, **options):
+    return in_memory(block, mask=mask_block, per_slice=True, rgb=False,
+                            device=device, **options)
+
+
+def _slices_values(block, mask_block=None, *, block_index, **options):
+    return in_memory(block, mask=mask_block, per_slice=True, rgb=False, device="cpu",
+                            return_threshold=True, **options)[1]

@@ -1,0 +1,95 @@
+"""Where dask work runs (threads here, a LocalCluster, or a cluster's scheduler) and running
+it with progress reports and cancel (see :mod:`napari_segkit.progress`)."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator
+
+import dask
+from dask.callbacks import Callback
+
+from ..progress import report
+
+
+@contextlib.contextmanager
+def scheduler(address: str | None = None, *, workers: int | None = None,
+              memory_limit: str | None = None) -> Iterator[Any]:
+    """Run the dask work started inside this block on:
+
+    - ``None`` or ``"threads"`` (default): threads of this process (``workers`` of them,
+      default one per core);
+    - ``"local"``: a new ``dask.distributed.LocalCluster`` of ``workers`` processes (default
+      2) with one thread each, each held to ``memory_limit`` (e.g. "2GB"; default: the
+      machine's memory shared out), closed at the end of the block;
+    - any other address, e.g. ``"tcp://10.0.0.5:8786"``: that running cluster's scheduler.
+
+    Yields the ``distributed.Client`` (None for threads).
+    """
+    if address in (None, "", "threads"):
+        with dask.config.set(scheduler="threads", num_workers=workers):
+            yield None
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:  # pragma: no cover - a core dependency, missing only when broken
+        raise ImportError("a cluster needs dask.distributed: pip install distributed") from None
+    if address == "local":
+        cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
+                               memory_limit=memory_limit or "auto", dashboard_address=None)
+        with cluster, Client(cluster) as client:
+            yield client
+        return
+    if "://" not in address:
+        raise ValueError(f"scheduler must be 'threads', 'local' or an address such as "
+                         f"tcp://host:8786, not {address!r}")
+    try:
+        client = Client(address, timeout="10s")
+    except OSError as err:
+        raise OSError(f"no dask scheduler answers at {address} ({err}); start one with "
+                      "`dask scheduler` or check the address") from None
+    with client:
+        yield client
+
+
+def current_client():
+    """The dask.distributed Client that work goes to now, or None (threads)."""
+    try:
+        from distributed import default_client
+    except ImportError:  # pragma: no cover
+        return None
+    try:
+        return default_client() if dask.config.get("scheduler", None) == "dask.distributed" \
+            else None
+    except ValueError:
+        return None
+
+
+def compute(collections: list) -> list:
+    """Compute dask ``collections`` on the current scheduler; progress is reported as tasks
+    (threads) or collections (cluster) finish, and a callback that raises (Cancel) stops the
+    run: threads stop taking tasks, a cluster's tasks are cancelled."""
+    client = current_client()
+    if client is None:
+        with _Counting():
+            return list(dask.compute(*collections))
+    from distributed import as_completed
+
+    futures = client.compute(list(collections))
+    try:
+        for done, _ in enumerate(as_completed(futures), start=1):
+            report(done / len(futures))
+        return client.gather(futures)
+    except BaseException:
+        client.cancel(futures)
+        raise
+
+
+class _Counting(Callback):
+    """Reports the fraction of tasks done to :func:`napari_segkit.progress.report`."""
+
+    def _start_state(self, dsk, state) -> None:
+        self._total = sum(len(state[k]) for k in ("ready", "waiting", "running", "finished"))
+
+    def _posttask(self, key, result, dsk, state, worker_id) -> None:
+        report(len(state["finished"]) / max(self._total, 1))

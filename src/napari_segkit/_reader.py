@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .io import Volume, read, suffix
+from .io import Volume, is_zarr_path, read, suffix
 from .io.dicom import folder_has_dicom, is_dicom_file
 
 #: extensions this reader takes (napari's own reader handles PNG/JPEG)
 EXTENSIONS = (".tif", ".tiff", ".nii", ".nii.gz", ".dcm", ".dicom", ".ima")
+#: OME-Zarr folders (".zarr", ".ome.zarr") open lazily, all pyramid levels
 _MAX_CHANNELS = 16  # more than this along C is more likely a stack than fluorescence channels
 
 
@@ -18,6 +19,8 @@ def get_reader(path):
         return None
     path = Path(path)
     try:
+        if is_zarr_path(path):
+            return read_layers if path.is_dir() else None
         if path.is_dir():
             return read_layers if folder_has_dicom(path) else None
         return read_layers if suffix(path) in EXTENSIONS or is_dicom_file(path) else None

@@ -11,12 +11,14 @@ import warnings
 from pathlib import Path
 
 import dask
+import dask.array as da
 import numpy as np
 from tqdm import tqdm
 
-from . import __version__, backend, unet
+from . import __version__, backend, tiling, unet
 from .demo import DEMO_SAMPLES
-from .io import read, write
+from .io import is_zarr_path, read, write
+from .io.tiff import LAZY_BYTES
 from . import methods
 from .methods import adaptive_threshold, label, postprocess, threshold
 
@@ -140,8 +142,28 @@ def _parser() -> argparse.ArgumentParser:
                      help="number each connected object (default; unet: split touching "
                      "objects, the default for a model trained on objects); --no-instances "
                      "writes 0/1 (unet: class ids)")
+    run.add_argument("--min-size", type=float, metavar="S",
+                     help="remove objects smaller than S (voxels, or µm²/µm³ when the file "
+                     "has a voxel size)")
     _device_option(run)
     run.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    scale = run.add_argument_group(
+        "images larger than memory", "Run block by block on dask (for threshold, adaptive, "
+        "label clean-up and morphology): on when any of these is given, when OUTPUT is "
+        ".zarr, or when INPUT opens lazily (large TIFF, OME-Zarr). Labels are joined "
+        "across blocks; .zarr and .tif outputs are written block by block with a pyramid.")
+    scale.add_argument("--scheduler", metavar="ADDRESS",
+                       help="threads (default: this process), local (a LocalCluster of "
+                       "--workers processes) or a running cluster's address, "
+                       "e.g. tcp://10.0.0.5:8786")
+    scale.add_argument("--workers", type=int, metavar="N",
+                       help="threads, or LocalCluster processes (default: cores; local: 2)")
+    scale.add_argument("--memory-limit", metavar="SIZE",
+                       help="memory per LocalCluster worker, e.g. 2GB (it spills to disk, "
+                       "then pauses, beyond it)")
+    scale.add_argument("--chunks", type=int, metavar="N",
+                       help="block edge in voxels (default: the file's own chunks, else "
+                       "1024 in 2D and 128 in 3D)")
     run.set_defaults(handler=_run)
 
     train = sub.add_parser(
@@ -291,6 +313,8 @@ def _run(args, extra) -> int:
     if args.method == "unet":
         return _run_unet(args, params)
     args.instances = True if args.instances is None else args.instances
+    if args.method != "unet" and _blockwise(args):
+        return _run_blockwise(args, function, params)
     if args.method in CLASSIC:
         return _run_classic(args, function, params)
     if args.seeds is not None:
@@ -320,6 +344,9 @@ def _run(args, extra) -> int:
         if args.instances and not semantic:
             bar.set_postfix_str("label")
             result = label(result, device=device)
+            if args.min_size:
+                result = postprocess.remove_small_objects(result, args.min_size,
+                                                          spacing=_spacing_of(volume))
             bar.update()
         elif not semantic:
             result = result.astype(np.uint8)
@@ -422,6 +449,94 @@ def _run_classic(args, function, params: dict) -> int:
     print(f"wrote {args.output}: {len(np.unique(result[result > 0]))} labels, "
           f"{args.method}{units}, {time.perf_counter() - start:.2f} s")
     return 0
+
+
+def _blockwise(args) -> bool:
+    """Whether `segkit run` works block by block (see the "larger than memory" options)."""
+    asked = (args.scheduler, args.workers, args.memory_limit, args.chunks)
+    if any(a is not None for a in asked) or is_zarr_path(args.output):
+        return True
+    if is_zarr_path(args.input):
+        return True
+    return args.input.suffix.lower() in (".tif", ".tiff") and args.input.is_file() and \
+        args.input.stat().st_size > LAZY_BYTES
+
+
+def _spacing_of(volume):
+    return volume.spacing if set(volume.units) != {"pixel"} else None
+
+
+def _run_blockwise(args, function, params: dict) -> int:
+    """`segkit run` on dask blocks: the method, then (for masks) labels joined across
+    blocks and --min-size, written block by block (.zarr, .tif) on --scheduler."""
+    if tiling.LAZY.get(tiling.blocks.key(function)) is None:
+        blockwise = sorted(name for name, (f, _) in METHODS.items()
+                           if tiling.LAZY.get(tiling.blocks.key(f)))
+        raise ValueError(f"{args.method} needs the whole image in memory; block by block "
+                         f"runs: {', '.join(blockwise)}. Leave out --scheduler, --workers, "
+                         "--memory-limit and --chunks, and write .tif or .nii")
+    if args.seeds is not None:
+        raise ValueError(f"{args.method} takes no --seeds")
+    start = time.perf_counter()
+    volume = pick_series(read(args.input), args.series)
+    data = volume.data
+    if not tiling.is_dask(data):
+        data = da.from_array(np.asarray(data), chunks=_default_chunks(volume))
+    if args.chunks:
+        edge = {axis: args.chunks for axis in range(data.ndim - volume.rgb)}
+        data = data.rechunk({**edge, **({data.ndim - 1: -1} if volume.rgb else {})})
+    if "spacing" in inspect.signature(function).parameters and _spacing_of(volume):
+        params["spacing"] = volume.spacing
+    if args.method == "adaptive" and params.pop("physical", False):
+        params["spacing"] = volume.spacing
+    if "rgb" in inspect.signature(function).parameters:
+        params.setdefault("rgb", volume.rgb)
+    if args.scheduler not in (None, "threads") and not args.verbose:
+        import distributed  # noqa: F401  (it sets its loggers' levels when imported)
+
+        logging.getLogger("distributed").setLevel(logging.WARNING)
+    with tiling.scheduler(args.scheduler, workers=args.workers,
+                          memory_limit=args.memory_limit) as client:
+        where = "threads" if client is None else \
+            f"{client.scheduler.address} (dashboard {client.dashboard_link})"
+        with tqdm(total=100, unit="%", disable=None, file=sys.stderr) as bar:
+            def stage(name):
+                bar.set_description(name)
+                bar.reset()
+                return lambda f: bar.update(max(0, round(100 * f) - bar.n))
+
+            result = function(data, device=args.device, progress=stage(args.method),
+                              **params)
+            if result.dtype == bool and args.instances:
+                result = label(result, device=args.device, progress=stage("label"))
+            if args.min_size:
+                result = postprocess.remove_small_objects(
+                    result, args.min_size, spacing=_spacing_of(volume),
+                    progress=stage("min size"))
+            if result.dtype == bool:
+                result = result.astype(np.uint8)
+            if args.output.suffix.lower() in (".tif", ".tiff") or is_zarr_path(args.output):
+                found = tiling.write_labels(args.output, result, like=volume,
+                                            overwrite=args.overwrite,
+                                            progress=stage("write"))["max"]
+            else:
+                result = tiling.compute([result])[0]
+                write(args.output, result, like=volume, overwrite=args.overwrite)
+                found = int(result.max(initial=0))
+    kind = "largest id" if args.instances or result.dtype != np.uint8 else "largest value"
+    print(f"wrote {args.output}: {kind} {found}, {args.method} block by block "
+          f"({int(np.prod(data.numblocks))} blocks of {data.chunksize[:data.ndim - volume.rgb]})"
+          f" on {where}, "
+          f"{time.perf_counter() - start:.2f} s")
+    return 0
+
+
+def _default_chunks(volume) -> tuple:
+    from .tiling.store import CHUNK_2D, CHUNK_3D
+
+    spatial = volume.data.ndim - volume.rgb
+    edge = CHUNK_2D if spatial == 2 else CHUNK_3D
+    return (edge,) * spatial + ((-1,) if volume.rgb else ())
 
 
 def read_seeds(path: Path) -> np.ndarray:

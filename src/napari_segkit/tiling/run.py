@@ -4,6 +4,7 @@ it with progress reports and cancel (see :mod:`napari_segkit.progress`)."""
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Any, Iterator
 
 import dask
@@ -36,7 +37,8 @@ def scheduler(address: str | None = None, *, workers: int | None = None,
         raise ImportError("a cluster needs dask.distributed: pip install distributed") from None
     if address == "local":
         cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
-                               memory_limit=memory_limit or "auto", dashboard_address=None)
+                               memory_limit=memory_limit or "auto",
+                               silence_logs=logging.WARNING)
         with cluster, Client(cluster) as client:
             yield client
         return
@@ -44,7 +46,7 @@ def scheduler(address: str | None = None, *, workers: int | None = None,
         raise ValueError(f"scheduler must be 'threads', 'local' or an address such as "
                          f"tcp://host:8786, not {address!r}")
     try:
-        client = Client(address, timeout="10s")
+        client = Client(address, timeout="5s")
     except OSError as err:
         raise OSError(f"no dask scheduler answers at {address} ({err}); start one with "
                       "`dask scheduler` or check the address") from None

@@ -3,6 +3,7 @@
 import os
 from pathlib import Path
 
+import napari
 import nibabel as nib
 import numpy as np
 import pydicom
@@ -150,3 +151,25 @@ def test_slide_pyramid_opens_as_a_multiscale_layer(make_napari_viewer, tmp_path)
     assert layer.multiscale and layer.rgb
     assert [level.shape for level in layer.data] == [(256, 320, 3), (128, 160, 3)]
     np.testing.assert_allclose(layer.scale, (0.5, 0.5))
+
+
+def test_blockwise_labels_open_lazily_as_a_multiscale_labels_layer(make_napari_viewer,
+                                                                  tmp_path):
+    """A result written block by block (OME-Zarr with a pyramid) opens through the plugin's
+    reader as a lazy multiscale Labels layer with the source's pixel size."""
+    import dask.array as da
+
+    from napari_segkit import label, threshold, tiling
+    from napari_segkit.samples import nuclei_2d
+
+    source = nuclei_2d(shape=(300, 400), count=60)
+    image = da.from_array(np.tile(source.data, (8, 7)), chunks=512)
+    path = tmp_path / "nuclei.ome.zarr"
+    tiling.write_labels(path, label(threshold(image)), like=source)
+    viewer = make_napari_viewer()
+    layer, = viewer.open(path, plugin="napari-segkit")
+    assert isinstance(layer, napari.layers.Labels) and layer.multiscale
+    assert [tuple(level.shape) for level in layer.data] == [(2400, 2800), (1200, 1400)]
+    assert isinstance(layer.data[0], da.Array)
+    np.testing.assert_allclose(layer.scale, source.spacing)
+    assert int(layer.data[1].max().compute()) > 100

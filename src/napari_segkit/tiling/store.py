@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import dask.array as da
@@ -67,6 +68,10 @@ def write_labels(path, labels, *, like: Volume | None = None, overwrite: bool = 
         if path.exists():
             shutil.rmtree(path) if path.is_dir() else path.unlink()
         os.replace(work / path.name, path)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        time.sleep(0.5)  # blocks already running on threads finish (they find no store)
+        raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {"max": top, "levels": levels}

@@ -80,12 +80,7 @@ def threshold(
         with ``return_threshold`` the threshold: a float, an array of one per slice, or the
         ``classes - 1`` multi-Otsu thresholds. NaN pixels are never foreground.
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown threshold method {method!r}; choose one of {METHODS}")
-    if method == "manual" and value is None:
-        raise ValueError("method='manual' needs a value, e.g. value=120")
-    if method != "manual" and value is not None:
-        raise ValueError(f"value={value} is only used with method='manual', not {method!r}")
+    check_method(method, value)
     xp = get_xp(image)
     grey = to_grey(image, rgb=rgb, channel=channel)
     if grey.dtype == bool:
@@ -102,6 +97,16 @@ def threshold(
     result = apply_threshold(grey, t, method=method, dark=dark, classes=classes,
                              per_slice=per_slice and grey.ndim >= 3)
     return (result, t) if return_threshold else result
+
+
+def check_method(method: str, value: float | None) -> None:
+    """Refuse an unknown method, and a value given without "manual" or missing with it."""
+    if method not in METHODS:
+        raise ValueError(f"unknown threshold method {method!r}; choose one of {METHODS}")
+    if method == "manual" and value is None:
+        raise ValueError("method='manual' needs a value, e.g. value=120")
+    if method != "manual" and value is not None:
+        raise ValueError(f"value={value} is only used with method='manual', not {method!r}")
 
 
 def threshold_value(values: Any, method: str = "otsu", *, mask: Any = None,

@@ -78,8 +78,3 @@ def per_block(function: Callable, *arrays: da.Array, **kwargs) -> np.ndarray:
         results[index] = result
     return results
 
-
-def block_slices(array: da.Array, index: tuple[int, ...]) -> tuple[slice, ...]:
-    """Where block ``index`` of ``array`` lies in the whole array."""
-    starts = [np.cumsum((0,) + c) for c in array.chunks]
-    return tuple(slice(int(s[i]), int(s[i + 1])) for s, i in zip(starts, index))

@@ -8,7 +8,7 @@ import dask.array as da
 import numpy as np
 
 from ..methods import threshold as in_memory
-from ..methods.threshold import (METHODS, NothingToSeparate, apply_threshold, from_histogram,
+from ..methods.threshold import (NothingToSeparate, check_method, apply_threshold, from_histogram,
                                  histogram)
 from ..progress import reporting, share
 from .blocks import as_dask, grey_of, lazy_version_of, per_block
@@ -23,12 +23,7 @@ def threshold(image, method: str = "otsu", *, value=None, percentile: float = 50
               device: str = "auto", progress=None):
     """:func:`napari_segkit.threshold` of a dask array: the same threshold (a histogram of
     every block, summed) and a lazy mask."""
-    if method not in METHODS:
-        raise ValueError(f"unknown threshold method {method!r}; choose one of {METHODS}")
-    if method == "manual" and value is None:
-        raise ValueError("method='manual' needs a value, e.g. value=120")
-    if method != "manual" and value is not None:
-        raise ValueError(f"value={value} is only used with method='manual', not {method!r}")
+    check_method(method, value)
     grey = grey_of(image, rgb=rgb, channel=channel)
     if grey.dtype == bool:
         grey = grey.astype(np.uint8)

@@ -8,6 +8,7 @@ from typing import Any
 import cc3d
 
 from ..backend import get_xp, on_device
+from ..kernels import label as label_kernel
 
 
 @on_device
@@ -34,6 +35,8 @@ def label(mask: Any, *, connectivity: int | None = None):
     if not 1 <= connectivity <= mask.ndim:
         raise ValueError(f"connectivity must be between 1 and {mask.ndim}, not {connectivity}")
     foreground = mask if mask.dtype == bool else mask != 0
+    if xp.__name__ != "numpy" and mask.ndim <= 3:  # block-based union-find (kernels/label.cu)
+        return label_kernel.label(foreground, connectivity)
     if xp.__name__ == "numpy" and mask.ndim == 3:  # cc3d: 2-3× faster, same numbering
         return cc3d.connected_components(foreground, connectivity=(6, 18, 26)[connectivity - 1],
                                          out_dtype=xp.uint32).astype(xp.int32, copy=False)

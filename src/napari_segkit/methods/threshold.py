@@ -15,6 +15,7 @@ import numpy as np
 from skimage import filters
 
 from ..backend import as_xp, get_xp, on_device, to_host
+from ..kernels.histogram import INTEGER_TYPES, float_counts, integer_counts
 from .channels import to_grey
 from .histogram_thresholds import HISTOGRAM_METHODS, multiotsu
 
@@ -158,24 +159,36 @@ def histogram(
     flat = values.reshape(-1)
     lo, hi = value_range if value_range is not None else (flat.min(), flat.max())
     if flat.dtype.kind in "iu" and int(hi) - int(lo) < _MAX_INTEGER_BINS:
-        lo_value, lo, hi = lo, int(lo), int(hi)
-        counts = xp.zeros(hi - lo + 1, dtype=xp.int64)
-        small = flat.dtype.kind == "u" and flat.dtype.itemsize <= 2  # bincount takes as is
-        for start in range(0, flat.size, _CHUNK):
-            if small:
-                counts += xp.bincount(flat[start : start + _CHUNK], minlength=hi + 1)[lo:]
-                continue
-            # subtract in the image's dtype (no overflow: values >= lo), then widen
-            chunk = (flat[start : start + _CHUNK] - lo_value).astype(xp.int64)
-            counts += xp.bincount(chunk, minlength=hi - lo + 1)
-            del chunk  # before the next one, so only one chunk is ever alive
         kind = np.uint64 if flat.dtype == np.uint64 else np.int64  # exact up to 2**64 - 1
-        centers = np.arange(hi - lo + 1, dtype=kind) + kind(lo)
+        centers = np.arange(int(hi) - int(lo) + 1, dtype=kind) + kind(int(lo))
+        if xp is not np and flat.dtype.name in INTEGER_TYPES:  # one kernel pass
+            return to_host(integer_counts(flat, int(lo), int(hi))), centers
+        return to_host(_integer_counts(flat, lo, hi, xp)), centers
+    if xp is not np:
+        # numpy.histogram's own edges (in the image's float type), counted by the kernel
+        lo, hi = (np.asarray(to_host(v)).astype(flat.dtype)[()] for v in (lo, hi))
+        edges = np.histogram_bin_edges(np.empty(0, flat.dtype), bins=nbins, range=(lo, hi))
+        counts = float_counts(flat, edges)
     else:
         counts, edges = xp.histogram(flat, bins=nbins, range=(lo, hi))
-        edges = to_host(edges)
-        centers = (edges[:-1] + edges[1:]) / 2.0
+    centers = (edges[:-1] + edges[1:]) / 2.0
     return to_host(counts), centers
+
+
+def _integer_counts(flat, lo, hi, xp):
+    """Counts of every integer lo … hi, a chunk at a time (bounded temporaries)."""
+    lo_value, lo, hi = lo, int(lo), int(hi)
+    counts = xp.zeros(hi - lo + 1, dtype=xp.int64)
+    small = flat.dtype.kind == "u" and flat.dtype.itemsize <= 2  # bincount takes as is
+    for start in range(0, flat.size, _CHUNK):
+        if small:
+            counts += xp.bincount(flat[start : start + _CHUNK], minlength=hi + 1)[lo:]
+            continue
+        # subtract in the image's dtype (no overflow: values >= lo), then widen
+        chunk = (flat[start : start + _CHUNK] - lo_value).astype(xp.int64)
+        counts += xp.bincount(chunk, minlength=hi - lo + 1)
+        del chunk  # before the next one, so only one chunk is ever alive
+    return counts
 
 
 def _finite_selection(values, mask, xp):

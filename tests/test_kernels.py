@@ -1,0 +1,156 @@
+"""CUDA kernels: every source compiles (NVRTC, as CuPy builds them) and exports the kernels
+the launch code names; every NumPy twin matches its reference; on a GPU every kernel
+matches its twin."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from skimage import measure
+
+from napari_segkit import kernels
+from napari_segkit.kernels import histogram as khist
+from napari_segkit.kernels import label as klabel
+
+from .conftest import gpu
+
+
+def _nvrtc():
+    try:
+        from cupy.cuda import compiler, nvrtc
+
+        nvrtc.getVersion()
+        return compiler
+    except Exception as err:  # no CuPy, or no libnvrtc
+        pytest.skip(f"NVRTC is not available here ({err})")
+
+
+def _launched(source: Path) -> set[str]:
+    """Kernel names the Python module next to ``source`` declares, and checks that every
+    name it launches literally is declared."""
+    module = importlib.import_module(f"napari_segkit.kernels.{source.stem}")
+    literal = set(re.findall(rf'kernel\("{source.stem}", "(\w+)"\)',
+                             source.with_suffix(".py").read_text()))
+    assert literal <= set(module.KERNELS)
+    return set(module.KERNELS)
+
+
+@pytest.mark.parametrize("source", kernels.sources(), ids=lambda p: p.name)
+def test_every_kernel_source_compiles_and_has_its_kernels(source):
+    compiler = _nvrtc()
+    program = compiler._NVRTCProgram(source.read_text(), source.name)
+    ptx, _ = program.compile(("--std=c++17", "-arch=compute_80"))
+    ptx = ptx.decode() if isinstance(ptx, bytes) else ptx
+    entries = set(re.findall(r"\.entry\s+(\w+)", ptx))
+    launched = _launched(source)
+    assert launched, f"{source.stem}.py launches no kernel of {source.name}"
+    assert launched <= entries, f"missing in {source.name}: {launched - entries}"
+
+
+def test_sources_ship_with_the_package():
+    assert {p.stem for p in kernels.sources()} >= {"histogram", "label"}
+
+
+# -- connected components -------------------------------------------------------------
+
+def _masks():
+    rng = np.random.default_rng(0)
+    yield rng.random(200) > 0.5
+    yield rng.random((61, 75)) > 0.45
+    yield rng.random((17, 23, 29)) > 0.6
+    yield np.zeros((8, 9), bool)
+    yield np.ones((5, 6, 7), bool)
+    yield np.indices((9, 9, 9)).sum(axis=0) % 2 == 0  # 3D checkerboard: corners only
+    spiral = np.zeros((41, 41), bool)  # one long object that folds back on itself
+    for k in range(0, 20, 2):
+        spiral[k, k:41 - k] = spiral[k:41 - k, 40 - k] = spiral[40 - k, k + 2:41 - k] = True
+        spiral[k + 2:41 - k, k] = True
+        spiral[k + 2, k:k + 3] = True
+    yield spiral
+
+
+@pytest.mark.parametrize("mask", list(_masks()), ids=lambda m: f"{m.ndim}d-{m.size}")
+def test_label_twin_equals_scikit_image(mask):
+    for connectivity in range(1, mask.ndim + 1):
+        got = klabel.label(mask, connectivity)
+        assert got.dtype == np.int32
+        np.testing.assert_array_equal(got, measure.label(mask, connectivity=connectivity))
+
+
+def test_number_roots_numbers_in_raster_order():
+    parent = np.array([-1, 1, 1, 3, -1, 3, 1], np.int32)
+    np.testing.assert_array_equal(klabel.number_roots(parent), [0, 1, 1, 2, 0, 2, 1])
+
+
+def test_label_refuses_more_than_three_axes():
+    with pytest.raises(ValueError, match="1 to 3 axes"):
+        klabel.label(np.ones((2, 2, 2, 2), bool))
+
+
+@gpu
+@pytest.mark.parametrize("mask", list(_masks()), ids=lambda m: f"{m.ndim}d-{m.size}")
+def test_label_kernel_equals_twin(mask):
+    import cupy
+
+    for connectivity in range(1, mask.ndim + 1):
+        got = klabel.label(cupy.asarray(mask), connectivity)
+        np.testing.assert_array_equal(got.get(), klabel.label(mask, connectivity))
+
+
+@gpu
+def test_label_kernel_on_a_large_volume_crossing_many_tiles():
+    import cupy
+
+    rng = np.random.default_rng(1)
+    mask = rng.random((70, 130, 150)) > 0.5
+    for connectivity in (1, 3):
+        got = klabel.label(cupy.asarray(mask), connectivity).get()
+        np.testing.assert_array_equal(got, measure.label(mask, connectivity=connectivity))
+
+
+# -- histograms --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", khist.INTEGER_TYPES)
+def test_integer_counts_twin(dtype):
+    info = np.iinfo(dtype)
+    values = np.random.default_rng(2).integers(max(info.min, -300), min(info.max, 300), 5000)
+    values = values.astype(dtype)
+    counts = khist.integer_counts(values, -20 if info.min < 0 else 3, 250)
+    expected = [(values.astype(np.int64) == v).sum()
+                for v in range(-20 if info.min < 0 else 3, 251)]
+    np.testing.assert_array_equal(counts, expected)
+
+
+@gpu
+@pytest.mark.parametrize("dtype", khist.INTEGER_TYPES)
+@pytest.mark.parametrize("span", [255, 40000])  # shared-memory and global counters
+def test_integer_counts_kernel_equals_twin(dtype, span):
+    import cupy
+
+    info = np.iinfo(dtype)
+    lo, hi = max(info.min, -span // 2), min(info.max, span)
+    values = np.random.default_rng(3).integers(lo, hi, 300_001).astype(dtype)
+    got = khist.integer_counts(cupy.asarray(values), int(lo) + 1, int(hi) - 1)
+    np.testing.assert_array_equal(got.get(), khist.integer_counts(values, int(lo) + 1,
+                                                                   int(hi) - 1))
+
+
+@gpu
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_float_counts_kernel_equals_numpy_histogram(dtype):
+    import cupy
+
+    rng = np.random.default_rng(4)
+    values = rng.normal(0, 1, 200_000).astype(dtype)
+    values[:1000] = np.round(values[:1000], 1)  # many values on or near bin edges
+    values[5] = np.nan
+    lo, hi = np.float64(-2).astype(dtype), np.float64(2.5).astype(dtype)
+    for bins in (256, 20_000):
+        edges = np.histogram_bin_edges(np.empty(0, dtype), bins=bins, range=(lo, hi))
+        got = khist.float_counts(cupy.asarray(values), edges).get()
+        expected, _ = np.histogram(values, bins=bins, range=(lo, hi))
+        np.testing.assert_array_equal(got, expected)

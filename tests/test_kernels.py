@@ -154,3 +154,66 @@ def test_float_counts_kernel_equals_numpy_histogram(dtype):
         got = khist.float_counts(cupy.asarray(values), edges).get()
         expected, _ = np.histogram(values, bins=bins, range=(lo, hi))
         np.testing.assert_array_equal(got, expected)
+
+
+# -- adaptive thresholds -------------------------------------------------------------------
+
+def _adaptive_case(method, image, size, dark, xp=np):
+    """(fused mask, fused threshold) and the CPU method's, for the same parameters."""
+    from napari_segkit.kernels import adaptive as kadaptive
+    from napari_segkit.methods import adaptive
+
+    stats = adaptive._global_stats(image, np)
+    params = adaptive._parameters(method, image.dtype, stats, offset=0.01 * stats["max"],
+                                  k=None, r=None, contrast=None)
+    mask, t = kadaptive.fused_threshold(
+        xp.asarray(image), size, method, dark=dark, keep=True,
+        fill=None if stats["finite"] else stats["centre"], centre=stats["centre"],
+        offset=params["offset"], k=params["k"], r=params["r"], unit_lo=params["unit_lo"],
+        unit_span=params["unit_span"])
+    cpu_mask, cpu_t = adaptive.adaptive_threshold(
+        image, method, block_size=size, offset=params["offset"], dark=dark,
+        return_threshold=True, device="cpu")
+    return mask, t, cpu_mask, cpu_t
+
+
+def _adaptive_images():
+    rng = np.random.default_rng(6)
+    y, x = np.mgrid[:90, :110]
+    flat = (80 + 0.6 * x + 40 * (np.hypot(y - 45, x - 50) < 20) + rng.normal(0, 8, y.shape))
+    yield flat.astype(np.uint8), (31, 21)
+    volume = rng.normal(20000, 3000, (19, 40, 37)) + 15000 * (rng.random((19, 40, 37)) > 0.8)
+    yield volume.astype(np.uint16), (7, 15, 9)
+    noisy = rng.normal(0.5, 0.2, (33, 150)).astype(np.float32)  # windows longer than a line
+    noisy[3, 4] = np.nan
+    yield noisy, (51, 201)
+
+
+ADAPTIVE = ["mean", "gaussian", "niblack", "sauvola", "phansalkar"]
+
+
+@pytest.mark.parametrize("method", ADAPTIVE)
+@pytest.mark.parametrize("case", list(_adaptive_images()), ids=["2d-uint8", "3d-uint16",
+                                                                 "2d-float-nan"])
+def test_fused_adaptive_twin_equals_the_cpu_method(method, case):
+    image, size = case
+    for dark in (False, True):
+        mask, t, cpu_mask, cpu_t = _adaptive_case(method, image, size, dark)
+        finite = np.isfinite(image)
+        np.testing.assert_allclose(t[finite], cpu_t[finite], rtol=1e-6, atol=1e-6)
+        assert (mask == cpu_mask).mean() >= 0.9999
+        assert 0 < mask.sum() < mask.size  # a real split, not all or nothing
+
+
+@gpu
+@pytest.mark.parametrize("method", ADAPTIVE)
+@pytest.mark.parametrize("case", list(_adaptive_images()), ids=["2d-uint8", "3d-uint16",
+                                                                 "2d-float-nan"])
+def test_fused_adaptive_kernels_equal_the_twin(method, case):
+    import cupy
+
+    image, size = case
+    mask, t, _, _ = _adaptive_case(method, image, size, False, xp=cupy)
+    twin_mask, twin_t, _, _ = _adaptive_case(method, image, size, False)
+    np.testing.assert_allclose(t.get(), twin_t, rtol=2e-6, atol=1e-5)
+    assert (mask.get() == twin_mask).mean() >= 0.9999

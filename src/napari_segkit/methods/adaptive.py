@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from ..backend import as_xp, get_xp, on_device, to_device, to_host
+from ..kernels import adaptive as fused
 from .channels import to_grey
 from .threshold import NothingToSeparate
 
@@ -147,8 +148,14 @@ def iter_adaptive_threshold(image, method="mean", *, block_size=51, spacing=None
     def run(v, start, stop):
         lo, hi = max(0, start - halo), min(volumes.shape[1], stop + halo)
         slab = volumes[v, lo:hi]
-        t = _local_threshold(method, slab, size, params, stats, xp)
         core = slice(start - lo, stop - lo)
+        if xp is not np and method in fused.METHODS:  # the mask straight from the kernels
+            found, t = _fused(method, slab, size, params, stats, dark, return_threshold)
+            out[v, start:stop] = found[core]
+            if thresholds is not None:
+                thresholds[v, start:stop] = t[core]
+            return
+        t = _local_threshold(method, slab, size, params, stats, xp)
         x, t = slab[core], t[core]
         if dark:
             out[v, start:stop] = x < t if inclusive else x <= t
@@ -253,6 +260,15 @@ def _halo(method, size) -> int:
     if method == "gaussian":
         return int(4.0 * (first - 1) / 6.0 + 0.5)
     return first // 2
+
+
+def _fused(method, slab, size, params, stats, dark, keep):
+    """Mask (and threshold with ``keep``) of ``slab`` by the fused GPU kernels."""
+    return fused.fused_threshold(
+        slab, size, method, dark=dark, keep=keep,
+        fill=None if stats["finite"] else stats["centre"], centre=stats["centre"],
+        offset=params["offset"], k=params["k"], r=params["r"], unit_lo=params["unit_lo"],
+        unit_span=params["unit_span"])
 
 
 def _local_threshold(method, slab, size, params, stats, xp):

@@ -217,3 +217,71 @@ def test_fused_adaptive_kernels_equal_the_twin(method, case):
     twin_mask, twin_t, _, _ = _adaptive_case(method, image, size, False)
     np.testing.assert_allclose(t.get(), twin_t, rtol=2e-6, atol=1e-5)
     assert (mask.get() == twin_mask).mean() >= 0.9999
+
+
+# -- GrowCut ------------------------------------------------------------------------------
+
+def _growcut_case(shape, channels, connectivity, seed):
+    from napari_segkit.methods import growcut
+
+    rng = np.random.default_rng(seed)
+    image = rng.random((*shape, channels)).astype(np.float32)
+    image[..., : shape[-1] // 2, :] += 0.8  # an edge the seeds should stop at
+    seeds = np.zeros(shape, np.uint8)
+    for k in (1, 2, 3):
+        seeds[tuple(rng.integers(0, n) for n in shape)] = k
+    values = growcut._normalised(image, None, channels > 1)
+    steps, decay = growcut.automaton_steps((1.0,) * len(shape), connectivity)
+    return values, seeds, steps, decay
+
+
+@pytest.mark.parametrize("connectivity", [1, 2])
+def test_growcut_twin_reaches_the_automatons_fixed_point(connectivity):
+    from napari_segkit.kernels import growcut as kgrowcut
+    from napari_segkit.methods import growcut
+    from test_growcut import automaton
+
+    values, seeds, steps, decay = _growcut_case((30, 34), 1, connectivity, connectivity)
+    grown = kgrowcut.grow(values, seeds, steps, decay, growcut._MAX_DROP)
+    assert (grown == automaton(values, seeds, connectivity)).mean() >= 0.999
+    cpu = growcut._dijkstra(values, seeds, (1.0, 1.0), connectivity)
+    assert (grown == cpu).mean() >= 0.999  # ties may go either way
+    assert set(np.unique(grown)) == {1, 2, 3}
+
+
+def test_growcut_twin_in_3d_colour_equals_dijkstra():
+    from napari_segkit.kernels import growcut as kgrowcut
+    from napari_segkit.methods import growcut
+
+    values, seeds, steps, decay = _growcut_case((9, 14, 16), 3, 3, 7)
+    grown = kgrowcut.grow(values, seeds, steps, decay, growcut._MAX_DROP)
+    cpu = growcut._dijkstra(values, seeds, (1.0, 1.0, 1.0), 3)
+    assert (grown == cpu).mean() >= 0.995
+
+
+@gpu
+@pytest.mark.parametrize("shape, channels, connectivity",
+                         [((60, 70), 1, 1), ((60, 70), 3, 2), ((12, 30, 31), 1, 3)])
+def test_growcut_kernel_equals_twin(shape, channels, connectivity):
+    import cupy
+
+    from napari_segkit.kernels import growcut as kgrowcut
+    from napari_segkit.methods import growcut
+
+    values, seeds, steps, decay = _growcut_case(shape, channels, connectivity, 11)
+    got = kgrowcut.grow(cupy.asarray(values), cupy.asarray(seeds), steps, decay,
+                        growcut._MAX_DROP)
+    np.testing.assert_array_equal(got.get(), kgrowcut.grow(values, seeds, steps, decay,
+                                                           growcut._MAX_DROP))
+
+
+@gpu
+def test_grow_from_seeds_on_the_gpu_matches_the_cpu():
+    import napari_segkit as sk
+    from test_graphcut import ellipse_image, strokes
+    from test_growcut import FRAME
+
+    image, _ = ellipse_image()
+    seeds = strokes(image.shape, [np.s_[95:105, 105:115]], FRAME)
+    on_gpu = sk.grow_from_seeds(image, seeds, device="gpu")
+    assert (on_gpu == sk.grow_from_seeds(image, seeds, device="cpu")).mean() >= 0.999

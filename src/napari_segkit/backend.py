@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
+import inspect
 import logging
 import threading
 import warnings
@@ -163,18 +164,33 @@ def on_device(func: Callable) -> Callable:
 
     The decorated function gets its first argument already moved to the device and
     must work with ``get_xp(image)``. Its ``device`` keyword is resolved here. On GPU
-    out-of-memory the call is repeated on the CPU with a warning.
+    out-of-memory the call is repeated on the CPU with a warning. ``progress`` (a callback
+    for the fraction done) goes to ``func`` when it takes one, else to
+    :mod:`napari_segkit.progress`.
     """
 
+    takes_progress = "progress" in inspect.signature(func).parameters
+
+    def call(image, args, kwargs, progress):
+        if takes_progress:
+            return func(image, *args, progress=progress, **kwargs)
+        with reporting(progress):
+            result = func(image, *args, **kwargs)
+            if progress is not None:  # not for a call nested in another method
+                report(1.0)
+            return result
+
     @functools.wraps(func)
-    def wrapper(image, *args, device: Device = "auto", **kwargs):
+    def wrapper(image, *args, device: Device = "auto", progress=None, **kwargs):
         lazy = _lazy_version(func, image)
         if lazy is not None:
+            if progress is not None:
+                kwargs["progress"] = progress
             return lazy(image, *args, device=device, **kwargs)
         where = resolve_device(device)
         if where == "gpu":
             try:
-                result = func(to_device(image, "gpu"), *args, **kwargs)
+                result = call(to_device(image, "gpu"), args, kwargs, progress)
                 _last.device = "gpu"
                 return like_input(result, image)
             except Exception as err:
@@ -187,7 +203,7 @@ def on_device(func: Callable) -> Callable:
                     stacklevel=2,
                 )
                 _free_gpu_memory()
-        result = func(to_host(image), *args, **kwargs)
+        result = call(to_host(image), args, kwargs, progress)
         _last.device = "cpu"
         return like_input(result, image)
 

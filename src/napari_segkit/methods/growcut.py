@@ -5,8 +5,9 @@ neighbour p when θ_p · g(p, q) > θ_q, with strengths θ (1 on seeds) and
 g = 1 - |I_p - I_q| / range. Once nothing changes, every voxel holds the label of the seed
 with the strongest path: the largest product of g along it, i.e. the shortest path with
 edge costs -log g. That fixed point is computed here in one pass with Dijkstra's algorithm
-(as in Slicer's "Grow from seeds", Zhu et al. 2014), on scipy's sparse graph; the GPU version
-runs the automaton itself.
+(as in Slicer's "Grow from seeds", Zhu et al. 2014), on scipy's sparse graph. On the GPU the
+automaton itself runs (kernels/growcut.cu); it reaches the same strengths, and the same
+labels except where two seeds' paths tie.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import numpy as np
 from scipy import ndimage, sparse
 from scipy.sparse.csgraph import dijkstra
 
-from ..backend import cpu_only
+from ..backend import get_xp, on_device, to_host
+from ..kernels import growcut as automaton
 from ..progress import report
 from ._geometry import sigma_voxels
 from .graphcut import check_scribbles, offsets, scribble_box
@@ -26,7 +28,7 @@ STEP_COST = 1e-3
 _MAX_DROP = 1 - 1e-6
 
 
-@cpu_only
+@on_device
 def grow_from_seeds(image, seeds, *, sigma: float = 2.0, spacing=None, connectivity: int = 1,
                     window: tuple[float, float] | None = None, background: int | None = 2,
                     margin: float | None = None, rgb: bool = False):
@@ -39,27 +41,51 @@ def grow_from_seeds(image, seeds, *, sigma: float = 2.0, spacing=None, connectiv
     intensities (lo, hi) that span the full contrast; default the image's 0.5–99.5
     percentiles (grey). ``connectivity``: 1 (4/6 neighbours) up to ndim (8/26).
     ``margin``: grow only in the seeds' bounding box grown by ``margin``.
+    ``device``: "auto" (the GPU when one answers), "cpu" or "gpu".
     Returns uint8 labels with the seeds' ids, ``background``'s id as 0.
     """
-    values, seeds, spacing = check_scribbles(image, seeds, rgb, spacing, connectivity)
+    xp = get_xp(image)
+    values, seeds, spacing = check_scribbles(to_host(image), to_host(seeds), rgb, spacing,
+                                             connectivity)
     out = np.zeros(seeds.shape, np.uint8)
     box = scribble_box(seeds, margin, spacing)
     values, scribbles = values[box], seeds[box]
     if sigma:  # smoothed in space, not across colour channels
         values = ndimage.gaussian_filter(values, sigma_voxels(sigma, spacing, scribbles.ndim)
                                          + (0,))
-    graph = step_costs(_normalised(values, window, rgb), spacing, connectivity)
+    values = _normalised(values, window, rgb)
     report(0.4)
+    if xp is np:
+        result = _dijkstra(values, scribbles, spacing, connectivity)
+    else:  # the automaton itself, on the GPU (kernels/growcut.cu)
+        steps, decay = automaton_steps(spacing, connectivity)
+        result = automaton.grow(xp.asarray(values), xp.asarray(scribbles), steps, decay,
+                                _MAX_DROP).get()
+    if background is not None:
+        result[result == background] = 0
+    out[box] = result
+    return out
+
+
+def _dijkstra(values, scribbles, spacing, connectivity) -> np.ndarray:
+    """The automaton's fixed point by Dijkstra's algorithm on the step-cost graph."""
+    graph = step_costs(values, spacing, connectivity)
     _, _, sources = dijkstra(graph, directed=False, indices=np.flatnonzero(scribbles),
                              min_only=True, return_predecessors=True)
     reached = sources >= 0
     result = np.zeros(scribbles.size, np.uint8)
     result[reached] = scribbles.ravel()[sources[reached]]
-    result = result.reshape(scribbles.shape)
-    if background is not None:
-        result[result == background] = 0
-    out[box] = result
-    return out
+    return result.reshape(scribbles.shape)
+
+
+def automaton_steps(spacing, connectivity: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every neighbour offset (both signs) and its float32 factor exp(-STEP_COST · length),
+    length in finest-spacing steps: the automaton's version of :func:`step_costs`."""
+    steps = [s for o in offsets(len(spacing), connectivity) for s in (o, tuple(-v for v in o))]
+    lengths = [np.linalg.norm(np.asarray(s) * np.asarray(spacing)) / min(spacing)
+               for s in steps]
+    return np.asarray(steps, np.int32), np.exp(-STEP_COST * np.asarray(lengths)).astype(
+        np.float32)
 
 
 def _normalised(values: np.ndarray, window, rgb: bool) -> np.ndarray:

@@ -285,3 +285,53 @@ def test_grow_from_seeds_on_the_gpu_matches_the_cpu():
     seeds = strokes(image.shape, [np.s_[95:105, 105:115]], FRAME)
     on_gpu = sk.grow_from_seeds(image, seeds, device="gpu")
     assert (on_gpu == sk.grow_from_seeds(image, seeds, device="cpu")).mean() >= 0.999
+
+
+# -- k-means assignment ---------------------------------------------------------------------
+
+def _kmeans_case(dims):
+    rng = np.random.default_rng(dims)
+    features = rng.normal(0, 1, (50_000, dims)).astype(np.float32)
+    features[500] = np.nan
+    centres = rng.normal(0, 1, (5, dims)).astype(np.float32)
+    features[:100] = centres[rng.integers(0, 5, 100)] + 1e-3  # near the centres
+    return features, centres
+
+
+@pytest.mark.parametrize("dims", [1, 3])
+def test_nearest_twin_is_the_brute_force_nearest_centre(dims):
+    from napari_segkit.kernels import kmeans as kkmeans
+
+    features, centres = _kmeans_case(dims)
+    got = kkmeans.nearest(features, centres)
+    distance = ((features[:, None, :].astype(np.float64) - centres[None]) ** 2).sum(axis=2)
+    expected = np.argmin(np.nan_to_num(distance, nan=np.inf), axis=1)
+    assert got.dtype == np.uint8 and got[500] == 0
+    assert (got == expected).mean() >= 0.9999  # float32 vs float64 distances at near-ties
+
+
+@gpu
+@pytest.mark.parametrize("dims", [1, 3, 4])
+def test_nearest_kernel_equals_twin(dims):
+    import cupy
+
+    from napari_segkit.kernels import kmeans as kkmeans
+
+    features, centres = _kmeans_case(dims)
+    got = kkmeans.nearest(cupy.asarray(features), centres).get()
+    np.testing.assert_array_equal(got, kkmeans.nearest(features, centres))
+
+
+@gpu
+@pytest.mark.parametrize("mode", ["semantic", "instance"])
+def test_kmeans_on_the_gpu_gives_the_cpu_classes(mode):
+    import cupy
+    from skimage import data
+
+    import napari_segkit as sk
+
+    image = data.astronaut()[::2, ::2]
+    on_gpu = sk.kmeans(cupy.asarray(image), 4, rgb=True, mode=mode, device="gpu")
+    assert isinstance(on_gpu, cupy.ndarray)
+    np.testing.assert_array_equal(on_gpu.get(), sk.kmeans(image, 4, rgb=True, mode=mode,
+                                                          device="cpu"))

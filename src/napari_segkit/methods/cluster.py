@@ -13,7 +13,8 @@ import numpy as np
 from scipy.cluster import vq
 from skimage import segmentation
 
-from ..backend import cpu_only
+from ..backend import cpu_only, get_xp, on_device, to_host
+from ..kernels.kmeans import nearest
 from ..progress import report, steps
 from ._geometry import spacing_for
 from .components import label
@@ -22,52 +23,46 @@ MODES = ("semantic", "instance", "panoptic")
 SAMPLE = 200_000
 
 
-def _features(image, rgb: bool) -> np.ndarray:
-    """Pixels as rows of float32 features (1 for grey, 3–4 for colour)."""
-    image = np.asarray(image)
+def _features(image, rgb: bool):
+    """Pixels as rows of float32 features (1 for grey, 3–4 for colour), on their device."""
+    xp = get_xp(image)
+    image = xp.asarray(image)
     if rgb:
-        return image.reshape(-1, image.shape[-1]).astype(np.float32)
+        return image.reshape(-1, image.shape[-1]).astype(xp.float32)
     if image.dtype.kind == "c" or image.ndim not in (2, 3):
         raise ValueError(f"expected a 2D or 3D grey image (or RGB with rgb=True), got "
                          f"shape {image.shape}")
-    return image.reshape(-1, 1).astype(np.float32)
+    return image.reshape(-1, 1).astype(xp.float32)
 
 
-def _sample(features: np.ndarray, sample: int, seed: int) -> np.ndarray:
-    finite = np.isfinite(features).all(axis=1)
-    if not finite.any():
+def _sample(features, sample: int, seed: int) -> np.ndarray:
+    """At most ``sample`` finite rows picked at random (seeded), as a NumPy array."""
+    xp = get_xp(features)
+    pool = features[xp.isfinite(features).all(axis=1)]
+    if len(pool) == 0:
         raise ValueError("the image has no finite pixels to cluster")
-    pool = features[finite]
-    if len(pool) <= sample:
-        return pool
-    return pool[np.random.default_rng(seed).choice(len(pool), sample, replace=False)]
-
-
-def _nearest(features: np.ndarray, centres: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:
-    """Index of the nearest centre for every row, in chunks (bounded memory)."""
-    out = np.empty(len(features), np.uint8 if len(centres) < 256 else np.int32)
-    for start in range(0, len(features), chunk):
-        block = features[start:start + chunk]
-        d = ((block[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
-        out[start:start + chunk] = np.argmin(np.nan_to_num(d, nan=np.inf), axis=1)
-    return out
+    if len(pool) > sample:
+        pool = pool[xp.asarray(np.random.default_rng(seed).choice(len(pool), sample,
+                                                                  replace=False))]
+    return to_host(pool)
 
 
 def _by_brightness(centres: np.ndarray) -> np.ndarray:
     return centres[np.argsort(centres.mean(axis=1), kind="stable")]
 
 
-def _as_output(classes: np.ndarray, mode: str):
+def _as_output(classes, mode: str):
     """Class ids as asked: semantic (classes), instance (connected parts of every class,
-    numbered 1…N) or panoptic ((classes, instances))."""
+    numbered 1…N) or panoptic ((classes, instances)); on the classes' device."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     if mode == "semantic":
         return classes
-    instances = np.zeros(classes.shape, np.int32)
+    xp = get_xp(classes)
+    instances = xp.zeros(classes.shape, xp.int32)
     count = 0
     for c in range(1, int(classes.max()) + 1):
-        parts = label(classes == c, connectivity=1, device="cpu")
+        parts = label(classes == c, connectivity=1, device="cpu" if xp is np else "gpu")
         instances[parts > 0] = parts[parts > 0] + count
         count += int(parts.max())
     return instances if mode == "instance" else (classes, instances)
@@ -78,7 +73,7 @@ def _check_k(k: int) -> None:
         raise ValueError(f"k must be between 2 and 255, got {k}")
 
 
-@cpu_only
+@on_device
 def kmeans(image, k: int = 3, *, rgb: bool = False, mode: str = "semantic", seed: int = 0,
            iterations: int = 30, starts: int = 10, sample: int = SAMPLE):
     """k-means on intensity or colour (:func:`scipy.cluster.vq.kmeans2`, k-means++ starts);
@@ -86,14 +81,16 @@ def kmeans(image, k: int = 3, *, rgb: bool = False, mode: str = "semantic", seed
     of ``iterations`` is kept, as scikit-learn does.
 
     ``mode``: "semantic" (uint8 class ids), "instance" (int32 ids of each class's
-    connected parts) or "panoptic" (both, as a tuple).
+    connected parts) or "panoptic" (both, as a tuple). ``device``: "auto", "cpu" or "gpu";
+    on the GPU every pixel is assigned there (kernels/kmeans.cu), the centres are fitted on
+    the host from the same sample, so the classes are the CPU's.
     """
     _check_k(k)
     shape = np.shape(image)[:-1] if rgb else np.shape(image)
     features = _features(image, rgb)
     points = _sample(features, sample, seed)
     centres = _kmeans_centres(points, k, seed, iterations, starts)
-    classes = (_nearest(features, _by_brightness(centres)) + 1).reshape(shape)
+    classes = (nearest(features, _by_brightness(centres)) + 1).reshape(shape)
     return _as_output(classes.astype(np.uint8), mode)
 
 
@@ -123,7 +120,7 @@ def fuzzy_cmeans(image, k: int = 3, *, m: float = 2.0, rgb: bool = False,
         if step <= 1e-6 * (np.ptp(points) + 1e-12):
             break
     centres = _by_brightness(centres)
-    classes = (_nearest(features, centres) + 1).reshape(shape).astype(np.uint8)
+    classes = (nearest(features, centres) + 1).reshape(shape).astype(np.uint8)
     result = _as_output(classes, mode)
     if not return_membership:
         return result
@@ -185,7 +182,7 @@ def mean_shift(image, *, bandwidth: float | None = None, rgb: bool = False,
             centres.append(peak)
     if len(centres) > 255:
         raise ValueError(f"mean shift found {len(centres)} modes; use a larger bandwidth")
-    classes = (_nearest(features, _by_brightness(np.array(centres))) + 1).reshape(shape)
+    classes = (nearest(features, _by_brightness(np.array(centres))) + 1).reshape(shape)
     return _as_output(classes.astype(np.uint8), mode)
 
 

@@ -335,3 +335,65 @@ def test_kmeans_on_the_gpu_gives_the_cpu_classes(mode):
     assert isinstance(on_gpu, cupy.ndarray)
     np.testing.assert_array_equal(on_gpu.get(), sk.kmeans(image, 4, rgb=True, mode=mode,
                                                           device="cpu"))
+
+
+# -- watershed ------------------------------------------------------------------------------
+
+def _touching_discs():
+    """Two and three overlapping discs and balls, their markers at the centres."""
+    from scipy import ndimage
+
+    y, x = np.mgrid[:80, :120]
+    mask2 = (np.hypot(y - 40, x - 35) < 22) | (np.hypot(y - 40, x - 72) < 20)
+    mask2 |= np.hypot(y - 15, x - 100) < 10
+    centres2 = [(40, 35), (40, 72), (15, 100)]
+    z, y, x = np.mgrid[:30, :40, :60]
+    mask3 = (np.sqrt((z - 15) ** 2 + (y - 20) ** 2 + (x - 20) ** 2) < 12)
+    mask3 |= np.sqrt((z - 15) ** 2 + (y - 20) ** 2 + (x - 39) ** 2) < 11
+    centres3 = [(15, 20, 20), (15, 20, 39)]
+    for mask, centres in ((mask2, centres2), (mask3, centres3)):
+        markers = np.zeros(mask.shape, np.int32)
+        for k, c in enumerate(centres, 1):
+            markers[c] = k
+        yield -ndimage.distance_transform_edt(mask).astype(np.float32), markers, mask
+
+
+@pytest.mark.parametrize("case", list(_touching_discs()), ids=["2d", "3d"])
+@pytest.mark.parametrize("connectivity", [1, 2])
+def test_flood_twin_agrees_with_scikit_image_watershed(case, connectivity):
+    from skimage import segmentation
+
+    from napari_segkit.kernels import watershed as kwatershed
+
+    landscape, markers, mask = case
+    got = kwatershed.flood(landscape, markers, mask, connectivity)
+    expected = segmentation.watershed(landscape, markers, mask=mask, connectivity=connectivity)
+    assert set(np.unique(got)) == set(np.unique(expected))
+    assert (got[mask] == expected[mask]).mean() >= 0.99  # only tied voxels may differ
+    assert (got[~mask] == 0).all()
+
+
+def test_flood_on_a_plateau_goes_to_the_nearer_marker():
+    from napari_segkit.kernels import watershed as kwatershed
+
+    markers = np.zeros((5, 21), np.int32)
+    markers[2, 2], markers[2, 15] = 1, 2
+    got = kwatershed.flood(np.zeros((5, 21), np.float32), markers)
+    columns = np.arange(21)
+    expected = np.where(np.abs(columns - 2) <= np.abs(columns - 15), 1, 2)
+    np.testing.assert_array_equal(got[2], expected)
+
+
+@gpu
+@pytest.mark.parametrize("case", list(_touching_discs()), ids=["2d", "3d"])
+@pytest.mark.parametrize("connectivity", [1, 2])
+def test_flood_kernel_equals_twin(case, connectivity):
+    import cupy
+
+    from napari_segkit.kernels import watershed as kwatershed
+
+    landscape, markers, mask = case
+    got = kwatershed.flood(cupy.asarray(landscape), cupy.asarray(markers), cupy.asarray(mask),
+                           connectivity)
+    np.testing.assert_array_equal(got.get(), kwatershed.flood(landscape, markers, mask,
+                                                              connectivity))

@@ -9,6 +9,8 @@ import napari_segkit as sk
 from napari_segkit import metrics, samples
 from napari_segkit.methods.watershed import seeds_to_markers
 
+from .conftest import gpu, has_gpu
+
 
 def _touching_discs(shape=(80, 120), centres=((40, 40), (40, 75)), radius=20):
     yy, xx = np.indices(shape)
@@ -118,8 +120,23 @@ def test_dark_objects_and_rgb_input():
 
 def test_recipes_refuse_the_gpu_clearly_and_empty_images_give_no_objects():
     with pytest.raises(sk.backend.GPUUnavailableError, match="CPU only"):
-        sk.split_touching_objects(np.zeros((5, 5), bool), device="gpu")
+        sk.voronoi_otsu_labeling(np.zeros((5, 5)), device="gpu")
+    if not has_gpu():
+        with pytest.raises(sk.backend.GPUUnavailableError, match="device='gpu' was asked"):
+            sk.split_touching_objects(np.zeros((5, 5), bool), device="gpu")
     assert sk.split_touching_objects(np.zeros((5, 5), bool)).max() == 0
+
+
+@gpu
+def test_split_touching_objects_on_the_gpu_matches_the_cpu():
+    import cupy
+
+    mask = _touching_discs()
+    on_gpu = sk.split_touching_objects(cupy.asarray(mask), device="gpu")
+    assert isinstance(on_gpu, cupy.ndarray)
+    cpu = sk.split_touching_objects(mask, device="cpu")
+    assert on_gpu.max() == cpu.max() == 2
+    assert (on_gpu.get() == cpu).mean() >= 0.99
 
 
 def test_seeded_watershed_on_edges_recovers_touching_squares_of_different_brightness():

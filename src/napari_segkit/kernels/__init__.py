@@ -38,3 +38,24 @@ def kernel(name: str, function: str):
 def grid(count: int, threads: int = THREADS) -> tuple[int]:
     """Blocks of ``threads`` that cover ``count`` items."""
     return (max(1, -(-count // threads)),)
+
+
+CHECK_EVERY = 16  # automaton steps between convergence checks
+
+
+def until_stable(step, state: tuple, xp) -> tuple:
+    """Run ``step(state, spare, changed)`` (it writes the next state into ``spare`` and sets
+    ``changed[0]`` when anything changed) until a run of :data:`CHECK_EVERY` steps changes
+    nothing; the flag is read once per run, the only host synchronisation. Returns the
+    final state."""
+    spare = tuple(xp.empty_like(a) for a in state)
+    changed = xp.zeros(1, xp.int32)
+    done = 0
+    while True:
+        step(state, spare, changed)
+        state, spare = spare, state
+        done += 1
+        if done % CHECK_EVERY == 0:
+            if not int(changed[0]):
+                return state
+            changed[0] = 0

@@ -1,15 +1,14 @@
-"""The GrowCut automaton on the GPU (growcut.cu) and its NumPy twin, run by one driver that
-checks for convergence every few steps through a device flag (one host sync per check)."""
+"""The GrowCut automaton on the GPU (growcut.cu) and its NumPy twin, run by one driver
+(:func:`napari_segkit.kernels.until_stable`)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..backend import get_xp
-from . import grid, kernel
+from . import grid, kernel, until_stable
 
 KERNELS = ("growcut_step",)
-CHECK_EVERY = 16  # steps between convergence checks
 
 
 def grow(values, seeds, steps, decay, max_drop: float):
@@ -21,23 +20,12 @@ def grow(values, seeds, steps, decay, max_drop: float):
     intensity drop one step can count (below 1, so g never reaches 0).
     """
     xp = get_xp(values)
-    shape = seeds.shape
     labels = xp.ascontiguousarray(seeds, dtype=xp.uint8)
-    strength = (labels > 0).astype(xp.float32)
-    spare_labels, spare_strength = xp.empty_like(labels), xp.empty_like(strength)
-    changed = xp.zeros(1, xp.int32)
+    args = _arguments(values, seeds.shape, steps, decay, max_drop, xp)
     step = _step_twin if xp is np else _step_gpu
-    args = _arguments(values, shape, steps, decay, max_drop, xp)
-    done = 0
-    while True:
-        step(labels, strength, spare_labels, spare_strength, changed, *args)
-        labels, spare_labels = spare_labels, labels
-        strength, spare_strength = spare_strength, strength
-        done += 1
-        if done % CHECK_EVERY == 0:
-            if not int(changed[0]):  # nothing changed in the last CHECK_EVERY steps
-                return labels
-            changed[0] = 0
+    labels, _ = until_stable(lambda state, spare, changed: step(*state, *spare, changed, *args),
+                             (labels, (labels > 0).astype(xp.float32)), xp)
+    return labels
 
 
 def _arguments(values, shape, steps, decay, max_drop, xp):

@@ -7,11 +7,14 @@ Distances and smoothing are in physical units when ``spacing`` is given, so an a
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 from scipy import ndimage
 from skimage import filters, segmentation
 
-from ..backend import cpu_only
+from ..backend import cpu_only, get_xp, is_cupy, on_device, to_host
+from ..kernels.watershed import flood
 from ..progress import report
 from ._geometry import sigma_voxels, spacing_for
 from .channels import to_grey
@@ -114,7 +117,7 @@ def _one_voxel_per_seed(markers: np.ndarray) -> np.ndarray:
     return out
 
 
-@cpu_only
+@on_device
 def split_touching_objects(image, *, spacing=None, sigma: float | None = None,
                            min_distance: float | None = None, method: str = "otsu",
                            dark: bool = False, rgb: bool = False, compactness: float = 0.0):
@@ -127,36 +130,56 @@ def split_touching_objects(image, *, spacing=None, sigma: float | None = None,
     Objects without a seed keep their own id. The default ``sigma`` is 0.3 × the typical
     object radius (the median over connected parts of their largest distance to the
     background), so it suits small and large objects alike; lower it to split more.
+    On the GPU (``device``) the flood is the watershed automaton (kernels/watershed.cu),
+    which may differ from the CPU's at voxels where two objects' floods tie.
     Returns int32 labels numbered 1…N.
     """
+    xp = get_xp(image)
+    where = "cpu" if xp is np else "gpu"
+    ndi = ndimage if xp is np else importlib.import_module("cupyx.scipy.ndimage")
     mask = _as_mask(image, method=method, dark=dark, rgb=rgb)
     spacing = spacing_for(spacing, mask.ndim)
     report(0.1)
-    distance = distance_transform(mask, spacing=spacing, device="cpu")
-    parts = label(mask, device="cpu")
+    distance = distance_transform(mask, spacing=spacing, device=where)
+    parts = label(mask, device=where)
     report(0.25)
     if sigma is None:
         sigma = max(0.3 * typical_radius(distance, parts), min(spacing))
     min_distance = 2 * sigma if min_distance is None else min_distance
     if sigma > 0:
-        distance = ndimage.gaussian_filter(distance, sigma_voxels(sigma, spacing, mask.ndim))
-    seeds = find_seeds(distance, min_distance=min_distance, spacing=spacing, mask=mask,
-                       device="cpu")
-    seeds = seed_every_part(seeds, parts)  # small objects the smoothing flattened
+        distance = ndi.gaussian_filter(distance, sigma_voxels(sigma, spacing, mask.ndim))
+    seeds = find_seeds(distance, min_distance=min_distance, spacing=spacing,
+                       mask=to_host(mask), device="auto")  # on the host: maxima are few
+    seeds = seed_every_part(xp.asarray(seeds), parts)  # small objects the smoothing flattened
     report(0.5)
-    labels = segmentation.watershed(-distance, seeds, mask=mask, compactness=compactness)
-    return segmentation.relabel_sequential(labels.astype(np.int32, copy=False))[0]
+    if xp is np or compactness > 0 or mask.ndim > 3:
+        labels = xp.asarray(segmentation.watershed(
+            -to_host(distance), to_host(seeds), mask=to_host(mask), compactness=compactness))
+    else:  # the flood automaton on the GPU (kernels/watershed.cu)
+        labels = flood(-distance, seeds, mask)
+    return _renumbered(labels.astype(xp.int32, copy=False))
+
+
+def _renumbered(labels):
+    """Ids renumbered 1…N in the order of their values, 0 kept; on the labels' device."""
+    xp = get_xp(labels)
+    ids = xp.unique(labels)
+    ids = ids[ids != 0]
+    lut = xp.zeros(int(ids[-1]) + 1 if ids.size else 1, xp.int32)
+    lut[ids] = xp.arange(1, ids.size + 1, dtype=xp.int32)
+    return lut[labels]
 
 
 def seed_every_part(markers: np.ndarray, parts: np.ndarray) -> np.ndarray:
     """``markers`` plus, for each connected part of ``parts`` holding no marker, the whole
     part as one more marker (ids after the existing ones)."""
-    has_seed = np.bincount(parts[markers > 0], minlength=int(parts.max()) + 1) > 0
+    xp = get_xp(parts)
+    has_seed = xp.bincount(parts[markers > 0], minlength=int(parts.max()) + 1) > 0
     has_seed[0] = True
     if has_seed.all():
         return markers
     bare = ~has_seed[parts]
-    return np.where(bare, parts + int(markers.max()), markers).astype(markers.dtype)
+    return xp.where(bare, parts + int(markers.max()), markers).astype(markers.dtype)
 
 
 def typical_radius(distance: np.ndarray, parts: np.ndarray) -> float:
@@ -164,7 +187,10 @@ def typical_radius(distance: np.ndarray, parts: np.ndarray) -> float:
     count = int(parts.max())
     if count == 0:
         return 0.0
-    return float(np.median(ndimage.maximum(distance, parts, range(1, count + 1))))
+    xp = get_xp(parts)
+    ndi = ndimage if xp is np else importlib.import_module("cupyx.scipy.ndimage")
+    peaks = ndi.maximum(distance, parts, xp.arange(1, count + 1))
+    return float(np.median(to_host(peaks)))
 
 
 @cpu_only
@@ -192,10 +218,11 @@ def voronoi_otsu_labeling(image, *, spot_sigma: float = 2.0, outline_sigma: floa
     return segmentation.relabel_sequential(labels.astype(np.int32, copy=False))[0]
 
 
-def _as_mask(image, *, method: str, dark: bool, rgb: bool) -> np.ndarray:
-    image = np.asarray(image)
+def _as_mask(image, *, method: str, dark: bool, rgb: bool):
+    """``image`` if it is a mask, else its threshold by ``method``; on its device."""
     if image.dtype == bool:
         return image
     if rgb:
         image = to_grey(image, rgb=True, channel=None)
-    return np.asarray(threshold(image, method, dark=dark, device="cpu"), dtype=bool)
+    where = "gpu" if is_cupy(image) else "cpu"
+    return threshold(image, method, dark=dark, device=where).astype(bool, copy=False)

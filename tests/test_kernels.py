@@ -237,9 +237,10 @@ def _growcut_case(shape, channels, connectivity, seed):
 
 @pytest.mark.parametrize("connectivity", [1, 2])
 def test_growcut_twin_reaches_the_automatons_fixed_point(connectivity):
+    from test_growcut import automaton
+
     from napari_segkit.kernels import growcut as kgrowcut
     from napari_segkit.methods import growcut
-    from test_growcut import automaton
 
     values, seeds, steps, decay = _growcut_case((30, 34), 1, connectivity, connectivity)
     grown = kgrowcut.grow(values, seeds, steps, decay, growcut._MAX_DROP)
@@ -277,9 +278,10 @@ def test_growcut_kernel_equals_twin(shape, channels, connectivity):
 
 @gpu
 def test_grow_from_seeds_on_the_gpu_matches_the_cpu():
-    import napari_segkit as sk
     from test_graphcut import ellipse_image, strokes
     from test_growcut import FRAME
+
+    import napari_segkit as sk
 
     image, _ = ellipse_image()
     seeds = strokes(image.shape, [np.s_[95:105, 105:115]], FRAME)

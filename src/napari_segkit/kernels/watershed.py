@@ -27,7 +27,8 @@ def flood(landscape, markers, mask=None, connectivity: int = 1):
         raise ValueError(f"the flood kernel takes 1 to 3 axes, not {landscape.ndim}")
     landscape = xp.ascontiguousarray(landscape, dtype=xp.float32)
     markers = xp.ascontiguousarray(markers, dtype=xp.int32)
-    mask = xp.ones(landscape.shape, bool) if mask is None else xp.asarray(mask, dtype=bool)
+    mask = (xp.ones(landscape.shape, bool) if mask is None
+            else xp.ascontiguousarray(mask, dtype=bool))
     markers = xp.where(mask, markers, 0).astype(xp.int32)
     seeded = markers > 0
     cost = xp.where(seeded, landscape, xp.float32(np.inf)).astype(xp.float32)

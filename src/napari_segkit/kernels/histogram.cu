@@ -8,39 +8,56 @@
 
 #define SHARED_BINS 12288  // 48 KiB of uint32 counters
 
+// Shared-memory counters: cleared, counted into (or the global counts when the histogram
+// is too wide for them), then added to the global counts once per block.
+__device__ void clear_counters(unsigned int* local, bool shared, int nbins)
+{
+    if (shared) {
+        for (int b = threadIdx.x; b < nbins; b += blockDim.x) {
+            local[b] = 0;
+        }
+    }
+    __syncthreads();
+}
+
+__device__ void count(unsigned int* local, bool shared, unsigned long long* counts, int b)
+{
+    if (shared) {
+        atomicAdd(&local[b], 1u);
+    } else {
+        atomicAdd(&counts[b], 1ull);
+    }
+}
+
+__device__ void flush_counters(const unsigned int* local, bool shared, int nbins,
+                               unsigned long long* counts)
+{
+    __syncthreads();
+    if (shared) {
+        for (int b = threadIdx.x; b < nbins; b += blockDim.x) {
+            if (local[b] != 0) {
+                atomicAdd(&counts[b], (unsigned long long)local[b]);
+            }
+        }
+    }
+}
+
 #define HIST_INT(NAME, T)                                                                    \
     extern "C" __global__ void NAME(const T* values, long long n, long long lo, int nbins,  \
                                     unsigned long long* counts)                             \
     {                                                                                        \
         __shared__ unsigned int local[SHARED_BINS];                                          \
         bool shared = nbins <= SHARED_BINS;                                                  \
-        if (shared) {                                                                        \
-            for (int b = threadIdx.x; b < nbins; b += blockDim.x) {                          \
-                local[b] = 0;                                                                \
-            }                                                                                \
-        }                                                                                    \
-        __syncthreads();                                                                     \
+        clear_counters(local, shared, nbins);                                                \
         long long step = (long long)gridDim.x * blockDim.x;                                  \
         for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n;         \
              i += step) {                                                                    \
             long long b = (long long)values[i] - lo;                                         \
-            if (b < 0 || b >= nbins) {                                                       \
-                continue;                                                                    \
-            }                                                                                \
-            if (shared) {                                                                    \
-                atomicAdd(&local[b], 1u);                                                    \
-            } else {                                                                         \
-                atomicAdd(&counts[b], 1ull);                                                 \
+            if (b >= 0 && b < nbins) {                                                       \
+                count(local, shared, counts, (int)b);                                        \
             }                                                                                \
         }                                                                                    \
-        __syncthreads();                                                                     \
-        if (shared) {                                                                        \
-            for (int b = threadIdx.x; b < nbins; b += blockDim.x) {                          \
-                if (local[b] != 0) {                                                         \
-                    atomicAdd(&counts[b], (unsigned long long)local[b]);                     \
-                }                                                                            \
-            }                                                                                \
-        }                                                                                    \
+        flush_counters(local, shared, nbins, counts);                                        \
     }
 
 // The bin numpy.histogram gives: an estimate from the scaled value, then corrected against
@@ -51,12 +68,7 @@
     {                                                                                        \
         __shared__ unsigned int local[SHARED_BINS];                                          \
         bool shared = nbins <= SHARED_BINS;                                                  \
-        if (shared) {                                                                        \
-            for (int b = threadIdx.x; b < nbins; b += blockDim.x) {                          \
-                local[b] = 0;                                                                \
-            }                                                                                \
-        }                                                                                    \
-        __syncthreads();                                                                     \
+        clear_counters(local, shared, nbins);                                                \
         T lo = edges[0];                                                                     \
         T hi = edges[nbins];                                                                 \
         double scale = (double)nbins / ((double)hi - (double)lo);                            \
@@ -74,20 +86,9 @@
             } else if (b != nbins - 1 && x >= edges[b + 1]) {                                \
                 b += 1;                                                                      \
             }                                                                                \
-            if (shared) {                                                                    \
-                atomicAdd(&local[b], 1u);                                                    \
-            } else {                                                                         \
-                atomicAdd(&counts[b], 1ull);                                                 \
-            }                                                                                \
+            count(local, shared, counts, b);                                                 \
         }                                                                                    \
-        __syncthreads();                                                                     \
-        if (shared) {                                                                        \
-            for (int b = threadIdx.x; b < nbins; b += blockDim.x) {                          \
-                if (local[b] != 0) {                                                         \
-                    atomicAdd(&counts[b], (unsigned long long)local[b]);                     \
-                }                                                                            \
-            }                                                                                \
-        }                                                                                    \
+        flush_counters(local, shared, nbins, counts);                                        \
     }
 
 HIST_INT(hist_int_uint8, unsigned char)

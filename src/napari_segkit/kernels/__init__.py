@@ -35,6 +35,14 @@ def kernel(name: str, function: str):
     return _module(name).get_function(function)
 
 
+def shifted(step, shape) -> tuple[tuple[slice, ...], tuple[slice, ...]]:
+    """(here, there): the slices of the voxels that have a neighbour at offset ``step``
+    inside ``shape``, and of those neighbours (for the NumPy twins)."""
+    here = tuple(slice(max(0, -s), n - max(0, s)) for s, n in zip(step, shape))
+    there = tuple(slice(max(0, s), n - max(0, -s)) for s, n in zip(step, shape))
+    return here, there
+
+
 def grid(count: int, threads: int = THREADS) -> tuple[int]:
     """Blocks of ``threads`` that cover ``count`` items."""
     return (max(1, -(-count // threads)),)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import get_xp
-from . import grid, kernel, until_stable
+from . import grid, kernel, shifted, until_stable
 
 KERNELS = ("growcut_step",)
 
@@ -55,8 +55,7 @@ def _step_twin(labels, strength, new_labels, new_strength, changed, values, step
     new_strength[...] = strength
     shape = labels.shape
     for step, factor in zip(steps, decay):
-        here = tuple(slice(max(0, -s), n - max(0, s)) for s, n in zip(step, shape))
-        there = tuple(slice(max(0, s), n - max(0, -s)) for s, n in zip(step, shape))
+        here, there = shifted(step, shape)
         drop2 = np.zeros(new_strength[here].shape, np.float32)
         for c in range(values.shape[-1]):
             d = values[here + (c,)] - values[there + (c,)]

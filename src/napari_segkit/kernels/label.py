@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import get_xp
-from . import grid, kernel
+from . import grid, kernel, shifted
 
 #: the kernels of label.cu used here
 KERNELS = ("ccl_local", "ccl_merge", "ccl_flatten")
@@ -99,7 +99,6 @@ def _neighbour_pairs(foreground, connectivity):
         nonzero = sum(s != 0 for s in step)
         if not 1 <= nonzero <= connectivity or step > (0,) * len(shape):
             continue  # one of each ± pair: the neighbour before the voxel in raster order
-        here = tuple(slice(max(0, -s), n - max(0, s)) for s, n in zip(step, shape))
-        there = tuple(slice(max(0, s), n - max(0, -s)) for s, n in zip(step, shape))
+        here, there = shifted(step, shape)
         both = foreground[here] & foreground[there]
         yield index[here][both], index[there][both]

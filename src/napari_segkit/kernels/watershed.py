@@ -14,7 +14,7 @@ import itertools
 import numpy as np
 
 from ..backend import get_xp
-from . import grid, kernel, until_stable
+from . import grid, kernel, shifted, until_stable
 
 KERNELS = ("flood_step",)
 
@@ -72,10 +72,11 @@ def _twin_step(landscape, mask, seeded, offsets):
 
     def step(state, spare, changed):
         cost, _, steps, labels = state
-        best = tuple(np.copyto(s, a) or s for s, a in zip(spare, state))
+        for new, old in zip(spare, state):
+            np.copyto(new, old)
+        best = spare
         for offset in offsets:
-            here = tuple(slice(max(0, -o), n - max(0, o)) for o, n in zip(offset, shape))
-            there = tuple(slice(max(0, o), n - max(0, -o)) for o, n in zip(offset, shape))
+            here, there = shifted(offset, shape)
             c_j, d_j, l_j = cost[there], steps[there], labels[there]
             c = np.maximum(c_j, landscape[here])
             d = np.where(c == c_j, d_j + 1, 0)

@@ -26,7 +26,7 @@ def test_hand_counted_objects():
 
 
 def test_bad_connectivity():
-    with pytest.raises(ValueError, match="between 1 and 2"):
+    with pytest.raises(ValueError, match="connectivity must be an integer from 1 to 2"):
         label(np.ones((3, 3)), connectivity=3)
 
 

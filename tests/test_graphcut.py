@@ -166,7 +166,7 @@ def test_bad_input_is_refused_clearly(change, message):
 def test_connectivity_beyond_the_dimensions_is_refused():
     image, _ = ellipse_image((40, 40))
     seeds = strokes(image.shape, [np.s_[18:22, 18:22]], [np.s_[0:2, :]])
-    with pytest.raises(ValueError, match="connectivity must be 1 to 2"):
+    with pytest.raises(ValueError, match="connectivity must be an integer from 1 to 2"):
         sk.graph_cut(image, seeds, connectivity=3)
 
 

@@ -75,7 +75,7 @@ def test_empty_images_and_absent_classes_have_defined_scores():
         (lambda: metrics.hd95(np.ones((3, 3), int), np.ones((3, 3), int), spacing=(1, 1, 1)),
          "2 values"),
         (lambda: metrics.match(np.ones((3, 3), int), np.ones((3, 3), int), threshold=0),
-         "between 0 and 1"),
+         "threshold must be a finite number > 0 and ≤ 1, got 0"),
     ],
 )
 def test_bad_input_gets_a_clear_error(call, message):

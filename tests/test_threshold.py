@@ -135,7 +135,7 @@ def test_3d_stack_is_thresholded_as_a_whole():
         (np.arange(16).reshape(4, 4), {"mask": np.ones((2, 2), bool)}, "does not match"),
         (np.arange(16).reshape(4, 4), {"method": "huang2"}, "unknown threshold method"),
         (np.arange(16).reshape(4, 4), {"method": "percentile", "percentile": 100},
-         "between 0 and 100"),
+         "percentile must be a finite number > 0 and < 100"),
         (np.arange(16).reshape(4, 4), {"channel": "hematoxylin"}, "needs an RGB image"),
     ],
 )

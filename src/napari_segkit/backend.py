@@ -26,6 +26,7 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 
+from ._checks import check_array
 from .progress import report, reporting
 
 Device = Literal["auto", "cpu", "gpu"]
@@ -170,6 +171,7 @@ def on_device(func: Callable) -> Callable:
     """
 
     takes_progress = "progress" in inspect.signature(func).parameters
+    first = _first_argument(func)
 
     def call(image, args, kwargs, progress):
         if takes_progress:
@@ -182,6 +184,7 @@ def on_device(func: Callable) -> Callable:
 
     @functools.wraps(func)
     def wrapper(image, *args, device: Device = "auto", progress=None, **kwargs):
+        check_array(first, image)
         lazy = _lazy_version(func, image)
         if lazy is not None:
             if progress is not None:
@@ -215,9 +218,11 @@ def cpu_only(func: Callable) -> Callable:
     and zarr are read to the host) and the result comes back in the caller's array kind.
     ``device="gpu"`` is refused with a clear message; "auto" and "cpu" run on the CPU.
     ``progress`` is a callback for the fraction done (see :mod:`napari_segkit.progress`)."""
+    first = _first_argument(func)
 
     @functools.wraps(func)
     def wrapper(image, *args, device: Device = "auto", progress=None, **kwargs):
+        check_array(first, image)
         if device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, not {device!r}")
         lazy = _lazy_version(func, image)
@@ -234,6 +239,11 @@ def cpu_only(func: Callable) -> Callable:
         return like_input(result, image)
 
     return wrapper
+
+
+def _first_argument(func: Callable) -> str:
+    """The name of ``func``'s first parameter ("image", "mask", "labels"), for messages."""
+    return next(iter(inspect.signature(func).parameters), "image")
 
 
 def _lazy_version(func: Callable, image: Any) -> Callable | None:

@@ -9,6 +9,7 @@ import cc3d
 
 from ..backend import get_xp, on_device
 from ..kernels import label as label_kernel
+from .._checks import check_connectivity
 
 
 @on_device
@@ -29,11 +30,7 @@ def label(mask: Any, *, connectivity: int | None = None):
     """
     xp = get_xp(mask)
     ndimage = importlib.import_module("scipy.ndimage" if xp.__name__ == "numpy" else "cupyx.scipy.ndimage")
-    if mask.ndim < 1:
-        raise ValueError("label needs an array with at least one axis")
-    connectivity = mask.ndim if connectivity is None else connectivity
-    if not 1 <= connectivity <= mask.ndim:
-        raise ValueError(f"connectivity must be between 1 and {mask.ndim}, not {connectivity}")
+    connectivity = check_connectivity(connectivity, mask.ndim, optional=True) or mask.ndim
     foreground = mask if mask.dtype == bool else mask != 0
     if xp.__name__ != "numpy" and mask.ndim <= 3:  # block-based union-find (kernels/label.cu)
         return label_kernel.label(foreground, connectivity)

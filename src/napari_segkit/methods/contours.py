@@ -10,6 +10,7 @@ from scipy import ndimage
 
 from ..backend import cpu_only
 from ..progress import report
+from .._checks import check_choice, check_number
 from ._geometry import ball
 from .channels import to_grey
 from .watershed import seeds_to_markers
@@ -33,9 +34,7 @@ def _start(shape, init, seeds):
         if points:  # a point is too small to evolve: start from a small disk/ball
             start = ndimage.binary_dilation(start, ball(3.0, None, len(shape)))
         return start.astype(np.int8)
-    if init not in ("checkerboard", "disk"):
-        raise ValueError(f"init must be 'checkerboard' or 'disk' without seeds, not {init!r}")
-    return init
+    return check_choice("init", init, ("checkerboard", "disk"))
 
 
 @cpu_only
@@ -47,6 +46,10 @@ def chan_vese(image, *, iterations: int = 100, smoothing: int = 1, lambda1: floa
     more than the outside; ``seeds`` (mask, labels or points) give the starting region.
     Returns a uint8 mask: 1 = the region grown from the seeds, or without seeds the brighter
     region (the darker with ``dark``)."""
+    check_number("iterations", iterations, minimum=1, integer=True)
+    check_number("smoothing", smoothing, minimum=0, integer=True)
+    check_number("lambda1", lambda1, minimum=0)
+    check_number("lambda2", lambda2, minimum=0)
     grey = _grey(image, rgb)
     start = _start(grey.shape, init, seeds)
     mask = segmentation.morphological_chan_vese(
@@ -67,6 +70,13 @@ def geodesic_active_contour(image, *, iterations: int = 200, seeds=None, init: s
     shrinks (< 0) until it stops on edges. Edges come from the inverse Gaussian gradient
     (``sigma`` in voxels, ``alpha`` their steepness); ``seeds`` give the starting region
     (default: a disk/ball in the middle). Returns a uint8 mask."""
+    check_number("iterations", iterations, minimum=1, integer=True)
+    check_number("smoothing", smoothing, minimum=0, integer=True)
+    check_number("balloon", balloon)
+    if not (isinstance(threshold, str) and threshold == "auto"):
+        check_number("threshold", threshold, minimum=0)
+    check_number("sigma", sigma, minimum=0)
+    check_number("alpha", alpha, above=0)
     grey = _grey(image, rgb)
     edges = segmentation.inverse_gaussian_gradient(grey, alpha=alpha, sigma=sigma)
     start = _start(grey.shape, init, seeds)

@@ -14,6 +14,7 @@ from skimage import feature, filters, segmentation
 
 from ..backend import cpu_only
 from ..progress import report, steps
+from .._checks import check_choice, check_number
 from ._geometry import ball, sigma_voxels, spacing_for
 from .channels import to_grey
 from .components import label
@@ -40,8 +41,8 @@ def edge_map(image, method: str = "sobel", *, sigma: float = 0.0, spacing=None,
         (default 0 = none; Canny and LoG need it > 0, Canny uses 1 voxel when 0).
     per_slice : a 3D stack as independent 2D slices.
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, not {method!r}")
+    check_choice("method", method, METHODS)
+    check_number("sigma", sigma, minimum=0)
     grey = to_grey(np.asarray(image), rgb=rgb, channel=None).astype(np.float32, copy=False)
     if grey.ndim not in (2, 3):
         raise ValueError(f"edge_map needs a 2D or 3D image, got {grey.ndim}D")
@@ -80,6 +81,11 @@ def edge_regions(image, method: str = "sobel", *, sigma: float = 1.0, spacing=No
     Objects smaller than ``min_size`` (voxels, or area/volume in physical units with
     ``spacing``) are dropped; ids are then 1…N.
     """
+    check_choice("method", method, METHODS)
+    check_number("sigma", sigma, minimum=0)
+    check_number("edge_threshold", edge_threshold, optional=True)
+    check_number("close_gaps", close_gaps, minimum=0)
+    check_number("min_size", min_size, minimum=0)
     labels = _edge_regions(image, method, sigma, spacing, edge_threshold, close_gaps, dark,
                            rgb, per_slice)
     if min_size > 0:

@@ -22,6 +22,7 @@ from scipy import ndimage
 
 from ..backend import cpu_only
 from ..progress import report, share
+from .._checks import check_choice, check_connectivity, check_number, check_range
 from ._geometry import spacing_for
 
 #: voxels' labels are fixed in a scribble: this cost stands in for "infinite"
@@ -54,11 +55,10 @@ def graph_cut(image, seeds, *, lam: float = 10.0, sigma: float | None = None, sp
     ``spacing``) is cut; the rest is background.
     Returns uint8 labels with the scribbles' ids, ``background``'s id as 0.
     """
+    check_cut_options(lam=lam, sigma=sigma, model=model, margin=margin, window=window,
+                      background=background)
+    check_number("bins", bins, minimum=2, integer=True)
     values, seeds, spacing = check_scribbles(image, seeds, rgb, spacing, connectivity)
-    if lam < 0:
-        raise ValueError(f"lam must be 0 or more, got {lam}")
-    if model not in MODELS:
-        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
     out = np.zeros(seeds.shape, np.uint8)
     box = scribble_box(seeds, margin, spacing)
     values, scribbles = values[box], seeds[box]
@@ -72,6 +72,17 @@ def graph_cut(image, seeds, *, lam: float = 10.0, sigma: float | None = None, sp
         result[result == background] = 0
     out[box] = result
     return out
+
+
+def check_cut_options(*, lam=10.0, sigma=None, model="histogram", margin=None, window=None,
+                      background=None) -> None:
+    """The options graph cut, GrabCut and grow-from-seeds share, refused before any work."""
+    check_number("lam", lam, minimum=0)
+    check_number("sigma", sigma, above=0, optional=True)
+    check_choice("model", model, MODELS)
+    check_number("margin", margin, minimum=0, optional=True)
+    check_range("window", window)
+    check_number("background", background, minimum=0, integer=True, optional=True)
 
 
 def check_scribbles(image, seeds, rgb: bool, spacing, connectivity: int):
@@ -95,8 +106,7 @@ def check_scribbles(image, seeds, rgb: bool, spacing, connectivity: int):
                          f"(found {found.tolist() or 'none'})")
     if not np.isfinite(values).all():
         raise ValueError("the image has NaN or infinite values; fill or crop them first")
-    if not 1 <= connectivity <= len(shape):
-        raise ValueError(f"connectivity must be 1 to {len(shape)}, got {connectivity}")
+    check_connectivity(connectivity, len(shape))
     return values, seeds.astype(np.uint8, copy=False), spacing_for(spacing, len(shape))
 
 

@@ -14,6 +14,8 @@ import numpy as np
 from scipy import ndimage
 from skimage import filters
 
+from .._checks import check_number
+
 _EPS = np.finfo(np.float64).eps
 #: bins above which the O(bins²) methods (Huang, Shanbhag) merge neighbouring bins
 MAX_QUADRATIC_BINS = 4096
@@ -90,6 +92,7 @@ def triangle(counts, centers):
 def multiotsu(counts, centers, classes=3):
     """Liao, Chen & Chung (2001) multi-level Otsu: ``classes - 1`` thresholds,
     :func:`skimage.filters.threshold_multiotsu`."""
+    classes = check_number("classes", classes, minimum=2, maximum=256, integer=True)
     return filters.threshold_multiotsu(hist=(counts, centers), classes=classes)
 
 

@@ -8,6 +8,7 @@ from skimage import graph, segmentation
 
 from ..backend import cpu_only
 from ..progress import report, steps
+from .._checks import check_connectivity, check_number, check_numbers
 from .cluster import slic
 from .components import label
 from .watershed import seeds_to_markers
@@ -30,9 +31,9 @@ def region_grow(image, seeds, *, tolerance: float, connectivity: int = 1, rgb: b
     to the region they are connected to first (a flood from the uncontested parts). Returns
     int32 labels with the seeds' ids.
     """
-    if tolerance < 0:
-        raise ValueError(f"tolerance must be 0 or more, got {tolerance}")
+    check_number("tolerance", tolerance, minimum=0)
     values = _values(image, rgb)
+    check_connectivity(connectivity, values.ndim - 1)
     shape = values.shape[:-1]
     markers = seeds_to_markers(seeds, shape)
     ids = np.unique(markers[markers > 0])
@@ -60,7 +61,7 @@ def region_grow(image, seeds, *, tolerance: float, connectivity: int = 1, rgb: b
 def magic_wand(image, point, *, tolerance: float, connectivity: int = 1, rgb: bool = False):
     """The connected region around ``point`` (voxel coordinates) within ``tolerance`` of its
     intensity or colour, as a boolean mask — Fiji's and Photoshop's wand tool, in 2D or 3D."""
-    point = np.asarray(point, dtype=float).reshape(1, -1)
+    point = np.asarray(check_numbers("point", point)).reshape(1, -1)
     return region_grow(image, point, tolerance=tolerance, connectivity=connectivity,
                        rgb=rgb, device="cpu") > 0
 
@@ -73,8 +74,9 @@ def split_and_merge(image, *, tolerance: float, min_block: int = 1,
     ``min_block`` voxels on a side; neighbouring blocks whose mean intensities differ by
     less than ``merge_tolerance`` (default ``tolerance``) are then joined. int32 labels 1…N.
     """
-    if tolerance < 0 or min_block < 1:
-        raise ValueError("tolerance must be 0 or more and min_block at least 1")
+    check_number("tolerance", tolerance, minimum=0)
+    check_number("min_block", min_block, minimum=1, integer=True)
+    check_number("merge_tolerance", merge_tolerance, minimum=0, optional=True)
     values = _values(image, rgb)
     leaves = _split(values, tolerance, min_block)
     report(0.5)
@@ -117,6 +119,8 @@ def _rag_colours(values: np.ndarray) -> np.ndarray:
 
 def _merge(values: np.ndarray, leaves: np.ndarray, tolerance: float) -> np.ndarray:
     leaves = segmentation.relabel_sequential(leaves)[0]
+    if leaves.max() <= 1:  # one region: nothing to merge (and no graph to build)
+        return leaves.astype(np.int32)
     rag = graph.rag_mean_color(_rag_colours(values), leaves, mode="distance")
     merged = graph.cut_threshold(leaves, rag, tolerance, in_place=True)
     return segmentation.relabel_sequential(merged + 1)[0].astype(np.int32)
@@ -129,6 +133,9 @@ def felzenszwalb(image, *, scale: float = 100.0, sigma: float = 0.8, min_size: i
     larger ``scale`` gives larger regions; ``min_size`` in pixels; grey images are scaled to
     0…255 first, so the same ``scale`` suits any bit depth. 2D; a 3D stack is done
     slice by slice with ids unique across slices. int32 labels 1…N."""
+    check_number("scale", scale, above=0)
+    check_number("sigma", sigma, minimum=0)
+    check_number("min_size", min_size, minimum=0, integer=True)
     image = np.asarray(image)
     ndim = image.ndim - (1 if rgb else 0)
     if ndim == 3:
@@ -155,9 +162,12 @@ def normalized_cut(image, *, n_segments: int = 400, compactness: float = 10.0,
     """Normalised cut (Shi & Malik) on the region adjacency graph of SLIC superpixels, edges
     weighted by mean-colour similarity; ``threshold`` stops the recursive cuts (smaller =
     more regions). 2D or 3D. int32 labels 1…N."""
+    check_number("threshold", threshold, above=0)
     superpixels = slic(image, n_segments=n_segments, compactness=compactness,
                        spacing=spacing, rgb=rgb, device="cpu")
     report(0.5)
+    if superpixels.max() <= 1:  # one region: nothing to cut (and no graph to build)
+        return superpixels
     values = _values(image, rgb)
     lo, hi = float(values.min()), float(values.max())
     values = (values - lo) * (255.0 / (hi - lo) if hi > lo else 0.0)  # the weights' scale

@@ -16,6 +16,7 @@ from skimage import filters
 
 from ..backend import as_xp, get_xp, on_device, to_host
 from ..kernels.histogram import INTEGER_TYPES, float_counts, integer_counts
+from .._checks import check_number
 from .channels import to_grey
 from .histogram_thresholds import HISTOGRAM_METHODS, multiotsu
 
@@ -81,7 +82,7 @@ def threshold(
         with ``return_threshold`` the threshold: a float, an array of one per slice, or the
         ``classes - 1`` multi-Otsu thresholds. NaN pixels are never foreground.
     """
-    check_method(method, value)
+    check_method(method, value, classes=classes, nbins=nbins, percentile=percentile)
     xp = get_xp(image)
     grey = to_grey(image, rgb=rgb, channel=channel)
     if grey.dtype == bool:
@@ -100,14 +101,20 @@ def threshold(
     return (result, t) if return_threshold else result
 
 
-def check_method(method: str, value: float | None) -> None:
-    """Refuse an unknown method, and a value given without "manual" or missing with it."""
-    if method not in METHODS:
+def check_method(method: str, value: float | None, *, classes: int = 3, nbins: int = 256,
+                 percentile: float = 50.0) -> None:
+    """Refuse an unknown method, a value given without "manual" or missing with it, and
+    ``classes`` (2…256), ``nbins`` (≥ 2) or ``percentile`` (0…100, exclusive) out of range."""
+    if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"unknown threshold method {method!r}; choose one of {METHODS}")
     if method == "manual" and value is None:
         raise ValueError("method='manual' needs a value, e.g. value=120")
     if method != "manual" and value is not None:
         raise ValueError(f"value={value} is only used with method='manual', not {method!r}")
+    check_number("value", value, optional=True)
+    check_number("classes", classes, minimum=2, maximum=256, integer=True)
+    check_number("nbins", nbins, minimum=2, integer=True)
+    check_number("percentile", percentile, above=0, below=100)
 
 
 def threshold_value(values: Any, method: str = "otsu", *, mask: Any = None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._checks import check_choice
 from . import instances
 from ._inputs import label_pair
 
@@ -24,6 +25,7 @@ def error_map(prediction, reference, *, mode="semantic", rows=None) -> np.ndarra
     (drawn last, so a missed object shows even under a spurious one). ``rows`` from
     :func:`evaluate` (instance mode) saves matching again.
     """
+    check_choice("mode", mode, ("semantic", "instance"))
     pred, ref = label_pair(prediction, reference)
     out = np.zeros(pred.shape, np.uint8)
     if mode == "semantic":

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from ..._checks import check_choice
 from . import instances, overlap, surface
-from ._inputs import label_pair, spacing_for
+from ._inputs import check_surface_options, label_pair, spacing_for
 
 MODES = ("semantic", "instance")
 
@@ -22,8 +23,8 @@ def evaluate(prediction, reference, *, spacing=None, mode="semantic", tolerance=
     0.5:0.95, panoptic quality and foreground Dice. Distances are in the units of
     ``spacing`` (per axis, default 1 = voxels).
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    check_choice("mode", mode, MODES)
+    check_surface_options(tolerance=tolerance)
     pred, ref = label_pair(prediction, reference)
     spacing = spacing_for(spacing, pred.ndim)
     return (_semantic if mode == "semantic" else _instance)(pred, ref, spacing, tolerance)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ._inputs import label_pair
+from ._inputs import check_iou, label_pair
 
 AP_THRESHOLDS = tuple(np.round(np.arange(0.5, 0.951, 0.05), 2))
 PQ_THRESHOLD = float(np.nextafter(0.5, 1.0))  # panoptic quality matches at IoU > 0.5
@@ -94,8 +94,7 @@ def iou_table(prediction, reference):
 
 def match(prediction, reference, *, threshold=0.5) -> Matching:
     """Pair predicted and reference objects one to one at IoU ≥ ``threshold``."""
-    if not 0 < threshold <= 1:
-        raise ValueError(f"threshold is an IoU between 0 and 1, not {threshold}")
+    check_iou(threshold)
     pred_ids, ref_ids, i, j, ious, areas = iou_table(prediction, reference)
     return _match(pred_ids, ref_ids, i, j, ious, areas, threshold)
 
@@ -120,6 +119,8 @@ def _match(pred_ids, ref_ids, i, j, ious, areas, threshold) -> Matching:
 
 def matches_at(prediction, reference, thresholds=AP_THRESHOLDS) -> list[Matching]:
     """:func:`match` at several thresholds, computing the IoUs once."""
+    for threshold in thresholds:
+        check_iou(threshold)
     table = iou_table(prediction, reference)
     return [_match(*table, threshold) for threshold in thresholds]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._checks import check_choice
 from ._inputs import label_pair
 
 AVERAGES = ("macro", "micro", None)
@@ -46,8 +47,7 @@ FORMULAS = {
 
 def summarise(counts: dict[int, tuple], name: str, average):
     """Score ``name`` from :func:`class_counts`, per class or averaged."""
-    if average not in AVERAGES:
-        raise ValueError(f"average must be one of {AVERAGES}, not {average!r}")
+    check_choice("average", average, AVERAGES)
     formula = FORMULAS[name]
     per_class = {c: _ratio(*formula(*n)) for c, n in counts.items()}
     if average is None:
@@ -61,6 +61,7 @@ def summarise(counts: dict[int, tuple], name: str, average):
 
 
 def _score(name, prediction, reference, average, include_background):
+    check_choice("average", average, AVERAGES)
     counts = class_counts(prediction, reference, include_background=include_background)
     return summarise(counts, name, average)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from ._inputs import label_pair, spacing_for
+from ._inputs import check_surface_options, label_pair, spacing_for
 
 
 def _surface(mask: np.ndarray) -> np.ndarray:
@@ -22,6 +22,7 @@ def _surface(mask: np.ndarray) -> np.ndarray:
 
 def surface_distances(prediction, reference, *, label=None, spacing=None):
     """(prediction → reference, reference → prediction) distances of surface voxels."""
+    check_surface_options(label)
     pred, ref = label_pair(prediction, reference)
     pred, ref = (pred > 0, ref > 0) if label is None else (pred == label, ref == label)
     sampling = spacing_for(spacing, pred.ndim)
@@ -39,6 +40,7 @@ def surface_distances(prediction, reference, *, label=None, spacing=None):
 
 def hausdorff(prediction, reference, *, label=None, spacing=None, percentile=100.0) -> float:
     """The larger of the two directed ``percentile`` surface distances (100: Hausdorff)."""
+    check_surface_options(label, percentile=percentile)
     distances = surface_distances(prediction, reference, label=label, spacing=spacing)
     return hausdorff_of(distances, percentile)
 
@@ -55,6 +57,7 @@ def average_surface_distance(prediction, reference, *, label=None, spacing=None)
 
 def boundary_f1(prediction, reference, *, tolerance=1.0, label=None, spacing=None) -> float:
     """F1 of boundary voxels matched within ``tolerance`` (physical units, e.g. µm or mm)."""
+    check_surface_options(label, tolerance)
     distances = surface_distances(prediction, reference, label=label, spacing=spacing)
     return boundary_f1_of(distances, tolerance)
 

@@ -70,7 +70,9 @@ def test_intensity_clusters_order_by_brightness(function):
     expected = np.choose(truth, [1, 3, 2, 4])  # ground 20, discs 200, 150, 250
     assert (classes == expected).mean() > 0.99
     instances = function(image, 4, mode="instance")
-    assert instances.max() == 4  # the ground and three discs
+    assert instances.max() == 3  # three discs; the ground (darkest class) is background
+    np.testing.assert_array_equal(instances > 0, classes > 1)
+    assert function(image, 4, mode="instance", dark=True).max() == 3  # ground + two discs
     semantic, objects = function(image, 4, mode="panoptic")
     np.testing.assert_array_equal(semantic, classes)
 
@@ -91,12 +93,31 @@ def test_kmeans_on_colour_separates_stains():
     assert cluster.kmeans(slide, 3, rgb=True, seed=0).tolist() == classes.tolist()
 
 
+@pytest.mark.parametrize("function", [cluster.kmeans, cluster.fuzzy_cmeans])
+def test_cluster_instances_on_a_real_image_leave_background(function):
+    from skimage import data, filters, measure
+
+    image = data.coins()  # bright coins on a darker ground (bundled with scikit-image)
+    reference = measure.label(image > filters.threshold_otsu(image))
+    reference_count = int((np.bincount(reference.ravel())[1:] >= 50).sum())  # 24 coins
+    instances = function(image, 2, mode="instance")
+    assert 0.4 < (instances == 0).mean() < 0.8
+    sizes = np.bincount(instances.ravel())[1:]
+    assert 0.8 * reference_count <= (sizes >= 50).sum() <= 1.2 * reference_count
+
+
+def test_clustering_a_line_profile():
+    profile = np.r_[np.full(10, 5.0), np.full(5, 100.0), np.full(10, 5.0), np.full(3, 100.0)]
+    np.testing.assert_array_equal(cluster.kmeans(profile, 2), np.where(profile > 50, 2, 1))
+    objects = cluster.kmeans(profile, 2, mode="instance")
+    np.testing.assert_array_equal(objects, np.r_[[0] * 10, [1] * 5, [0] * 10, [2] * 3])
+
+
 def test_mean_shift_finds_the_number_of_levels_itself():
     image, truth = _discs(noise=3.0)
     classes = cluster.mean_shift(image, bandwidth=15.0)
     assert classes.max() == 4
-    assert metrics.f1(cluster.mean_shift(image, bandwidth=15.0, mode="instance"),
-                      np.where(truth > 0, truth, 4)) == 1.0
+    assert metrics.f1(cluster.mean_shift(image, bandwidth=15.0, mode="instance"), truth) == 1.0
 
 
 def test_slic_equals_scikit_image_and_takes_spacing():
@@ -111,7 +132,7 @@ def test_slic_equals_scikit_image_and_takes_spacing():
 
 
 def test_bad_cluster_input():
-    with pytest.raises(ValueError, match="between 2 and 255"):
+    with pytest.raises(ValueError, match="k must be an integer ≥ 2 and ≤ 255"):
         cluster.kmeans(np.zeros((5, 5)), 1)
     with pytest.raises(ValueError, match="fewer than k=3 distinct"):
         cluster.kmeans(np.zeros((5, 5)), 3)

@@ -67,3 +67,22 @@ def test_bad_boxes_are_refused_clearly(box, message):
     image, _ = two_stain_slide()
     with pytest.raises(ValueError, match=message):
         sk.grab_cut(image, box, rgb=True)
+
+
+def test_real_coins_at_any_lam_give_the_coin_or_a_clear_sentence():
+    from skimage import data, filters, measure
+
+    image = data.coins()  # real photograph, bundled with scikit-image
+    parts = measure.label(image > filters.threshold_otsu(image))
+    coins = sorted(measure.regionprops(parts), key=lambda p: -p.area)[1:6]  # [0]: a merged blob
+    for coin in coins:
+        r0, c0, r1, c1 = coin.bbox
+        box = ((r0 - 3, c0 - 3), (r1 + 2, c1 + 2))
+        for lam in (10, 50):
+            cut = sk.grab_cut(image, box, lam=lam).astype(bool)
+            truth = parts == coin.label
+            assert (cut & truth).sum() / (cut | truth).sum() > 0.8, (coin.label, lam)
+        try:  # so strong a smoothness that the object shrinks away: no scikit-learn error
+            assert sk.grab_cut(image, box, lam=1000).sum() <= coin.area
+        except ValueError as error:
+            assert "no object in the box at lam=1000" in str(error)

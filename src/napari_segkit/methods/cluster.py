@@ -5,6 +5,8 @@ Cluster centres are learnt from a random sample of at most ``sample`` pixels (de
 200 000; seeded, so results repeat) and every pixel then goes to its nearest centre, so
 memory stays at a few copies of the image. Classes are numbered 1…k by increasing brightness
 (mean over the channels), so the same settings give the same class ids on similar images.
+In "instance" mode the darkest class is the background (the brightest with ``dark=True``)
+and every connected part of the other classes is an object.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from skimage import segmentation
 from ..backend import cpu_only, get_xp, on_device, to_host
 from ..kernels.kmeans import nearest
 from ..progress import report, steps
+from .._checks import check_choice, check_number
 from ._geometry import spacing_for
 from .components import label
 
@@ -29,8 +32,8 @@ def _features(image, rgb: bool):
     image = xp.asarray(image)
     if rgb:
         return image.reshape(-1, image.shape[-1]).astype(xp.float32)
-    if image.dtype.kind == "c" or image.ndim not in (2, 3):
-        raise ValueError(f"expected a 2D or 3D grey image (or RGB with rgb=True), got "
+    if image.dtype.kind == "c" or image.ndim not in (1, 2, 3):
+        raise ValueError(f"expected a 1D, 2D or 3D grey image (or RGB with rgb=True), got "
                          f"shape {image.shape}")
     return image.reshape(-1, 1).astype(xp.float32)
 
@@ -51,17 +54,20 @@ def _by_brightness(centres: np.ndarray) -> np.ndarray:
     return centres[np.argsort(centres.mean(axis=1), kind="stable")]
 
 
-def _as_output(classes, mode: str):
-    """Class ids as asked: semantic (classes), instance (connected parts of every class,
-    numbered 1…N) or panoptic ((classes, instances)); on the classes' device."""
+def _as_output(classes, mode: str, dark: bool = False):
+    """Class ids as asked: semantic (classes), instance (connected parts of every class but
+    the background, numbered 1…N; the background is class 1, or the brightest class with
+    ``dark``) or panoptic ((classes, instances)); on the classes' device."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     if mode == "semantic":
         return classes
     xp = get_xp(classes)
     instances = xp.zeros(classes.shape, xp.int32)
-    count = 0
-    for c in range(1, int(classes.max()) + 1):
+    count, last = 0, int(classes.max())
+    for c in range(1, last + 1):
+        if c == (last if dark else 1):
+            continue
         parts = label(classes == c, connectivity=1, device="cpu" if xp is np else "gpu")
         instances[parts > 0] = parts[parts > 0] + count
         count += int(parts.max())
@@ -69,41 +75,53 @@ def _as_output(classes, mode: str):
 
 
 def _check_k(k: int) -> None:
-    if not 2 <= k <= 255:
-        raise ValueError(f"k must be between 2 and 255, got {k}")
+    check_number("k", k, minimum=2, maximum=255, integer=True)
+
+
+def _check_sampling(mode: str, seed: int, sample: int, iterations: int) -> None:
+    """The arguments every clustering method shares, refused before any work."""
+    check_choice("mode", mode, MODES)
+    check_number("seed", seed, minimum=0, integer=True)
+    check_number("sample", sample, minimum=1, integer=True)
+    check_number("iterations", iterations, minimum=1, integer=True)
 
 
 @on_device
 def kmeans(image, k: int = 3, *, rgb: bool = False, mode: str = "semantic", seed: int = 0,
-           iterations: int = 30, starts: int = 10, sample: int = SAMPLE):
+           iterations: int = 30, starts: int = 10, sample: int = SAMPLE, dark: bool = False):
     """k-means on intensity or colour (:func:`scipy.cluster.vq.kmeans2`, k-means++ starts);
     classes 1…k by brightness. The best (lowest within-class variance) of ``starts`` runs
     of ``iterations`` is kept, as scikit-learn does.
 
-    ``mode``: "semantic" (uint8 class ids), "instance" (int32 ids of each class's
-    connected parts) or "panoptic" (both, as a tuple). ``device``: "auto", "cpu" or "gpu";
+    ``mode``: "semantic" (uint8 class ids), "instance" (int32 ids of the connected parts
+    of every class but the background: the darkest class, or the brightest with ``dark``)
+    or "panoptic" (both, as a tuple). ``device``: "auto", "cpu" or "gpu";
     on the GPU every pixel is assigned there (kernels/kmeans.cu), the centres are fitted on
     the host from the same sample, so the classes are the CPU's.
     """
+    _check_sampling(mode, seed, sample, iterations)
+    check_number("starts", starts, minimum=1, integer=True)
     _check_k(k)
     shape = np.shape(image)[:-1] if rgb else np.shape(image)
     features = _features(image, rgb)
     points = _sample(features, sample, seed)
     centres = _kmeans_centres(points, k, seed, iterations, starts)
     classes = (nearest(features, _by_brightness(centres)) + 1).reshape(shape)
-    return _as_output(classes.astype(np.uint8), mode)
+    return _as_output(classes.astype(np.uint8), mode, dark)
 
 
 @cpu_only
 def fuzzy_cmeans(image, k: int = 3, *, m: float = 2.0, rgb: bool = False,
                  mode: str = "semantic", return_membership: bool = False, seed: int = 0,
-                 iterations: int = 200, sample: int = SAMPLE):
+                 iterations: int = 200, sample: int = SAMPLE, dark: bool = False):
     """Fuzzy c-means (Bezdek) on intensity or colour: each pixel belongs to every class with
     a membership in 0…1; the label is the class with the largest. ``m`` > 1 is the
     fuzziness (2 is usual); the centres start from k-means'. With ``return_membership``
     also returns float32 memberships of shape (k, *image shape), classes ordered as the
-    labels (1…k by brightness).
+    labels (1…k by brightness). ``mode`` and ``dark`` as in :func:`kmeans`.
     """
+    _check_sampling(mode, seed, sample, iterations)
+    check_number("m", m, above=1)
     _check_k(k)
     if m <= 1:
         raise ValueError(f"m (fuzziness) must be greater than 1, got {m}")
@@ -121,7 +139,7 @@ def fuzzy_cmeans(image, k: int = 3, *, m: float = 2.0, rgb: bool = False,
             break
     centres = _by_brightness(centres)
     classes = (nearest(features, centres) + 1).reshape(shape).astype(np.uint8)
-    result = _as_output(classes, mode)
+    result = _as_output(classes, mode, dark)
     if not return_membership:
         return result
     u = np.concatenate([_memberships(features[i:i + (1 << 20)].astype(np.float64), centres, m)
@@ -154,11 +172,14 @@ def _memberships(points, centres, m):
 @cpu_only
 def mean_shift(image, *, bandwidth: float | None = None, rgb: bool = False,
                mode: str = "semantic", seed: int = 0, sample: int = 1000,
-               iterations: int = 100):
+               iterations: int = 100, dark: bool = False):
     """Mean shift on intensity or colour: the number of classes follows from the data (the
     modes of its density, smoothed by a Gaussian of ``bandwidth`` in intensity units;
-    default: Silverman's rule). Classes 1…n by brightness; at most 255 modes.
+    default: Silverman's rule). Classes 1…n by brightness; at most 255 modes. ``mode`` and
+    ``dark`` as in :func:`kmeans`.
     """
+    _check_sampling(mode, seed, sample, iterations)
+    check_number("bandwidth", bandwidth, above=0, optional=True)
     shape = np.shape(image)[:-1] if rgb else np.shape(image)
     features = _features(image, rgb)
     points = _sample(features, sample, seed).astype(np.float64)
@@ -183,7 +204,7 @@ def mean_shift(image, *, bandwidth: float | None = None, rgb: bool = False,
     if len(centres) > 255:
         raise ValueError(f"mean shift found {len(centres)} modes; use a larger bandwidth")
     classes = (nearest(features, _by_brightness(np.array(centres))) + 1).reshape(shape)
-    return _as_output(classes.astype(np.uint8), mode)
+    return _as_output(classes.astype(np.uint8), mode, dark)
 
 
 @cpu_only
@@ -193,10 +214,16 @@ def slic(image, *, n_segments: int = 100, compactness: float = 10.0, sigma: floa
     regions that follow edges; ``compactness`` trades shape for colour (higher = squarer;
     grey images are scaled to 0…100 like Lab lightness, so 10 suits grey and colour);
     ``spacing`` makes 3D superpixels round in physical units. int32 labels 1…N."""
+    check_number("n_segments", n_segments, minimum=1, integer=True)
+    check_number("compactness", compactness, above=0)
+    check_number("sigma", sigma, minimum=0)
     image = np.asarray(image)
     ndim = image.ndim - (1 if rgb else 0)
     if ndim not in (2, 3):
         raise ValueError(f"slic needs a 2D or 3D image, got shape {image.shape}")
+    if image.dtype.kind == "f" and not np.isfinite(image).all():
+        raise ValueError("the image has NaN or infinite values; SLIC needs finite ones, so "
+                         "fill or crop them first")
     data = image  # colour: scikit-image scales it and converts to Lab
     if not rgb:  # grey to 0…100 like Lab lightness, so compactness means the same for both
         data = image.astype(np.float32)

@@ -13,7 +13,13 @@ import numpy as np
 from ..backend import cpu_only
 from ..progress import share
 from ._geometry import spacing_for
-from .graphcut import HARD, MODELS, data_costs, fix_scribbles, min_energy_labels
+from .._checks import check_connectivity, check_number, check_numbers
+from .graphcut import (HARD, MODELS, check_cut_options, data_costs, fix_scribbles,
+                       min_energy_labels)
+
+
+#: the fewest voxels a colour model is fitted to (a Gaussian mixture needs two)
+_MIN_VOXELS = 2
 
 
 @cpu_only
@@ -30,6 +36,10 @@ def grab_cut(image, box: tuple, *, seeds=None, iterations: int = 5, lam: float =
     ``margin``: how far around the box the background model looks (physical units with
     ``spacing``; default half the box's size on each axis).
     """
+    check_numbers("box", box)
+    check_number("iterations", iterations, minimum=1, integer=True)
+    check_cut_options(lam=lam, sigma=sigma, model=model, margin=margin)
+    check_connectivity(connectivity, np.ndim(image) - rgb)
     values = np.asarray(image, dtype=np.float32)
     values = values if rgb else values[..., None]
     shape = values.shape[:-1]
@@ -54,6 +64,8 @@ def grab_cut(image, box: tuple, *, seeds=None, iterations: int = 5, lam: float =
     fixed = np.where(inside, scribbles, 2).astype(np.uint8)
     objects = inside & (fixed != 2)
     for iteration in range(iterations):
+        if objects.sum() < _MIN_VOXELS:  # too few voxels to model the object: keep this cut
+            break
         with share(iteration / iterations, (iteration + 1) / iterations):
             costs = _costs(values, objects, scribbles, model)
             costs[0][~inside], costs[1][~inside] = HARD, 0.0
@@ -63,6 +75,9 @@ def grab_cut(image, box: tuple, *, seeds=None, iterations: int = 5, lam: float =
             objects = cut
             break
         objects = cut
+    if not objects.any():
+        raise ValueError(f"GrabCut found no object in the box at lam={lam:g}; lower lam "
+                         "(the smoothness weight) or paint part of the object with label 1")
     out = np.zeros(shape, np.uint8)
     out[region] = objects
     return out
@@ -75,7 +90,7 @@ def _costs(values, objects, scribbles, model) -> np.ndarray:
     costs = data_costs(values, [objects, ~objects], model)
     for k, label_id in enumerate((1, 2)):
         painted = scribbles == label_id
-        if painted.any():
+        if painted.sum() >= _MIN_VOXELS:  # fewer are hard constraints only
             strokes = data_costs(values, [painted], model)[0]
             costs[k] = np.log(2.0) - np.logaddexp(-costs[k], -strokes)
     return costs

@@ -14,6 +14,7 @@ from skimage import segmentation
 
 from ..backend import cpu_only
 from ..progress import steps
+from .._checks import check_choice, check_connectivity, check_number
 from ._geometry import ball, spacing_for, voxels_for_size
 from .components import label
 from .distance import distance_transform
@@ -30,8 +31,27 @@ def _labels(image) -> np.ndarray:
     return image
 
 
+def _check_size(name: str, value, spacing, image) -> None:
+    """A size or radius (≥ 0) and the spacing it is measured with, refused before any work."""
+    check_number(name, value, minimum=0)
+    spacing_for(spacing, np.ndim(image))
+
+
 def _is_mask(image: np.ndarray) -> bool:
     return image.dtype == bool or (image.size > 0 and image.max() <= 1)
+
+
+def _on_present_ids(function, labels: np.ndarray, *args) -> np.ndarray:
+    """``function(labels, *args)`` run on the ids renumbered 1…N when the largest id exceeds
+    the voxel count, then mapped back, so memory follows the objects, not the largest id.
+    ``function`` must return ids of its input (or 0)."""
+    if labels.size == 0 or int(labels.max()) <= labels.size:
+        return function(labels, *args)
+    ids, inverse = np.unique(labels, return_inverse=True)
+    compact = inverse.reshape(labels.shape).astype(np.int32)
+    if ids[0] != 0:  # 0 stays background
+        ids, compact = np.concatenate([[0], ids]).astype(ids.dtype), compact + 1
+    return ids[function(compact, *args)].astype(labels.dtype, copy=False)
 
 
 def _back(result: np.ndarray, like: np.ndarray) -> np.ndarray:
@@ -48,6 +68,10 @@ def fill_holes(image, *, per_slice: bool = False):
         return np.stack([fill_holes(plane) for plane in steps(image)])
     if _is_mask(image):
         return _back(ndimage.binary_fill_holes(image), image)
+    return _on_present_ids(_fill_label_holes, image)
+
+
+def _fill_label_holes(image: np.ndarray) -> np.ndarray:
     out = image.copy()
     boxes = ndimage.find_objects(image)
     for index, box in steps(enumerate(boxes, start=1), len(boxes)):
@@ -64,19 +88,27 @@ def remove_small_objects(image, min_size: float, *, spacing=None, connectivity: 
     """Remove objects smaller than ``min_size`` voxels (or physical area/volume with
     ``spacing``). A mask's objects are its connected parts (``connectivity`` as in
     :func:`label`); a label image's are its ids, which are kept."""
+    _check_size("min_size", min_size, spacing, image)
+    check_connectivity(connectivity, np.ndim(image))
     image = _labels(image)
     limit = voxels_for_size(min_size, spacing_for(spacing, image.ndim) if spacing else None)
-    ids = label(image, connectivity=connectivity, device="cpu") if _is_mask(image) else image
-    counts = np.bincount(ids.ravel())
-    small = counts < limit
+    if not _is_mask(image):
+        return _on_present_ids(_without_small, image, limit)
+    ids = label(image, connectivity=connectivity, device="cpu")
+    return np.where(_without_small(ids, limit) > 0, image, 0).astype(image.dtype, copy=False)
+
+
+def _without_small(ids: np.ndarray, limit: float) -> np.ndarray:
+    small = np.bincount(ids.ravel()) < limit
     small[0] = False
-    return np.where(small[ids], 0, image).astype(image.dtype, copy=False)
+    return np.where(small[ids], 0, ids)
 
 
 @cpu_only
 def remove_small_holes(image, max_size: float, *, spacing=None):
     """Fill holes (background enclosed by one object) smaller than ``max_size`` voxels or
     physical units; larger holes stay."""
+    _check_size("max_size", max_size, spacing, image)
     image = _labels(image)
     limit = voxels_for_size(max_size, spacing_for(spacing, image.ndim) if spacing else None)
     filled = fill_holes(image)
@@ -97,8 +129,8 @@ def morphology_op(image, operation: str, radius: float = 1.0, *, spacing=None):
     thinner than the ball, closing fills each object's gaps narrower than the ball without
     joining objects.
     """
-    if operation not in OPERATIONS:
-        raise ValueError(f"operation must be one of {OPERATIONS}, not {operation!r}")
+    check_choice("operation", operation, OPERATIONS)
+    _check_size("radius", radius, spacing, image)
     image = _labels(image)
     footprint = ball(radius, spacing, image.ndim)
     if _is_mask(image):
@@ -128,6 +160,7 @@ def expand_labels(labels, distance: float = 1.0, *, spacing=None):
     """Grow each object into the background by up to ``distance`` (voxels or physical
     units), each background voxel going to the nearest object; objects never overlap
     (:func:`skimage.segmentation.expand_labels`)."""
+    _check_size("distance", distance, spacing, labels)
     labels = _labels(labels)
     return segmentation.expand_labels(labels, distance,
                                       spacing=spacing_for(spacing, labels.ndim))
@@ -137,9 +170,14 @@ def expand_labels(labels, distance: float = 1.0, *, spacing=None):
 def smooth_labels(labels, radius: float = 1.0, *, spacing=None):
     """Smooth each object's outline: Gaussian blur of the object (sigma ``radius``) kept
     where it is above one half, only over background or the object itself."""
+    _check_size("radius", radius, spacing, labels)
     labels = _labels(labels)
     if _is_mask(labels):
         return _back(_smooth_mask(labels.astype(bool), radius, spacing), labels)
+    return _on_present_ids(_smooth_each, labels, radius, spacing)
+
+
+def _smooth_each(labels: np.ndarray, radius: float, spacing) -> np.ndarray:
     out = labels.copy()
     sigma = np.asarray([radius / s for s in spacing_for(spacing, labels.ndim)])
     margin = np.ceil(3 * sigma).astype(int) + 1
@@ -163,6 +201,7 @@ def _smooth_mask(mask, radius, spacing):
 @cpu_only
 def remove_border_objects(image, *, buffer: int = 0):
     """Remove objects touching the image border (or within ``buffer`` voxels of it)."""
+    check_number("buffer", buffer, minimum=0, integer=True)
     image = _labels(image)
     ids = label(image, device="cpu") if _is_mask(image) else image
     cleared = segmentation.clear_border(ids, buffer_size=buffer)
@@ -179,15 +218,19 @@ def relabel_sequential(labels):
 @cpu_only
 def keep_largest(image, count: int = 1):
     """Keep the ``count`` largest objects (ids of a label image, connected parts of a mask)."""
-    if count < 1:
-        raise ValueError(f"count must be at least 1, got {count}")
+    check_number("count", count, minimum=1, integer=True)
     image = _labels(image)
-    ids = label(image, device="cpu") if _is_mask(image) else image
+    if not _is_mask(image):
+        return _on_present_ids(_largest, image, count)
+    return np.where(_largest(label(image, device="cpu"), count) > 0, image, 0).astype(image.dtype)
+
+
+def _largest(ids: np.ndarray, count: int) -> np.ndarray:
     sizes = np.bincount(ids.ravel())
     sizes[0] = 0
     keep = np.argsort(sizes, kind="stable")[::-1][:count]
     keep = keep[sizes[keep] > 0]
-    return np.where(np.isin(ids, keep), image, 0).astype(image.dtype)
+    return np.where(np.isin(ids, keep), ids, 0)
 
 
 @cpu_only
@@ -199,6 +242,8 @@ def fill_between_slices(labels, *, axis: int = 0, spacing=None):
     drawn on slice 0 and a larger one on slice 10 become a cone. Only background voxels of
     the slices in between are filled; drawn slices are never changed.
     """
+    check_number("axis", axis, minimum=-3, maximum=2, integer=True)
+    spacing_for(spacing, 3)
     labels = _labels(labels)
     if labels.ndim != 3:
         raise ValueError(f"fill_between_slices needs a 3D label image, got {labels.ndim}D")

@@ -19,12 +19,14 @@ def get_reader(path):
         return None
     path = Path(path)
     try:
+        if path.exists() and not (path.is_file() or path.is_dir()):  # FIFOs, devices and
+            return None  # sockets: opening them would block
         if is_zarr_path(path):
             return read_layers if path.is_dir() else None
         if path.is_dir():
             return read_layers if folder_has_dicom(path) else None
         return read_layers if suffix(path) in EXTENSIONS or is_dicom_file(path) else None
-    except OSError:
+    except Exception:  # noqa: BLE001 (napari's contract: a reader getter never raises)
         return None
 
 

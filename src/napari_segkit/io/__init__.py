@@ -23,15 +23,18 @@ def read(path) -> Volume | list[Volume]:
 
     The format comes from the extension; a folder, or a file without a known extension
     that starts like DICOM, is read as DICOM. A folder holding several DICOM series gives
-    a list of volumes, one per series.
+    a list of volumes, one per series. Whatever is wrong with the file, the error is a
+    :class:`ReadError` naming it (or FileNotFoundError / PermissionError).
     """
     path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {path}")
+    if not (path.is_file() or path.is_dir()):  # reading a FIFO or a device would block
+        raise ReadError(f"cannot read {path.name}: not a regular file or folder")
     if is_zarr_path(path):
         return read_zarr(path)
     if path.is_dir():
         return read_dicom(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {path}")
     if suffix(path) not in READERS and is_dicom_file(path):
         return read_dicom(path)
     return _by_extension(READERS, path, "read")(path)

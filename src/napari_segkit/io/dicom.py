@@ -18,7 +18,8 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 
 from .orientation import describe, to_canonical, with_leading_axis, world_from_lps
-from .volume import ReadError, Volume
+from .volume import (MAX_COMPRESSION_RATIO, ReadError, Volume, available_memory, check_size,
+                     reader_errors)
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ def folder_has_dicom(path, *, limit: int = 200) -> bool:
     return any(is_dicom_file(p) for _, p in zip(range(limit), files))
 
 
+@reader_errors
 def read_dicom(path) -> Volume | list[Volume]:
     """Read a DICOM file or a folder (searched recursively) of DICOM files.
 
@@ -70,6 +72,13 @@ def read_dicom(path) -> Volume | list[Volume]:
     SeriesNumber and named by SeriesDescription); one series gives one volume. A series
     that cannot be stacked (mixed orientations or sizes) is left out with a warning, or
     refused with a :class:`ReadError` when nothing else is there.
+
+    Damaged values are handled as a radiologist would want to see them: a PixelSpacing
+    (or ImagerPixelSpacing) of zero, below zero or not a number opens in pixel units with
+    a warning; a RescaleSlope/Intercept that is not a finite number (or a zero slope) is
+    ignored with a warning, so the anatomy is shown in stored values rather than as an
+    all-NaN image. Pixel data that the header says are larger than the file (or, when
+    compressed, than memory) are refused before decoding.
     """
     path = Path(path)
     if path.is_dir():
@@ -123,8 +132,13 @@ def _read_folder(folder: Path) -> Volume | list[Volume]:
 def _read_header(path: Path, *, strict: bool) -> pydicom.Dataset | None:
     """The dataset with large elements (pixel data) deferred until they are used."""
     try:
+        _check_deflated(path)
         dataset = pydicom.dcmread(path, defer_size=4096, force=strict and _dicom_name(path))
-    except (InvalidDicomError, EOFError, OSError, ValueError, TypeError, AttributeError) as err:
+    except (FileNotFoundError, PermissionError, MemoryError):
+        raise
+    except Exception as err:  # noqa: BLE001 (pydicom raises many kinds on damaged files)
+        if isinstance(err, ReadError) and strict:
+            raise
         if strict:
             raise ReadError(f"cannot read {path.name}: not a readable DICOM file ({err})") \
                 from None
@@ -137,6 +151,30 @@ def _read_header(path: Path, *, strict: bool) -> pydicom.Dataset | None:
     return dataset
 
 
+def _check_deflated(path: Path) -> None:
+    """Refuse a Deflated transfer syntax file that inflates beyond
+    :data:`MAX_COMPRESSION_RATIO` or memory (pydicom inflates it whole on reading)."""
+    if not is_dicom_file(path):
+        return
+    meta = pydicom.filereader.read_file_meta_info(path)
+    if meta.get("TransferSyntaxUID") != pydicom.uid.DeflatedExplicitVRLittleEndian or \
+            "FileMetaInformationGroupLength" not in meta:
+        return
+    import zlib
+
+    size = path.stat().st_size
+    limit = min(MAX_COMPRESSION_RATIO * size, available_memory())
+    inflate, total = zlib.decompressobj(-zlib.MAX_WBITS), 0
+    with open(path, "rb") as f:
+        f.seek(132 + 12 + int(meta.FileMetaInformationGroupLength))
+        while chunk := f.read(2**16):
+            while chunk and total <= limit:
+                total += len(inflate.decompress(chunk, 2**24))
+                chunk = inflate.unconsumed_tail
+            if total > limit:  # refused on the ratio or on memory
+                check_size(path, total, stored=size, compressed=True)
+
+
 def _dicom_name(path: Path) -> bool:
     return path.suffix.lower() in (".dcm", ".dicom", ".ima")
 
@@ -147,14 +185,20 @@ def _frames(dataset: pydicom.Dataset, path: Path) -> list[_Frame]:
     shared = _first(dataset, "SharedFunctionalGroupsSequence")
     per_frame = dataset.get("PerFrameFunctionalGroupsSequence")
     offsets = dataset.get("GridFrameOffsetVector")  # RT dose: positions along the normal
-    frames = []
+    _check_file_size(dataset, path, count)
+    if per_frame is not None and len(per_frame) < count or \
+            offsets is not None and len(offsets) < count:
+        raise ReadError(f"cannot read {path.name}: it announces {count} frames but describes "
+                        "fewer (damaged NumberOfFrames or functional groups)")
+    frames, noted = [], set()
     for i in range(count):
         groups = [g for g in (per_frame[i] if per_frame else None, shared) if g is not None]
         position = _vector(_attribute(groups, dataset, "PlanePositionSequence",
                                       "ImagePositionPatient"))
         orientation = _vector(_attribute(groups, dataset, "PlaneOrientationSequence",
                                          "ImageOrientationPatient"))
-        spacing = _vector(_attribute(groups, dataset, "PixelMeasuresSequence", "PixelSpacing"))
+        spacing = _valid_spacing(_vector(_attribute(groups, dataset, "PixelMeasuresSequence",
+                                                    "PixelSpacing")), path, noted)
         if offsets is not None and position is not None and orientation is not None:
             position = position + float(offsets[i]) * _normal(orientation)
         slope = _attribute(groups, dataset, "PixelValueTransformationSequence", "RescaleSlope")
@@ -162,6 +206,12 @@ def _frames(dataset: pydicom.Dataset, path: Path) -> list[_Frame]:
                                "RescaleIntercept")
         slope = 1.0 if slope is None else float(slope)
         slope *= float(dataset.get("DoseGridScaling", 1.0) or 1.0)
+        intercept = 0.0 if intercept is None else float(intercept)
+        if not (np.isfinite(slope) and np.isfinite(intercept) and slope != 0):
+            _warn_once(noted, f"{path.name}: RescaleSlope {slope:g} / RescaleIntercept "
+                       f"{intercept:g} is not a usable rescale; the stored pixel values are "
+                       "shown unscaled (not in calibrated units such as HU)")
+            slope, intercept = 1.0, 0.0
         content = _first(per_frame[i], "FrameContentSequence") if per_frame else None
         order = (int(getattr(content, "TemporalPositionIndex", 0) or 0),
                  int(dataset.get("TemporalPositionIdentifier", 0) or 0),
@@ -169,9 +219,26 @@ def _frames(dataset: pydicom.Dataset, path: Path) -> list[_Frame]:
                  str(dataset.get("AcquisitionTime", "")),
                  int(dataset.get("InstanceNumber", 0) or 0), i)
         frames.append(_Frame(dataset, path, i if count > 1 else None, position, orientation,
-                             None if spacing is None else (float(spacing[0]), float(spacing[1])),
-                             slope, 0.0 if intercept is None else float(intercept), order))
+                             spacing, slope, intercept, order))
     return frames
+
+
+def _valid_spacing(spacing, path: Path, noted: set) -> tuple[float, float] | None:
+    """(row, column) spacing in mm, or None (pixel units, with a warning) when the file's
+    value is zero, negative, not a number or not two values."""
+    if spacing is None:
+        return None
+    if spacing.shape == (2,) and np.all(np.isfinite(spacing) & (spacing > 0)):
+        return float(spacing[0]), float(spacing[1])
+    _warn_once(noted, f"{path.name}: pixel spacing {list(spacing)} is not a usable size; "
+               "the image opens in pixel units")
+    return None
+
+
+def _warn_once(noted: set, message: str) -> None:
+    if message not in noted:
+        noted.add(message)
+        warnings.warn(message, DicomWarning, stacklevel=4)
 
 
 def _first(dataset, keyword: str):
@@ -209,9 +276,11 @@ def _stack(frames: list[_Frame], name: str) -> Volume:
         _check_orientations(frames, name)
     pixel_spacing = first.pixel_spacing
     note = None
-    if pixel_spacing is None and "ImagerPixelSpacing" in first.dataset:
-        pixel_spacing = tuple(float(s) for s in first.dataset.ImagerPixelSpacing)
-        note = "pixel size from ImagerPixelSpacing (at the detector, not at the patient)"
+    if pixel_spacing is None and first.dataset.get("ImagerPixelSpacing") not in (None, ""):
+        pixel_spacing = _valid_spacing(_vector(first.dataset.ImagerPixelSpacing), first.path,
+                                       set())
+        if pixel_spacing is not None:
+            note = "pixel size from ImagerPixelSpacing (at the detector, not at the patient)"
     metadata = _metadata(first, name)
     if note:
         metadata["note"] = note
@@ -258,7 +327,7 @@ def _stack(frames: list[_Frame], name: str) -> Volume:
     spacing = np.linalg.norm(affine[:3, :3], axis=0)
     index_of_slice = int(transform[0, 0])  # where the slice axis went
     spacing[index_of_slice] = abs(slice_spacing)
-    units = ["mm"] * 3
+    units = ["mm" if pixel_spacing is not None else "pixel"] * 3
     units[index_of_slice] = slice_unit
     axes = "ZYX"
     if repeats > 1:
@@ -342,6 +411,7 @@ def _without_positions(frames: list[_Frame], pixel_spacing, name: str, metadata:
 def _pixels(frames: list[_Frame]) -> np.ndarray:
     """The frames' pixel values, rescaled, stacked on a new first axis (one copy in memory)."""
     multi_frame: dict[int, np.ndarray] = {}  # decoded multi-frame files, by dataset
+    _check_pixel_size(frames)
     out = None
     for k, frame in enumerate(frames):
         if frame.index is None:
@@ -355,6 +425,29 @@ def _pixels(frames: list[_Frame]) -> np.ndarray:
             out = np.empty((len(frames), *plane.shape), plane.dtype)
         out[k] = plane
     return _rescale(out, [(f.slope, f.intercept) for f in frames])
+
+
+def _frame_bytes(dataset: pydicom.Dataset) -> int:
+    """Decoded bytes of one frame, from Rows, Columns, SamplesPerPixel and BitsAllocated."""
+    return int(dataset.Rows) * int(dataset.Columns) * int(dataset.get("SamplesPerPixel", 1)) \
+        * max(1, -(-int(dataset.get("BitsAllocated", 8)) // 8))
+
+
+def _check_file_size(dataset: pydicom.Dataset, path: Path, count: int) -> None:
+    """Refuse a header that claims more frames or pixels than the file can hold (each
+    compressed frame takes at least one byte)."""
+    syntax = getattr(dataset, "file_meta", {}).get("TransferSyntaxUID")
+    deflated = syntax == pydicom.uid.DeflatedExplicitVRLittleEndian
+    if syntax is not None and syntax.is_compressed:
+        check_size(path, count, stored=path.stat().st_size, in_memory=False)
+    else:
+        check_size(path, count * _frame_bytes(dataset), stored=path.stat().st_size,
+                   compressed=deflated, in_memory=False)
+
+
+def _check_pixel_size(frames: list[_Frame]) -> None:
+    """Refuse a series that does not fit in memory (stored values and a rescaled copy)."""
+    check_size(frames[0].path, len(frames) * _frame_bytes(frames[0].dataset) * 2)
 
 
 def _decode(dataset: pydicom.Dataset, path: Path) -> np.ndarray:

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import imageio.v3 as iio
 import numpy as np
 
 from ._atomic import atomic_path
-from .volume import Volume
+from .volume import ReadError, Volume, reader_errors
 
 
+@reader_errors
 def read_image(path) -> Volume:
-    """Read a 2D grey or colour picture (pixel units; these formats carry no pixel size)."""
+    """Read a 2D grey or colour picture (pixel units; these formats carry no pixel size).
+    Pillow refuses decompression bombs (above about 179 million pixels)."""
     data = iio.imread(path)
     if data.ndim == 3 and data.shape[-1] in (3, 4):
         axes = "YXS"
     elif data.ndim == 2:
         axes = "YX"
     else:
-        raise ValueError(f"{path}: expected a 2D grey or RGB picture, got shape {data.shape}")
+        raise ReadError(f"cannot read {Path(path).name}: expected a 2D grey or RGB picture, "
+                        f"got shape {data.shape}")
     return Volume.plain(data, axes, path=str(path), reader="segkit image (imageio)")
 
 

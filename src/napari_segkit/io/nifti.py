@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import zlib
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from .orientation import (
     with_leading_axis,
     world_from_ras,
 )
-from .volume import ReadError, Volume
+from .volume import ReadError, Volume, check_size, reader_errors
 
 _SPACE_UNITS = {"mm": "mm", "micron": "µm", "meter": "m", "unknown": "mm"}  # unknown: NIfTI's mm
 _TIME_UNITS = {"sec": "s", "msec": "ms", "usec": "us"}
@@ -30,18 +31,26 @@ def nifti_suffix(path) -> str:
     return next((s for s in (".nii.gz", ".nii") if name.endswith(s)), "")
 
 
+@reader_errors
 def read_nifti(path) -> Volume:
     """Read a 3D or 4D NIfTI; axes become (T,) Z, Y, X running to superior, posterior, left.
 
     Only flips and axis swaps are applied (never resampling); what was done is in
     ``metadata["reoriented"]`` and the header facts needed to write labels back are in
     ``metadata["nifti"]``.
+
+    The header's data size is checked first (see :func:`_check_data_size`): a truncated
+    file, or a gzip file whose header claims more than gzip can hold or than memory can
+    take, is refused before anything is allocated.
     """
     path = Path(path)
     try:
         image = nib.load(path)
+        _check_data_size(path, image)
         data = np.asanyarray(image.dataobj)  # applies scl_slope/inter; memory-maps plain .nii
     except (nib.filebasedimages.ImageFileError, OSError, EOFError, ValueError, zlib.error) as err:
+        if isinstance(err, (ReadError, FileNotFoundError, PermissionError)):
+            raise
         raise ReadError(f"cannot read {path.name}: not a readable NIfTI file ({err})") from None
     header = image.header
     _check_voxel_size(path, image)
@@ -198,6 +207,25 @@ def _check_voxel_size(path: Path, image) -> None:
         raise ReadError(f"cannot read {path.name}: the header gives voxel size "
                         f"{tuple(float(z) for z in pixdim)} (a zero or invalid voxel size), "
                         "so its geometry is unknown; fix pixdim or the sform")
+
+
+def _check_data_size(path: Path, image) -> None:
+    """Compare the header's data size with the file: a plain .nii must hold it all (it is
+    memory-mapped); a .nii.gz may be smaller, but not beyond gzip's limit, and its data
+    (like scaled or byte-swapped data) must fit in memory."""
+    proxy = image.dataobj
+    scaled = proxy.slope != 1 or proxy.inter != 0
+    itemsize = 8 if scaled else proxy.dtype.itemsize  # scaling gives float32 or float64
+    stored = path.stat().st_size
+    gz = nifti_suffix(path) == ".nii.gz"
+    if not gz:
+        check_size(path, math.prod(proxy.shape) * proxy.dtype.itemsize,
+                   stored=stored - proxy.offset, in_memory=False)
+    else:
+        check_size(path, math.prod(proxy.shape) * proxy.dtype.itemsize, stored=stored,
+                   compressed=True, in_memory=False)
+    if gz or scaled or not proxy.dtype.isnative:
+        check_size(path, math.prod(proxy.shape) * itemsize)
 
 
 def _squeeze_trailing(data: np.ndarray, path: Path) -> np.ndarray:

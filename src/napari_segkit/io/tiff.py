@@ -13,12 +13,15 @@ import tifffile
 import zarr
 
 from ._atomic import atomic_path
-from .volume import ReadError, Volume
+from .volume import ReadError, Volume, check_size, reader_errors
 
 log = logging.getLogger(__name__)
 
 #: series larger than this (bytes) open lazily unless asked otherwise
 LAZY_BYTES = 512 * 2**20
+
+#: TIFF compressions whose expansion is bounded (LZW, deflate, PackBits): see check_size
+_BOUNDED_CODECS = (5, 8, 32773, 32946)
 
 #: the TIFF Software tag of label images segkit writes (read back as ``metadata["labels"]``)
 LABELS_SOFTWARE = "napari-segkit labels"
@@ -26,6 +29,7 @@ LABELS_SOFTWARE = "napari-segkit labels"
 _MICRON = ("um", "µm", "micron", "microns", "micrometer")
 
 
+@reader_errors
 def read_tiff(path, *, lazy: bool | None = None) -> Volume:
     """Read the first series of a TIFF with its axes and physical voxel size.
 
@@ -34,11 +38,18 @@ def read_tiff(path, *, lazy: bool | None = None) -> Volume:
     dask array that reads planes when they are used, so napari shows the first plane of a
     huge stack at once. Pyramids (whole-slide images) are always lazy, with their lower
     levels in ``Volume.pyramid``.
+
+    A stack with fewer planes than its header announces (ImageJ ``images=``, OME
+    SizeZ×SizeC×SizeT, tifffile's shape) is refused with a :class:`ReadError` saying how
+    many are missing, rather than opened short: a partial stack has the wrong depth and
+    labels drawn on it would not fit the complete file. So is a header that claims more
+    pixels than the file holds (see :func:`~napari_segkit.io.volume.check_size`).
     """
     path = Path(path)
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
+            _check_planes(path, tif, series)
             axes = series.axes
             physical = _spacing(tif)
             kind = "ome" if tif.is_ome else "imagej" if tif.is_imagej else "tiff"
@@ -47,11 +58,15 @@ def read_tiff(path, *, lazy: bool | None = None) -> Volume:
             levels = len(series.levels)
             more = len(tif.series) - 1
             lazy = levels > 1 or (series.nbytes > LAZY_BYTES if lazy is None else lazy)
+            check_size(path, series.nbytes, in_memory=not lazy)
             data = None if lazy else series.asarray()
         if lazy:
             data, *pyramid = [_lazy(path, level) for level in range(levels)]
-    except (tifffile.TiffFileError, ValueError, EOFError, struct.error) as err:
-        raise ReadError(f"cannot read {path.name}: not a readable TIFF file ({err})") from None
+    except (ReadError, MemoryError):
+        raise
+    except Exception as err:  # noqa: BLE001 (tifffile, zlib, imagecodecs: each becomes one line)
+        raise ReadError(f"cannot read {path.name}: not a readable TIFF file "
+                        f"({type(err).__name__}: {err})") from None
     if more and levels == 1:
         log.info("%s holds %d more series; segkit opened the first", path.name, more)
     source_axes = _normalise_axes(axes)
@@ -67,6 +82,67 @@ def read_tiff(path, *, lazy: bool | None = None) -> Volume:
     loader = partial(_read_whole, path, source_axes) if lazy else None
     return Volume(data, axes, spacing, (0.0,) * n, units, metadata, pyramid=tuple(pyramid),
                   loader=loader)
+
+
+def _check_planes(path: Path, tif: tifffile.TiffFile, series) -> None:
+    """Refuse a stack with missing planes or pages whose data lie outside the file."""
+    first = tif.pages.first
+    size = tif.filehandle.size
+    plane = max(first.nbytes, 1)
+    expected = _announced_planes(tif, first) or series.nbytes // plane
+    if series.dataoffset is not None:  # contiguous data: count the planes that fit
+        stored = max(0, size - series.dataoffset)
+        if stored < plane:  # not even one plane: say how many bytes are missing
+            check_size(path, expected * plane, stored=stored, in_memory=False)
+        present = min(expected, stored // plane)
+    else:
+        present = min(expected, sum(p is not None for p in series.pages))
+    if present < expected:
+        raise ReadError(f"cannot read {path.name}: it holds {present} of the {expected} "
+                        f"planes its header announces ({expected - present} missing; the "
+                        "file is truncated or damaged)")
+    if _chain_broken(tif):  # e.g. the metadata that announce the planes were cut off too
+        raise ReadError(f"cannot read {path.name}: its list of planes breaks off after plane "
+                        f"{len(tif.pages)} (the file is truncated or damaged)")
+    for page in series.pages:
+        key = getattr(page, "keyframe", None)
+        if key is None:
+            continue
+        ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts)]
+        if max(ends, default=0) > size:
+            raise ReadError(f"cannot read {path.name}: image data of plane {page.index} "
+                            "lie beyond the end of the file (truncated or damaged)")
+        if key.compression == 1 or key.compression in _BOUNDED_CODECS:
+            check_size(path, key.nbytes, stored=sum(page.databytecounts),
+                       compressed=key.compression != 1, in_memory=False)
+
+
+def _chain_broken(tif: tifffile.TiffFile) -> bool:
+    """True if the last page's link to a next page points beyond the end of the file."""
+    tiff, fh = tif.tiff, tif.filehandle
+    last = tif.pages[len(tif.pages) - 1]
+    fh.seek(last.offset)
+    count = struct.unpack(tiff.tagnoformat, fh.read(tiff.tagnosize))[0]
+    fh.seek(last.offset + tiff.tagnosize + count * tiff.tagsize)
+    link = fh.read(tiff.offsetsize)
+    return len(link) < tiff.offsetsize or struct.unpack(tiff.offsetformat, link)[0] >= fh.size
+
+
+def _announced_planes(tif: tifffile.TiffFile, first) -> int | None:
+    """The number of planes the file's metadata announce (ImageJ, OME, tifffile's shape)."""
+    if tif.is_imagej and tif.imagej_metadata:
+        return int(tif.imagej_metadata.get("images", 1))
+    if tif.is_ome:
+        image = tifffile.xml2dict(tif.ome_metadata)["OME"]["Image"]
+        pixels = (image[0] if isinstance(image, list) else image)["Pixels"]
+        count = int(pixels.get("SizeZ", 1)) * int(pixels.get("SizeT", 1)) * \
+            int(pixels.get("SizeC", 1))
+        return max(1, count // max(first.samplesperpixel, 1))
+    if tif.is_shaped and tif.shaped_metadata:
+        shape = tif.shaped_metadata[0].get("shape")
+        if shape:
+            return max(1, int(np.prod(shape)) * first.dtype.itemsize // max(first.nbytes, 1))
+    return None
 
 
 def _read_whole(path: Path, axes: str) -> np.ndarray:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,84 @@ LABEL_FOLDERS = ("label", "mask", "annotation", "groundtruth", "ground_truth")
 
 class ReadError(ValueError):
     """A file that cannot be read; the message names the file and what is wrong with it."""
+
+
+#: deflate (zlib, gzip) and LZW expand at most about 1030× and 1300×; a header that claims
+#: more than this many times the stored bytes of such data is impossible (or a bomb)
+MAX_COMPRESSION_RATIO = 2000
+
+
+def reader_errors(read: Callable) -> Callable:
+    """Make ``read(path, ...)`` raise only :class:`ReadError` (naming the file),
+    FileNotFoundError or PermissionError, whatever the library underneath raises."""
+
+    @functools.wraps(read)
+    def wrapper(path, *args, **kwargs):
+        name = Path(path).name
+        try:
+            return read(path, *args, **kwargs)
+        except (FileNotFoundError, PermissionError):
+            raise
+        except ReadError as err:
+            if name in str(err):
+                raise
+            raise ReadError(f"cannot read {name}: {err}") from None
+        except MemoryError:
+            raise ReadError(f"cannot read {name}: not enough memory for the image it "
+                            f"holds ({format_bytes(available_memory())} available)") from None
+        except Exception as err:  # noqa: BLE001 (libraries raise anything on broken files)
+            reason = str(err).strip() or type(err).__name__
+            raise ReadError(f"cannot read {name}: the file is damaged or not what its "
+                            f"extension says ({type(err).__name__}: {reason})") from None
+
+    return wrapper
+
+
+def available_memory() -> int:
+    """Bytes that an allocation can take now: free RAM, or the process's address-space
+    limit when that is lower."""
+    import resource
+
+    import psutil
+
+    free = psutil.virtual_memory().available
+    limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+    return free if limit == resource.RLIM_INFINITY else min(free, limit)
+
+
+def check_size(path, claimed: int, *, stored: int | None = None,
+               compressed: bool = False, in_memory: bool = True) -> None:
+    """Refuse a header whose claimed data size (``claimed`` bytes, decoded) is impossible.
+
+    ``stored`` is the number of bytes the file holds for that data. Uncompressed data must
+    fit in them (else the file is truncated); compressed data may be smaller, but not by
+    more than :data:`MAX_COMPRESSION_RATIO` (``compressed=True``, deflate or LZW). Data
+    read into memory (``in_memory``) must fit in :func:`available_memory`.
+    """
+    name = Path(path).name
+    if stored is not None and not compressed and claimed > stored:
+        raise ReadError(f"cannot read {name}: its header claims {format_bytes(claimed)} of "
+                        f"image data but the file holds only {format_bytes(stored)} "
+                        "(truncated or damaged)")
+    if stored is not None and compressed and claimed > MAX_COMPRESSION_RATIO * max(stored, 1):
+        raise ReadError(f"cannot read {name}: its header claims {format_bytes(claimed)} of "
+                        f"image data in {format_bytes(stored)} of compressed data, more "
+                        f"than {MAX_COMPRESSION_RATIO}× which no real image compresses "
+                        "(a damaged header or a decompression bomb)")
+    if in_memory and claimed > available_memory():
+        raise ReadError(f"cannot read {name}: its image needs {format_bytes(claimed)} of "
+                        f"memory and only {format_bytes(available_memory())} is available")
+
+
+def format_bytes(n: float) -> str:
+    """``n`` bytes as "1.5 GiB"."""
+    if n < 1024:
+        return f"{n:.0f} bytes"
+    for unit in ("KiB", "MiB", "GiB"):
+        n /= 1024
+        if n < 1024:
+            return f"{n:.1f} {unit}"
+    return f"{n / 1024:.1f} TiB"
 
 
 @dataclass

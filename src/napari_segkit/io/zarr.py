@@ -8,7 +8,7 @@ from pathlib import Path
 import dask.array as da
 import zarr
 
-from .volume import ReadError, Volume
+from .volume import ReadError, Volume, reader_errors
 
 #: segkit's short unit names <-> NGFF (UDUNITS-2) names
 NGFF_UNITS = {"µm": "micrometer", "um": "micrometer", "nm": "nanometer", "mm": "millimeter",
@@ -21,6 +21,7 @@ def is_zarr_path(path) -> bool:
     return Path(path).name.lower().endswith(".zarr")
 
 
+@reader_errors
 def read_zarr(path) -> Volume:
     """Read an OME-Zarr image or label image (its first multiscales, all levels) or a plain
     Zarr array, lazily."""

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import backend, samples
 from .io import write
+from .io._atomic import atomic_path
 from .methods import label, threshold
 from .render import overview
 
@@ -21,13 +22,19 @@ DEMO_SAMPLES = {
 }
 
 def run_demo(out_dir: str | Path, *, names=tuple(DEMO_SAMPLES), device: str = "auto",
-             overwrite: bool = True) -> list[dict]:
-    """Segment the samples ``names``; write ``<name>_labels.tif`` and ``<name>_overview.png``.
+             overwrite: bool = False) -> list[dict]:
+    """Segment the samples ``names``; write ``<name>_labels.tif`` and ``<name>_overview.png``
+    into ``out_dir`` (made if missing). Earlier demo results there are replaced only with
+    ``overwrite``; otherwise nothing is written and ``FileExistsError`` says so.
 
     Returns one summary row per sample (objects found, threshold, Dice against the
     generated truth where there is one, seconds, device).
     """
     out_dir = Path(out_dir)
+    there = demo_outputs(out_dir, names)
+    if there and not overwrite:
+        raise FileExistsError(f"{out_dir} already holds demo results ({there[0].name}); add "
+                              "--overwrite to replace them or choose another --out folder")
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for name in names:
@@ -40,7 +47,8 @@ def run_demo(out_dir: str | Path, *, names=tuple(DEMO_SAMPLES), device: str = "a
         seconds = time.perf_counter() - start
         write(out_dir / f"{name}_labels.tif", labels, like=volume, overwrite=overwrite)
         picture = overview(volume.data, labels, rgb=volume.rgb)
-        iio.imwrite(out_dir / f"{name}_overview.png", picture)
+        with atomic_path(out_dir / f"{name}_overview.png", overwrite=overwrite) as tmp:
+            iio.imwrite(tmp, picture)
         truth = volume.metadata.get("truth")
         rows.append({
             "sample": name, "shape": volume.data.shape, "threshold": value,
@@ -50,6 +58,23 @@ def run_demo(out_dir: str | Path, *, names=tuple(DEMO_SAMPLES), device: str = "a
             "seconds": seconds, "device": backend.last_device(),
         })
     return rows
+
+
+def demo_outputs(out_dir: Path, names=tuple(DEMO_SAMPLES)) -> list[Path]:
+    """The demo results for ``names`` that already exist in ``out_dir``."""
+    paths = [Path(out_dir) / f"{name}_{kind}" for name in names
+             for kind in ("labels.tif", "overview.png")]
+    return [p for p in paths if p.exists()]
+
+
+def fresh_folder(base: str | Path, names=tuple(DEMO_SAMPLES)) -> Path:
+    """``base``, or ``base-2``, ``base-3``, … : the first holding no demo results yet."""
+    base = Path(base)
+    folder, n = base, 1
+    while demo_outputs(folder, names):
+        n += 1
+        folder = base.with_name(f"{base.name}-{n}")
+    return folder
 
 
 def _dice(a: np.ndarray, b: np.ndarray) -> float:

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from typing import Any, Iterator
 
 import dask
 from dask.callbacks import Callback
 
 from ..progress import report
+
+
+#: a dask scheduler's address: tcp:// or tls://, a host name or IP address, a port
+_ADDRESS = re.compile(r"(tcp|tls)://(\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):\d{1,5}")
 
 
 @contextlib.contextmanager
@@ -23,7 +28,8 @@ def scheduler(address: str | None = None, *, workers: int | None = None,
     - ``"local"``: a new ``dask.distributed.LocalCluster`` of ``workers`` processes (default
       2) with one thread each, each held to ``memory_limit`` (e.g. "2GB"; default: the
       machine's memory shared out), closed at the end of the block;
-    - any other address, e.g. ``"tcp://10.0.0.5:8786"``: that running cluster's scheduler.
+    - an address ``"tcp://host:port"`` (or ``tls://``), e.g. ``"tcp://10.0.0.5:8786"``: that
+      running cluster's scheduler; anything else is refused.
 
     Yields the ``distributed.Client`` (None for threads).
     """
@@ -42,9 +48,9 @@ def scheduler(address: str | None = None, *, workers: int | None = None,
         with cluster, Client(cluster) as client:
             yield client
         return
-    if "://" not in address:
-        raise ValueError(f"scheduler must be 'threads', 'local' or an address such as "
-                         f"tcp://host:8786, not {address!r}")
+    if not _ADDRESS.fullmatch(address):
+        raise ValueError(f"scheduler must be 'threads', 'local' or a running cluster's address "
+                         f"tcp://host:port (or tls://host:port), not {address!r}")
     try:
         client = Client(address, timeout="5s")
     except OSError as err:

@@ -4,9 +4,7 @@ QuPath open them lazily."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
+import json
 import time
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import numpy as np
 import tifffile
 import zarr
 
+from ..io._atomic import atomic_path, scratch_folder
 from ..io.tiff import LABELS_SOFTWARE
 from ..io.volume import Volume
 from ..io.zarr import NGFF_UNITS, is_zarr_path
@@ -40,10 +39,6 @@ def write_labels(path, labels, *, like: Volume | None = None, overwrite: bool = 
     Returns ``{"max": largest id, "levels": number of levels}``.
     """
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} already exists; choose another name or allow overwrite")
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"folder {path.parent} does not exist")
     labels = labels if is_dask(labels) else da.from_array(np.asarray(labels))
     if labels.dtype.kind not in "biu":
         raise ValueError(f"labels must be an integer or boolean array, not {labels.dtype}")
@@ -56,25 +51,42 @@ def write_labels(path, labels, *, like: Volume | None = None, overwrite: bool = 
         raise ValueError(f"cannot write {path.name} block by block: use .zarr or .tif")
     if pyramid is None:
         pyramid = labels.ndim == 2 and max(labels.shape) > PYRAMID_FROM
-    work = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
-        store = work / ("store.zarr" if tiff else path.name)
         with reporting(progress):
-            with share(0.0, 0.9 if tiff else 1.0):
-                top, levels = _write_zarr(store, labels, like, pyramid)
-            if tiff:
-                with share(0.9, 1.0):
-                    _zarr_to_tiff(store, work / path.name, like, top, levels)
-        if path.exists():
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-        os.replace(work / path.name, path)
+            top, levels = _write(path, labels, like, overwrite, pyramid, tiff)
     except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        time.sleep(0.5)  # blocks already running on threads finish (they find no store)
+        time.sleep(0.5)  # blocks already running on threads finish before the cleanup
         raise
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     return {"max": top, "levels": levels}
+
+
+def _write(path: Path, labels, like, overwrite: bool, pyramid: bool, tiff: bool):
+    """Write the store (and the TIFF) beside ``path`` and swap it in; (largest id, levels)."""
+    if tiff:
+        with atomic_path(path, overwrite=overwrite, what="a TIFF file") as target, \
+                scratch_folder(path) as work:
+            with share(0.0, 0.9):
+                top, levels = _write_zarr(work / "store.zarr", labels, like, pyramid,
+                                          path.stem)
+            with share(0.9, 1.0):
+                _zarr_to_tiff(work / "store.zarr", target, like, top, levels)
+    else:
+        with atomic_path(path, overwrite=overwrite, folder=True, replaceable=is_label_store,
+                         what="an OME-Zarr label store written by napari-segkit") as store:
+            top, levels = _write_zarr(store, labels, like, pyramid, path.stem)
+    return top, levels
+
+
+def is_label_store(path: Path) -> bool:
+    """Whether ``path`` is an OME-Zarr label store that :func:`write_labels` wrote."""
+    for name, key in ((".zattrs", None), ("zarr.json", "attributes")):
+        try:
+            attrs = json.loads((Path(path) / name).read_text())
+            attrs = attrs[key] if key else attrs
+            return attrs["image-label"]["source"]["software"] == LABELS_SOFTWARE
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return False
 
 
 def _chunks(labels) -> tuple[int, ...]:
@@ -85,7 +97,7 @@ def _chunks(labels) -> tuple[int, ...]:
     return tuple(min(edge, n) for n in labels.shape)
 
 
-def _write_zarr(path: Path, labels, like, pyramid: bool) -> tuple[int, int]:
+def _write_zarr(path: Path, labels, like, pyramid: bool, name: str) -> tuple[int, int]:
     chunks = _chunks(labels)
     labels = labels.rechunk(chunks)
     root = zarr.open_group(str(path), mode="w", zarr_format=2)
@@ -104,7 +116,7 @@ def _write_zarr(path: Path, labels, like, pyramid: bool) -> tuple[int, int]:
                                   dtype=labels.dtype, fill_value=0)
                 per_block(_store_block, labels, target=str(path / str(levels)))
                 levels += 1
-    root.attrs.update(ome_metadata(labels.ndim, like, levels, path.stem))
+    root.attrs.update(ome_metadata(labels.ndim, like, levels, name))
     return top, levels
 
 

@@ -78,6 +78,8 @@ def test_demo_writes_labels_and_overviews(tmp_path):
         (["run", "threshold", "in.tif", "-o", "in.tif"], "already exists"),
         (["run", "threshold", "flat.tif", "-o", "out.tif"], "constant"),
         (["run", "threshold", "in.tif", "-o", "out.tif", "--device", "gpu"], "device='gpu'"),
+        (["run", "threshold", "in.tif", "-o", "out.tif", "--scheduler", "inproc://x"],
+         "tcp://host:port"),
     ],
 )
 def test_bad_input_exits_non_zero_with_one_line(tmp_path, args, message):

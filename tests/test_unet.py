@@ -249,9 +249,9 @@ def test_torchscript_and_monai_bundle_load(nuclei, trained, tmp_path):
     scripted = torch.jit.trace(trained.network, torch.zeros(1, 1, 128, 128))
     scripted.save(str(tmp_path / "model.ts"))
     with pytest.raises(ValueError, match="spatial_dims"):
-        unet.load_model(tmp_path / "model.ts")
+        unet.load_model(tmp_path / "model.ts", trust=True)
     loaded = unet.load_model(tmp_path / "model.ts", spatial_dims=2, classes=[0, 1],
-                             patch=[128, 128])
+                             patch=[128, 128], trust=True)
     np.testing.assert_array_equal(unet.predict(loaded, test_image), expected)
 
     bundle = tmp_path / "bundle"
@@ -266,7 +266,7 @@ def test_torchscript_and_monai_bundle_load(nuclei, trained, tmp_path):
         "inputs": {"image": {"num_channels": 1, "spatial_shape": [128, 128]}},
         "outputs": {"pred": {"num_channels": 2}}}}))
     torch.save(trained.network.state_dict(), bundle / "models" / "model.pt")
-    loaded = unet.load_model(bundle, patch=[128, 128])
+    loaded = unet.load_model(bundle, patch=[128, 128], trust=True)
     assert loaded.config["architecture"] == "bundle"
     np.testing.assert_array_equal(unet.predict(loaded, test_image), expected)
 

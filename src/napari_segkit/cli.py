@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import inspect
 import logging
+import os
+import shutil
 import sys
 import time
 import warnings
@@ -88,6 +90,9 @@ METHODS = {
 }
 
 _ERRORS = (ValueError, OSError, backend.GPUUnavailableError)
+_TRUST_HELP = ("allow a MONAI bundle or TorchScript --model to run its code on this computer "
+               "(give it only for a model from a source you trust; a segkit model folder "
+               "never needs it)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,6 +152,7 @@ def _parser() -> argparse.ArgumentParser:
                      "has a voxel size)")
     _device_option(run)
     run.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    run.add_argument("--trust-code", action="store_true", help="unet: " + _TRUST_HELP)
     scale = run.add_argument_group(
         "images larger than memory", "Run block by block on dask (for threshold, adaptive, "
         "label clean-up and morphology): on when any of these is given, when OUTPUT is "
@@ -192,6 +198,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--patience", type=int, default=15,
                        help="stop after this many epochs without a better validation Dice")
     train.add_argument("--resume", type=Path, metavar="MODEL", help="go on training this model")
+    train.add_argument("--trust-code", action="store_true",
+                       help=_TRUST_HELP.replace("--model", "--resume model"))
     train.add_argument("--seed", type=int, default=0)
     _device_option(train)
     train.add_argument("--overwrite", action="store_true", help="replace MODEL if it exists")
@@ -223,8 +231,11 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=_eval)
 
     demo = sub.add_parser("demo", help="segment the built-in samples (no files needed)")
-    demo.add_argument("--out", type=Path, default=Path("segkit-demo"),
-                      help="folder for labels and overview PNGs (default: ./segkit-demo)")
+    demo.add_argument("--out", type=Path,
+                      help="folder for labels and overview PNGs (default: ./segkit-demo, or "
+                      "./segkit-demo-2, -3, … when it holds earlier results)")
+    demo.add_argument("--overwrite", action="store_true",
+                      help="replace earlier demo results in --out")
     demo.add_argument("--gui", action="store_true",
                       help="open napari with one sample and the Threshold widget instead")
     demo.add_argument("--sample", choices=sorted(DEMO_SAMPLES),
@@ -370,7 +381,7 @@ def _run_unet(args, params: dict) -> int:
         raise ValueError("unet takes no --seeds")
     start = time.perf_counter()
     path = params.pop("model")
-    model = unet.load_model(path)
+    model = unet.load_model(path, trust=args.trust_code)
     volume = pick_series(read(args.input), args.series).load()
     spacing = volume.spacing if set(volume.units) != {"pixel"} else None
     with tqdm(total=100, desc="unet", unit="%", disable=None, file=sys.stderr) as bar:
@@ -391,8 +402,11 @@ def _train(args, _extra) -> int:
                          f"{len(args.labels)} labels)")
     if args.output.exists() and not args.overwrite:
         raise FileExistsError(f"{args.output} already exists; add --overwrite to replace it")
+    _check_writable(args.output.parent)
     images = [pick_series(read(p), None).load() for p in args.image]
     labels = [np.asarray(pick_series(read(p), None).data) for p in args.labels]
+    dims = args.spatial_dims or min(3, len(images[0].spacing))
+    _check_room(args.output.parent, _model_bytes(args.architecture, dims))
 
     def show(epoch) -> None:
         dice = "" if not epoch.dice else "  Dice " + ", ".join(
@@ -406,7 +420,8 @@ def _train(args, _extra) -> int:
                        architecture=args.architecture, spatial_dims=args.spatial_dims,
                        epochs=args.epochs, steps=args.steps, patch_size=patch, loss=args.loss,
                        validation=args.validation, patience=args.patience,
-                       resume=args.resume, seed=args.seed, device=args.device, callback=show)
+                       resume=args.resume, trust=args.trust_code, seed=args.seed,
+                       device=args.device, callback=show)
     model.save(args.output, overwrite=args.overwrite)
     best = model.config.get("best_dice")
     print(f"wrote {args.output}: {len(model.history)} epochs ({model.config['stopped']})"
@@ -449,6 +464,35 @@ def _run_classic(args, function, params: dict) -> int:
     print(f"wrote {args.output}: {len(np.unique(result[result > 0]))} labels, "
           f"{args.method}{units}, {time.perf_counter() - start:.2f} s")
     return 0
+
+
+def _check_writable(folder: Path) -> None:
+    """Stop before long work when ``folder`` (where the output goes) is missing or
+    read-only."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"folder {folder} for the output does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot write into folder {folder}; choose another output")
+
+
+def _check_room(folder: Path, need: int) -> None:
+    """Stop before long work when ``folder`` has less than ``need`` bytes free."""
+    free = shutil.disk_usage(folder).free
+    if free < need:
+        raise OSError(f"only {free / 1e6:.0f} MB free in {folder} but the model needs about "
+                      f"{need / 1e6:.0f} MB; free some space or choose another output")
+
+
+def _model_bytes(architecture: str, dims: int) -> int:
+    """About the size (bytes) of a saved model folder: float32 weights plus the optimiser's
+    two moments per weight, for a default network of ``architecture`` in ``dims`` D."""
+    from .unet import networks
+
+    patch = [64] * dims
+    levels = len(networks.DEFAULT_CHANNELS) - 1
+    network = networks.build(architecture, spatial_dims=dims, in_channels=1, out_channels=2,
+                             patch=patch, strides=networks.strides_for(patch, None, levels))
+    return 3 * 4 * sum(p.numel() for p in network.parameters()) + 2**20
 
 
 def _blockwise(args) -> bool:
@@ -632,7 +676,7 @@ def _fmt(value) -> str:
 
 
 def _demo(args, _extra) -> int:
-    from .demo import run_demo, show_in_napari  # napari is imported only for --gui
+    from .demo import fresh_folder, run_demo, show_in_napari  # napari: only for --gui
 
     if args.gui:
         import napari
@@ -640,8 +684,11 @@ def _demo(args, _extra) -> int:
         show_in_napari(args.sample or "nuclei_2d", device=args.device)
         napari.run()
         return 0
-    rows = run_demo(args.out, names=[args.sample] if args.sample else DEMO_SAMPLES,
-                    device=args.device)
+    names = [args.sample] if args.sample else DEMO_SAMPLES
+    out = args.out or Path("segkit-demo")
+    if args.out is None and not args.overwrite:
+        out = fresh_folder(out, names)
+    rows = run_demo(out, names=names, device=args.device, overwrite=args.overwrite)
     print(f"{'sample':<11} {'shape':<16} {'threshold':>9} {'objects':>8} {'truth':>6} "
           f"{'Dice':>6} {'seconds':>8}  device")
     for r in rows:
@@ -649,7 +696,7 @@ def _demo(args, _extra) -> int:
         dice = "" if r["dice"] is None else f"{r['dice']:.3f}"
         print(f"{r['sample']:<11} {str(r['shape']):<16} {r['threshold']:>9.4g} {r['objects']:>8} "
               f"{truth!s:>6} {dice:>6} {r['seconds']:>8.3f}  {r['device']}")
-    print(f"labels (*_labels.tif) and overviews (*_overview.png) are in {args.out.resolve()}")
+    print(f"labels (*_labels.tif) and overviews (*_overview.png) are in {out.resolve()}")
     return 0
 
 

@@ -11,10 +11,10 @@ PyTorch is imported only when a function here runs.
 """
 
 from .data import LABELS_ARE, NORMALISATIONS
-from .model import Model, load_model
+from .model import Model, UntrustedModelError, load_model
 from .networks import ARCHITECTURES
 from .predict import predict
 from .train import LOSSES, Epoch, train
 
 __all__ = ["ARCHITECTURES", "LABELS_ARE", "LOSSES", "NORMALISATIONS", "Epoch", "Model",
-           "load_model", "predict", "train"]
+           "UntrustedModelError", "load_model", "predict", "train"]

@@ -2,21 +2,30 @@
 (``weights.pt``) and ``config.json`` (architecture, classes, spacing, normalisation,
 training history), plus the optimiser state (``training.pt``) so training can resume.
 
-:func:`load_model` also opens a TorchScript file or a MONAI bundle folder.
+:func:`load_model` also opens a TorchScript file or a MONAI bundle folder; as both can run
+code of their own, only with ``trust=True`` (see docs/security.md). A segkit folder is read
+with ``torch.load(..., weights_only=True)`` and never needs trust.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
+import pickle
+import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__
 
 CONFIG, WEIGHTS, TRAINING = "config.json", "weights.pt", "training.pt"
+_TRUST_HINT = ("open it with trust=True (segkit: --trust-code; Apply U-Net: the trust "
+               "checkbox) only if you trust its source")
+
+
+class UntrustedModelError(ValueError):
+    """A model file that can run code of its own, opened without ``trust=True``."""
 
 
 @dataclass
@@ -38,41 +47,33 @@ class Model:
 
     def save(self, folder: str | os.PathLike, *, overwrite: bool = False) -> Path:
         """Write the model folder completely or not at all. An existing folder is replaced
-        only with ``overwrite`` and only if it is a segkit model folder."""
+        (in one step) only with ``overwrite`` and only if it is a segkit model folder."""
         import torch
 
+        from ..io._atomic import atomic_path
+
         folder = Path(folder)
-        if folder.exists():
-            if not overwrite:
-                raise FileExistsError(f"{folder} already exists; choose another folder or "
-                                      "allow overwrite")
-            if not (folder / CONFIG).is_file():
-                raise FileExistsError(f"{folder} exists and is not a segkit model folder; "
-                                      "it is left as it is")
-        if not folder.parent.is_dir():
-            raise FileNotFoundError(f"folder {folder.parent} does not exist")
         if self.config.get("architecture") in ("torchscript", "bundle"):
             raise ValueError("a TorchScript or bundle model is not saved as a segkit folder; "
                              "keep its original file")
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-        try:
+        with atomic_path(folder, overwrite=overwrite, suffix="", folder=True,
+                         replaceable=lambda old: (old / CONFIG).is_file(),
+                         what="a segkit model folder") as tmp:
             torch.save(self.network.state_dict(), tmp / WEIGHTS)
             if self.training is not None:
                 torch.save(self.training, tmp / TRAINING)
             config = {**self.config, "segkit_version": __version__}
             (tmp / CONFIG).write_text(json.dumps(config, indent=1))
-            if folder.exists():
-                shutil.rmtree(folder)
-            os.replace(tmp, folder)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
         return folder
 
 
-def load_model(path: str | os.PathLike, **config) -> Model:
+def load_model(path: str | os.PathLike, *, trust: bool = False, **config) -> Model:
     """A model from a segkit model folder, a MONAI bundle folder (``configs/`` with
     ``network_def``, ``models/model.pt`` or ``model.ts``) or a TorchScript file.
 
+    ``trust`` (default False): open a MONAI bundle or TorchScript, which can run code of
+    their own on this computer; give it only for a model from a source you trust. Without it
+    they raise :class:`UntrustedModelError`. A segkit folder never needs it.
     For a TorchScript file give ``spatial_dims`` and ``classes`` (number of output channels,
     or the label value of each); these ``config`` keywords also override a bundle's metadata
     (e.g. ``normalisation={"mode": "fixed", "low": [-1000], "high": [1000]}``)."""
@@ -82,11 +83,23 @@ def load_model(path: str | os.PathLike, **config) -> Model:
     if path.is_dir() and (path / CONFIG).is_file():
         return _segkit_folder(path)
     if path.is_dir() and (path / "configs").is_dir():
-        return _bundle(path, config)
+        return _bundle(path, config, trust)
     if path.is_file():
-        return _torchscript(path, config)
+        return _torchscript(path, config, trust)
     raise ValueError(f"{path} is not a segkit model folder (no {CONFIG}), a MONAI bundle "
                      "(no configs/ folder) or a TorchScript file")
+
+
+def _require_trust(trust: bool, file: Path, why: str) -> None:
+    if not trust:
+        raise UntrustedModelError(f"{file} {why}; {_TRUST_HINT}")
+
+
+def _reason(err: Exception) -> str:
+    """The first sentence of torch's reason (e.g. "Unsupported global: GLOBAL …")."""
+    text = str(err).partition("WeightsUnpickler error:")[2] or str(err)
+    line = next((t.strip() for t in text.splitlines() if t.strip()), type(err).__name__)
+    return re.split(r"\.\s", line)[0]
 
 
 def _segkit_folder(path: Path) -> Model:
@@ -99,12 +112,36 @@ def _segkit_folder(path: Path) -> Model:
         network = build(config["architecture"], **config["network"])
         network.load_state_dict(torch.load(path / WEIGHTS, map_location="cpu",
                                            weights_only=True))
+    except pickle.UnpicklingError as err:
+        raise ValueError(f"{path / WEIGHTS} holds more than tensors "
+                         f"({_reason(err)}); it is not opened") from None
     except (OSError, KeyError, TypeError, ValueError, RuntimeError) as err:
         raise ValueError(f"{path} is not a usable segkit model folder: {err}") from err
     training = None
     if (path / TRAINING).is_file():
-        training = torch.load(path / TRAINING, map_location="cpu", weights_only=False)
+        training = _training_state(path / TRAINING)
     return Model(network.eval(), config, training)
+
+
+def _training_state(file: Path) -> dict:
+    """The optimiser state for resuming, read with ``weights_only=True``: tensors, numbers,
+    strings, lists and dicts only; a file holding anything else is refused, not opened."""
+    import torch
+
+    try:
+        state = torch.load(file, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise ValueError(f"{file} is refused: it holds more than tensors, numbers, strings, "
+                         f"lists and dicts ({_reason(err)}), and such a file can "
+                         "run code when opened; delete it to use the model without resuming "
+                         "its training") from None
+    except Exception as err:  # noqa: BLE001 - any failure of an untrusted file, one line
+        raise ValueError(f"{file} cannot be read ({_reason(err)}); delete it "
+                         "to use the model without resuming its training") from None
+    if not isinstance(state, dict) or not isinstance(state.get("optimiser"), dict):
+        raise ValueError(f"{file} is not a segkit training state (a dict with the optimiser "
+                         "state); delete it to use the model without resuming its training")
+    return state
 
 
 def _external_config(kind: str, spatial_dims, classes, in_channels, overrides: dict) -> dict:
@@ -124,25 +161,51 @@ def _external_config(kind: str, spatial_dims, classes, in_channels, overrides: d
     return config
 
 
-def _torchscript(path: Path, overrides: dict) -> Model:
+def _is_torchscript(path: Path) -> bool:
+    """Whether ``path`` is a TorchScript archive (a zip with a ``code/`` folder), read
+    without loading it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any("/code/" in f"/{name}" for name in archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def _torchscript(path: Path, overrides: dict, trust: bool) -> Model:
     import torch
 
+    if not _is_torchscript(path):
+        raise ValueError(f"{path} is not a TorchScript file (a zip archive with a code/ "
+                         "folder, as torch.jit.save writes)")
+    _require_trust(trust, path, "is a TorchScript file, whose code runs on this computer "
+                   "when it is loaded and applied")
+    config = _external_config("torchscript", overrides.get("spatial_dims"),
+                              overrides.get("classes"), overrides.get("in_channels", 1),
+                              overrides)
     try:
         network = torch.jit.load(str(path), map_location="cpu")
     except RuntimeError as err:
         raise ValueError(f"{path} is not a TorchScript file ({err})") from err
-    config = _external_config("torchscript", overrides.get("spatial_dims"),
-                              overrides.get("classes"), overrides.get("in_channels", 1),
-                              overrides)
     return Model(network.eval(), config)
 
 
-def _bundle(path: Path, overrides: dict) -> Model:
+def _bundle(path: Path, overrides: dict, trust: bool) -> Model:
     """A MONAI bundle: the network from ``configs/inference.json`` (``network_def``) and
-    ``models/model.pt``, or ``models/model.ts``; channels and dims from the metadata."""
+    ``models/model.pt``, or ``models/model.ts``; channels and dims from the metadata. Both
+    can run code, so ``trust`` is needed."""
     import torch
-    from monai.bundle import ConfigParser
 
+    scripted = path / "models" / "model.ts"
+    configs = sorted((path / "configs").glob("inference.*"))
+    if scripted.is_file():
+        _require_trust(trust, scripted, "is a MONAI bundle's TorchScript model, whose code "
+                       "runs on this computer when it is loaded and applied")
+    elif configs:
+        _require_trust(trust, configs[0], "is a MONAI bundle's config, which can run Python "
+                       "code ($ expressions, _target_ objects) on this computer when it is read")
+    else:
+        raise ValueError(f"{path} is not a usable MONAI bundle: it has neither "
+                         "models/model.ts nor configs/inference.json")
     meta_file = path / "configs" / "metadata.json"
     try:
         meta = json.loads(meta_file.read_text())["network_data_format"]
@@ -152,17 +215,21 @@ def _bundle(path: Path, overrides: dict) -> Model:
                                                                 int(pred["num_channels"])),
                                   overrides.get("in_channels", int(image["num_channels"])),
                                   overrides)
-        if (path / "models" / "model.ts").is_file():
-            network = torch.jit.load(str(path / "models" / "model.ts"), map_location="cpu")
+        if scripted.is_file():
+            network = torch.jit.load(str(scripted), map_location="cpu")
         else:
+            from monai.bundle import ConfigParser
+
             parser = ConfigParser()
-            configs = sorted((path / "configs").glob("inference.*"))
             parser.read_config(str(configs[0]))
             network = parser.get_parsed_content("network_def")
             state = torch.load(path / "models" / "model.pt", map_location="cpu",
                                weights_only=True)
             network.load_state_dict(state.get("model", state) if isinstance(state, dict)
                                     else state)
+    except pickle.UnpicklingError as err:
+        raise ValueError(f"{path / 'models' / 'model.pt'} holds more than tensors "
+                         f"({_reason(err)}); it is not opened") from None
     except (OSError, KeyError, IndexError, TypeError, ValueError, RuntimeError) as err:
         raise ValueError(f"{path} is not a usable MONAI bundle: {err}") from err
     return Model(network.eval(), config)

@@ -25,7 +25,7 @@ _SLAB_VOXELS = 1 << 25  # voxels per slab (≈ 128 MB per channel in float32)
 def predict(model, image, *, tile=None, overlap: float = 0.25, batch_size: int = 4,
             slices: bool = False, spacing=None, probabilities: bool = False,
             instances: bool | None = None, min_size: float | None = None,
-            device: str = "auto", progress=None):
+            device: str = "auto", trust: bool = False, progress=None):
     """Segment ``image`` (array, napari layer or segkit Volume) with ``model`` (a
     :class:`Model` or a model folder/file).
 
@@ -36,11 +36,13 @@ def predict(model, image, *, tile=None, overlap: float = 0.25, batch_size: int =
     for a model trained on objects) — with the boundary class as the watershed's barrier,
     else by the distance watershed of :func:`split_touching_objects` — then fill holes and
     remove objects under ``min_size`` voxels (default a fifth of the median object).
+    ``trust``: allow a model path that can run code (MONAI bundle, TorchScript), see
+    :func:`~napari_segkit.unet.load_model`.
     Returns labels (uint8 classes, background 0; int32 objects), and with ``probabilities``
     also the float32 probabilities (classes first).
     """
     if isinstance(model, (str, os.PathLike)):
-        model = load_model(model)
+        model = load_model(model, trust=trust)
     if not isinstance(model, Model):
         raise TypeError("model must be a Model or the path of a model folder or file")
     config = model.config

@@ -54,7 +54,8 @@ def train(images, labels, *, labels_are: str = "scribbles", background: int | No
           patch_size: Sequence[int] | int | None = None, learning_rate: float = 2e-3,
           loss: str = "dicece", class_weights: str | Sequence[float] | None = "balanced",
           normalisation: str = "percentile", augment: bool = True, validation: float = 0.2,
-          patience: int = 15, resume=None, seed: int = 0, device: str = "auto",
+          patience: int = 15, resume=None, trust: bool = False, seed: int = 0,
+          device: str = "auto",
           callback: Callable[[Epoch], None] | None = None,
           progress: Callable[[float], None] | None = None) -> Model:
     """Train a segmentation network on ``images`` and their ``labels`` (an array, a napari
@@ -70,13 +71,16 @@ def train(images, labels, *, labels_are: str = "scribbles", background: int | No
     "dice", "focal" or "dicefocal"; ``class_weights``: "balanced" (inverse square root of
     each class's share), a weight per class, or None. ``validation``: share of labelled
     voxels held out (0: none; then the last epoch is kept). ``resume``: a model (or folder)
-    to go on training. ``callback(epoch)`` gets each :class:`Epoch`; raising
-    ``Cancelled`` there (or in ``progress``) stops training and keeps the best model.
+    to go on training; ``trust``: allow a ``resume`` path that can run code (see
+    :func:`~napari_segkit.unet.load_model`). ``callback(epoch)`` gets each
+    :class:`Epoch`; raising ``Cancelled`` there (or in ``progress``) stops training and
+    keeps the best model.
     """
     import torch
 
     pairs = _pairs(images, labels)
-    previous = load_model(resume) if isinstance(resume, (str, os.PathLike)) else resume
+    previous = load_model(resume, trust=trust) if isinstance(resume, (str, os.PathLike)) \
+        else resume
     config = _config(pairs, previous, labels_are=labels_are, background=background,
                      spatial_dims=spatial_dims, rgb=rgb, spacing=spacing,
                      architecture=architecture, channels=channels,
@@ -154,6 +158,7 @@ def train(images, labels, *, labels_are: str = "scribbles", background: int | No
         best_state = network.state_dict()
     network.load_state_dict(best_state)
     model.network = network.cpu().eval()
+    # tensors, numbers, strings, lists, dicts only: training.pt loads with weights_only=True
     model.training = {"optimiser": optimiser.state_dict()}
     model.config["stopped"] = stopped
     model.config["best_dice"] = None if best_score == -math.inf or validation <= 0 else \

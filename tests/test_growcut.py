@@ -101,3 +101,56 @@ def test_bad_seeds_are_refused_clearly():
         sk.grow_from_seeds(image, strokes(image.shape, [np.s_[18:22, 18:22]], []))
     with pytest.raises(ValueError, match="the scribbles have shape"):
         sk.grow_from_seeds(image, np.zeros((40, 41), np.uint8))
+
+
+def scipy_reference(values, seeds, spacing, connectivity):
+    """The former CPU path: the step-cost graph in scipy.sparse and its Dijkstra; the labels
+    and, per seed label, every voxel's path length from it."""
+    from scipy import sparse
+    from scipy.sparse.csgraph import dijkstra
+
+    shape = seeds.shape
+    index = np.arange(seeds.size).reshape(shape)
+    rows, cols, costs = [], [], []
+    for offset in offsets(len(shape), connectivity):
+        here = tuple(slice(max(0, -o), n - max(0, o)) for o, n in zip(offset, shape))
+        there = tuple(slice(max(0, o), n - max(0, -o)) for o, n in zip(offset, shape))
+        distance = np.linalg.norm(np.asarray(offset) * np.asarray(spacing)) / min(spacing)
+        drop = np.sqrt(((values[here] - values[there]) ** 2).sum(axis=-1))
+        cost = -np.log1p(-np.minimum(drop, growcut._MAX_DROP)) + growcut.STEP_COST * distance
+        rows.append(index[here].ravel())
+        cols.append(index[there].ravel())
+        costs.append(cost.ravel())
+    graph = sparse.csr_matrix((np.concatenate(costs), (np.concatenate(rows),
+                                                       np.concatenate(cols))),
+                              shape=(seeds.size, seeds.size))
+    _, _, sources = dijkstra(graph, directed=False, indices=np.flatnonzero(seeds),
+                             min_only=True, return_predecessors=True)
+    per_label = np.stack([dijkstra(graph, directed=False, min_only=True,
+                                   indices=np.flatnonzero(seeds == k))
+                          for k in range(1, seeds.max() + 1)])
+    return seeds.ravel()[sources].reshape(shape), per_label.reshape(-1, *shape)
+
+
+@pytest.mark.parametrize("shape, channels", [((23, 31), 1), ((7, 12, 13), 1), ((9, 11, 8), 3)])
+@pytest.mark.parametrize("connectivity", [1, 2, 3])
+def test_dijkstra_on_the_grid_equals_the_scipy_graph(shape, channels, connectivity):
+    if connectivity > len(shape):
+        pytest.skip("connectivity above ndim")
+    rng = np.random.default_rng(connectivity + 10 * len(shape) + channels)
+    image = rng.random((*shape, channels)).astype(np.float32)
+    image[..., : shape[-1] // 2, :] += 0.5  # an edge
+    seeds = np.zeros(shape, np.uint8)
+    for k in (1, 2, 3, 1):
+        seeds[tuple(rng.integers(0, n) for n in shape)] = k
+    spacing = (2.5,) + (1.0,) * (len(shape) - 2) + (0.7,)
+    values = growcut._normalised(image, None, channels > 1)
+    expected, lengths = scipy_reference(values, seeds, spacing, connectivity)
+    grown = growcut._dijkstra(values, seeds, spacing, connectivity)
+    best = np.sort(lengths, axis=0)
+    tied = best[1] - best[0] <= 1e-6 * best[0]  # two seeds' paths equally strong
+    assert tied.mean() < 0.01
+    np.testing.assert_array_equal(grown[~tied], expected[~tied])
+    # where seeds tie, the label is one of theirs
+    chosen = np.take_along_axis(lengths, grown[None].astype(int) - 1, axis=0)[0]
+    assert (chosen <= best[0] * (1 + 1e-6)).all()

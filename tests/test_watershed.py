@@ -160,3 +160,23 @@ def test_inverted_landscape_is_the_watershed_of_the_negated_image():
                                   segmentation.watershed(-image.astype(np.float32), markers))
     with pytest.raises(ValueError, match="landscape must be one of"):
         sk.watershed(image, points, landscape="gradient")
+
+
+@pytest.mark.parametrize("compactness", [0.0, 0.5])
+def test_flooding_part_by_part_equals_one_watershed_of_the_whole_mask(compactness):
+    from napari_segkit.methods.watershed import _flood_by_parts
+
+    rng = np.random.default_rng(3)
+    mask = ndimage.gaussian_filter(rng.random((30, 64, 64)), 1.5) > 0.52
+    parts = sk.label(mask)
+    assert parts.max() > 40  # many parts: several groups of parts
+    landscape = -np.round(ndimage.distance_transform_edt(mask)).astype(np.float32)  # ties
+    seeds = np.zeros(mask.shape, np.int32)
+    points = np.argwhere(mask)[rng.choice(mask.sum(), 150, replace=False)]
+    seeds[tuple(points.T)] = np.arange(1, 151)
+    # seeds at distinct heights: scikit-image queues all seeds at age 0, so between seeds of
+    # one height its heap layout (other parts' seeds included) decides
+    landscape[tuple(points.T)] -= np.arange(1, 151) / 1000
+    expected = segmentation.watershed(landscape, seeds, mask=mask, compactness=compactness)
+    np.testing.assert_array_equal(_flood_by_parts(landscape, seeds, parts, compactness),
+                                  expected)

@@ -5,22 +5,25 @@ neighbour p when θ_p · g(p, q) > θ_q, with strengths θ (1 on seeds) and
 g = 1 - |I_p - I_q| / range. Once nothing changes, every voxel holds the label of the seed
 with the strongest path: the largest product of g along it, i.e. the shortest path with
 edge costs -log g. That fixed point is computed here in one pass with Dijkstra's algorithm
-(as in Slicer's "Grow from seeds", Zhu et al. 2014), on scipy's sparse graph. On the GPU the
-automaton itself runs (kernels/growcut.cu); it reaches the same strengths, and the same
-labels except where two seeds' paths tie.
+(as in Slicer's "Grow from seeds", Zhu et al. 2014), compiled by numba and run on the voxel
+grid itself: a step's cost is computed when the step is taken, so no graph is stored. On the
+GPU the automaton itself runs (kernels/growcut.cu); it reaches the same strengths, and the
+same labels except where two seeds' paths tie.
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
-from scipy import ndimage, sparse
-from scipy.sparse.csgraph import dijkstra
+from scipy import ndimage
 
 from ..backend import get_xp, on_device, to_host
 from ..kernels import growcut as automaton
 from ..progress import report
 from ._geometry import sigma_voxels
-from .graphcut import check_scribbles, offsets, scribble_box
+from .._checks import check_number
+from .graphcut import check_cut_options, check_scribbles, offsets, scribble_box
 
 #: cost per step of one voxel (the finest spacing), so a flat region goes to the nearest seed
 STEP_COST = 1e-3
@@ -44,6 +47,8 @@ def grow_from_seeds(image, seeds, *, sigma: float = 2.0, spacing=None, connectiv
     ``device``: "auto" (the GPU when one answers), "cpu" or "gpu".
     Returns uint8 labels with the seeds' ids, ``background``'s id as 0.
     """
+    check_number("sigma", sigma, minimum=0)
+    check_cut_options(margin=margin, window=window, background=background)
     xp = get_xp(image)
     values, seeds, spacing = check_scribbles(to_host(image), to_host(seeds), rgb, spacing,
                                              connectivity)
@@ -68,54 +73,125 @@ def grow_from_seeds(image, seeds, *, sigma: float = 2.0, spacing=None, connectiv
 
 
 def _dijkstra(values, scribbles, spacing, connectivity) -> np.ndarray:
-    """The automaton's fixed point by Dijkstra's algorithm on the step-cost graph."""
-    graph = step_costs(values, spacing, connectivity)
-    _, _, sources = dijkstra(graph, directed=False, indices=np.flatnonzero(scribbles),
-                             min_only=True, return_predecessors=True)
-    reached = sources >= 0
-    result = np.zeros(scribbles.size, np.uint8)
-    result[reached] = scribbles.ravel()[sources[reached]]
-    return result.reshape(scribbles.shape)
+    """The automaton's fixed point: Dijkstra's algorithm from all seeds at once on the voxel
+    grid (uint8 labels of ``scribbles``' shape, 0 where no seed reached)."""
+    steps, lengths = _steps(spacing, connectivity)
+    shape = np.asarray(scribbles.shape, np.int64)
+    strides = np.cumprod(np.r_[shape[1:], 1][::-1])[::-1]  # in voxels, C order
+    labels = np.array(scribbles, np.uint8, order="C").ravel()
+    flat = np.ascontiguousarray(values, np.float32).reshape(labels.size, -1)
+    index = np.int32 if labels.size < 2**31 else np.int64
+    free = labels.size - np.count_nonzero(labels)  # the most the queue ever holds
+    _compiled()(flat, labels, shape, steps, steps @ strides, STEP_COST * lengths,
+                float(_MAX_DROP), np.empty(free, np.float64), np.empty(free, index),
+                np.full(labels.size, -1, index))
+    return labels.reshape(scribbles.shape)
+
+
+def _steps(spacing, connectivity: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every neighbour offset (both signs, int64) and its length in finest-spacing steps."""
+    steps = [s for o in offsets(len(spacing), connectivity) for s in (o, tuple(-v for v in o))]
+    lengths = [np.linalg.norm(np.asarray(s) * np.asarray(spacing)) / min(spacing)
+               for s in steps]
+    return np.asarray(steps, np.int64), np.asarray(lengths, np.float64)
 
 
 def automaton_steps(spacing, connectivity: int) -> tuple[np.ndarray, np.ndarray]:
     """Every neighbour offset (both signs) and its float32 factor exp(-STEP_COST · length),
-    length in finest-spacing steps: the automaton's version of :func:`step_costs`."""
-    steps = [s for o in offsets(len(spacing), connectivity) for s in (o, tuple(-v for v in o))]
-    lengths = [np.linalg.norm(np.asarray(s) * np.asarray(spacing)) / min(spacing)
-               for s in steps]
-    return np.asarray(steps, np.int32), np.exp(-STEP_COST * np.asarray(lengths)).astype(
-        np.float32)
+    length in finest-spacing steps: the automaton's version of the step costs."""
+    steps, lengths = _steps(spacing, connectivity)
+    return steps.astype(np.int32), np.exp(-STEP_COST * lengths).astype(np.float32)
 
 
 def _normalised(values: np.ndarray, window, rgb: bool) -> np.ndarray:
-    """Intensities scaled so the window (grey) or each channel's range (colour) spans 0–1,
-    and the colour difference of two voxels is at most 1."""
+    """float32 intensities scaled so the window (grey) or each channel's range (colour)
+    spans 0–1, and the colour difference of two voxels is at most 1."""
     if rgb:
         axes = tuple(range(values.ndim - 1))
         lo, hi = values.min(axis=axes), values.max(axis=axes)
-        return (values - lo) / (np.maximum(hi - lo, 1e-12) * np.sqrt(values.shape[-1]))
+        return ((values - lo) / (np.maximum(hi - lo, 1e-12) * np.sqrt(values.shape[-1]))
+                ).astype(np.float32)
     lo, hi = np.percentile(values, (0.5, 99.5)) if window is None else window
     hi = hi if hi > lo else lo + 1.0
-    return np.clip((values - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+    out = np.empty(values.shape, np.float32)
+    for k in range(len(values)):  # slab by slab: the float64 temporaries stay small
+        out[k] = np.clip((values[k] - lo) / (hi - lo), 0.0, 1.0)
+    return out
 
 
-def step_costs(values: np.ndarray, spacing, connectivity: int) -> sparse.csr_matrix:
-    """The neighbour graph with edge costs -log g + STEP_COST · distance, where
-    g = 1 - |ΔI| (values normalised to 0–1) and distance is in finest-spacing steps."""
-    shape = values.shape[:-1]
-    index = np.arange(int(np.prod(shape)), dtype=np.int32).reshape(shape)
-    rows, cols, costs = [], [], []
-    for offset in offsets(len(shape), connectivity):
-        here = tuple(slice(max(0, -o), n - max(0, o)) for o, n in zip(offset, shape))
-        there = tuple(slice(max(0, o), n - max(0, -o)) for o, n in zip(offset, shape))
-        distance = float(np.linalg.norm(np.asarray(offset) * np.asarray(spacing))) / min(spacing)
-        drop = np.sqrt(((values[here] - values[there]) ** 2).sum(axis=-1))
-        cost = -np.log1p(-np.minimum(drop, _MAX_DROP)) + STEP_COST * distance
-        rows.append(index[here].ravel())
-        cols.append(index[there].ravel())
-        costs.append(cost.ravel())
-    size = index.size
-    return sparse.csr_matrix((np.concatenate(costs), (np.concatenate(rows),
-                                                      np.concatenate(cols))),
-                             shape=(size, size))
+@functools.cache
+def _compiled():
+    """:func:`_grow` compiled by numba (imported here: it takes a while to load)."""
+    import numba
+
+    return numba.njit(cache=True, nogil=True)(_grow)
+
+
+def _grow(values, labels, shape, steps, jumps, step_costs, max_drop, keys, items, slot):
+    """Dijkstra from every labelled voxel of ``labels`` (flat uint8, filled in place) on the
+    grid of ``shape``; ``values``: voxels × channels, float32; ``steps``: (k × ndim)
+    neighbour offsets, ``jumps`` the same in flat indices, ``step_costs`` their STEP_COST ·
+    length. A step costs -log(1 - min(|ΔI|, max_drop)) + its step cost; path lengths add
+    up in float64. The queue is a binary heap of (``keys``, ``items``) with decrease-key:
+    ``slot`` holds each voxel's place in it (-1: none), so it never holds a voxel twice."""
+    size, ndim = labels.size, shape.size
+    length = np.full(size, np.inf)
+    for i in range(size):
+        if labels[i]:
+            length[i] = 0.0
+    count = 0
+    where = np.empty(ndim, np.int64)
+    seed = 0  # the seeds are expanded first, in raster order (all at length 0), then the heap
+    while True:
+        if seed < size:
+            here, seed = seed, seed + 1
+            if not labels[here]:
+                continue
+        elif count == 0:
+            break
+        else:  # take the nearest out of the heap, move the last entry down from the top
+            here = items[0]
+            slot[here] = -1
+            count -= 1
+            key, item, hole = keys[count], items[count], 0
+            while count and 2 * hole + 1 < count:
+                child = 2 * hole + 1
+                if child + 1 < count and keys[child + 1] < keys[child]:
+                    child += 1
+                if keys[child] >= key:
+                    break
+                keys[hole], items[hole] = keys[child], items[child]
+                slot[items[hole]] = hole
+                hole = child
+            if count:
+                keys[hole], items[hole], slot[item] = key, item, hole
+        rest = here
+        for a in range(ndim - 1, -1, -1):
+            where[a] = rest % shape[a]
+            rest //= shape[a]
+        for k in range(steps.shape[0]):
+            inside = True
+            for a in range(ndim):
+                c = where[a] + steps[k, a]
+                inside &= 0 <= c < shape[a]
+            if not inside:
+                continue
+            there = here + jumps[k]
+            drop = 0.0
+            for c in range(values.shape[1]):
+                d = np.float64(values[there, c]) - np.float64(values[here, c])
+                drop += d * d
+            cost = -np.log1p(-min(np.sqrt(drop), max_drop)) + step_costs[k]
+            new = length[here] + cost
+            if new < length[there]:  # a shorter path: (re)queue ``there``, moving it up
+                length[there] = new
+                labels[there] = labels[here]
+                hole = slot[there]
+                if hole < 0:
+                    hole, count = count, count + 1
+                while hole > 0 and keys[(hole - 1) // 2] > new:
+                    parent = (hole - 1) // 2
+                    keys[hole], items[hole] = keys[parent], items[parent]
+                    slot[items[hole]] = hole
+                    hole = parent
+                keys[hole], items[hole], slot[there] = new, there, hole

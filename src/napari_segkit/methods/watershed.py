@@ -16,11 +16,12 @@ from skimage import filters, segmentation
 from ..backend import cpu_only, get_xp, is_cupy, on_device, to_host
 from ..kernels.watershed import flood
 from ..progress import report
+from .._checks import check_choice, check_connectivity, check_number, check_same_shape
 from ._geometry import sigma_voxels, spacing_for
 from .channels import to_grey
 from .components import label
 from .distance import distance_transform
-from .threshold import threshold
+from .threshold import METHODS, threshold
 
 
 def seeds_to_markers(seeds, shape) -> np.ndarray:
@@ -62,9 +63,14 @@ def watershed(image, seeds, *, landscape: str = "image", sigma: float = 0.0, spa
     physical units with ``spacing``). Put a seed in the background too, or give ``mask`` to
     limit where labels go. ``compactness`` > 0 gives rounder regions (compact watershed).
     Returns int32 labels (:func:`skimage.segmentation.watershed`)."""
-    if landscape not in LANDSCAPES:
-        raise ValueError(f"landscape must be one of {LANDSCAPES}, not {landscape!r}")
+    check_choice("landscape", landscape, LANDSCAPES)
+    check_number("sigma", sigma, minimum=0)
+    check_number("compactness", compactness, minimum=0)
     grey = to_grey(np.asarray(image), rgb=rgb, channel=None)
+    spacing_for(spacing, grey.ndim)
+    check_connectivity(connectivity, grey.ndim)
+    if mask is not None:
+        check_same_shape("mask", mask, grey.shape)
     markers = seeds_to_markers(seeds, grey.shape)
     if landscape != "image" or sigma > 0:
         grey = grey.astype(np.float32)
@@ -89,6 +95,10 @@ def find_seeds(image, *, min_distance: float = 1.0, spacing=None, mask=None,
     :func:`skimage.feature.peak_local_max`; maxima outside ``mask`` or at or below
     ``threshold_abs`` (default: the image's minimum) are dropped.
     """
+    check_number("min_distance", min_distance, minimum=0)
+    check_number("threshold_abs", threshold_abs, optional=True)
+    if mask is not None:
+        check_same_shape("mask", mask, np.shape(image))
     image = np.asarray(image, dtype=np.float32)
     size = [2 * int(max(min_distance, 0.0) / s + 1e-9) + 1
             for s in spacing_for(spacing, image.ndim)]
@@ -134,6 +144,7 @@ def split_touching_objects(image, *, spacing=None, sigma: float | None = None,
     which may differ from the CPU's at voxels where two objects' floods tie.
     Returns int32 labels numbered 1…N.
     """
+    check_split_options(image.ndim - rgb, spacing, sigma, min_distance, method, compactness)
     xp = get_xp(image)
     where = "cpu" if xp is np else "gpu"
     ndi = ndimage if xp is np else importlib.import_module("cupyx.scipy.ndimage")
@@ -153,11 +164,48 @@ def split_touching_objects(image, *, spacing=None, sigma: float | None = None,
     seeds = seed_every_part(xp.asarray(seeds), parts)  # small objects the smoothing flattened
     report(0.5)
     if xp is np or compactness > 0 or mask.ndim > 3:
-        labels = xp.asarray(segmentation.watershed(
-            -to_host(distance), to_host(seeds), mask=to_host(mask), compactness=compactness))
+        landscape = np.negative(distance, out=distance) if xp is np else -to_host(distance)
+        labels = xp.asarray(_flood_by_parts(landscape, to_host(seeds), to_host(parts),
+                                            compactness))
     else:  # the flood automaton on the GPU (kernels/watershed.cu)
         labels = flood(-distance, seeds, mask)
     return _renumbered(labels.astype(xp.int32, copy=False))
+
+
+
+def _flood_by_parts(landscape, seeds, parts, compactness: float) -> np.ndarray:
+    """scikit-image's watershed of ``landscape`` from ``seeds`` inside ``parts > 0``, run on
+    groups of parts (consecutive ids, their box at most 1/16 of the image unless one part
+    is larger), so its float64 copies cover a box, not the image. No flood crosses from one
+    part to another and each call keeps the parts' own order, so the labels are those of one
+    call over the whole mask."""
+    labels = np.zeros(parts.shape, np.int32)
+    boxes = ndimage.find_objects(parts)
+    budget = parts.size // 16
+    first = 0
+    while first < len(boxes):
+        box, last = boxes[first], first + 1
+        while last < len(boxes):
+            wider = tuple(slice(min(a.start, b.start), max(a.stop, b.stop))
+                          for a, b in zip(box, boxes[last]))
+            if np.prod([s.stop - s.start for s in wider]) > budget:
+                break
+            box, last = wider, last + 1
+        inside = (parts[box] > first) & (parts[box] <= last)
+        flooded = segmentation.watershed(landscape[box], seeds[box], mask=inside,
+                                         compactness=compactness)
+        labels[box][inside] = flooded[inside]
+        first = last
+    return labels
+
+
+def check_split_options(ndim, spacing, sigma, min_distance, method, compactness) -> None:
+    """The arguments of :func:`split_touching_objects`, refused before any work."""
+    spacing_for(spacing, ndim)
+    check_number("sigma", sigma, minimum=0, optional=True)
+    check_number("min_distance", min_distance, minimum=0, optional=True)
+    check_choice("method", method, tuple(m for m in METHODS if m not in ("multiotsu", "manual")))
+    check_number("compactness", compactness, minimum=0)
 
 
 def _renumbered(labels):
@@ -204,6 +252,8 @@ def voronoi_otsu_labeling(image, *, spot_sigma: float = 2.0, outline_sigma: floa
     the mask). Sigmas are in voxels, or physical units with ``spacing``; larger
     ``spot_sigma`` merges nearby objects, smaller splits more. Returns int32 labels 1…N.
     """
+    check_number("spot_sigma", spot_sigma, minimum=0)
+    check_number("outline_sigma", outline_sigma, minimum=0)
     grey = to_grey(np.asarray(image), rgb=rgb, channel=None).astype(np.float32)
     if dark:
         grey = grey.max() - grey

@@ -44,7 +44,7 @@ def test_real_ct_series_is_sorted_by_position_not_instance_number():
     first = by_position[0].ImagePositionPatient
     assert volume.origin == pytest.approx((first[2], first[1], first[0]))
     assert volume.space == "LPS" and volume.metadata["source_space"] == "LPS"
-    assert volume.name == "SmartScore - Gated 0.5 sec"
+    assert volume.name == "CT5N — CT SmartScore - Gated 0.5 sec"  # folder, modality, series
     assert volume.metadata["window"] == [-160.0, 240.0]
 
 
@@ -63,12 +63,13 @@ def test_folder_of_many_series_gives_one_volume_each_and_leaves_out_mixed_orient
     assert sum("mixes" in m and "orientations" in m for m in messages) == 4  # scout, pilots, angio
     names = [v.name for v in volumes]
     assert len(names) == len(set(names))
-    assert {"SmartScore - Gated 0.5 sec", "Routine Brain", "Cervical LAT"} <= set(names)
+    assert {"dicomdirtests — CT SmartScore - Gated 0.5 sec", "dicomdirtests — CT Routine Brain",
+            "dicomdirtests — CR Cervical LAT"} <= set(names)
     assert len(volumes) == 9
 
 
 def test_series_with_only_mixed_orientations_is_refused_with_a_clear_message():
-    with pytest.raises(ReadError, match="'Scout' mixes 2 slice orientations"):
+    with pytest.raises(ReadError, match="'CT2N — CT Scout' mixes 2 slice orientations"):
         read(SERIES / "98892001" / "CT2N")
 
 
@@ -253,3 +254,16 @@ def test_integral_rescale_picks_a_type_that_holds_every_step():
     np.testing.assert_array_equal(out, [[[31976, -1024]], [[16, 25]]])
     ct = _rescale(np.array([[[0, 3000]]], np.int16), [(1.0, -1024.0)])
     assert ct.dtype == np.int16 and ct.tolist() == [[[-1024, 1976]]]
+
+
+def test_two_files_of_the_same_series_number_get_names_that_tell_them_apart(tmp_path):
+    # both real files are series 1 without a description; they used to be "MR series 1" twice
+    shutil.copy(get_testdata_file("MR_small.dcm"), tmp_path / "knee.dcm")
+    names = [read(p).name for p in (get_testdata_file("MR_small.dcm"),
+                                    get_testdata_file("CT_small.dcm"), tmp_path / "knee.dcm")]
+    assert names == ["MR_small — MR series 1", "CT_small — CT series 1", "knee — MR series 1"]
+    patient = str(pydicom.dcmread(get_testdata_file("MR_small.dcm")).PatientName)
+    assert not any(patient in n or "CompressedSamples" in n for n in names)  # no patient data
+    uid = "1.2.840.10008.5.1.4.1.1.4.7"  # a file named by a UID keeps every part of it
+    shutil.copy(get_testdata_file("MR_small.dcm"), tmp_path / uid)
+    assert read(tmp_path / uid).name == f"{uid} — MR series 1"

@@ -8,6 +8,7 @@ import nibabel as nib
 import numpy as np
 import pydicom
 import pytest
+import skimage
 import tifffile
 from dicom_series import make_slices, write_series
 
@@ -72,8 +73,8 @@ def test_dicom_folder_opens_one_layer_per_series(make_napari_viewer):
     with pytest.warns(DicomWarning):
         layers = viewer.open(str(DICOM), plugin="napari-segkit")
     names = [layer.name for layer in layers]
-    assert len(layers) == 9 and "SmartScore - Gated 0.5 sec" in names
-    ct = viewer.layers["SmartScore - Gated 0.5 sec"]
+    assert len(layers) == 9 and "dicomdirtests — CT SmartScore - Gated 0.5 sec" in names
+    ct = viewer.layers["dicomdirtests — CT SmartScore - Gated 0.5 sec"]
     assert ct.data.shape == (5, 16, 16)
     np.testing.assert_allclose(ct.scale, (2.5, 0.488281, 0.488281))
     np.testing.assert_allclose(ct.contrast_limits, (-160, 240))  # the file's VOI window
@@ -84,7 +85,7 @@ def test_dicom_series_labels_save_as_nifti_in_patient_space(make_napari_viewer, 
     write_series(tmp_path / "series", slices, description="sagittal")
     viewer = make_napari_viewer()
     (image,) = viewer.open(str(tmp_path / "series"), plugin="napari-segkit")
-    assert image.name == "sagittal"
+    assert image.name.startswith("series — ") and image.name.endswith("sagittal")
     labels = _run_threshold(viewer, qtbot, image)
     labels.save(str(tmp_path / "labels.nii"), plugin="napari-segkit")
     back = read(tmp_path / "labels.nii")
@@ -117,7 +118,7 @@ def test_reader_getter_declines_what_it_does_not_read(tmp_path):
     (tmp_path / "empty").mkdir()
     assert get_reader(str(tmp_path / "notes.txt")) is None
     assert get_reader(str(tmp_path / "empty")) is None
-    assert get_reader(str(tmp_path / "missing.png")) is None
+    assert get_reader(str(tmp_path / "clip.gif")) is None
     assert get_reader([str(tmp_path / "a.tif"), str(tmp_path / "b.tif")]) is None
     assert get_reader(str(DICOM)) is not None
     assert get_reader(str(tmp_path / "anything.nii.gz")) is not None
@@ -173,3 +174,57 @@ def test_blockwise_labels_open_lazily_as_a_multiscale_labels_layer(make_napari_v
     assert isinstance(layer.data[0], da.Array)
     np.testing.assert_allclose(layer.scale, source.spacing)
     assert int(layer.data[1].max().compute()) > 100
+
+
+SKIMAGE_DATA = Path(os.path.dirname(skimage.__file__)) / "data"
+
+
+@pytest.mark.parametrize("name", ["ihc.png", "rocket.jpg"])
+def test_png_and_jpeg_slides_open_with_segkit(make_napari_viewer, name):
+    import imageio.v3 as iio
+
+    path = SKIMAGE_DATA / name
+    assert get_reader(str(path)) is not None
+    viewer = make_napari_viewer()
+    (layer,) = viewer.open(str(path), plugin="napari-segkit")
+    assert layer.rgb and layer.name == name.split(".")[0]
+    np.testing.assert_array_equal(layer.data, iio.imread(path))
+    assert layer.metadata["segkit_source"]["reader"] == "segkit image (imageio)"
+
+
+def test_3d_labels_saved_as_png_are_refused_in_one_sentence(make_napari_viewer, tmp_path):
+    from napari_segkit._writer import LabelsNotWritten
+
+    viewer = make_napari_viewer()
+    labels = viewer.add_labels(np.ones((5, 32, 32), np.uint8), name="stack")
+    # a ValueError would be taken by napari for "no writer" and reduced to a generic warning
+    with pytest.raises(LabelsNotWritten, match=r"cannot write stack.png: PNG holds 2D labels "
+                       r"only and these are 3D \(shape \(5, 32, 32\)\); save them as TIFF "
+                       r"\(.tif\) or NIfTI \(.nii.gz\)"):
+        labels.save(str(tmp_path / "stack.png"), plugin="napari-segkit")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_two_dicom_files_open_as_layers_that_tell_them_apart(make_napari_viewer, tmp_path):
+    import shutil
+
+    from pydicom.data import get_testdata_file
+
+    shutil.copy(get_testdata_file("MR_small.dcm"), tmp_path / "knee.dcm")
+    viewer = make_napari_viewer()
+    for path in (get_testdata_file("MR_small.dcm"), tmp_path / "knee.dcm"):
+        viewer.open(str(path), plugin="napari-segkit")
+    assert [layer.name for layer in viewer.layers] == ["MR_small — MR series 1",
+                                                       "knee — MR series 1"]
+
+
+def test_labels_saved_from_a_translated_layer_reopen_in_place(make_napari_viewer, tmp_path):
+    viewer = make_napari_viewer()
+    drawn = viewer.add_labels(np.zeros((3, 20, 30), np.uint8), scale=(2.0, 0.5, 0.5),
+                              translate=(4.0, -10.0, 25.0))
+    drawn.data[1, 5:9, 10:20] = 3
+    drawn.save(str(tmp_path / "moved.tif"), plugin="napari-segkit")
+    (back,) = viewer.open(str(tmp_path / "moved.tif"), plugin="napari-segkit")
+    np.testing.assert_array_equal(back.data, drawn.data)
+    np.testing.assert_allclose(back.translate, drawn.translate)
+    np.testing.assert_allclose(back.scale, drawn.scale)

@@ -94,3 +94,28 @@ def test_impossible_z_spacing_is_ignored_not_fatal(tmp_path):
     volume = read(tmp_path / "neg.tif")
     assert volume.spacing == (1.0, 0.5, 0.5)
     assert volume.units == ("pixel", "µm", "µm")
+
+
+@pytest.mark.parametrize("top, kind", [(7, "imagej"), (70_000, "ome")])
+def test_labels_of_a_translated_layer_keep_their_origin(tmp_path, top, kind):
+    from napari_segkit._writer import write_labels
+
+    labels = np.zeros((4, 6, 8), np.uint32)
+    labels[1, 2:4, 3:6] = top
+    layer = {"scale": (2.0, 0.5, 0.25), "translate": (10.0, -3.0, 7.5),
+             "units": ("micrometer",) * 3}  # what napari hands the writer
+    path = tmp_path / "moved.tif"
+    write_labels(str(path), labels, layer)
+    back = read(path)
+    assert back.metadata["reader"] == f"segkit tiff ({kind})"
+    np.testing.assert_array_equal(back.data, labels)
+    assert back.origin == pytest.approx((10.0, -3.0, 7.5))
+    assert back.spacing == pytest.approx((2.0, 0.5, 0.25))
+    with tifffile.TiffFile(path) as tif:  # where Fiji looks: ImageJ origins in pixels, OME Plane
+        if kind == "imagej":
+            ij = tif.imagej_metadata
+            assert (ij["xorigin"], ij["yorigin"], ij["zorigin"]) == (-30.0, 6.0, -5.0)
+        else:
+            planes = tifffile.xml2dict(tif.ome_metadata)["OME"]["Image"]["Pixels"]["Plane"]
+            assert [p["PositionZ"] for p in planes] == [10.0, 12.0, 14.0, 16.0]
+            assert planes[0]["PositionX"] == 7.5 and planes[0]["PositionXUnit"] == "µm"

@@ -1,14 +1,15 @@
-"""npe2 reader: TIFF, NIfTI and DICOM (files and folders) as layers with their geometry."""
+"""npe2 reader: TIFF, NIfTI, DICOM (files and folders), OME-Zarr and PNG/JPEG/BMP pictures
+as layers with their geometry."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .io import Volume, is_zarr_path, read, suffix
+from .io import READERS, Volume, is_zarr_path, read, suffix
 from .io.dicom import folder_has_dicom, is_dicom_file
 
-#: extensions this reader takes (napari's own reader handles PNG/JPEG)
-EXTENSIONS = (".tif", ".tiff", ".nii", ".nii.gz", ".dcm", ".dicom", ".ima")
+#: extensions this reader takes: every format segkit reads (napari.yaml lists the same)
+EXTENSIONS = tuple(READERS)
 #: OME-Zarr folders (".zarr", ".ome.zarr") open lazily, all pyramid levels
 _MAX_CHANNELS = 16  # more than this along C is more likely a stack than fluorescence channels
 

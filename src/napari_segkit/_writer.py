@@ -11,16 +11,25 @@ _SHORT_UNITS = {"micrometer": "µm", "millimeter": "mm", "nanometer": "nm", "met
                 "second": "s", "millisecond": "ms"}
 
 
+class LabelsNotWritten(RuntimeError):
+    """The labels cannot go into the chosen file (a ValueError would not reach the user:
+    napari takes it for "this writer does not apply" and shows only its generic warning)."""
+
+
 def write_labels(path: str, data, meta: dict) -> list[str]:
     """Write one Labels layer; napari's save dialog has already asked about overwriting.
 
     A layer made by segkit (or drawn on an image segkit read) carries its source image's
     geometry in ``metadata["segkit_source"]``: the NIfTI header or the patient affine, so the
     file overlays on the source in other tools. Otherwise the layer's scale, translate and
-    units are used.
+    units are used. Labels the format cannot hold (3D labels as PNG, say) raise
+    :class:`LabelsNotWritten` with one sentence that napari shows.
     """
     like = like_layer(np.asarray(data), meta)
-    write(path, data, like=like, overwrite=True)
+    try:
+        write(path, data, like=like, overwrite=True)
+    except ValueError as err:
+        raise LabelsNotWritten(str(err)) from None
     return [path]
 
 

@@ -69,7 +69,8 @@ def read_dicom(path) -> Volume | list[Volume]:
     """Read a DICOM file or a folder (searched recursively) of DICOM files.
 
     A folder with several series gives a list of volumes (one per series, ordered by
-    SeriesNumber and named by SeriesDescription); one series gives one volume. A series
+    SeriesNumber and named "<folder> — <modality> <SeriesDescription or series number>",
+    a single file "<file> — …"); one series gives one volume. A series
     that cannot be stacked (mixed orientations or sizes) is left out with a warning, or
     refused with a :class:`ReadError` when nothing else is there.
 
@@ -90,7 +91,8 @@ def read_dicom(path) -> Volume | list[Volume]:
     if not any(tag in dataset for tag in _IMAGE_DATA):
         raise ReadError(f"cannot read {path.name}: it is a DICOM file without pixel data "
                         f"({_kind(dataset)}); open the image files of the series instead")
-    return _stack(_frames(dataset, path), _series_name(dataset, path.stem))
+    source = path.name[: -len(path.suffix)] if _dicom_name(path) else path.name
+    return _stack(_frames(dataset, path), _series_name(dataset, source))
 
 
 def _read_folder(folder: Path) -> Volume | list[Volume]:
@@ -534,12 +536,16 @@ def _window(ds: pydicom.Dataset) -> list[float] | None:
     return [center - width / 2, center + width / 2] if width > 0 else None
 
 
-def _series_name(ds: pydicom.Dataset, fallback: str) -> str:
+def _series_name(ds: pydicom.Dataset, source: str) -> str:
+    """The layer name: "<file or folder> — <modality> <description, or series number>",
+    e.g. "MR_small — MR series 1", so that two opened files or series differ at a glance.
+    No patient data: screenshots get shared (3D Slicer, too, names a series by its number
+    and description only)."""
     description = str(ds.get("SeriesDescription", "") or "").strip()
-    if description:
-        return description
-    modality, number = ds.get("Modality", ""), ds.get("SeriesNumber", "")
-    return f"{modality} series {number}".strip() if (modality or number) else fallback
+    number = ds.get("SeriesNumber", "")
+    series = description or (f"series {number}" if number not in (None, "") else "")
+    label = " ".join(part for part in (str(ds.get("Modality", "") or ""), series) if part)
+    return f"{source} — {label}" if label else source
 
 
 def _unique_names(volumes: list[Volume]) -> None:

@@ -52,6 +52,7 @@ def read_tiff(path, *, lazy: bool | None = None) -> Volume:
             _check_planes(path, tif, series)
             axes = series.axes
             physical = _spacing(tif)
+            origin = _origin(tif, physical)
             kind = "ome" if tif.is_ome else "imagej" if tif.is_imagej else "tiff"
             marked = tif.pages.first.software == LABELS_SOFTWARE
             names = _channel_names(tif)
@@ -80,8 +81,8 @@ def read_tiff(path, *, lazy: bool | None = None) -> Volume:
     if names and "C" in axes and len(names) == data.shape[axes.index("C")]:
         metadata["channel_names"] = names
     loader = partial(_read_whole, path, source_axes) if lazy else None
-    return Volume(data, axes, spacing, (0.0,) * n, units, metadata, pyramid=tuple(pyramid),
-                  loader=loader)
+    return Volume(data, axes, spacing, tuple(origin.get(a, 0.0) for a in axes[:n]), units,
+                  metadata, pyramid=tuple(pyramid), loader=loader)
 
 
 def _check_planes(path: Path, tif: tifffile.TiffFile, series) -> None:
@@ -185,6 +186,9 @@ def write_tiff(path, labels: np.ndarray, *, like: Volume | None = None, overwrit
 
     uint8/uint16 labels (or larger dtypes whose values fit) are written as an ImageJ
     hyperstack; labels above 65535 as a zlib-compressed OME-TIFF with physical sizes.
+    The origin (``like.origin``, napari's translate) goes where Fiji reads it: ImageJ's
+    ``xorigin``/``yorigin``/``zorigin`` (in pixels, the other way round) or OME's Plane
+    ``PositionX/Y/Z``.
     """
     labels = np.asarray(labels)
     if labels.dtype.kind not in "biu":
@@ -195,6 +199,7 @@ def write_tiff(path, labels: np.ndarray, *, like: Volume | None = None, overwrit
     n = labels.ndim
     axes = like.axes[: len(like.spacing)][-n:] if like is not None else "ZYX"[-n:]
     spacing = dict(zip(axes, like.spacing[-n:])) if like is not None else {}
+    origin = dict(zip(axes, like.origin[-n:])) if like is not None else {}
     unit = next((u for u in (like.units if like else ()) if u != "pixel"), None)
     top = int(labels.max()) if labels.size else 0
     with atomic_path(path, overwrite=overwrite) as tmp:
@@ -205,6 +210,9 @@ def write_tiff(path, labels: np.ndarray, *, like: Volume | None = None, overwrit
                 meta["spacing"] = spacing["Z"]
             if unit:
                 meta["unit"] = "um" if unit in _MICRON else unit
+            for a, position in origin.items():
+                if position:
+                    meta[f"{a.lower()}origin"] = -position / spacing.get(a, 1.0)
             tifffile.imwrite(
                 tmp,
                 labels.astype(dtype, copy=False),
@@ -219,10 +227,44 @@ def write_tiff(path, labels: np.ndarray, *, like: Volume | None = None, overwrit
                 meta[f"PhysicalSize{a}"] = spacing.get(a, 1.0)
                 if unit:
                     meta[f"PhysicalSize{a}Unit"] = "µm" if unit in _MICRON else unit
+            meta["Plane"] = _ome_planes(labels.shape, axes, spacing, origin, unit)
             tifffile.imwrite(
                 tmp, labels.astype(np.uint32, copy=False), ome=True,
                 compression="zlib", metadata=meta, software=LABELS_SOFTWARE,
             )
+
+
+def _ome_planes(shape, axes: str, spacing: dict, origin: dict, unit: str | None) -> dict:
+    """OME Plane positions of each Z plane (physical units; the first plane's is the origin)."""
+    planes = shape[0] if axes[0] == "Z" else 1
+    positions = {a: [origin.get(a, 0.0)] * planes for a in "XY"}
+    if "Z" in axes:
+        positions["Z"] = [origin.get("Z", 0.0) + k * spacing.get("Z", 1.0) for k in range(planes)]
+    planes_meta = {f"Position{a}": values for a, values in positions.items()}
+    if unit:
+        planes_meta.update({f"Position{a}Unit": ["µm" if unit in _MICRON else unit] * planes
+                            for a in positions})
+    return planes_meta
+
+
+def _origin(tif: tifffile.TiffFile, physical: dict[str, tuple[float, str]]) -> dict[str, float]:
+    """The position of the first voxel per axis: OME Plane PositionX/Y/Z of the first plane
+    (in the pixel size's unit), or ImageJ's x/y/zorigin (pixels, counted the other way)."""
+    if tif.is_ome:
+        image = tifffile.xml2dict(tif.ome_metadata)["OME"]["Image"]
+        plane = (image[0] if isinstance(image, list) else image)["Pixels"].get("Plane") or {}
+        plane = plane[0] if isinstance(plane, list) else plane
+        found = {}
+        for a in "ZYX":  # a position without a unit is taken in the pixel size's unit
+            unit = plane.get(f"Position{a}Unit")
+            if f"Position{a}" in plane and (unit is None or _unit(unit) == physical.get(
+                    a, (1.0, "pixel"))[1]):
+                found[a] = float(plane[f"Position{a}"])
+        return {a: v for a, v in found.items() if np.isfinite(v)}
+    ij = tif.imagej_metadata or {}
+    found = {a: -float(ij[f"{a.lower()}origin"]) * physical.get(a, (1.0, ""))[0]
+             for a in "ZYX" if f"{a.lower()}origin" in ij}
+    return {a: v for a, v in found.items() if np.isfinite(v)}
 
 
 def _spacing(tif: tifffile.TiffFile) -> dict[str, tuple[float, str]]:

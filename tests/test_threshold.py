@@ -108,11 +108,27 @@ def test_rgb_uses_luminance_like_scikit_image():
     grey = to_grey(rgb)
     assert grey.dtype == np.float32 and grey.shape == rgb.shape[:2]
     np.testing.assert_allclose(grey, color.rgb2gray(rgb) * 255, atol=1e-3)
-    mask, value = threshold(rgb, dark=True, return_threshold=True)
+    mask, value = threshold(rgb, channel="luminance", dark=True, return_threshold=True)
     assert mask.shape == rgb.shape[:2]
     assert value == pytest.approx(filters.threshold_otsu(grey), rel=1e-6)
     with pytest.raises(ValueError, match="colour in the last axis"):
         threshold(np.zeros((5, 5)), rgb=True)
+
+
+def test_default_channel_is_haematoxylin_on_brightfield_and_luminance_on_fluorescence():
+    slide = data.immunohistochemistry()  # light background: brightfield
+    mask, value = threshold(slide, return_threshold=True)
+    nuclei = to_grey(slide, channel="hematoxylin")
+    assert value == pytest.approx(filters.threshold_otsu(nuclei), rel=1e-6)
+    np.testing.assert_array_equal(mask, nuclei > value)
+    # dark=True on a slide asks for dark objects in luminance, as before
+    dark = threshold(slide, dark=True)
+    np.testing.assert_array_equal(dark, threshold(slide, channel="luminance", dark=True))
+    glowing = np.zeros((40, 40, 3), np.uint8)  # fluorescence: black where nothing glows
+    glowing[10:20, 10:20, 1] = 200
+    glowing[25:35, 25:35] = (90, 30, 0)
+    mask, value = threshold(glowing, return_threshold=True)
+    assert value == pytest.approx(filters.threshold_otsu(to_grey(glowing)), rel=1e-6)
 
 
 def test_3d_stack_is_thresholded_as_a_whole():

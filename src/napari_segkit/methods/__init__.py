@@ -10,12 +10,13 @@ from .edges import edge_map, edge_regions
 from .grabcut import grab_cut
 from .graphcut import graph_cut
 from .growcut import grow_from_seeds
+from .scale import estimate_object_size
 from .regions import felzenszwalb, magic_wand, normalized_cut, region_grow, split_and_merge
 from .threshold import threshold
 from .watershed import find_seeds, split_touching_objects, voronoi_otsu_labeling, watershed
 
 __all__ = ["adaptive_threshold", "chan_vese", "cluster", "contours", "distance_transform",
-           "edge_map", "edge_regions", "edges", "felzenszwalb", "find_seeds", "fuzzy_cmeans",
+           "edge_map", "edge_regions", "edges", "estimate_object_size", "felzenszwalb", "find_seeds", "fuzzy_cmeans",
            "geodesic_active_contour", "grab_cut", "graph_cut", "grow_from_seeds", "kmeans", "label", "magic_wand", "mean_shift", "metrics",
            "normalized_cut", "postprocess", "region_grow", "regions", "slic",
            "split_and_merge", "split_touching_objects", "threshold", "voronoi_otsu_labeling",

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from skimage.color import hed_from_rgb
 
-from ..backend import get_xp
+from ..backend import get_xp, to_host
 
 #: Rec. 709 luminance weights, as in :func:`skimage.color.rgb2gray`.
 LUMINANCE = (0.2125, 0.7154, 0.0721)
@@ -15,6 +15,8 @@ COLOURS = {"red": 0, "green": 1, "blue": 2}
 #: stains separated by Ruifrok & Johnston (2001) colour deconvolution (H&E and H-DAB)
 STAINS = {"hematoxylin": 0, "eosin": 1, "dab": 2}
 CHANNELS = ("luminance", *COLOURS, *STAINS)
+#: what the recipes accept: a channel, or "auto" (see :func:`auto_channel`)
+CHOICES = ("auto", *CHANNELS)
 
 
 def to_grey(image: Any, *, rgb: bool | None = None, channel: str | int | None = None) -> Any:
@@ -59,3 +61,34 @@ def _stain(image, index, xp):
     column = xp.asarray(hed_from_rgb[:, index] / np.log(1e-6), dtype=xp.float32)
     density = rgb @ column
     return xp.maximum(density, 0, out=density)
+
+
+def is_brightfield(image, *, rgb: bool | None = None) -> bool:
+    """True for a colour image lit from behind, as a stained slide (dark objects on light):
+    its typical pixel has light in every colour (the median of its darkest channel is over a
+    third of the range), where a fluorescence image is black wherever nothing glows."""
+    if rgb is None:
+        rgb = image.ndim >= 3 and image.shape[-1] in (3, 4)
+    if not rgb or image.shape[-1] not in (3, 4):  # not colour: to_grey says so
+        return False
+    step = max(int(np.prod(image.shape[:-1])) // 100_000, 1)
+    sample = to_host(image[..., :3]).reshape(-1, image.shape[-1] if image.shape[-1] == 3
+                                                else 4)[::step, :3].astype(np.float32)
+    top = np.iinfo(image.dtype).max if image.dtype.kind in "ui" else max(float(sample.max()), 1.0)
+    return float(np.median(sample.min(axis=1))) > top / 3
+
+
+def auto_channel(image, *, rgb: bool | None = None, channel=None, dark: bool = False):
+    """(channel, dark) to segment with. ``channel`` "auto" (or None) on colour input: a
+    brightfield slide (:func:`is_brightfield`) gives "hematoxylin" (nuclei; stain density is
+    high where they are, so ``dark`` stays False) unless ``dark`` asks for dark objects in
+    luminance; other colour images give "luminance". Other channels pass through."""
+    if channel not in (None, "auto"):
+        return channel, dark
+    if rgb is None:
+        rgb = image.ndim >= 3 and image.shape[-1] in (3, 4)
+    if not rgb:
+        return None, dark
+    if not dark and is_brightfield(image, rgb=True):
+        return "hematoxylin", False
+    return "luminance", dark

@@ -17,7 +17,7 @@ from skimage import filters
 from ..backend import as_xp, get_xp, on_device, to_host
 from ..kernels.histogram import INTEGER_TYPES, float_counts, integer_counts
 from .._checks import check_number
-from .channels import to_grey
+from .channels import auto_channel, to_grey
 from .histogram_thresholds import HISTOGRAM_METHODS, multiotsu
 
 #: every global method; "multiotsu" gives class labels, "manual" uses ``value``
@@ -70,8 +70,10 @@ def threshold(
         For 3D and more: a threshold for each 2D plane (the last two axes). A plane with
         nothing to separate (constant) gets no foreground and threshold NaN.
     channel, rgb : which grey image to use from colour input, see
-        :func:`napari_segkit.methods.channels.to_grey` (luminance by default; "hematoxylin",
-        "eosin", "dab" for stains).
+        :func:`napari_segkit.methods.channels.to_grey` ("luminance", a colour, or
+        "hematoxylin", "eosin", "dab" for stains). Default None = "auto": on a brightfield
+        slide (bright background) the haematoxylin stain (nuclei), else luminance
+        (:func:`~napari_segkit.methods.channels.auto_channel`).
     nbins : int, default 256, bins for float images (integer images: one per value).
     return_threshold : bool, default False, also return the threshold(s).
     device : {"auto", "cpu", "gpu"}, default "auto"
@@ -84,6 +86,7 @@ def threshold(
     """
     check_method(method, value, classes=classes, nbins=nbins, percentile=percentile)
     xp = get_xp(image)
+    channel, dark = auto_channel(image, rgb=rgb, channel=channel, dark=dark)
     grey = to_grey(image, rgb=rgb, channel=channel)
     if grey.dtype == bool:
         grey = grey.view(xp.uint8)

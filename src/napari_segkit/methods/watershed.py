@@ -18,10 +18,21 @@ from ..kernels.watershed import flood
 from ..progress import report
 from .._checks import check_choice, check_connectivity, check_number, check_same_shape
 from ._geometry import sigma_voxels, spacing_for
-from .channels import to_grey
+from .channels import auto_channel, to_grey
 from .components import label
 from .distance import distance_transform
+from .scale import auto_min_size, estimate_or_warn, without_small
 from .threshold import METHODS, threshold
+
+#: "auto" sizes as fractions of the typical object diameter (measured on real images, see
+#: docs/benchmarks/real-data.md): smoothing before the threshold, smoothing of the distance
+#: map (split), the spot and outline sigmas (Voronoi-Otsu), smoothing and seed distance
+#: (find_seeds)
+DENOISE = 0.06
+SPLIT_SIGMA = 0.12
+SPOT_SIGMA = 0.18
+OUTLINE_SIGMA = 0.03
+SEED_DISTANCE = 0.3
 
 
 def seeds_to_markers(seeds, shape) -> np.ndarray:
@@ -86,20 +97,36 @@ def watershed(image, seeds, *, landscape: str = "image", sigma: float = 0.0, spa
 
 
 @cpu_only
-def find_seeds(image, *, min_distance: float = 1.0, spacing=None, mask=None,
-               threshold_abs: float | None = None):
+def find_seeds(image, *, min_distance: float | None = None, sigma: float | None = None,
+               spacing=None, mask=None, threshold_abs: float | None = None,
+               object_size: float | None = None):
     """Local maxima of ``image`` as int32 markers, one id per maximum (a flat top counts once).
 
-    A voxel is a maximum when nothing in the box of half-width ``min_distance`` (voxels, or
-    physical units with ``spacing``) around it is brighter, as in
+    The image is first smoothed by a Gaussian of ``sigma``; a voxel is a maximum when
+    nothing in the box of half-width ``min_distance`` around it is brighter, as in
     :func:`skimage.feature.peak_local_max`; maxima outside ``mask`` or at or below
-    ``threshold_abs`` (default: the image's minimum) are dropped.
+    ``threshold_abs`` (default: the image's minimum) are dropped. Sizes are in voxels, or
+    physical units with ``spacing``; left on None ("auto") they are fractions of
+    ``object_size``, the typical object diameter (default
+    :func:`~napari_segkit.methods.scale.estimate_object_size`): ``sigma`` 0.06 ×, and
+    ``min_distance`` 0.3 ×. An image with no objects (constant, pure noise) gives no seeds
+    and a warning.
     """
-    check_number("min_distance", min_distance, minimum=0)
+    check_number("min_distance", min_distance, minimum=0, optional=True)
+    check_number("sigma", sigma, minimum=0, optional=True)
     check_number("threshold_abs", threshold_abs, optional=True)
+    check_number("object_size", object_size, above=0, optional=True)
     if mask is not None:
         check_same_shape("mask", mask, np.shape(image))
     image = np.asarray(image, dtype=np.float32)
+    if min_distance is None or sigma is None:
+        size = object_size or estimate_or_warn(image, spacing=spacing)
+        if size is None:
+            return np.zeros(image.shape, np.int32)
+        min_distance = SEED_DISTANCE * size if min_distance is None else min_distance
+        sigma = DENOISE * size if sigma is None else sigma
+    if sigma > 0:
+        image = ndimage.gaussian_filter(image, sigma_voxels(sigma, spacing, image.ndim))
     size = [2 * int(max(min_distance, 0.0) / s + 1e-9) + 1
             for s in spacing_for(spacing, image.ndim)]
     peaks = image >= ndimage.maximum_filter(image, size=size, mode="nearest")
@@ -130,36 +157,59 @@ def _one_voxel_per_seed(markers: np.ndarray) -> np.ndarray:
 @on_device
 def split_touching_objects(image, *, spacing=None, sigma: float | None = None,
                            min_distance: float | None = None, method: str = "otsu",
-                           dark: bool = False, rgb: bool = False, compactness: float = 0.0):
+                           dark: bool = False, rgb: bool = False, compactness: float = 0.0,
+                           channel: str | None = None, object_size: float | None = None,
+                           min_size: float | None = None, denoise: float | None = None):
     """Instance labels with touching round objects (nuclei, cells, beads) split apart.
 
-    ``image`` is a mask (bool) or a raw image, thresholded with ``method`` first. Then the
-    classic recipe: distance to the background (physical units with ``spacing``), smoothed
-    by a Gaussian of ``sigma``, its local maxima at least ``min_distance`` apart (default:
-    ``2 × sigma``) as seeds, and a watershed of the inverted distance inside the mask.
-    Objects without a seed keep their own id. The default ``sigma`` is 0.3 × the typical
-    object radius (the median over connected parts of their largest distance to the
-    background), so it suits small and large objects alike; lower it to split more.
+    ``image`` is a mask (bool) or a raw image (colour with ``rgb``: ``channel`` as in
+    :func:`~napari_segkit.methods.threshold.threshold`, "auto" = haematoxylin on a
+    brightfield slide), smoothed by a Gaussian of ``denoise`` and thresholded with
+    ``method`` first. Then the classic recipe: distance to the background (physical units
+    with ``spacing``), smoothed by a Gaussian of ``sigma``, its local maxima at least
+    ``min_distance`` apart (default ``2 × sigma``) as seeds, and a watershed of the inverted
+    distance inside the mask. Objects smaller than ``min_size`` (area/volume, physical
+    units with ``spacing``) are dropped.
+
+    Sizes left on None ("auto") follow ``object_size``, the typical object diameter
+    (default: :func:`~napari_segkit.methods.scale.estimate_object_size` of the image):
+    ``denoise`` 0.06 ×, ``sigma`` 0.12 × (lower it to split more), ``min_size``
+    :data:`~napari_segkit.methods.scale.MIN_FRACTION` × the typical object's volume. An
+    image with no objects (constant, pure noise) gives empty labels and a warning.
     On the GPU (``device``) the flood is the watershed automaton (kernels/watershed.cu),
     which may differ from the CPU's at voxels where two objects' floods tie.
     Returns int32 labels numbered 1…N.
     """
     check_split_options(image.ndim - rgb, spacing, sigma, min_distance, method, compactness)
+    for name, value in (("object_size", object_size), ("min_size", min_size),
+                        ("denoise", denoise)):
+        check_number(name, value, minimum=0, optional=True)
     xp = get_xp(image)
     where = "cpu" if xp is np else "gpu"
     ndi = ndimage if xp is np else importlib.import_module("cupyx.scipy.ndimage")
-    mask = _as_mask(image, method=method, dark=dark, rgb=rgb)
-    spacing = spacing_for(spacing, mask.ndim)
+    if rgb:
+        channel, dark = auto_channel(image, rgb=True, channel=channel, dark=dark)
+    size = object_size
+    if size is None and image.dtype != bool:  # a mask: sized by its distance map below
+        size = estimate_or_warn(to_host(image), spacing=spacing, rgb=rgb, channel=channel,
+                                dark=dark)
+    if size is None and image.dtype != bool:
+        return xp.zeros(image.shape[:image.ndim - rgb], xp.int32)
+    spacing = spacing_for(spacing, image.ndim - rgb)
+    denoise = DENOISE * (size or 0) if denoise is None else denoise
+    mask = _as_mask(image, method=method, dark=dark, rgb=rgb, channel=channel,
+                    sigma=sigma_voxels(denoise, spacing, len(spacing)), ndi=ndi)
     report(0.1)
     distance = distance_transform(mask, spacing=spacing, device=where)
     parts = label(mask, device=where)
     report(0.25)
-    if sigma is None:
-        sigma = max(0.3 * typical_radius(distance, parts), min(spacing))
+    if size is None:  # a mask: twice the median over its parts of their largest depth
+        size = max(2 * typical_radius(distance, parts), min(spacing) / SPLIT_SIGMA)
+    sigma = SPLIT_SIGMA * size if sigma is None else sigma
     min_distance = 2 * sigma if min_distance is None else min_distance
     if sigma > 0:
         distance = ndi.gaussian_filter(distance, sigma_voxels(sigma, spacing, mask.ndim))
-    seeds = find_seeds(distance, min_distance=min_distance, spacing=spacing,
+    seeds = find_seeds(distance, min_distance=min_distance, sigma=0, spacing=spacing,
                        mask=to_host(mask), device="auto")  # on the host: maxima are few
     seeds = seed_every_part(xp.asarray(seeds), parts)  # small objects the smoothing flattened
     report(0.5)
@@ -169,7 +219,8 @@ def split_touching_objects(image, *, spacing=None, sigma: float | None = None,
                                             compactness))
     else:  # the flood automaton on the GPU (kernels/watershed.cu)
         labels = flood(-distance, seeds, mask)
-    return _renumbered(labels.astype(xp.int32, copy=False))
+    labels = _renumbered(labels.astype(xp.int32, copy=False))
+    return without_small(labels, auto_min_size(min_size, size, mask.ndim), spacing)
 
 
 
@@ -242,22 +293,42 @@ def typical_radius(distance: np.ndarray, parts: np.ndarray) -> float:
 
 
 @cpu_only
-def voronoi_otsu_labeling(image, *, spot_sigma: float = 2.0, outline_sigma: float = 2.0,
-                          spacing=None, dark: bool = False, rgb: bool = False):
+def voronoi_otsu_labeling(image, *, spot_sigma: float | None = None,
+                          outline_sigma: float | None = None, spacing=None, dark: bool = False,
+                          rgb: bool = False, channel: str | None = None,
+                          object_size: float | None = None, min_size: float | None = None):
     """Instance labels in the manner of clEsperanto's Voronoi-Otsu labelling.
 
     The image blurred by ``spot_sigma`` gives one seed per local maximum (objects' centres);
     the image blurred by ``outline_sigma`` and thresholded by Otsu gives the foreground; the
     foreground is shared among the seeds by a flood from them (a Voronoi partition within
     the mask). Sigmas are in voxels, or physical units with ``spacing``; larger
-    ``spot_sigma`` merges nearby objects, smaller splits more. Returns int32 labels 1…N.
+    ``spot_sigma`` merges nearby objects, smaller splits more. Colour input (``rgb``): the
+    ``channel`` as in :func:`~napari_segkit.methods.threshold.threshold` ("auto":
+    haematoxylin on a brightfield slide). Left on None ("auto"), the sizes follow
+    ``object_size``, the typical object diameter (default
+    :func:`~napari_segkit.methods.scale.estimate_object_size`): ``spot_sigma`` 0.18 ×,
+    ``outline_sigma`` 0.03 ×, ``min_size`` (area/volume; smaller objects are dropped)
+    :data:`~napari_segkit.methods.scale.MIN_FRACTION` × the typical object's. An image with
+    no objects gives empty labels and a warning. Returns int32 labels 1…N.
     """
-    check_number("spot_sigma", spot_sigma, minimum=0)
-    check_number("outline_sigma", outline_sigma, minimum=0)
-    grey = to_grey(np.asarray(image), rgb=rgb, channel=None).astype(np.float32)
+    for name, value in (("spot_sigma", spot_sigma), ("outline_sigma", outline_sigma),
+                        ("object_size", object_size), ("min_size", min_size)):
+        check_number(name, value, minimum=0, optional=True)
+    if rgb:
+        channel, dark = auto_channel(np.asarray(image), rgb=True, channel=channel, dark=dark)
+    grey = to_grey(np.asarray(image), rgb=rgb, channel=channel if rgb else None)
+    grey = grey.astype(np.float32)
     if dark:
         grey = grey.max() - grey
     spacing = spacing_for(spacing, grey.ndim)
+    size = object_size
+    if size is None and None in (spot_sigma, outline_sigma, min_size):
+        size = estimate_or_warn(grey, spacing=spacing)
+        if size is None:
+            return np.zeros(grey.shape, np.int32)
+    spot_sigma = SPOT_SIGMA * size if spot_sigma is None else spot_sigma
+    outline_sigma = OUTLINE_SIGMA * size if outline_sigma is None else outline_sigma
     spots = ndimage.gaussian_filter(grey, sigma_voxels(spot_sigma, spacing, grey.ndim))
     outline = ndimage.gaussian_filter(grey, sigma_voxels(outline_sigma, spacing, grey.ndim))
     mask = threshold(outline, "otsu", device="cpu")
@@ -265,14 +336,19 @@ def voronoi_otsu_labeling(image, *, spot_sigma: float = 2.0, outline_sigma: floa
     peaks = spots >= ndimage.maximum_filter(spots, size=3, mode="nearest")
     seeds = _one_voxel_per_seed(label(peaks & mask, device="cpu"))
     labels = segmentation.watershed(np.zeros(grey.shape, np.uint8), seeds, mask=mask)
-    return segmentation.relabel_sequential(labels.astype(np.int32, copy=False))[0]
+    labels = segmentation.relabel_sequential(labels.astype(np.int32, copy=False))[0]
+    return without_small(labels, auto_min_size(min_size, size, grey.ndim), spacing)
 
 
-def _as_mask(image, *, method: str, dark: bool, rgb: bool):
-    """``image`` if it is a mask, else its threshold by ``method``; on its device."""
+def _as_mask(image, *, method: str, dark: bool, rgb: bool, channel=None, sigma=None,
+             ndi=ndimage):
+    """``image`` if it is a mask, else its threshold by ``method`` after a Gaussian of
+    ``sigma`` (voxels per axis); on its device."""
     if image.dtype == bool:
         return image
     if rgb:
-        image = to_grey(image, rgb=True, channel=None)
+        image = to_grey(image, rgb=True, channel=channel)
+    if sigma is not None and max(sigma) > 0:
+        image = ndi.gaussian_filter(image.astype(np.float32, copy=False), sigma)
     where = "gpu" if is_cupy(image) else "cpu"
     return threshold(image, method, dark=dark, device=where).astype(bool, copy=False)

@@ -1,0 +1,219 @@
+"""The typical size of the objects in an image: one estimate that every size parameter left
+on "auto" (smoothing, seed distance, minimum object size, block size) is derived from.
+
+The estimate is the scale of the strongest blobs of the scale-normalised Laplacian of
+Gaussian (Lindeberg 1998): ``-σ² ∇²(G_σ * I)`` peaks at ``σ = r / √ndim`` at the centre of a
+bright disc (ball) of radius ``r``. Over a geometric series of σ (physical units with
+``spacing``), each voxel keeps its strongest response and the σ giving it; the blob centres
+are the local maxima of that response which stand out of the noise (more than
+:data:`NOISE_FACTOR` times what the same filter gives on the image's own noise, measured from
+neighbour differences); the typical diameter is the median over them of ``2 √ndim σ``,
+weighted by squared response × volume, so many small specks do not set it. The Laplacian ignores smooth
+background, so uneven illumination does not shift it.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy import ndimage
+
+from ._geometry import spacing_for
+from .channels import to_grey
+
+#: a blob counts when its response exceeds this many standard deviations of the noise's
+NOISE_FACTOR = 6.0
+_BUDGET = 1 << 20  # voxels the scale space is computed on (larger images are binned)
+_STEPS_PER_OCTAVE = 4
+
+
+class NoObjects(ValueError):
+    """Nothing in the image stands out of its noise (or the image is constant)."""
+
+
+def estimate_object_size(image, *, spacing=None, channel=None, rgb: bool | None = None,
+                         dark: bool = False) -> float:
+    """Typical diameter of the objects in ``image``, in physical units with ``spacing``
+    (else voxels).
+
+    ``image``: 2D or 3D grey, or RGB(A) with ``rgb`` (``channel`` as in
+    :func:`~napari_segkit.methods.channels.to_grey`; ``"auto"`` picks haematoxylin on a
+    brightfield slide). ``dark``: the objects are darker than the background. Raises
+    :class:`NoObjects` (a ValueError) when the image is constant or only noise.
+    """
+    grey, spacing = _prepared(image, spacing, channel, rgb, dark)
+    grey, spacing = _binned(grey, spacing)
+    sigmas = _sigmas(grey.shape, spacing)
+    response, index = _scale_space(grey, spacing, sigmas)
+    centres = (response >= ndimage.maximum_filter(response, size=3, mode="nearest"))
+    centres &= response > NOISE_FACTOR * _noise_gain(grey, spacing, sigmas)[index]
+    centres &= index < len(sigmas) - 1  # still growing at the largest σ: not a blob's scale
+    for axis in range(grey.ndim):  # the filters' edge handling is not the image's noise
+        edges = [slice(None)] * grey.ndim
+        for end in (0, -1):
+            edges[axis] = end
+            centres[tuple(edges)] = False
+    if not centres.any():
+        raise NoObjects("no objects stand out of the noise in this image; nothing to size")
+    diameters = 2 * np.sqrt(grey.ndim) * sigmas[index[centres]]
+    # weighted by squared response × volume: strong, large blobs set it, not specks
+    return _weighted_median(diameters, response[centres] ** 2 * diameters ** grey.ndim)
+
+
+def estimate_or_warn(image, **options) -> float | None:
+    """:func:`estimate_object_size`, or None with a warning naming the reason."""
+    try:
+        return estimate_object_size(image, **options)
+    except NoObjects as err:
+        warnings.warn(f"{err}; the result is empty", stacklevel=3)
+        return None
+
+
+def _prepared(image, spacing, channel, rgb, dark):
+    """float32 grey image (bright objects) and its spacing; refuses what cannot be sized."""
+    if channel == "auto":
+        from .channels import auto_channel
+
+        channel, dark = auto_channel(image, rgb=rgb, channel=channel, dark=dark)
+    grey = np.asarray(to_grey(np.asarray(image), rgb=rgb, channel=channel), dtype=np.float32)
+    if grey.ndim not in (2, 3):
+        raise ValueError(f"estimate_object_size needs a 2D or 3D image, got shape {grey.shape}")
+    spacing = spacing_for(spacing, grey.ndim)
+    finite = np.isfinite(grey)
+    if not finite.all():
+        grey = np.where(finite, grey, np.median(grey[finite]) if finite.any() else 0)
+    lo, hi = np.percentile(grey, (0.5, 99.9))
+    if hi <= lo:
+        raise NoObjects("the image is constant (or nearly: 99 % of it has one value); "
+                        "there are no objects to size")
+    grey = (grey - lo) / (hi - lo)
+    return (-grey if dark else grey), spacing
+
+
+def _binned(grey, spacing, factor=None):
+    """The image averaged over blocks of ``factor`` voxels a side (default: so that it has
+    at most :data:`_BUDGET` voxels), and its spacing."""
+    if factor is None:
+        factor = int(np.ceil((grey.size / _BUDGET) ** (1 / grey.ndim)))
+    if factor <= 1:
+        return grey, spacing
+    shape = [n // factor for n in grey.shape]
+    blocks = grey[tuple(slice(0, n * factor) for n in shape)]
+    for axis, n in enumerate(shape):
+        blocks = blocks.reshape(*blocks.shape[:axis], n, factor, *blocks.shape[axis + 1:])
+        blocks = blocks.mean(axis=axis + 1)
+    return blocks.astype(np.float32), tuple(s * factor for s in spacing)
+
+
+def _sigmas(shape, spacing) -> np.ndarray:
+    """Geometric σ series from one voxel to a twelfth of the image's largest extent."""
+    smallest = min(spacing)
+    largest = max(n * s for n, s in zip(shape, spacing)) / 12
+    count = max(int(np.log2(max(largest / smallest, 1)) * _STEPS_PER_OCTAVE) + 1, 1)
+    return smallest * 2.0 ** (np.arange(count) / _STEPS_PER_OCTAVE)
+
+
+def _normalised_log(grey, sigma, spacing):
+    """-σ² ∇²(G_σ * grey), derivatives in physical units. Along an axis where σ is under a
+    voxel, the second difference of the smoothed image: a Gaussian-derivative kernel that
+    narrow is not zero-sum, so it would answer the intensity itself."""
+    sigmas = [sigma / s for s in spacing]
+    smooth = None
+    total = np.zeros(grey.shape, np.float32)
+    for axis, s in enumerate(spacing):
+        if sigmas[axis] >= 1:
+            order = [0] * grey.ndim
+            order[axis] = 2
+            second = ndimage.gaussian_filter(grey, sigmas, order=order, mode="nearest")
+        else:
+            if smooth is None:
+                smooth = ndimage.gaussian_filter(grey, sigmas, mode="nearest")
+            second = ndimage.correlate1d(smooth, [1.0, -2.0, 1.0], axis=axis, mode="nearest")
+        total -= second / np.float32(s ** 2)
+    return total * np.float32(sigma ** 2)
+
+
+def _scale_space(grey, spacing, sigmas):
+    """Each voxel's strongest normalised-LoG response and the index of the σ giving it."""
+    best = np.full(grey.shape, -np.inf, np.float32)
+    index = np.zeros(grey.shape, np.uint8)
+    for i, sigma in enumerate(sigmas):
+        # large σ on a coarser copy (at least 2 voxels per σ), brought back to full size
+        factor = max(1, 2 ** int(np.log2(max(sigma / max(spacing) / 2, 1))))
+        coarse, coarse_spacing = _binned(grey, spacing, factor)
+        response = _upsampled(_normalised_log(coarse, sigma, coarse_spacing), factor,
+                              grey.shape)
+        stronger = response > best
+        best[stronger] = response[stronger]
+        index[stronger] = i
+    return best, index
+
+
+def _upsampled(image, factor, shape):
+    """``image`` (binned by ``factor``) interpolated back to ``shape`` (linear, so that its
+    maxima stay points, not plateaus)."""
+    if factor == 1:
+        return image
+    zoom = [n / m for n, m in zip(shape, image.shape)]
+    return ndimage.zoom(image, zoom, order=1, mode="nearest", grid_mode=True)
+
+
+def _noise_gain(grey, spacing, sigmas) -> np.ndarray:
+    """The standard deviation of the image's noise after the filter of each σ: the noise
+    (from neighbour differences, robust to edges) times the filter's L2 norm."""
+    steps = np.diff(grey, axis=-1).ravel()
+    noise = 1.4826 * np.median(np.abs(steps - np.median(steps))) / np.sqrt(2)
+    if noise == 0:  # a quantised, flat background: one grey level of rounding noise
+        levels = np.unique(grey.ravel()[:: max(grey.size // 100_000, 1)])
+        noise = float(np.min(np.diff(levels))) / np.sqrt(12) if levels.size > 1 else 0.0
+    gains = []
+    for sigma in sigmas:
+        if sigma / min(spacing) > 3:  # white noise's response falls as σ^(-ndim/2)
+            gains.append(gains[-1] * (sigmas[len(gains) - 1] / sigma) ** (grey.ndim / 2))
+            continue
+        size = [2 * int(np.ceil(4 * sigma / s)) + 1 for s in spacing]
+        impulse = np.zeros(size, np.float32)
+        impulse[tuple(n // 2 for n in size)] = 1
+        gains.append(np.sqrt((_normalised_log(impulse, sigma, spacing) ** 2).sum()))
+    return noise * np.asarray(gains, np.float32)
+
+
+def _weighted_median(values, weights) -> float:
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+
+
+#: objects smaller than this fraction of the typical object's volume (area in 2D) are
+#: dropped by the recipes when ``min_size`` is left on "auto"
+MIN_FRACTION = 0.2
+
+
+def typical_volume(diameter: float, ndim: int) -> float:
+    """Area (2D) or volume (3D) of a disc/ball of ``diameter``, in the same units."""
+    return np.pi / 4 * diameter ** 2 if ndim == 2 else np.pi / 6 * diameter ** 3
+
+
+def auto_min_size(min_size, diameter, ndim: int) -> float:
+    """``min_size`` as given, or :data:`MIN_FRACTION` of the typical object's volume."""
+    if min_size is not None:
+        return float(min_size)
+    return MIN_FRACTION * typical_volume(diameter, ndim) if diameter else 0.0
+
+
+def without_small(labels, min_size: float, spacing):
+    """Label ids (numbered 1…N after) whose volume in physical units is at least
+    ``min_size``; any array module (NumPy/CuPy)."""
+    from ..backend import get_xp
+
+    xp = get_xp(labels)
+    if min_size <= 0 or not int(labels.max()):
+        return labels
+    voxel = float(np.prod(spacing_for(spacing, labels.ndim)))
+    counts = xp.bincount(labels.ravel())
+    keep = counts * voxel >= min_size
+    keep[0] = False
+    lut = xp.zeros(counts.size, labels.dtype)
+    lut[keep] = xp.arange(1, int(keep.sum()) + 1, dtype=labels.dtype)
+    return lut[labels]

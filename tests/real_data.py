@@ -181,7 +181,7 @@ RECIPES = {
     "edge_regions": lambda im, sp: __import__("napari_segkit").edge_regions(im, spacing=sp),
     "felzenszwalb": lambda im, sp: __import__("napari_segkit").felzenszwalb(im),
     "split_and_merge":
-        lambda im, sp: __import__("napari_segkit").split_and_merge(im, tolerance=float(np.std(im))),
+        lambda im, sp: __import__("napari_segkit").split_and_merge(im),
 }
 
 

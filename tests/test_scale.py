@@ -43,6 +43,13 @@ def test_ball_diameter_when_planes_are_far_apart():
     assert estimate_object_size(image, spacing=(1.0, 0.25, 0.25)) == pytest.approx(6.0, rel=0.25)
 
 
+def test_a_stack_of_a_few_slices_is_sized_like_its_planes():
+    """Three planes of the same discs: binning for large σ keeps at least one plane (it
+    divided by zero before)."""
+    planes = np.stack([discs(8, count=16, seed=seed) for seed in range(3)])
+    assert estimate_object_size(planes) == pytest.approx(16, rel=0.3)
+
+
 def test_specks_do_not_set_the_size():
     image = discs(10, count=16)
     rng = np.random.default_rng(1)

@@ -19,11 +19,15 @@ from ._geometry import ball, sigma_voxels, spacing_for
 from .channels import to_grey
 from .components import label
 from .postprocess import remove_small_objects
+from .scale import NoObjects, auto_min_size, estimate_object_size, estimate_or_warn
 from .threshold import threshold
 from .watershed import seed_every_part
 
 METHODS = ("sobel", "prewitt", "scharr", "log", "canny")
 _GRADIENTS = {"sobel": filters.sobel, "prewitt": filters.prewitt, "scharr": filters.scharr}
+#: edge_regions' automatic sigma as a fraction of the typical object diameter (measured on
+#: real nuclei, docs/benchmarks/real-data.md): gradients and Canny, Laplacian of Gaussian
+EDGE_SIGMA, LOG_SIGMA = 0.1, 0.2
 
 
 @cpu_only
@@ -66,9 +70,9 @@ def edge_map(image, method: str = "sobel", *, sigma: float = 0.0, spacing=None,
 
 
 @cpu_only
-def edge_regions(image, method: str = "sobel", *, sigma: float = 1.0, spacing=None,
+def edge_regions(image, method: str = "sobel", *, sigma: float | None = None, spacing=None,
                  edge_threshold: float | None = None, close_gaps: float = 0.0,
-                 min_size: float = 0.0, dark: bool = False, rgb: bool = False,
+                 min_size: float | None = None, dark: bool = False, rgb: bool = False,
                  per_slice: bool = False):
     """Objects enclosed by edges, as int32 instance labels (0 = background).
 
@@ -79,13 +83,32 @@ def edge_regions(image, method: str = "sobel", *, sigma: float = 1.0, spacing=No
     LoG: blobs about ``sigma × √2`` in radius, where the Laplacian of Gaussian is below
     ``-edge_threshold`` (above it with ``dark``; default: Otsu of its magnitude).
     Objects smaller than ``min_size`` (voxels, or area/volume in physical units with
-    ``spacing``) are dropped; ids are then 1…N.
+    ``spacing``) are dropped; ids are then 1…N. Left on None, sizes come from the typical
+    object diameter D (:func:`~napari_segkit.methods.scale.estimate_object_size`): ``sigma``
+    0.1 D (LoG 0.2 D), ``min_size`` 0.2 × the area/volume of a disc/ball of diameter D; an
+    image without objects then gives empty labels and a warning.
     """
     check_choice("method", method, METHODS)
-    check_number("sigma", sigma, minimum=0)
+    check_number("sigma", sigma, minimum=0, optional=True)
     check_number("edge_threshold", edge_threshold, optional=True)
     check_number("close_gaps", close_gaps, minimum=0)
-    check_number("min_size", min_size, minimum=0)
+    check_number("min_size", min_size, minimum=0, optional=True)
+    sample, sample_spacing, ndim = np.asarray(image), spacing, np.ndim(image) - rgb
+    if per_slice and ndim == 3:  # sized on the middle slice: the objects are 2D
+        sample, ndim = sample[len(sample) // 2], 2
+        sample_spacing = None if spacing is None else spacing_for(spacing, 3)[1:]
+    size = None
+    if sigma is None:
+        size = estimate_or_warn(sample, spacing=sample_spacing, rgb=rgb, dark=dark)
+        if size is None:
+            return np.zeros(np.shape(image)[:np.ndim(image) - rgb], np.int32)
+        sigma = (LOG_SIGMA if method == "log" else EDGE_SIGMA) * size
+    elif min_size is None:
+        try:
+            size = estimate_object_size(sample, spacing=sample_spacing, rgb=rgb, dark=dark)
+        except NoObjects:  # no typical size: every object is kept
+            pass
+    min_size = auto_min_size(min_size, size, ndim)
     labels = _edge_regions(image, method, sigma, spacing, edge_threshold, close_gaps, dark,
                            rgb, per_slice)
     if min_size > 0:

@@ -1,7 +1,8 @@
 """Cut the object in a box (GrabCut, Rother, Kolmogorov & Blake 2004).
 
-Everything outside the box is background. Inside, the object and background models (Gaussian
-mixtures by default) start as "the box" and "around the box" and are re-estimated from the
+Everything outside the box is background. Inside, the object and background models
+(intensity or colour histograms by default; Gaussian mixtures as in the paper with
+``model="gmm"``) start as "the box" and "around the box" and are re-estimated from the
 last cut, a few times, each cut being the graph cut of :mod:`.graphcut`. Scribbles (1 object,
 2 background) are hard constraints, so a few strokes fix what the box alone gets wrong.
 """
@@ -25,14 +26,15 @@ _MIN_VOXELS = 2
 @cpu_only
 def grab_cut(image, box: tuple, *, seeds=None, iterations: int = 5, lam: float = 10.0,
              sigma: float | None = None, spacing=None, connectivity: int = 1,
-             model: str = "gmm", margin: float | None = None, rgb: bool = False):
+             model: str = "histogram", margin: float | None = None, rgb: bool = False):
     """The mask (uint8, 1 = object) of the object inside ``box``.
 
     ``box``: two opposite corners in voxel coordinates, ((z0,) y0, x0) and ((z1,) y1, x1)
     (or the same numbers flat); corners on one slice of a stack cut that slice only. ``seeds``: optional
     scribbles of ``image``'s shape (1 object, 2 background). ``iterations``: model
-    re-estimations (stops early when the cut no longer changes). ``model``: "gmm" or
-    "histogram"; ``lam``, ``sigma``, ``connectivity``: as in :func:`graph_cut`.
+    re-estimations (stops early when the cut no longer changes). ``model``: "histogram"
+    (default) or "gmm": on real nuclei the same median IoU at 1/100 of the time
+    (docs/benchmarks/real-data.md); ``lam``, ``sigma``, ``connectivity``: as in :func:`graph_cut`.
     ``margin``: how far around the box the background model looks (physical units with
     ``spacing``; default half the box's size on each axis).
     """

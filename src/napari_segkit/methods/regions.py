@@ -11,7 +11,13 @@ from ..progress import report, steps
 from .._checks import check_connectivity, check_number, check_numbers
 from .cluster import slic
 from .components import label
+from .scale import auto_min_size, estimate_or_warn, typical_volume
 from .watershed import seeds_to_markers
+
+#: felzenszwalb's automatic ``scale``: this many times the typical object's area (pixels)
+FELZENSZWALB_SCALE = 5.0
+#: split_and_merge's automatic ``tolerance``: this fraction of the intensity range
+SPLIT_TOLERANCE = 0.1
 
 
 def _values(image, rgb: bool) -> np.ndarray:
@@ -67,17 +73,22 @@ def magic_wand(image, point, *, tolerance: float, connectivity: int = 1, rgb: bo
 
 
 @cpu_only
-def split_and_merge(image, *, tolerance: float, min_block: int = 1,
+def split_and_merge(image, *, tolerance: float | None = None, min_block: int = 1,
                     merge_tolerance: float | None = None, rgb: bool = False):
     """Split-and-merge (Horowitz & Pavlidis): blocks (quadtree in 2D, octree in 3D) are split
     until the intensity range inside each is at most ``tolerance`` or they reach
     ``min_block`` voxels on a side; neighbouring blocks whose mean intensities differ by
-    less than ``merge_tolerance`` (default ``tolerance``) are then joined. int32 labels 1…N.
+    less than ``merge_tolerance`` (default ``tolerance``) are then joined. ``tolerance``
+    defaults to :data:`SPLIT_TOLERANCE` × the image's intensity range (0.5–99.5
+    percentiles; colour: the largest channel's). int32 labels 1…N.
     """
-    check_number("tolerance", tolerance, minimum=0)
+    check_number("tolerance", tolerance, minimum=0, optional=True)
     check_number("min_block", min_block, minimum=1, integer=True)
     check_number("merge_tolerance", merge_tolerance, minimum=0, optional=True)
     values = _values(image, rgb)
+    if tolerance is None:
+        lo, hi = np.percentile(values.reshape(-1, values.shape[-1]), (0.5, 99.5), axis=0)
+        tolerance = SPLIT_TOLERANCE * float(np.max(hi - lo))
     leaves = _split(values, tolerance, min_block)
     report(0.5)
     return _merge(values, leaves, tolerance if merge_tolerance is None else merge_tolerance)
@@ -127,17 +138,27 @@ def _merge(values: np.ndarray, leaves: np.ndarray, tolerance: float) -> np.ndarr
 
 
 @cpu_only
-def felzenszwalb(image, *, scale: float = 100.0, sigma: float = 0.8, min_size: int = 20,
-                 rgb: bool = False):
+def felzenszwalb(image, *, scale: float | None = None, sigma: float = 0.8,
+                 min_size: int | None = None, rgb: bool = False):
     """Felzenszwalb–Huttenlocher graph segmentation (:func:`skimage.segmentation.felzenszwalb`):
     larger ``scale`` gives larger regions; ``min_size`` in pixels; grey images are scaled to
     0…255 first, so the same ``scale`` suits any bit depth. 2D; a 3D stack is done
-    slice by slice with ids unique across slices. int32 labels 1…N."""
-    check_number("scale", scale, above=0)
+    slice by slice with ids unique across slices. int32 labels 1…N. Left on None, ``scale``
+    is 5 × and ``min_size`` 0.2 × the area of a disc of the typical object diameter
+    (:func:`~napari_segkit.methods.scale.estimate_object_size`, in pixels, of the middle
+    slice of a stack); an image
+    without objects then gives scale 100 and min_size 20, with a warning."""
+    check_number("scale", scale, above=0, optional=True)
     check_number("sigma", sigma, minimum=0)
-    check_number("min_size", min_size, minimum=0, integer=True)
+    check_number("min_size", min_size, minimum=0, integer=True, optional=True)
     image = np.asarray(image)
     ndim = image.ndim - (1 if rgb else 0)
+    if scale is None or min_size is None:
+        size = estimate_or_warn(image[len(image) // 2] if ndim == 3 else image, rgb=rgb)
+        area = typical_volume(size, 2) if size else None
+        scale = (FELZENSZWALB_SCALE * area if area else 100.0) if scale is None else scale
+        min_size = (int(auto_min_size(None, size, 2)) if size else 20) if min_size is None \
+            else min_size
     if ndim == 3:
         out, offset = [], 0
         for plane in steps(image):

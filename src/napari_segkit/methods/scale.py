@@ -98,12 +98,13 @@ def _binned(grey, spacing, factor=None):
         factor = int(np.ceil((grey.size / _BUDGET) ** (1 / grey.ndim)))
     if factor <= 1:
         return grey, spacing
-    shape = [n // factor for n in grey.shape]
-    blocks = grey[tuple(slice(0, n * factor) for n in shape)]
-    for axis, n in enumerate(shape):
-        blocks = blocks.reshape(*blocks.shape[:axis], n, factor, *blocks.shape[axis + 1:])
+    factors = [min(factor, n) for n in grey.shape]  # a thin axis (a few slices) stays ≥ 1
+    shape = [n // f for n, f in zip(grey.shape, factors)]
+    blocks = grey[tuple(slice(0, n * f) for n, f in zip(shape, factors))]
+    for axis, (n, f) in enumerate(zip(shape, factors)):
+        blocks = blocks.reshape(*blocks.shape[:axis], n, f, *blocks.shape[axis + 1:])
         blocks = blocks.mean(axis=axis + 1)
-    return blocks.astype(np.float32), tuple(s * factor for s in spacing)
+    return blocks.astype(np.float32), tuple(s * f for s, f in zip(spacing, factors))
 
 
 def _sigmas(shape, spacing) -> np.ndarray:

@@ -28,11 +28,12 @@ from .threshold import METHODS, threshold
 #: docs/benchmarks/real-data.md): smoothing before the threshold, smoothing of the distance
 #: map (split), the spot and outline sigmas (Voronoi-Otsu), smoothing and seed distance
 #: (find_seeds)
-DENOISE = 0.06
-SPLIT_SIGMA = 0.12
+DENOISE = 0.03
+SPLIT_SIGMA = 0.15
 SPOT_SIGMA = 0.18
 OUTLINE_SIGMA = 0.03
-SEED_DISTANCE = 0.3
+SEED_SIGMA = 0.06
+SEED_DISTANCE = 0.4
 
 
 def seeds_to_markers(seeds, shape) -> np.ndarray:
@@ -109,7 +110,7 @@ def find_seeds(image, *, min_distance: float | None = None, sigma: float | None 
     physical units with ``spacing``; left on None ("auto") they are fractions of
     ``object_size``, the typical object diameter (default
     :func:`~napari_segkit.methods.scale.estimate_object_size`): ``sigma`` 0.06 ×, and
-    ``min_distance`` 0.3 ×. An image with no objects (constant, pure noise) gives no seeds
+    ``min_distance`` 0.4 ×. An image with no objects (constant, pure noise) gives no seeds
     and a warning.
     """
     check_number("min_distance", min_distance, minimum=0, optional=True)
@@ -124,7 +125,7 @@ def find_seeds(image, *, min_distance: float | None = None, sigma: float | None 
         if size is None:
             return np.zeros(image.shape, np.int32)
         min_distance = SEED_DISTANCE * size if min_distance is None else min_distance
-        sigma = DENOISE * size if sigma is None else sigma
+        sigma = SEED_SIGMA * size if sigma is None else sigma
     if sigma > 0:
         image = ndimage.gaussian_filter(image, sigma_voxels(sigma, spacing, image.ndim))
     size = [2 * int(max(min_distance, 0.0) / s + 1e-9) + 1
@@ -173,7 +174,7 @@ def split_touching_objects(image, *, spacing=None, sigma: float | None = None,
 
     Sizes left on None ("auto") follow ``object_size``, the typical object diameter
     (default: :func:`~napari_segkit.methods.scale.estimate_object_size` of the image):
-    ``denoise`` 0.06 ×, ``sigma`` 0.12 × (lower it to split more), ``min_size``
+    ``denoise`` 0.03 ×, ``sigma`` 0.15 × (lower it to split more), ``min_size``
     :data:`~napari_segkit.methods.scale.MIN_FRACTION` × the typical object's volume. An
     image with no objects (constant, pure noise) gives empty labels and a warning.
     On the GPU (``device``) the flood is the watershed automaton (kernels/watershed.cu),

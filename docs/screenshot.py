@@ -1,7 +1,8 @@
-"""Make docs/images/napari-threshold.png, widget-segment.png and widget-unet.png from a real
-napari window (run under xvfb-run).
+"""Make the pictures of every panel (docs/images/napari-threshold.png, widget-segment.png,
+panel-*.png) and widget-unet.png from a real napari window at a laptop's 1280×800 (run
+under xvfb-run; name panels to make only those):
 
-    xvfb-run -a -s "-screen 0 1600x1000x24" python docs/screenshot.py
+    xvfb-run -a -s "-screen 0 1280x800x24" python docs/screenshot.py [Evaluate ...]
 """
 
 from pathlib import Path
@@ -11,12 +12,12 @@ import napari
 import numpy as np
 from qtpy.QtWidgets import QApplication
 
-from napari_segkit.demo import show_in_napari
 
 IMAGES = Path(__file__).parent / "images"
 
 
 def save(viewer, name: str) -> None:
+    QApplication.processEvents()
     viewer.reset_view()
     QApplication.processEvents()
     IMAGES.mkdir(parents=True, exist_ok=True)
@@ -25,33 +26,71 @@ def save(viewer, name: str) -> None:
     print(f"wrote {IMAGES / name}")
 
 
-def threshold_screenshot() -> None:
-    viewer, widget = show_in_napari("nuclei_2d", device="cpu")
-    viewer.window.resize(1200, 760)
-    viewer.window._qt_window.show()
-    while widget.worker.is_running or "nuclei 2D (generated) threshold" not in viewer.layers:
-        QApplication.processEvents()
-    save(viewer, "napari-threshold.png")
+#: panel -> picture (the Threshold and Segment ones replace older, larger pictures)
+PANELS = {"Threshold": "napari-threshold.png", "Segment": "widget-segment.png",
+          "Edges": "panel-edges.png", "Regions": "panel-regions.png",
+          "Cluster": "panel-cluster.png", "Contours": "panel-contours.png",
+          "Graph cut": "panel-graphcut.png", "Train U-Net": "panel-train-unet.png",
+          "Apply U-Net": "panel-apply-unet.png", "Post-process": "panel-postprocess.png",
+          "Evaluate": "panel-evaluate.png"}
 
 
-def segment_screenshot() -> None:
-    """The Segment widget after "split touching objects" on the 3D nuclei, slice 12."""
-    viewer = napari.Viewer()
-    viewer.window.resize(1300, 800)
-    (image,) = viewer.open_sample("napari-segkit", "nuclei-3d")
-    _, widget = viewer.window.add_plugin_dock_widget("napari-segkit", "Segment")
-    widget.run()
+def wait_for(widget) -> None:
     while not widget.run_button.enabled:
         QApplication.processEvents()
-    viewer.dims.set_point(0, 12 * image.scale[0])
-    save(viewer, "widget-segment.png")
+
+
+def panel_screenshot(name: str, picture: str) -> None:
+    """One panel docked in a 1280×800 window on scikit-image's coins, after one run (the
+    panels that need labels get "coins split touching objects" from Segment first)."""
+    from skimage import data
+
+    viewer = napari.Viewer()
+    viewer.window.resize(1280, 800)
+    viewer.window._qt_window.show()
+    coins = viewer.add_image(data.coins(), name="coins")
+    if name in ("Post-process", "Evaluate", "Train U-Net"):
+        _, segment = viewer.window.add_plugin_dock_widget("napari-segkit", "Segment")
+        segment.run()
+        wait_for(segment)
+        viewer.window.remove_dock_widget(segment.native)
+        viewer.layers.selection.active = coins
+    _, widget = viewer.window.add_plugin_dock_widget("napari-segkit", name)
+    if name == "Evaluate":
+        objects = viewer.layers["coins split touching objects"]
+        viewer.add_labels(objects.data, name="coins reference")
+        _, threshold = viewer.window.add_plugin_dock_widget("napari-segkit", "Threshold")
+        threshold.image.value = coins
+        threshold.run()
+        wait_for(threshold)
+        viewer.window.remove_dock_widget(threshold.native)
+        widget.prediction.value = viewer.layers["coins threshold"]
+        widget.reference.value = viewer.layers["coins reference"]
+    if name == "Post-process":
+        widget.image.value = viewer.layers["coins split touching objects"]
+    if name == "Graph cut":
+        scribbles = widget.add_seeds_layer()
+        scribbles.data[20:30, 20:30], scribbles.data[150:156, 70:76] = 2, 1
+    if name == "Train U-Net":
+        widget.pairs[0].annotations.value = viewer.layers["coins split touching objects"]
+        widget.labels_are.value = "objects"
+        widget.epochs.value, widget.patch.value = 3, 64
+    if name == "Regions":  # the magic wand: one click per coin
+        widget.wand.value = True
+        for point in ((105, 90), (105, 215), (230, 150)):
+            widget.wand_click(point)
+    elif name != "Apply U-Net":
+        widget.run()
+        wait_for(widget)
+    viewer.layers.selection.active = coins
+    save(viewer, picture)
 
 
 def unet_screenshot() -> None:
     """Train U-Net on the 2D nuclei with painted labels (object 1, background 2), then
     Apply U-Net to the same image: the dock shows the loss and Dice curves."""
     viewer = napari.Viewer()
-    viewer.window.resize(1300, 820)
+    viewer.window.resize(1280, 800)
     (image,) = viewer.open_sample("napari-segkit", "nuclei-2d")
     truth = image.metadata.get("truth")
     if truth is None:
@@ -78,6 +117,11 @@ def unet_screenshot() -> None:
 
 
 if __name__ == "__main__":
-    threshold_screenshot()
-    segment_screenshot()
-    unet_screenshot()
+    import sys
+
+    chosen = sys.argv[1:] or [*PANELS, "U-Net training"]
+    for panel in chosen:
+        if panel == "U-Net training":
+            unet_screenshot()
+        else:
+            panel_screenshot(panel, PANELS[panel])

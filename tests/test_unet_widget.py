@@ -101,3 +101,21 @@ def test_cancel_keeps_a_model_and_bad_input_is_one_line(make_napari_viewer, qtbo
     assert "not a model" in apply.about.value
     apply.run()
     assert "choose a model folder" in apply.result.value
+
+
+def test_apply_opens_a_bundle_only_when_trusted(make_napari_viewer, tmp_path):
+    from .test_model_trust import make_bundle
+
+    viewer = make_napari_viewer()
+    marker = tmp_path / "marker"
+    make_bundle(tmp_path / "bundle", marker)
+    _, apply = viewer.window.add_plugin_dock_widget("napari-segkit", "Apply U-Net")
+    assert apply.trust.value is False and "run code on this computer" in apply.trust.text
+    apply.folder.value = tmp_path / "bundle"
+    assert apply.model is None and not marker.exists()
+    assert "not opened" in apply.about.value and "can run Python code" in apply.about.value
+    apply.trust.value = True
+    assert apply.model is not None and marker.exists()
+    assert apply.about.value.startswith("bundle 2D")
+    apply.trust.value = False
+    assert apply.model is None and "not opened" in apply.about.value

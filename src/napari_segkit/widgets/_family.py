@@ -19,24 +19,17 @@ from typing import Any, Callable
 
 import napari
 import numpy as np
-from magicgui.widgets import (CheckBox, ComboBox, Container, FloatSpinBox, Label, ProgressBar,
-                              PushButton, SpinBox, Widget)
-from napari.qt.threading import thread_worker
-from qtpy.QtCore import QTimer
+from magicgui.widgets import (CheckBox, ComboBox, Container, FloatSpinBox, PushButton, SpinBox,
+                              Widget)
 
-from .. import backend
 from ..methods import label
-from ..progress import Cancelled
-from ._layers import (connect_while_open, displayed_plane, full_data, provenance,
-                      show_labels, spatial_ndim)
+from ._base import Panel, RunState, follow_active, pick
+from ._layers import displayed_plane, full_data, provenance, show_labels, spatial_ndim
 
 log = logging.getLogger(__name__)
 
 #: parameters the widget fills in itself rather than showing
 _FILLED = ("spacing", "rgb", "seeds", "point", "mask", "return_membership", "seed", "sample")
-#: errors that are the user's input, shown in one line (anything else is also logged)
-_INPUT_ERRORS = (ValueError, backend.GPUUnavailableError)
-
 
 @dataclass(frozen=True)
 class Method:
@@ -117,69 +110,60 @@ def _field(name: str, parameter: inspect.Parameter, method: Method, key: str) ->
                         step=0.1 if abs(default) < 10 else 1.0, value=float(default))
 
 
-class FamilyWidget(Container):
+class FamilyWidget(Panel):
     """Pick an input layer and a method of the family; preview, apply, cancel."""
 
     #: display name -> method; the first is the default
     METHODS: dict[str, Method] = {}
     #: the layer type the methods take
     INPUT: type = napari.layers.Image
+    #: what the seeds field is called
+    SEEDS = "seeds"
 
     def __init__(self, napari_viewer: napari.Viewer):
-        super().__init__()
-        self.viewer = napari_viewer
+        super().__init__(napari_viewer)
         kind = "labels" if self.INPUT is napari.layers.Labels else "image"
         self.image = ComboBox(label=kind, choices=self._input_layers, nullable=True)
         self.method = ComboBox(label="method", choices=list(self.METHODS))
         self.seeds = ComboBox(label="seeds", choices=self._seed_layers, nullable=True)
-        self.new_seeds = PushButton(text="Add a Points layer to click seeds in")
+        self.new_seeds = PushButton(text="Add a Points layer for seeds")
         self.fields = {name: {p: _field(p, parameter, method, f"{p}_{i}")
                               for p, parameter in method.parameters().items()}
                        for i, (name, method) in enumerate(self.METHODS.items())}
-        self.physical = CheckBox(text="sizes in physical units (layer scale)", value=True)
+        self.physical = CheckBox(text="physical units (layer scale)", value=True,
+                                 tooltip="sizes and distances in the layer's units")
         self.instances = CheckBox(text="split the mask into objects", value=True)
-        self.preview = CheckBox(text="live preview (displayed slice, in 2D)", value=False)
-        self.run_button = PushButton(text="Apply")
-        self.cancel_button = PushButton(text="Cancel", enabled=False)
-        self.progress = ProgressBar(value=0, min=0, max=100, visible=False)
-        self.result = Label(label="result", value="—")
+        self.preview = CheckBox(text="live preview (displayed slice)", value=False,
+                                tooltip="the method on the displayed slice, in 2D")
         self.extend([self.image, self.method, self.seeds, self.new_seeds,
                      *(w for fields in self.fields.values() for w in fields.values()),
-                     self.physical, self.instances, self.preview, self.run_button,
-                     self.cancel_button, self.progress, self.result])
-        self.worker = None
-        self._state = _RunState()
-        self._timer = QTimer()
-        self._timer.setInterval(100)
-        self._timer.timeout.connect(lambda: setattr(self.progress, "value",
-                                                    int(100 * self._state.fraction)))
+                     self.physical, self.instances, self.preview,
+                     *self.running_widgets("Apply")])
         self._preview_worker = None
         self._preview_again = False
 
         self.method.changed.connect(self._update_visibility)
         self.image.changed.connect(self._on_image)
         self.new_seeds.changed.connect(self.add_seeds_layer)
-        self.run_button.changed.connect(self.run)
-        self.cancel_button.changed.connect(self.cancel)
         for widget in (self.image, self.method, self.seeds, self.physical, self.preview,
                        *(w for fields in self.fields.values() for w in fields.values())):
             widget.changed.connect(self._schedule_preview)
-        connect_while_open(self, [(self.viewer.dims.events.current_step, self._schedule_preview),
-                                  (self.viewer.layers.events.inserted, self._on_layers),
-                                  (self.viewer.layers.events.removed, self._on_layers)])
-        # a closed widget's run stops at its next progress step
-        self.native.destroyed.connect(lambda _=None: setattr(self._state, "cancelled", True))
+        self.listen([(self.viewer.dims.events.current_step, self._schedule_preview),
+                     (self.viewer.layers.events.inserted, self._on_layers),
+                     (self.viewer.layers.events.removed, self._on_layers),
+                     (self.viewer.layers.selection.events.active, self._on_active)])
         self._on_layers()
         self._on_image()
 
     # -- what the widget shows -----------------------------------------------------------
 
     def _on_layers(self, _=None) -> None:
-        """Refresh the layer choices; with none chosen, take the newest input layer."""
-        self.reset_choices()
-        inputs = self._input_layers()
-        if self.image.value is None and inputs:
-            self.image.value = inputs[-1]
+        """Refresh the layer choices; keep the input layer, or pick one (see ``pick``)."""
+        pick(self.image, self.viewer)
+        self.seeds.reset_choices()
+
+    def _on_active(self, _=None) -> None:
+        follow_active(self.image, self.viewer)
 
     def _input_layers(self, _widget=None) -> list:
         return [layer for layer in self.viewer.layers if isinstance(layer, self.INPUT)]
@@ -217,7 +201,7 @@ class FamilyWidget(Container):
                 widget.visible = name == self.method.value and (
                     parameter != "per_slice" or self._is_3d())
         self.seeds.visible = self.new_seeds.visible = method.seeds != "none"
-        self.seeds.label = "seeds" + (" (optional)" if method.seeds == "optional" else "")
+        self.seeds.label = self.SEEDS + (" (optional)" if method.seeds == "optional" else "")
         self.physical.visible = self._offers_physical()
         self.instances.visible = method.mask
         self.preview.enabled = method.preview
@@ -276,7 +260,7 @@ class FamilyWidget(Container):
             self.result.value = ("choose a Labels layer first" if self.INPUT is
                                  napari.layers.Labels else "choose an image layer first")
             return None
-        name = self.method.value
+        name, method = self.method.value, self.chosen
         data = full_data(layer)
         shape = tuple(data.shape[:spatial_ndim(layer)])
         try:
@@ -284,77 +268,48 @@ class FamilyWidget(Container):
         except ValueError as err:
             self.result.value = str(err)
             return None
-        self._state.cancelled = True  # a run still going is superseded: its result is dropped
-        self._state = state = _RunState()
-        self.run_button.enabled, self.cancel_button.enabled = False, True
-        self.progress.value, self.progress.visible = 0, True
-        self.result.value = "running…"
-        self._timer.start()
-        self.worker = _apply(self.chosen.call or self.chosen.function, data, params, seeds,
-                             state)
-        instances = self.instances.value and self.chosen.mask
+        split = self.instances.value and method.mask
         seeds_name = None if seeds is None else self.seeds.value.name
-        self.worker.returned.connect(lambda out: state is self._state and self._show(
-            layer, name, params, seeds_name, instances, out))
-        self.worker.errored.connect(lambda err: state is self._state and self._failed(err))
-        self.worker.finished.connect(lambda: state is self._state and self._idle())
-        self.worker.start()
-        return self.worker
+        function = method.call or method.function
 
-    def cancel(self, _=None) -> None:
-        """Stop the run at the method's next progress step; its result is dropped."""
-        self._state.cancelled = True
-        self.result.value = "cancelling…"
+        def job(state: RunState):
+            result = _call_method(function, data, params, seeds, state.update)
+            return _finish(result, method.mask, split, state)
 
-    def _idle(self) -> None:
-        self._timer.stop()
-        self.run_button.enabled, self.cancel_button.enabled = True, False
-        self.progress.visible = False
+        return self.start(job, lambda out: self._show(layer, name, params, seeds_name, out))
 
-    def _show(self, layer, name: str, params: dict, seeds_name: str | None, instances: bool,
-              result) -> None:
-        if self._closed or self._state.cancelled:
-            self.result.value = "cancelled"
-            return
+    def _show(self, layer, name: str, params: dict, seeds_name: str | None, out) -> None:
+        """Add the worker's result (see ``_finish``) as layers; only this is on the GUI
+        thread."""
+        kind, data, count = out
         method = self.METHODS[name]
         record = provenance(f"napari_segkit.{method.function.__name__}", _jsonable(params),
                             "cpu", source=layer.name, seeds=seeds_name)
         title = f"{layer.name} {name}"
-        if isinstance(result, tuple):  # panoptic: classes and objects
-            show_labels(self.viewer, f"{title} classes", result[0], layer, record)
-            result = result[1]
-            title = f"{title} objects"
-        elif result.dtype.kind == "f":  # a map to look at (e.g. edge strength)
-            self._show_image(title, result, layer, record)
-            self.result.value = f"{title}: {result.min():.4g} … {result.max():.4g}"
+        if kind == "map":  # a map to look at (e.g. edge strength)
+            self._show_image(title, data, layer, record)
+            self.result.value = f"{title}: {count[0]:.4g} … {count[1]:.4g}"
             return
-        elif result.dtype == bool or (method.mask and result.max() <= 1):
-            result = label(result, device="cpu") if instances else result.astype(np.uint8)
-        show_labels(self.viewer, title, result, layer, record)
-        count = len(np.unique(result)) - (1 if (result == 0).any() else 0)
+        if kind == "panoptic":  # classes and objects
+            show_labels(self.viewer, f"{title} classes", data[0], layer, record)
+            data, title = data[1], f"{title} objects"
+        show_labels(self.viewer, title, data, layer, record)
         self.result.value = f"{count} labels in {title!r}"
 
     def _show_image(self, name: str, data, source, record) -> None:
         if name in self.viewer.layers:
             self.viewer.layers[name].data = data
+            self.viewer.layers[name].metadata["segkit"] = record
         else:
             self.viewer.add_image(data, name=name, scale=source.scale[-data.ndim:],
                                   translate=source.translate[-data.ndim:], colormap="magma",
-                                  blending="additive")
-        self.viewer.layers[name].metadata["segkit"] = record
-
-    def _failed(self, err: Exception) -> None:
-        if isinstance(err, Cancelled):
-            self.result.value = "cancelled"
-            return
-        self.result.value = f"failed: {err}"
-        if not isinstance(err, _INPUT_ERRORS):  # a bug, not the input
-            log.error("%s failed", self.method.value, exc_info=err)
+                                  blending="additive", metadata={"segkit": record})
 
     # -- live preview ------------------------------------------------------------------------
 
     def _schedule_preview(self, _=None) -> None:
-        if not (self.preview.value and self.chosen.preview) or self.image.value is None:
+        if self._closed or not (self.preview.value and self.chosen.preview) \
+                or self.image.value is None:
             return
         if self._preview_worker is not None and self._preview_worker.is_running:
             self._preview_again = True  # one more run when this one ends, with the latest
@@ -375,48 +330,56 @@ class FamilyWidget(Container):
         if self.chosen.seeds == "required" and seeds is None:
             self.result.value = "no seeds on this slice to preview"
             return
-        self._preview_worker = _apply(self.chosen.function, plane, params, seeds, _RunState())
-        self._preview_worker.returned.connect(lambda out: self._show_preview(layer, out))
-        self._preview_worker.errored.connect(self._failed)
-        self._preview_worker.finished.connect(self._preview_done)
-        self._preview_worker.start()
+        function = self.chosen.function
+
+        def job(state: RunState):
+            result = _call_method(function, plane, params, seeds, state.update)
+            result = result[1] if isinstance(result, tuple) else result
+            if result.dtype.kind == "f":
+                result = np.zeros(result.shape, np.uint8)  # maps are not previewed
+            return result, len(np.unique(result[result > 0]))
+
+        self._preview_worker = self.in_background(
+            job, lambda out: self._show_preview(layer, *out), self._preview_done)
 
     def _preview_done(self) -> None:
-        if self._preview_again and not self._closed:
+        if self._preview_again:
             self._schedule_preview()
 
-    def _show_preview(self, layer, result) -> None:
-        if self._closed:
-            return
-        result = result[1] if isinstance(result, tuple) else result
+    def _show_preview(self, layer, result, count: int) -> None:
         name = f"{layer.name} preview"
         geometry = {"scale": layer.scale[-2:], "translate": layer.translate[-2:]}
-        if result.dtype.kind == "f":
-            result = np.zeros(result.shape, np.uint8)  # maps are not previewed
         if name in self.viewer.layers:
             self.viewer.layers[name].data = result
         else:
             self.viewer.add_labels(result, name=name, opacity=0.5, **geometry)
-        self.result.value = f"preview: {len(np.unique(result[result > 0]))} labels"
+        self.result.value = f"preview: {count} labels"
 
 
-class _RunState:
-    """Shared with a worker: the fraction done, and whether Cancel was pressed."""
-
-    def __init__(self):
-        self.fraction, self.cancelled = 0.0, False
-
-    def update(self, fraction: float) -> None:
-        if self.cancelled:
-            raise Cancelled()
-        self.fraction = fraction
-
-
-@thread_worker(ignore_errors=True)  # errors go to FamilyWidget._failed
-def _apply(function, data, params: dict, seeds, state: _RunState):
+def _call_method(function, data, params: dict, seeds, progress):
     if seeds is not None:
         params = {**params, "seeds": seeds}
-    return function(np.asarray(data), **params, progress=state.update)
+    return function(np.asarray(data), **params, progress=progress)
+
+
+def _finish(result, mask: bool, split: bool, state: RunState):
+    """The worker's last step: ("map", image, (min, max)), ("panoptic", (classes, objects),
+    object count) or ("labels", labels, count); a mask is numbered into objects when
+    ``split``."""
+    state.check()
+    if isinstance(result, tuple):
+        return "panoptic", result, _count(result[1])
+    if result.dtype.kind == "f":
+        return "map", result, (float(result.min()), float(result.max()))
+    if result.dtype == bool or (mask and result.max() <= 1):
+        result = label(result, device="cpu") if split else result.astype(np.uint8)
+        state.check()
+    return "labels", result, _count(result)
+
+
+def _count(labels) -> int:
+    """The number of distinct non-zero labels."""
+    return len(np.unique(labels)) - int((labels == 0).any())
 
 
 def _seeds_on_plane(seeds, index):

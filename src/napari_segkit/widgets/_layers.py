@@ -29,14 +29,21 @@ def show_labels(viewer: napari.Viewer, name: str, data, source: napari.layers.La
     if name in viewer.layers and isinstance(viewer.layers[name], napari.layers.Labels):
         layer = viewer.layers[name]
         layer.data = data
-        for key, value in geometry.items():
-            setattr(layer, key, value)
+        set_geometry(layer, geometry)
     else:
         layer = viewer.add_labels(data, name=name, **geometry)
     layer.metadata["segkit"] = record
     if "segkit_source" in source.metadata:  # lets the writer put the labels back on the source
         layer.metadata["segkit_source"] = source.metadata["segkit_source"]
     return layer
+
+
+def set_geometry(layer, geometry: dict) -> None:
+    """Set the layer's scale, translate, … that differ (each change redraws the layer)."""
+    for key, value in geometry.items():
+        now = getattr(layer, key)
+        if not np.array_equal(np.asarray(now, object), np.asarray(value, object)):
+            setattr(layer, key, value)
 
 
 def spatial_ndim(layer) -> int:
@@ -55,18 +62,3 @@ def displayed_plane(viewer: napari.Viewer, layer):
     index = tuple(int(np.clip(round(p), 0, n - 1)) for p, n in zip(position, data.shape))
     return np.asarray(data[index]), index
 
-
-def connect_while_open(widget, connections) -> None:
-    """Connect viewer ``(event, callback)`` pairs for as long as the dock ``widget`` lives.
-    The viewer outlives a closed widget: when it is destroyed they are disconnected and
-    ``widget._closed`` becomes True (so results of workers still running are dropped)."""
-    widget._closed = False
-    for event, callback in connections:
-        event.connect(callback)
-
-    def disconnect(_=None) -> None:
-        widget._closed = True
-        for event, callback in connections:
-            event.disconnect(callback)
-
-    widget.native.destroyed.connect(disconnect)

@@ -8,6 +8,8 @@ the method in a worker; a newer stroke supersedes a run still going.
 
 from __future__ import annotations
 
+from functools import partial
+
 import napari
 import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, PushButton
@@ -42,6 +44,7 @@ def cut_each_box(image, boxes, *, seeds=None, **params) -> np.ndarray:
 class GraphCutWidget(FamilyWidget):
     """Graph cut and grow from seeds from painted scribbles; GrabCut from boxes."""
 
+    SEEDS = "scribbles"
     METHODS = {
         "graph cut": Method(graph_cut, seeds="required", choices={"model": MODELS},
                             filled=("window", "background"), labels={"lam": "smoothness λ"}),
@@ -60,13 +63,13 @@ class GraphCutWidget(FamilyWidget):
         self.boxes = ComboBox(label="boxes", choices=self._shapes_layers, nullable=True)
         self.new_boxes = PushButton(text="Add a Shapes layer to draw boxes in")
         self.auto = CheckBox(text="update as you paint (each finished stroke)", value=True)
-        self.seeds.label = "scribbles"
-        self.new_seeds.text = "Add a Labels layer to paint scribbles in"
+        self.new_seeds.text = "Add a Labels layer for scribbles"
         self.insert(self.index(self.new_seeds) + 1, self.boxes)
         self.insert(self.index(self.boxes) + 1, self.new_boxes)
         self.insert(self.index(self.physical), self.window)
         self.insert(self.index(self.run_button), self.auto)
-        self._settle = QTimer()
+        self._settle = QTimer(self.native)
+        self._life.timers.append(self._settle)
         self._settle.setSingleShot(True)
         self._settle.setInterval(_SETTLE_MS)
         self._settle.timeout.connect(self.update_now)
@@ -76,7 +79,7 @@ class GraphCutWidget(FamilyWidget):
         for widget in (self.method, self.window, self.physical,
                        *(w for fields in self.fields.values() for w in fields.values())):
             widget.changed.connect(self._changed)
-        self.native.destroyed.connect(lambda _=None: self._watch(stop=True))
+        self.on_close(partial(_disconnect, self._watched))
         self._update_visibility()
         self._watch()
 
@@ -89,6 +92,11 @@ class GraphCutWidget(FamilyWidget):
 
     def _shapes_layers(self, _widget=None) -> list:
         return [layer for layer in self.viewer.layers if isinstance(layer, napari.layers.Shapes)]
+
+    def _on_layers(self, _=None) -> None:
+        super()._on_layers()
+        if hasattr(self, "boxes"):  # built
+            self.boxes.reset_choices()
 
     def _update_visibility(self, _=None) -> None:
         super()._update_visibility()
@@ -156,12 +164,10 @@ class GraphCutWidget(FamilyWidget):
 
     # -- update as you paint -----------------------------------------------------------------
 
-    def _watch(self, _=None, stop: bool = False) -> None:
+    def _watch(self, _=None) -> None:
         """Listen to the chosen scribbles (strokes; undo/redo) and boxes while auto is on."""
-        for event, callback in self._watched:
-            event.disconnect(callback)
-        self._watched = []
-        if stop or not self.auto.value:
+        _disconnect(self._watched)
+        if not self.auto.value:
             return
         if self.seeds.value is not None:
             self._watched += [(self.seeds.value.events.paint, self._stroke_done),
@@ -213,3 +219,10 @@ def _same(a, b) -> bool:
 def _same_list(a, b) -> bool:
     return (a is None and b is None) or (a is not None and b is not None and len(a) == len(b)
                                          and all(_same(x, y) for x, y in zip(a, b)))
+
+
+def _disconnect(watched: list) -> None:
+    """Disconnect the ``(event, callback)`` pairs and empty the list."""
+    for event, callback in watched:
+        event.disconnect(callback)
+    watched.clear()

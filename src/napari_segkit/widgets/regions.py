@@ -3,6 +3,8 @@ merge, Felzenszwalb's graph segmentation and normalised cut."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from magicgui.widgets import CheckBox
 
@@ -25,30 +27,27 @@ class RegionsWidget(FamilyWidget):
     }
 
     def __init__(self, napari_viewer):
-        self.wand = CheckBox(text="magic wand: click the image to add a region (in the "
-                                  "displayed slice, with the tolerance below)")
-        self._wand_layer = None
+        self.wand = CheckBox(text="magic wand: click to add a region",
+                             tooltip="click the image to add the region around the point (in "
+                             "the displayed slice, with the tolerance below)")
+        self._wand_on: list = []  # (layer, click callback) while the wand is on
         super().__init__(napari_viewer)
         self.insert(self.index(self.new_seeds) + 1, self.wand)
         self.wand.changed.connect(self._attach_wand)
         self.image.changed.connect(self._attach_wand)
         self.method.changed.connect(self._attach_wand)
-        self.native.destroyed.connect(lambda _=None: self._attach_wand(detach=True))
+        self.on_close(partial(_detach, self._wand_on))
 
     def _update_visibility(self, _=None) -> None:
         super()._update_visibility()
         self.wand.visible = self.method.value == _GROW
 
-    def _attach_wand(self, _=None, detach: bool = False) -> None:
+    def _attach_wand(self, _=None) -> None:
         """The click handler sits on the chosen image layer while the wand is on."""
-        if self._wand_layer is not None and self._on_click in \
-                self._wand_layer.mouse_drag_callbacks:
-            self._wand_layer.mouse_drag_callbacks.remove(self._on_click)
-        self._wand_layer = None
-        if not detach and self.wand.value and self.method.value == _GROW \
-                and self.image.value is not None:
-            self._wand_layer = self.image.value
-            self._wand_layer.mouse_drag_callbacks.append(self._on_click)
+        _detach(self._wand_on)
+        if self.wand.value and self.method.value == _GROW and self.image.value is not None:
+            self._wand_on.append((self.image.value, self._on_click))
+            self.image.value.mouse_drag_callbacks.append(self._on_click)
 
     def _on_click(self, layer, event) -> None:
         if event.type == "mouse_press" and event.button == 1:
@@ -82,3 +81,11 @@ class RegionsWidget(FamilyWidget):
         shown.refresh()
         self.result.value = f"wand: region {new_id}, {int(region.sum())} pixels"
         return new_id
+
+
+def _detach(attached: list) -> None:
+    """Take the wand's click callbacks off their layers."""
+    for layer, callback in attached:
+        if callback in layer.mouse_drag_callbacks:
+            layer.mouse_drag_callbacks.remove(callback)
+    attached.clear()

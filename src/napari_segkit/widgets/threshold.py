@@ -13,14 +13,12 @@
 
 from __future__ import annotations
 
-import logging
 import math
 
 import napari
 import numpy as np
-from magicgui.widgets import (CheckBox, ComboBox, Container, FloatSpinBox, Label, ProgressBar,
-                              PushButton, RadioButtons, SpinBox)
-from napari.qt.threading import thread_worker
+from magicgui.widgets import (CheckBox, ComboBox, FloatSpinBox, PushButton, RadioButtons,
+                              SpinBox)
 
 from .. import backend
 from ..methods import adaptive, label
@@ -29,10 +27,8 @@ from ..methods.channels import CHANNELS, to_grey
 from ..methods.threshold import METHODS as GLOBAL_METHODS
 from ..methods.threshold import apply_threshold, from_histogram, histogram, threshold
 from ..render import montage, tinted
-from ._layers import (connect_while_open, displayed_plane, full_data, provenance,
-                      show_labels, spatial_ndim)
-
-log = logging.getLogger(__name__)
+from ._base import Panel, RunState, follow_active, pick
+from ._layers import displayed_plane, full_data, provenance, show_labels, spatial_ndim
 
 #: widget -> the methods that use it (all methods when missing)
 _USED_BY = {
@@ -47,70 +43,80 @@ _USED_BY = {
 TRY_ALL = [m for m in GLOBAL_METHODS if m not in ("manual", "multiotsu")]
 
 
-class ThresholdWidget(Container):
+class ThresholdWidget(Panel):
     """Pick an image and a method, preview it on the current slice, apply it to the image."""
 
     def __init__(self, napari_viewer: napari.Viewer):
-        super().__init__()
-        self.viewer = napari_viewer
+        super().__init__(napari_viewer)
         self.image = ComboBox(label="image", choices=self._image_layers, nullable=True)
         self.kind = RadioButtons(label="threshold", choices=["global", "adaptive"],
                                  value="global", orientation="horizontal")
-        self.method = ComboBox(label="method", choices=GLOBAL_METHODS, value="otsu")
+        self.method = ComboBox(label="method", choices=self._methods, value="otsu")
         self.value = FloatSpinBox(label="value", min=-1e12, max=1e12, step=1.0)
         self.percentile = FloatSpinBox(label="percentile", min=0.1, max=99.9, value=50.0)
         self.classes = SpinBox(label="classes", min=2, max=5, value=3)
         self.block_size = FloatSpinBox(label="block size", min=1, max=1e6, value=51, step=2)
-        self.physical = CheckBox(text="block size in physical units (layer scale)")
+        self.physical = CheckBox(text="physical units (layer scale)",
+                                 tooltip="block size in the layer's units")
         self.offset = FloatSpinBox(label="offset", min=-1e12, max=1e12, value=0.0)
         self.k = FloatSpinBox(label="k", min=-10, max=10, step=0.05, value=0.2)
         self.contrast = FloatSpinBox(label="contrast (0 = auto)", min=0, max=1e12, value=0)
         self.channel = ComboBox(label="channel", choices=CHANNELS, value="luminance")
-        self.dark = CheckBox(text="dark objects (e.g. nuclei in brightfield)", value=False)
+        self.dark = CheckBox(text="dark objects", value=False,
+                             tooltip="objects darker than the background, e.g. nuclei in "
+                             "brightfield")
         self.per_slice = CheckBox(text="each slice on its own (3D)", value=False)
         self.instances = CheckBox(text="split into objects (instances)", value=True)
         self.device = ComboBox(label="device", choices=backend.DEVICES, value="auto")
         self.preview = CheckBox(text="live preview (displayed slice)", value=False)
-        self.run_button = PushButton(text="Apply")
-        self.cancel_button = PushButton(text="Cancel", enabled=False)
-        self.progress = ProgressBar(value=0, min=0, max=100, visible=False)
         self.try_all_button = PushButton(text="Try all global methods")
-        self.result = Label(label="threshold", value="—")
+        running = self.running_widgets("Apply", result_label="threshold")
         self.extend([self.image, self.kind, self.method, self.value, self.percentile,
                      self.classes, self.block_size, self.physical, self.offset, self.k,
                      self.contrast, self.channel, self.dark, self.per_slice, self.instances,
-                     self.device, self.preview, self.run_button, self.cancel_button,
-                     self.progress, self.try_all_button, self.result])
-        self.worker = None
+                     self.device, self.preview, *running[:3], self.try_all_button,
+                     running[3]])
         self._preview_worker = None
         self._preview_again = False
+        self.try_all_names: list[str] = []  # of the last Try all
         self._histograms: dict = {}
 
         self.kind.changed.connect(self._on_kind)
         self.method.changed.connect(self._on_method)
         self.image.changed.connect(self._update_visibility)
-        self.run_button.changed.connect(self.run)
-        self.cancel_button.changed.connect(self.cancel)
         self.try_all_button.changed.connect(self.try_all)
         for widget in (self.image, self.method, self.value, self.percentile, self.classes,
                        self.block_size, self.physical, self.offset, self.k, self.contrast,
                        self.channel, self.dark, self.per_slice, self.preview):
             widget.changed.connect(self._schedule_preview)
-        connect_while_open(self, [(self.viewer.dims.events.current_step, self._schedule_preview),
-                                  (self.viewer.layers.events.inserted, self.reset_choices),
-                                  (self.viewer.layers.events.removed, self.reset_choices)])
-        self.reset_choices()
+        self.listen([(self.viewer.dims.events.current_step, self._schedule_preview),
+                     (self.viewer.layers.events.inserted, self._on_layers),
+                     (self.viewer.layers.events.removed, self._on_layers),
+                     (self.viewer.layers.selection.events.active, self._on_active)])
+        self._on_layers()
         self._on_method(self.method.value)
 
     # -- what the widget shows -----------------------------------------------------------
 
+    def _on_layers(self, _=None) -> None:
+        """Refresh the layer choices; keep the image, or pick one (see ``pick``)."""
+        pick(self.image, self.viewer)
+
+    def _on_active(self, _=None) -> None:
+        follow_active(self.image, self.viewer)
+
     def _image_layers(self, _widget=None) -> list:
         return [layer for layer in self.viewer.layers if isinstance(layer, napari.layers.Image)]
 
+    def _methods(self, _widget=None) -> list:
+        """The methods of the chosen kind (napari resets choices when layers change)."""
+        return list(GLOBAL_METHODS if self.kind.value == "global" else adaptive.METHODS)
+
     def _on_kind(self, kind: str) -> None:
-        methods = GLOBAL_METHODS if kind == "global" else adaptive.METHODS
-        self.method.choices = methods
-        self.method.value = "otsu" if kind == "global" else "mean"
+        before = self.method.value
+        self.method.reset_choices()
+        if self.method.value != before or before not in self._methods():
+            self.method.value = "otsu" if kind == "global" else "mean"
         self._on_method(self.method.value)
 
     def _on_method(self, method: str) -> None:
@@ -158,29 +164,11 @@ class ThresholdWidget(Container):
             self.result.value = "choose an image layer first"
             return None
         params, kind, instances = self.parameters(), self.kind.value, self.instances.value
-        self.run_button.enabled, self.cancel_button.enabled = False, True
-        self.progress.value, self.progress.visible = 0, True
-        self.result.value = "running…"
-        self.worker = _apply(full_data(layer), kind, params, instances)
-        self.worker.yielded.connect(lambda f: setattr(self.progress, "value", int(100 * f)))
-        self.worker.returned.connect(lambda out: self._show(layer, kind, params, instances, *out))
-        self.worker.errored.connect(self._failed)
-        self.worker.aborted.connect(lambda: setattr(self.result, "value", "cancelled"))
-        self.worker.finished.connect(self._idle)
-        self.worker.start()
-        return self.worker
-
-    def cancel(self, _=None) -> None:
-        if self.worker is not None:
-            self.worker.quit()
-
-    def _idle(self) -> None:
-        self.run_button.enabled, self.cancel_button.enabled = True, False
-        self.progress.visible = False
+        data = full_data(layer)
+        return self.start(lambda state: _apply(data, kind, params, instances, state),
+                          lambda out: self._show(layer, kind, params, instances, *out))
 
     def _show(self, layer, kind, params, instances, labels, value, device) -> None:
-        if self._closed:
-            return
         self.result.value = _describe(value)
         function = "napari_segkit.threshold" if kind == "global" else \
             "napari_segkit.adaptive_threshold"
@@ -188,15 +176,10 @@ class ThresholdWidget(Container):
                             instances=instances, source=layer.name)
         show_labels(self.viewer, f"{layer.name} threshold", labels, layer, record)
 
-    def _failed(self, err: Exception) -> None:
-        self.result.value = f"failed: {err}"
-        if not isinstance(err, (ValueError, backend.GPUUnavailableError)):  # a bug, not input
-            log.error("threshold failed", exc_info=err)
-
     # -- live preview ------------------------------------------------------------------------
 
     def _schedule_preview(self, _=None) -> None:
-        if not self.preview.value or self.image.value is None:
+        if self._closed or not self.preview.value or self.image.value is None:
             return
         if self._preview_worker is not None and self._preview_worker.is_running:
             self._preview_again = True  # one more run when this one ends, with the latest
@@ -206,23 +189,19 @@ class ThresholdWidget(Container):
         plane, index = displayed_plane(self.viewer, layer)
         params = self.parameters()  # read here: Qt widgets belong to this thread
         if self.kind.value == "global":
-            self._preview_worker = _preview_global(self.whole_image_histogram, layer, params,
-                                                   plane)
+            def job(_state):
+                return _preview_global(self.whole_image_histogram, layer, params, plane)
         else:
-            self._preview_worker = _preview_adaptive(layer, params, plane, index,
-                                                     self.intensity_range)
-        self._preview_worker.returned.connect(lambda out: self._show_preview(layer, *out))
-        self._preview_worker.errored.connect(self._failed)
-        self._preview_worker.finished.connect(self._preview_done)
-        self._preview_worker.start()
+            def job(_state):
+                return _preview_adaptive(layer, params, plane, index, self.intensity_range)
+        self._preview_worker = self.in_background(
+            job, lambda out: self._show_preview(layer, *out), self._preview_done)
 
     def _preview_done(self) -> None:
-        if self._preview_again and not self._closed:
+        if self._preview_again:
             self._schedule_preview()
 
     def _show_preview(self, layer, mask, value) -> None:
-        if self._closed:
-            return
         self.result.value = _describe(value)
         name = f"{layer.name} preview"
         geometry = {"scale": layer.scale[-2:], "translate": layer.translate[-2:]}
@@ -254,41 +233,39 @@ class ThresholdWidget(Container):
     # -- try all ---------------------------------------------------------------------------
 
     def try_all(self, _=None):
-        """Every global method on the displayed plane, in one montage layer with names."""
+        """Every global method on the displayed plane, in a worker; then one montage layer
+        with the names (also in ``try_all_names``). Returns the worker."""
         layer = self.image.value
         if layer is None:
             self.result.value = "choose an image layer first"
             return None
-        params = self.parameters()
-        plane, _ = displayed_plane(self.viewer, layer)
-        counts, centers = self.whole_image_histogram(layer, params)
-        grey = to_grey(plane, rgb=layer.rgb, channel=params.get("channel"))
-        step = max(1, math.ceil(max(grey.shape) / 384))  # tiles of at most 384 pixels
-        shown = plane[::step, ::step]
-        tiles, names = [], []
-        for method in TRY_ALL:
-            try:
-                t = from_histogram(counts, centers, method, percentile=self.percentile.value)
-            except ValueError:
-                continue
-            mask = apply_threshold(grey[::step, ::step], t, dark=self.dark.value)
-            tiles.append(tinted(shown, mask, rgb=layer.rgb))
-            names.append(f"{method}: {t:.4g}")
+        params = self.parameters()  # read here: Qt widgets belong to this thread
+        percentile, plane = self.percentile.value, displayed_plane(self.viewer, layer)[0]
+        histogram_of = self.whole_image_histogram
+        self.try_all_button.enabled = False
+
+        def job(_state):
+            return _try_all(plane, histogram_of(layer, params), layer.rgb, params, percentile)
+
+        return self.in_background(job, lambda out: self._show_try_all(layer, *out),
+                                  lambda: setattr(self.try_all_button, "enabled", True))
+
+    def _show_try_all(self, layer, picture, names, step) -> None:
+        self.try_all_names = names
         name = f"{layer.name} try all"
         if name in self.viewer.layers:
             self.viewer.layers.remove(name)
-        self.viewer.add_image(montage(tiles, names), name=name, rgb=True,
+        self.viewer.add_image(picture, name=name, rgb=True,
                               scale=np.asarray(layer.scale[-2:]) * step)
         self.viewer.reset_view()
-        return names
 
 
 # -- workers and helpers -------------------------------------------------------------------
 
 
-@thread_worker(ignore_errors=True)  # errors go to ThresholdWidget._failed
-def _apply(data, kind: str, params: dict, instances: bool):
-    """The whole image: yields the fraction done, returns labels, threshold and device."""
+def _apply(data, kind: str, params: dict, instances: bool, state: RunState):
+    """The whole image, in the worker: labels, threshold and device (progress and Cancel
+    through ``state``)."""
     params = dict(params)
     where = backend.resolve_device(params.pop("device"))
     image = backend.to_device(np.asarray(data), where)
@@ -298,19 +275,38 @@ def _apply(data, kind: str, params: dict, instances: bool):
         slabs = iter_adaptive_threshold(image, **params)
         while True:
             try:
-                yield 0.9 * next(slabs)  # the last tenth is for labelling
+                state.update(0.9 * next(slabs))  # the last tenth is for labelling
             except StopIteration as done:
                 mask, value = done.value, None
                 break
-    yield 0.9
+    state.update(0.9)
     if params.get("method") == "multiotsu":
         labels = mask
     else:
         labels = label(mask, device=where) if instances else mask.astype(np.uint8)
+    state.update(1.0)
     return backend.to_host(labels), value, where
 
 
-@thread_worker(ignore_errors=True)
+def _try_all(plane, whole_histogram, rgb: bool, params: dict, percentile: float):
+    """In the worker: the montage of every Try all method on ``plane`` (tiles of at most
+    384 pixels), the tile names and the subsampling step."""
+    counts, centers = whole_histogram
+    grey = to_grey(plane, rgb=rgb, channel=params.get("channel"))
+    step = max(1, math.ceil(max(grey.shape) / 384))
+    shown = plane[::step, ::step]
+    tiles, names = [], []
+    for method in TRY_ALL:
+        try:
+            t = from_histogram(counts, centers, method, percentile=percentile)
+        except ValueError:
+            continue
+        mask = apply_threshold(grey[::step, ::step], t, dark=params["dark"])
+        tiles.append(tinted(shown, mask, rgb=rgb))
+        names.append(f"{method}: {t:.4g}")
+    return montage(tiles, names), names, step
+
+
 def _preview_global(whole_image_histogram, layer, params, plane):
     grey = to_grey(plane, rgb=layer.rgb, channel=params.get("channel"))
     method = params["method"]
@@ -327,7 +323,6 @@ def _preview_global(whole_image_histogram, layer, params, plane):
     return mask.astype(np.uint8), value
 
 
-@thread_worker(ignore_errors=True)
 def _preview_adaptive(layer, params, plane, index, intensity_range):
     """The displayed plane exactly as the whole-image run gives it: with a 3D window the
     neighbouring planes it reaches are included."""

@@ -9,27 +9,20 @@ request, the probabilities as Image layers) with the image's scale, progress and
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import napari
 import numpy as np
 from magicgui.widgets import (CheckBox, ComboBox, Container, FileEdit, FloatSpinBox, Label,
-                              ProgressBar, PushButton, SpinBox)
-from napari.qt.threading import thread_worker
-from qtpy.QtCore import QTimer
+                              PushButton, SpinBox)
 
-from .. import backend, unet
-from ..progress import Cancelled
-from ._family import _RunState
-from ._layers import connect_while_open, full_data, provenance, show_labels, spatial_ndim
+from .. import unet
+from ._base import Panel, RunState, follow_active, pick
+from ._layers import full_data, provenance, show_labels, spatial_ndim
 from ._plot import CurvePlot
 
-log = logging.getLogger(__name__)
-_INPUT_ERRORS = (ValueError, OSError, backend.GPUUnavailableError)
 
-
-class _Run(_RunState):
+class _Run(RunState):
     """Shared with a worker: fraction done, whether Cancel was pressed, epochs reported."""
 
     def __init__(self):
@@ -37,55 +30,8 @@ class _Run(_RunState):
         self.epochs = []
 
 
-class _RunningWidget(Container):
-    """Run/Cancel buttons, a progress bar refreshed from the worker's shared state."""
-
-    def _init_running(self, run_text: str) -> list:
-        self.run_button = PushButton(text=run_text)
-        self.cancel_button = PushButton(text="Cancel", enabled=False)
-        self.progress = ProgressBar(value=0, min=0, max=100, visible=False)
-        self.result = Label(label="result", value="—")
-        self.run_button.changed.connect(self.run)
-        self.cancel_button.changed.connect(self.cancel)
-        self.worker = None
-        self._state = _Run()
-        self._timer = QTimer()
-        self._timer.setInterval(200)
-        self._timer.timeout.connect(self._refresh)
-        self.native.destroyed.connect(lambda _=None: setattr(self._state, "cancelled", True))
-        return [self.run_button, self.cancel_button, self.progress, self.result]
-
-    def _start(self, function, state: _Run, done) -> None:
-        self._state = state
-        self.run_button.enabled, self.cancel_button.enabled = False, True
-        self.progress.value, self.progress.visible = 0, True
-        self.result.value = "running…"
-        self._timer.start()
-        self.worker = _work(function, state)
-        self.worker.returned.connect(lambda out: state is self._state and done(out))
-        self.worker.errored.connect(lambda err: state is self._state and self._failed(err))
-        self.worker.finished.connect(lambda: state is self._state and self._idle())
-        self.worker.start()
-
-    def _refresh(self) -> None:
-        self.progress.value = int(100 * self._state.fraction)
-
-    def cancel(self, _=None) -> None:
-        self._state.cancelled = True
-        self.result.value = "cancelling…"
-
-    def _idle(self) -> None:
-        self._timer.stop()
-        self.run_button.enabled, self.cancel_button.enabled = True, False
-        self.progress.visible = False
-
-    def _failed(self, err: Exception) -> None:
-        if isinstance(err, Cancelled):
-            self.result.value = "cancelled"
-            return
-        self.result.value = f"failed: {err}"
-        if not isinstance(err, _INPUT_ERRORS):
-            log.error("U-Net failed", exc_info=err)
+class _RunningWidget(Panel):
+    """Layer choices for the U-Net panels."""
 
     def _image_layers(self, _widget=None) -> list:
         return [layer for layer in self.viewer.layers if isinstance(layer, napari.layers.Image)]
@@ -110,8 +56,7 @@ class TrainUNetWidget(_RunningWidget):
     """Train a network on painted (or loaded) labels; watch it learn; save it."""
 
     def __init__(self, napari_viewer: napari.Viewer):
-        super().__init__()
-        self.viewer = napari_viewer
+        super().__init__(napari_viewer)
         self.pairs = Container(widgets=[_Pair(self, 1)])
         self.pairs.margins = (0, 0, 0, 0)
         self.add_pair = PushButton(text="Add a pair")
@@ -122,7 +67,8 @@ class TrainUNetWidget(_RunningWidget):
                                    "classes: every pixel, 0 background; objects: instance ids "
                                    "(learns to split touching objects)")
         self.architecture = ComboBox(label="network", choices=list(unet.ARCHITECTURES))
-        self.slices = CheckBox(text="2D network on the slices of a stack", value=False)
+        self.slices = CheckBox(text="2D network on slices", value=False,
+                               tooltip="a 2D network trained on the slices of a stack")
         self.epochs = SpinBox(label="epochs", min=1, max=10_000, value=40)
         self.patch = SpinBox(label="patch size (0: auto)", min=0, max=1024, step=16, value=0)
         self.validation = FloatSpinBox(label="validation share", min=0, max=0.9, step=0.05,
@@ -130,29 +76,24 @@ class TrainUNetWidget(_RunningWidget):
         self.plot = CurvePlot()
         self.folder = FileEdit(label="model folder", mode="w")
         self.save_button = PushButton(text="Save model", enabled=False)
-        running = self._init_running("Train")
         self.extend([self.pairs, self.add_pair, self.remove_pair, self.labels_are,
                      self.architecture, self.slices, self.epochs, self.patch, self.validation,
-                     *running])
-        self.native.layout().addWidget(self.plot)
+                     *self.running_widgets("Train")])
         self.extend([self.folder, self.save_button])
+        self.form_layout.insertWidget(self.form_layout.count() - 1, self.plot)  # above stretch
         self.model: unet.Model | None = None
 
         self.add_pair.changed.connect(self._add_pair)
         self.remove_pair.changed.connect(self._remove_pair)
         self.save_button.changed.connect(self.save)
-        connect_while_open(self, [(self.viewer.layers.events.inserted, self._on_layers),
-                                  (self.viewer.layers.events.removed, self._on_layers)])
+        self.listen([(self.viewer.layers.events.inserted, self._on_layers),
+                     (self.viewer.layers.events.removed, self._on_layers)])
         self._on_layers()
 
     def _on_layers(self, _=None) -> None:
-        self.reset_choices()
-        images, labels = self._image_layers(), self._labels_layers()
         for pair in self.pairs:
-            if pair.image.value is None and images:
-                pair.image.value = images[-1]
-            if pair.annotations.value is None and labels:
-                pair.annotations.value = labels[-1]
+            pick(pair.image, self.viewer)
+            pick(pair.annotations, self.viewer)
 
     def _add_pair(self, _=None) -> None:
         self.pairs.append(_Pair(self, len(self.pairs) + 1))
@@ -177,15 +118,19 @@ class TrainUNetWidget(_RunningWidget):
                     "validation": self.validation.value,
                     "spatial_dims": 2 if self.slices.value else None,
                     "rgb": bool(images[0][2]), "spacing": tuple(images[0][1])}
-        state = _Run()
 
-        def train():
+        def train(state: _Run):
             return unet.train([np.asarray(data) for data, _, _ in images], labels, **settings,
                               callback=state.epochs.append, progress=state.update)
 
         self.names = [f"{image.name} + {lab.name}" for image, lab in chosen]
-        self._start(train, state, self._trained)
-        return self.worker
+        return self.start(train, self._trained, _Run())
+
+    def cancel(self, _=None) -> None:
+        """Stop after the current batch; the best model so far is kept."""
+        if self.cancel_button.enabled:
+            self._state.cancelled = True
+            self.result.value = "stopping: the best model so far is kept…"
 
     def _refresh(self) -> None:
         super()._refresh()
@@ -199,8 +144,6 @@ class TrainUNetWidget(_RunningWidget):
                                  + (f", Dice {last.mean_dice:.3f}" if last.mean_dice else ""))
 
     def _trained(self, model: unet.Model) -> None:
-        if self._closed:
-            return
         self.model = model
         model.config["trained_on"] = self.names
         self._refresh()
@@ -229,34 +172,41 @@ class ApplyUNetWidget(_RunningWidget):
     """Segment an image layer with a saved model."""
 
     def __init__(self, napari_viewer: napari.Viewer):
-        super().__init__()
-        self.viewer = napari_viewer
+        super().__init__(napari_viewer)
         self.folder = FileEdit(label="model folder", mode="d")
+        self.trust = CheckBox(
+            text="trust this model: a MONAI bundle can run code on this computer", value=False,
+            tooltip="tick only for a bundle from a source you trust; a segkit model folder "
+            "never needs it")
         self.about = Label(label="model", value="—")
         self.image = ComboBox(label="image", choices=self._image_layers, nullable=True)
         self.instances = CheckBox(text="split touching objects", value=False)
         self.probabilities = CheckBox(text="add the probabilities as images", value=False)
         self.tile = SpinBox(label="tile (0: training patch)", min=0, max=4096, step=16,
                             value=0)
-        running = self._init_running("Apply")
-        self.extend([self.folder, self.about, self.image, self.instances, self.probabilities,
-                     self.tile, *running])
+        self.extend([self.folder, self.trust, self.about, self.image, self.instances,
+                     self.probabilities, self.tile, *self.running_widgets("Apply")])
         self.model: unet.Model | None = None
         self.folder.changed.connect(self._load)
-        connect_while_open(self, [(self.viewer.layers.events.inserted, self._on_layers),
-                                  (self.viewer.layers.events.removed, self._on_layers)])
+        self.trust.changed.connect(self._load)
+        self.listen([(self.viewer.layers.events.inserted, self._on_layers),
+                     (self.viewer.layers.events.removed, self._on_layers),
+                     (self.viewer.layers.selection.events.active, self._on_active)])
         self._on_layers()
 
     def _on_layers(self, _=None) -> None:
-        self.reset_choices()
-        images = self._image_layers()
-        if self.image.value is None and images:
-            self.image.value = images[-1]
+        pick(self.image, self.viewer)
+
+    def _on_active(self, _=None) -> None:
+        follow_active(self.image, self.viewer)
 
     def _load(self, _=None) -> None:
         self.model = None
         try:
-            self.model = unet.load_model(self.folder.value)
+            self.model = unet.load_model(self.folder.value, trust=self.trust.value)
+        except unet.UntrustedModelError as err:
+            self.about.value = f"not opened: {err}"
+            return
         except (OSError, ValueError) as err:
             self.about.value = f"not a model: {err}"
             return
@@ -281,17 +231,16 @@ class ApplyUNetWidget(_RunningWidget):
         settings = {"spacing": tuple(float(s) for s in layer.scale[-ndim:]),
                     "slices": slices, "instances": self.instances.value,
                     "probabilities": self.probabilities.value, "tile": self.tile.value or None}
-        state = _Run()
 
-        def apply():
-            return unet.predict(model, np.asarray(data), **settings, progress=state.update)
+        def apply(state: RunState):
+            out = unet.predict(model, np.asarray(data), **settings, progress=state.update)
+            state.check()
+            labels = out[0] if isinstance(out, tuple) else out
+            return out, len(np.unique(labels[labels > 0]))  # here, not on the GUI thread
 
-        self._start(apply, state, lambda out: self._show(layer, settings, out))
-        return self.worker
+        return self.start(apply, lambda out: self._show(layer, settings, *out))
 
-    def _show(self, layer, settings: dict, result) -> None:
-        if self._closed:
-            return
+    def _show(self, layer, settings: dict, result, found: int) -> None:
         probs = None
         if isinstance(result, tuple):
             result, probs = result
@@ -314,14 +263,9 @@ class ApplyUNetWidget(_RunningWidget):
                     self.viewer.add_image(p, name=key, scale=layer.scale[-ndim:],
                                           translate=layer.translate[-ndim:],
                                           colormap="magma", blending="additive",
-                                          contrast_limits=(0, 1))
+                                          contrast_limits=(0, 1), metadata={"segkit": record})
         kind = "object" if result.dtype == np.int32 else "class"
-        found = len(np.unique(result[result > 0]))
         plural = "" if found == 1 else ("s" if kind == "object" else "es")
         self.result.value = (f"{found} {kind}{plural} in {title!r}"
                              + (" (slice by slice)" if settings["slices"] else ""))
 
-
-@thread_worker(ignore_errors=True)  # errors are shown in the widget
-def _work(function, state: _Run):
-    return function()

@@ -113,6 +113,11 @@ def is_cupy(array: Any) -> bool:
     return type(array).__module__.split(".")[0] == "cupy"
 
 
+def is_dask(array: Any) -> bool:
+    """True for a dask array (checked without importing dask)."""
+    return type(array).__module__.startswith("dask.array") and hasattr(array, "chunks")
+
+
 def get_xp(array: Any) -> ModuleType:
     """The array module (``numpy`` or ``cupy``) that ``array`` belongs to."""
     if is_cupy(array):

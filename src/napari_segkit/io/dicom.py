@@ -12,14 +12,16 @@ import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pydicom
-from pydicom.errors import InvalidDicomError
 
 from .orientation import describe, to_canonical, with_leading_axis, world_from_lps
 from .volume import (MAX_COMPRESSION_RATIO, ReadError, Volume, available_memory, check_size,
                      reader_errors)
+
+if TYPE_CHECKING:
+    import pydicom
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +135,8 @@ def _read_folder(folder: Path) -> Volume | list[Volume]:
 
 def _read_header(path: Path, *, strict: bool) -> pydicom.Dataset | None:
     """The dataset with large elements (pixel data) deferred until they are used."""
+    import pydicom
+
     try:
         _check_deflated(path)
         dataset = pydicom.dcmread(path, defer_size=4096, force=strict and _dicom_name(path))
@@ -158,6 +162,8 @@ def _check_deflated(path: Path) -> None:
     :data:`MAX_COMPRESSION_RATIO` or memory (pydicom inflates it whole on reading)."""
     if not is_dicom_file(path):
         return
+    import pydicom
+
     meta = pydicom.filereader.read_file_meta_info(path)
     if meta.get("TransferSyntaxUID") != pydicom.uid.DeflatedExplicitVRLittleEndian or \
             "FileMetaInformationGroupLength" not in meta:
@@ -438,8 +444,10 @@ def _frame_bytes(dataset: pydicom.Dataset) -> int:
 def _check_file_size(dataset: pydicom.Dataset, path: Path, count: int) -> None:
     """Refuse a header that claims more frames or pixels than the file can hold (each
     compressed frame takes at least one byte)."""
+    from pydicom.uid import DeflatedExplicitVRLittleEndian
+
     syntax = getattr(dataset, "file_meta", {}).get("TransferSyntaxUID")
-    deflated = syntax == pydicom.uid.DeflatedExplicitVRLittleEndian
+    deflated = syntax == DeflatedExplicitVRLittleEndian
     if syntax is not None and syntax.is_compressed:
         check_size(path, count, stored=path.stat().st_size, in_memory=False)
     else:
@@ -528,11 +536,13 @@ def _metadata(frame: _Frame, name: str) -> dict:
 
 def _window(ds: pydicom.Dataset) -> list[float] | None:
     """The first VOI window (center, width) as a (low, high) display range, if any."""
+    from pydicom.multival import MultiValue
+
     center, width = ds.get("WindowCenter"), ds.get("WindowWidth")
     if center in (None, "") or width in (None, ""):
         return None
-    center = float(center[0] if isinstance(center, pydicom.multival.MultiValue) else center)
-    width = float(width[0] if isinstance(width, pydicom.multival.MultiValue) else width)
+    center = float(center[0] if isinstance(center, MultiValue) else center)
+    width = float(width[0] if isinstance(width, MultiValue) else width)
     return [center - width / 2, center + width / 2] if width > 0 else None
 
 

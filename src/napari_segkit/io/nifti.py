@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nibabel as nib
 import numpy as np
 
 from ._atomic import atomic_path
@@ -19,6 +19,9 @@ from .orientation import (
     world_from_ras,
 )
 from .volume import ReadError, Volume, check_size, reader_errors
+
+if TYPE_CHECKING:
+    import nibabel as nib
 
 _SPACE_UNITS = {"mm": "mm", "micron": "µm", "meter": "m", "unknown": "mm"}  # unknown: NIfTI's mm
 _TIME_UNITS = {"sec": "s", "msec": "ms", "usec": "us"}
@@ -43,6 +46,8 @@ def read_nifti(path) -> Volume:
     file, or a gzip file whose header claims more than gzip can hold or than memory can
     take, is refused before anything is allocated.
     """
+    import nibabel as nib
+
     path = Path(path)
     try:
         image = nib.load(path)
@@ -132,12 +137,16 @@ def write_nifti(path, labels, *, like: Volume | None = None, overwrite=False) ->
     image.header.set_data_dtype(dtype)
     image.header.set_slope_inter(1.0, 0.0)
     image.header.set_intent("label")  # NIFTI_INTENT_LABEL: values are indices, not intensities
+    import nibabel as nib
+
     with atomic_path(path, overwrite=overwrite, suffix=nifti_suffix(path) or ".nii") as tmp:
         nib.save(image, tmp)
 
 
 def _image_like_source(labels: np.ndarray, source: dict) -> nib.Nifti1Image:
     """Undo the reading's reorientation and reuse the source header's geometry."""
+    import nibabel as nib
+
     data = undo_canonical(labels, np.asarray(source["transform"]))
     data = data.transpose(list(range(data.ndim - 3)) + [data.ndim - 1, data.ndim - 2,
                                                          data.ndim - 3])
@@ -167,6 +176,8 @@ def _image_like_source(labels: np.ndarray, source: dict) -> nib.Nifti1Image:
 
 def _image_from_geometry(labels: np.ndarray, like: Volume | None) -> nib.Nifti1Image:
     """Labels of a DICOM or microscopy image: the affine from ``like``, axes reversed."""
+    import nibabel as nib
+
     n = labels.ndim
     affine = np.eye(n + 1) if like is None else like.affine[-(n + 1):, -(n + 1):]
     if affine.shape != (n + 1, n + 1):
@@ -197,7 +208,9 @@ def _image_from_geometry(labels: np.ndarray, like: Volume | None) -> nib.Nifti1I
 
 def _check_voxel_size(path: Path, image) -> None:
     """Refuse a zero or invalid voxel size, which nibabel would quietly set to 1 on loading."""
-    with nib.openers.ImageOpener(path) as f:
+    from nibabel.openers import ImageOpener
+
+    with ImageOpener(path) as f:
         raw = type(image.header).from_fileobj(f, check=False)
     pixdim = raw["pixdim"][1:4]
     sizes = np.linalg.norm(image.affine[:3, :3], axis=0)

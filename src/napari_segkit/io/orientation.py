@@ -10,7 +10,6 @@ looks as in a radiology viewer: anterior at the top, the patient's right on the 
 from __future__ import annotations
 
 import numpy as np
-from nibabel.orientations import inv_ornt_aff, io_orientation, ornt_transform
 
 #: target orientation of the last three index axes: world axis 0, 1, 2, not flipped
 _CANONICAL = np.array([[0, 1], [1, 1], [2, 1]], dtype=float)
@@ -43,6 +42,8 @@ def with_leading_axis(affine: np.ndarray, step: float = 1.0) -> np.ndarray:
 
 def orientation_of(affine: np.ndarray) -> np.ndarray:
     """For each of the 3 index axes: the world axis it runs along and its sign (nibabel ornt)."""
+    from nibabel.orientations import io_orientation
+
     return io_orientation(affine)
 
 
@@ -52,6 +53,8 @@ def to_canonical(data, affine: np.ndarray):
     ``affine`` maps those three index axes to the world (4×4). Returns the reoriented data
     (a view), its affine and the transform (nibabel ornt) that was applied.
     """
+    from nibabel.orientations import inv_ornt_aff, ornt_transform
+
     transform = ornt_transform(orientation_of(affine), _CANONICAL)
     shape = data.shape[-3:]
     return apply_transform(data, transform), affine @ inv_ornt_aff(transform, shape), transform
@@ -59,6 +62,8 @@ def to_canonical(data, affine: np.ndarray):
 
 def undo_canonical(data, transform: np.ndarray):
     """Bring data reoriented by :func:`to_canonical` with ``transform`` back to the source."""
+    from nibabel.orientations import ornt_transform
+
     return apply_transform(data, ornt_transform(_CANONICAL, np.asarray(transform, float)))
 
 

@@ -7,10 +7,8 @@ import struct
 from functools import partial
 from pathlib import Path
 
-import dask.array as da
 import numpy as np
 import tifffile
-import zarr
 
 from ._atomic import atomic_path
 from .volume import ReadError, Volume, check_size, reader_errors
@@ -153,6 +151,9 @@ def _read_whole(path: Path, axes: str) -> np.ndarray:
 
 def _lazy(path: Path, level: int):
     """One pyramid level as a dask array over tifffile's zarr store (chunks = TIFF tiles)."""
+    import dask.array as da
+    import zarr
+
     store = tifffile.imread(path, aszarr=True, series=0, level=level)
     return da.from_zarr(zarr.open(store, mode="r"))
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import dask.array as da
-import zarr
-
 from .volume import ReadError, Volume, reader_errors
 
 #: segkit's short unit names <-> NGFF (UDUNITS-2) names
@@ -25,6 +22,9 @@ def is_zarr_path(path) -> bool:
 def read_zarr(path) -> Volume:
     """Read an OME-Zarr image or label image (its first multiscales, all levels) or a plain
     Zarr array, lazily."""
+    import dask.array as da
+    import zarr
+
     path = Path(path)
     try:
         node = zarr.open(str(path), mode="r")

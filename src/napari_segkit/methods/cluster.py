@@ -12,7 +12,6 @@ and every connected part of the other classes is an object.
 from __future__ import annotations
 
 import numpy as np
-from scipy.cluster import vq
 from skimage import segmentation
 
 from ..backend import cpu_only, get_xp, on_device, to_host
@@ -150,6 +149,8 @@ def fuzzy_cmeans(image, k: int = 3, *, m: float = 2.0, rgb: bool = False,
 def _kmeans_centres(points, k, seed, iterations=30, starts=10):
     """The best (lowest within-class sum of squares) of ``starts`` runs of SciPy's k-means
     from k-means++ starts."""
+    from scipy.cluster import vq  # pulls in scipy.spatial: 0.3 s, only when clustering
+
     if len(np.unique(points, axis=0)) < k:
         raise ValueError(f"the image has fewer than k={k} distinct values to cluster")
     rng = np.random.default_rng(seed)

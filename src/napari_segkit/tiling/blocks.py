@@ -9,6 +9,7 @@ import dask
 import dask.array as da
 import numpy as np
 
+from ..backend import is_dask
 from ..methods.channels import to_grey
 
 #: "module.function" of a public method -> its version for dask arrays
@@ -26,11 +27,6 @@ def lazy_version_of(public: Callable) -> Callable:
         LAZY[key(public)] = implementation
         return implementation
     return register
-
-
-def is_dask(array: Any) -> bool:
-    """True for a dask array (checked without importing anything)."""
-    return type(array).__module__.startswith("dask.array") and hasattr(array, "chunks")
 
 
 def as_dask(array: Any, like: da.Array) -> da.Array:

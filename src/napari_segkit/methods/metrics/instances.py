@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from ._inputs import check_iou, label_pair
 
@@ -100,6 +99,8 @@ def match(prediction, reference, *, threshold=0.5) -> Matching:
 
 
 def _match(pred_ids, ref_ids, i, j, ious, areas, threshold) -> Matching:
+    from scipy.optimize import linear_sum_assignment
+
     keep = ious >= threshold
     i, j, ious = i[keep], j[keep], ious[keep]
     if threshold <= 0.5 and len(ious):  # an object may overlap several: assign optimally

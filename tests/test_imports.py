@@ -1,0 +1,56 @@
+"""Heavy libraries load where they are used, not when napari-segkit is imported.
+
+Each case runs in a fresh interpreter and lists which heavy modules it left in sys.modules:
+a rule about imports, not a timing (timings are in the report of issue 25)."""
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("torch", "dask", "pydicom", "zarr", "nibabel", "sklearn", "monai", "pandas", "numba",
+         "cupy")
+
+_CLI = ("import contextlib, io\nfrom napari_segkit.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n        main([{flag!r}])\n    except SystemExit:\n        pass\n")
+
+
+def _heavy_after(code: str, extra: tuple[str, ...] = ()) -> list[str]:
+    """The heavy modules (and ``extra``) imported by running ``code`` in a new Python."""
+    check = f"import sys\nprint(sorted(m for m in {HEAVY + extra!r} if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", f"{code}\n{check}"], capture_output=True,
+                          text=True, timeout=120, check=True)
+    return eval(done.stdout.strip().splitlines()[-1])
+
+
+def test_import_package_loads_no_science_stack():
+    assert _heavy_after("import napari_segkit", extra=("scipy", "skimage")) == []
+
+
+@pytest.mark.parametrize("code", [
+    "import napari_segkit.methods, napari_segkit.methods.metrics",
+    "from napari_segkit import read, write, Volume, threshold, label",
+    "import napari_segkit._reader, napari_segkit._writer",
+    _CLI.format(flag="--version"),
+    _CLI.format(flag="--help"),
+], ids=["methods", "public-api", "napari-reader-writer", "cli-version", "cli-help"])
+def test_heavy_libraries_load_only_where_used(code):
+    assert _heavy_after(code) == []
+
+
+def test_reading_a_small_tiff_and_measuring_it_loads_no_dask(tmp_path):
+    """A small TIFF is read into memory, labelled and measured: only pandas (the table) and
+    CuPy (the "auto" device asks for a GPU) may load; dask and zarr are for lazy stacks."""
+    path = tmp_path / "small.tif"
+    code = ("import numpy as np, tifffile\n"
+            f"tifffile.imwrite({str(path)!r}, np.arange(64, dtype=np.uint8).reshape(8, 8))\n"
+            "import napari_segkit as sk\n"
+            f"volume = sk.read({str(path)!r}).load()\n"
+            "sk.measure(sk.label(volume.data > 31))\n")
+    assert set(_heavy_after(code)) <= {"pandas", "cupy"}
+
+
+def test_the_check_sees_an_import():
+    """The blockwise package is the dask part: importing it shows up (the check works)."""
+    assert "dask" in _heavy_after("import napari_segkit.tiling")

@@ -60,6 +60,22 @@ def sweep(folder: str | os.PathLike) -> list[Path]:
     return removed
 
 
+def remove_own_temporaries(path: str | os.PathLike) -> None:
+    """Remove this process's temporaries for ``path`` (after a failed or cancelled write
+    whose worker threads may still have written into one after it was cleaned up)."""
+    path = Path(path)
+    visible = path.name.encode()[:_VISIBLE].decode(errors="ignore")
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return
+    for entry in entries:
+        match = TEMP_NAME.fullmatch(entry.name)
+        if (match is not None and match["kind"] == "tmp" and match["name"] == visible
+                and int(match["pid"]) == os.getpid()):
+            _remove(Path(entry.path))
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike, *, overwrite: bool = False, suffix: str | None = None,
                 folder: bool = False, replaceable=None, what: str = "a file"):

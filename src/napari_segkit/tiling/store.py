@@ -13,7 +13,7 @@ import numpy as np
 import tifffile
 import zarr
 
-from ..io._atomic import atomic_path, scratch_folder
+from ..io._atomic import atomic_path, remove_own_temporaries, scratch_folder
 from ..io.tiff import LABELS_SOFTWARE
 from ..io.volume import Volume
 from ..io.zarr import NGFF_UNITS, is_zarr_path
@@ -55,7 +55,8 @@ def write_labels(path, labels, *, like: Volume | None = None, overwrite: bool = 
         with reporting(progress):
             top, levels = _write(path, labels, like, overwrite, pyramid, tiff)
     except BaseException:
-        time.sleep(0.5)  # blocks already running on threads finish before the cleanup
+        time.sleep(0.5)  # blocks already running on threads finish (they find no store)
+        remove_own_temporaries(path)  # in case one wrote after the first clean-up
         raise
     return {"max": top, "levels": levels}
 
@@ -121,9 +122,12 @@ def _write_zarr(path: Path, labels, like, pyramid: bool, name: str) -> tuple[int
 
 
 def _store_block(block, *, block_index, target):
-    """Write one block where it belongs in the zarr array at ``target``; its largest id."""
-    array = zarr.open_array(target, mode="r+")
+    """Write one block where it belongs in the zarr array at ``target``; its largest id.
+    Nothing is written once the store is gone (a cancelled or failed write cleaned it up)."""
     block = np.asarray(block)
+    if not Path(target).is_dir():
+        return 0
+    array = zarr.open_array(target, mode="r+")
     starts = [i * c for i, c in zip(block_index, array.chunks)]
     array[tuple(slice(s, s + n) for s, n in zip(starts, block.shape))] = block
     return int(block.max(initial=0))

@@ -69,8 +69,7 @@ def panel_screenshot(name: str, picture: str) -> None:
     if name == "Post-process":
         widget.image.value = viewer.layers["coins split touching objects"]
     if name == "Graph cut":
-        scribbles = widget.add_seeds_layer()
-        scribbles.data[20:30, 20:30], scribbles.data[150:156, 70:76] = 2, 1
+        scribble_coins(widget.add_seeds_layer())
     if name == "Train U-Net":
         widget.pairs[0].annotations.value = viewer.layers["coins split touching objects"]
         widget.labels_are.value = "objects"
@@ -84,6 +83,19 @@ def panel_screenshot(name: str, picture: str) -> None:
         wait_for(widget)
     viewer.layers.selection.active = coins
     save(viewer, picture)
+
+
+def scribble_coins(scribbles) -> None:
+    """Strokes on coins: label 1 across six coins, label 2 on the background between them
+    (the bright top band, the gaps between the rows, the left and bottom edges)."""
+    data = scribbles.data
+    for y, x in ((52, 45), (50, 215), (125, 103), (120, 265), (192, 213), (260, 172)):
+        data[y - 1:y + 2, x - 12:x + 12] = 1  # a short line inside the coin
+    for rows, cols in ((np.s_[3:8], np.s_[:]), (np.s_[86:91], np.s_[5:380]),
+                       (np.s_[150:155], np.s_[5:380]), (np.s_[295:300], np.s_[:]),
+                       (np.s_[15:290], np.s_[4:9]), (np.s_[225:230], np.s_[130:160])):
+        data[rows, cols] = 2
+    scribbles.refresh()
 
 
 def unet_screenshot() -> None:
@@ -100,7 +112,7 @@ def unet_screenshot() -> None:
     viewer.add_labels(np.where(truth > 0, 1, 2).astype(np.uint8), name="painted",
                       scale=image.scale, units=image.units, opacity=0.3)
     _, train = viewer.window.add_plugin_dock_widget("napari-segkit", "Train U-Net")
-    train.epochs.value = 12
+    train.labels_are.value, train.epochs.value = "scribbles", 12
     train.run()
     while not train.run_button.enabled:
         QApplication.processEvents()

@@ -210,6 +210,65 @@ def test_auto_fields_and_an_empty_viewer(make_napari_viewer, qtbot):
     assert "spacing" not in widget.parameters()  # scale 1: nothing physical to offer
 
 
+def test_segment_shows_the_object_size_estimate_and_passes_auto(stack, qtbot):
+    viewer, image, volume = stack
+    widget = dock(viewer, "Segment")
+    expected = sk.estimate_object_size(volume.data, spacing=volume.spacing)
+    qtbot.waitUntil(lambda: widget.estimate is not None, timeout=30_000)
+    assert widget.estimate == pytest.approx(expected)
+    assert widget.size.value == f"objects ≈ {expected:.3g} µm"
+    assert not widget.size.native.isHidden()
+    size = widget.fields["split touching objects"]["object_size"]
+    assert widget.parameters()["object_size"] is None  # auto: the library estimates it
+    assert "channel" not in widget.parameters()  # a grey image: no channel to choose
+    size.auto.value = False  # off auto: the field starts at the estimate
+    assert widget.parameters()["object_size"] == pytest.approx(expected, abs=0.01)  # 2 decimals
+
+    viewer.add_image(np.zeros((64, 64), np.float32), name="blank")
+    qtbot.waitUntil(lambda: "constant" in widget.size.value or "no objects"
+                    in widget.size.value.lower(), timeout=30_000)
+    assert widget.estimate is None
+
+
+def test_segment_channel_is_a_choice_on_rgb_images(make_napari_viewer, qtbot):
+    from magicgui.widgets import ComboBox
+
+    from napari_segkit.methods.channels import CHOICES
+
+    viewer = make_napari_viewer()
+    widget = dock(viewer, "Segment")
+    viewer.add_image(samples.nuclei_2d().data, name="grey")
+    channel = widget.fields["split touching objects"]["channel"]
+    assert isinstance(channel, ComboBox) and tuple(channel.choices) == CHOICES
+    assert channel.native.isHidden()  # grey input: no channel
+    slide = samples.ihc_slide().data
+    viewer.add_image(slide, name="slide", rgb=True)
+    assert widget.image.value.name == "slide" and not channel.native.isHidden()
+    assert widget.parameters()["channel"] == "auto" and widget.parameters()["rgb"] is True
+    channel.value = "hematoxylin"
+    expected = sk.estimate_object_size(slide, rgb=True, channel="hematoxylin")
+    qtbot.waitUntil(lambda: widget.estimate == pytest.approx(expected), timeout=30_000)
+    assert widget.size.value == f"objects ≈ {expected:.3g} px"
+    run_widget(qtbot, widget)
+    np.testing.assert_array_equal(
+        viewer.layers["slide split touching objects"].data,
+        sk.split_touching_objects(slide, rgb=True, channel="hematoxylin"))
+
+
+@pytest.mark.parametrize("panel, method, names", [
+    ("Edges", "regions enclosed by edges", ("sigma", "min_size")),
+    ("Regions", "Felzenszwalb", ("scale", "min_size")),
+    ("Regions", "split and merge", ("tolerance",))])
+def test_optional_sizes_show_auto_and_pass_none(make_napari_viewer, panel, method, names):
+    viewer = make_napari_viewer()
+    widget = dock(viewer, panel)
+    viewer.add_image(samples.nuclei_2d().data, name="nuclei")
+    widget.method.value = method
+    for name in names:
+        assert widget.fields[method][name].auto.value, name
+        assert widget.parameters()[name] is None, name
+
+
 @pytest.mark.parametrize("name", ["Threshold", "Segment", "Graph cut", "Train U-Net",
                                   "Apply U-Net", "Post-process", "Evaluate"])
 def test_a_closed_dock_stops_listening_to_the_viewer(make_napari_viewer, qtbot, name):

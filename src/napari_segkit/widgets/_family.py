@@ -94,8 +94,9 @@ def _field(name: str, parameter: inspect.Parameter, method: Method, key: str) ->
     default = method.start.get(name, parameter.default)
     label = method.labels.get(name, name.replace("_", " "))
     if name in method.choices:
-        return ComboBox(name=key, label=label, choices=list(method.choices[name]),
-                        value=default if default in method.choices[name] else None)
+        choices = list(method.choices[name])  # a default of None: the first choice
+        return ComboBox(name=key, label=label, choices=choices,
+                        value=default if default in choices else choices[0])
     if default is None or default == "auto":
         return Auto(key, label, default)
     if default is parameter.empty:
@@ -188,6 +189,9 @@ class FamilyWidget(Panel):
     def _is_3d(self) -> bool:
         return self.image.value is not None and spatial_ndim(self.image.value) >= 3
 
+    def _is_rgb(self) -> bool:
+        return bool(getattr(self.image.value, "rgb", False))
+
     def _offers_physical(self) -> bool:
         """Whether the method takes ``spacing`` and the layer has a scale other than 1."""
         layer = self.image.value
@@ -199,7 +203,8 @@ class FamilyWidget(Panel):
         for name, fields in self.fields.items():
             for parameter, widget in fields.items():
                 widget.visible = name == self.method.value and (
-                    parameter != "per_slice" or self._is_3d())
+                    parameter != "per_slice" or self._is_3d()) and (
+                    parameter != "channel" or self._is_rgb())
         self.seeds.visible = self.new_seeds.visible = method.seeds != "none"
         self.seeds.label = self.SEEDS + (" (optional)" if method.seeds == "optional" else "")
         self.physical.visible = self._offers_physical()
@@ -224,7 +229,8 @@ class FamilyWidget(Panel):
         """Keyword arguments for the chosen method (seeds not included)."""
         layer, method = self.image.value, self.chosen
         params = {name: widget.value for name, widget in self.fields[self.method.value].items()
-                  if name != "per_slice" or self._is_3d()}
+                  if (name != "per_slice" or self._is_3d())
+                  and (name != "channel" or self._is_rgb())}
         if "rgb" in inspect.signature(method.function).parameters:
             params["rgb"] = bool(getattr(layer, "rgb", False))
         if self._offers_physical() and self.physical.value:

@@ -21,7 +21,7 @@ class RegionsWidget(FamilyWidget):
 
     METHODS = {
         _GROW: Method(region_grow, seeds="required", of_range={"tolerance": 0.1}),
-        "split and merge": Method(split_and_merge, of_range={"tolerance": 0.1}),
+        "split and merge": Method(split_and_merge),
         "Felzenszwalb": Method(felzenszwalb),
         "normalised cut": Method(normalized_cut, preview=False),
     }

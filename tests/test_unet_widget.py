@@ -35,12 +35,17 @@ def test_train_on_painted_labels_save_and_apply_to_a_new_image(make_napari_viewe
     pair = train.pairs[0]
     assert pair.image.value.name == "train" and pair.annotations.value.name == "painted"
     train.epochs.value = 4
+    train.labels_are.value = "scribbles"  # "auto" reads 1 and 2 everywhere as two classes
     train.run()
     wait(qtbot, train)
     assert train.model is not None, train.result.value
     assert len(train.model.history) == 4 and "best validation Dice" in train.result.value
     assert train.model.config["spacing"] == pytest.approx([0.325, 0.325])
-    assert len(train.plot.curves["loss"]) == 4 and len(train.plot.curves["Dice"]) == 4
+    dice_points, loss_points = train.plot.curves["Dice"], train.plot.curves["loss"]
+    assert len(dice_points) == 4 and len(loss_points) == dice_points[-1][0] > 4  # per batch
+    assert [y for _, y in dice_points] == pytest.approx(
+        [e.mean_dice for e in train._state.epochs])
+    assert train.warning.native.isHidden()  # validated: no warning
     train.folder.value = tmp_path / "model"
     assert train.save() == tmp_path / "model"
 
@@ -65,6 +70,51 @@ def test_train_on_painted_labels_save_and_apply_to_a_new_image(make_napari_viewe
     apply.run()
     wait(qtbot, apply)
     assert viewer.layers["new U-Net"].data.max() > 10  # touching nuclei split into objects
+
+
+def test_training_by_time_plots_each_batch_and_warns_when_not_validated(
+        make_napari_viewer, qtbot, tmp_path, monkeypatch):
+    import time
+
+    from napari_segkit.widgets.unet import _Run
+
+    plotted_before_first_epoch = []
+    on_epoch = _Run.on_epoch
+
+    def on_epoch_after_a_look(state, epoch):  # in the worker: hold the first epoch's report
+        if not state.epochs:  # until the GUI's refresh has plotted a batch (or 30 s)
+            end = time.perf_counter() + 30
+            while not train.plot.curves.get("loss") and time.perf_counter() < end:
+                time.sleep(0.02)
+            plotted_before_first_epoch.append(list(train.plot.curves.get("loss", [])))
+        on_epoch(state, epoch)
+
+    monkeypatch.setattr(_Run, "on_epoch", on_epoch_after_a_look)
+    viewer = make_napari_viewer()
+    image, truth = open_nuclei(viewer, tmp_path, "train", seed=1)
+    viewer.add_labels(np.where(truth > 0, 1, 2).astype(np.uint8), name="painted")
+    _, train = viewer.window.add_plugin_dock_widget("napari-segkit", "Train U-Net")
+    assert train.labels_are.value == "auto" and train.minutes.value == 2
+    train.minutes.value, train.validation.value = 5 / 60, 0.0  # 5 s, nothing held out
+    train.labels_are.value, train.live.value = "scribbles", True
+    train.run()
+    qtbot.waitUntil(lambda: "s left" in train.result.value, timeout=60_000)
+    wait(qtbot, train)
+    (first,) = plotted_before_first_epoch  # the loss of a batch, before the first epoch ended
+    assert len(first) >= 1 and first[0] == (1, pytest.approx(train._state.batches[0][1]))
+    model = train.model
+    assert model is not None and model.config["validated"] is False
+    assert 3 <= model.config["training"]["seconds"] <= 40, model.config["training"]
+    assert train.plot.curves["loss"] == [(i + 1, pytest.approx(loss)) for i, loss in
+                                         enumerate(loss for _, loss in train._state.batches)]
+    assert not train.warning.native.isHidden() and "no validation" in train.warning.value
+    preview = viewer.layers["train U-Net preview"]  # the model's labels while it trained
+    assert preview.data.shape == image.data.shape and set(np.unique(preview.data)) <= {0, 1}
+    assert tuple(preview.scale) == pytest.approx(tuple(image.scale))
+    train.run()  # a new run takes the warning away
+    assert train.warning.native.isHidden()
+    train.cancel()
+    wait(qtbot, train)
 
 
 def test_cancel_keeps_a_model_and_bad_input_is_one_line(make_napari_viewer, qtbot, tmp_path):

@@ -2,7 +2,8 @@
 "unlabelled" value, a held-out validation split, patches sampled towards labelled voxels.
 
 Inside, a target is uint8 with 0 = not labelled (ignored by the loss) and 1…C = the
-network's output channel + 1.
+network's output channel + 1. Objects also get a float32 distance target (0 at an object's
+edge, 1 at its centre), learnt by one more output channel and used to split touching objects.
 """
 
 from __future__ import annotations
@@ -10,16 +11,18 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
+from scipy import ndimage
 from skimage.segmentation import find_boundaries
 
 from ..backend import to_host
 
 #: what the values of a labels image mean
-LABELS_ARE = ("scribbles", "classes", "objects")
+LABELS_ARE = ("auto", "scribbles", "classes", "objects")
 #: intensity normalisation of the network's input
 NORMALISATIONS = ("percentile", "fixed")
 _PERCENTILES = (1.0, 99.8)
 _INDEX_SAMPLE = 200_000  # per class and image: enough centres to draw patches from
+_MANY_IDS = 5  # "auto": this many non-zero ids or more are objects
 
 
 def layer_parts(item: Any) -> tuple[Any, tuple[float, ...] | None, bool | None]:
@@ -70,21 +73,37 @@ def normalise(image, record: dict, xp=np):
     return ((image - low.reshape(shape)) / scale).astype(xp.float32)
 
 
+def labels_kind(labels: Sequence[np.ndarray], background: int | None) -> str:
+    """What ``labels_are="auto"`` means for these labels: "objects" with 5 or more non-zero
+    ids (an instance image); "scribbles" when ``background``'s id is there and less than half
+    of the voxels are labelled (strokes, 0 = not labelled); else "classes" (a dense mask, 0 =
+    background, e.g. a 0/1 mask from another tool)."""
+    values = np.unique(np.concatenate([np.unique(to_host(lab)) for lab in labels]))
+    if np.count_nonzero(values) >= _MANY_IDS:
+        return "objects"
+    labelled = sum(np.count_nonzero(to_host(lab)) for lab in labels)
+    if background in values and labelled < 0.5 * sum(lab.size for lab in labels):
+        return "scribbles"
+    return "classes"
+
+
 def classes_of(labels: Sequence[np.ndarray], labels_are: str, background: int | None) -> dict:
     """The classes of a model: the label value each output channel stands for in the
     user's labels (``values``) and in the predicted labels (``output``; background → 0),
     and the channels that are foreground."""
     if labels_are not in LABELS_ARE:
         raise ValueError(f"labels_are must be one of {LABELS_ARE}, got {labels_are!r}")
+    if labels_are == "auto":
+        raise ValueError('settle labels_are="auto" with labels_kind first')
+    if not any(np.any(lab) for lab in labels):
+        raise ValueError("the labels have no labelled pixels: paint some (1 = object, "
+                         "2 = background) or choose another labels layer")
     if labels_are == "objects":
         return {"values": [0, 1, 2], "output": [0, 1, 2], "names": ["background", "object",
                                                                     "boundary"]}
     values = np.unique(np.concatenate([np.unique(lab) for lab in labels]))
     if labels_are == "scribbles":
         values = values[values > 0]
-    if values.size == 0 or (labels_are == "scribbles" and not any(lab.any() for lab in labels)):
-        raise ValueError("the labels have no labelled pixels: paint some (1 = object, "
-                         "2 = background) or choose another labels layer")
     if values.size < 2:
         raise ValueError(f"the labels have one class only ({int(values[0])}); a network needs "
                          "two or more: paint background too (label 2)")
@@ -106,6 +125,18 @@ def target(labels: np.ndarray, classes: dict, labels_are: str) -> np.ndarray:
     if labels.min() < 0:
         raise ValueError("labels must be 0 or more")
     return lookup[labels]
+
+
+def distance_target(labels: np.ndarray, spacing=None) -> np.ndarray:
+    """float32: each object's distance to its own edge (touching objects part at their
+    shared edge), divided by the object's largest, so 1 at its centre; 0 outside objects."""
+    labels = to_host(labels)
+    inside = (labels > 0) & ~find_boundaries(labels, mode="inner")
+    distance = ndimage.distance_transform_edt(inside, sampling=spacing) if inside.any() \
+        else np.zeros(labels.shape)
+    peak = np.zeros(int(labels.max()) + 1)
+    peak[1:] = ndimage.maximum(distance, labels, np.arange(1, peak.size))
+    return (distance / np.maximum(peak, 1e-6)[labels]).astype(np.float32)
 
 
 def split(targets: list[np.ndarray], fraction: float, block: Sequence[int], channels: int,
@@ -152,66 +183,71 @@ def split(targets: list[np.ndarray], fraction: float, block: Sequence[int], chan
 
 
 class PatchSampler:
-    """Random patches (C, *patch) of the images with their targets, each centred near a
-    labelled voxel of a class drawn uniformly (rare classes are seen as often as common
-    ones), with flips, 90° turns in the image plane, and intensity changes."""
+    """Random patches (C, *patch) of the images with their targets (and distance targets,
+    when given), each centred near a labelled voxel of a class drawn uniformly (rare classes
+    are seen as often as common ones). Augmentation (NumPy, per patch, no per-voxel Python):
+    flips on every axis, 90° turns in the image plane (square patches), then per batch
+    contrast (gamma), gain, offset and a little noise."""
 
     def __init__(self, images: list[np.ndarray], targets: list[np.ndarray],
-                 patch: Sequence[int], augment: bool, seed: int):
+                 patch: Sequence[int], augment: bool, seed: int,
+                 distances: list[np.ndarray] | None = None):
         self.images, self.targets, self.patch = images, targets, tuple(patch)
+        self.distances = distances
         self.rng = np.random.default_rng(seed)
-        self.transforms = augmentation(self.patch, seed) if augment else None
+        self.augment = augment
         self.centres = {}  # class -> list of (image, flat indices)
         for i, t in enumerate(targets):
-            for c in np.unique(t[t > 0]):
-                where = np.flatnonzero(t == c)
+            flat = t.ravel()
+            order = np.argsort(flat, kind="stable")
+            ends = np.cumsum(np.bincount(flat, minlength=256))
+            for c in np.flatnonzero(np.bincount(flat, minlength=256)[1:]) + 1:
+                where = order[ends[c - 1]:ends[c]]
                 if where.size > _INDEX_SAMPLE:
-                    where = self.rng.choice(where, _INDEX_SAMPLE, replace=False)
+                    where = where[self.rng.integers(where.size, size=_INDEX_SAMPLE)]
                 self.centres.setdefault(int(c), []).append((i, where))
 
-    def batch(self, size: int) -> tuple[np.ndarray, np.ndarray]:
-        pairs = [self._one() for _ in range(size)]
-        return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+    def batch(self, size: int):
+        """(images, targets) or, with distances, (images, targets, distances), stacked."""
+        parts = [self._one() for _ in range(size)]
+        out = [np.stack(p) for p in zip(*parts)]
+        if self.augment:
+            out[0] = self._intensity(out[0])
+        return tuple(out)
 
-    def _one(self) -> tuple[np.ndarray, np.ndarray]:
+    def _one(self) -> tuple[np.ndarray, ...]:
         rng = self.rng
-        c = rng.choice(list(self.centres))
+        classes = list(self.centres)
+        c = classes[rng.integers(len(classes))]
         i, where = self.centres[c][rng.integers(len(self.centres[c]))]
-        image, t = self.images[i], self.targets[i]
+        t = self.targets[i]
         centre = np.unravel_index(where[rng.integers(where.size)], t.shape)
         start = [int(np.clip(x - rng.integers(p), 0, n - p))
                  for x, p, n in zip(centre, self.patch, t.shape)]
         box = tuple(slice(s, s + p) for s, p in zip(start, self.patch))
-        x, y = image[(slice(None),) + box], t[box]
-        if self.transforms is not None:
-            x, y = self._augmented(x, y)
-        return np.ascontiguousarray(x), np.ascontiguousarray(y)
+        parts = [self.images[i][(slice(None),) + box][None], t[box][None]]
+        if self.distances is not None:
+            parts.append(self.distances[i][box][None])
+        if self.augment:  # every part as (1 or C, *patch): the same flips and turns
+            spatial = len(self.patch)
+            for axis in range(1, spatial + 1):
+                if rng.random() < 0.5:
+                    parts = [np.flip(p, axis=axis) for p in parts]
+            if self.patch[-1] == self.patch[-2]:
+                turns = int(rng.integers(4))
+                parts = [np.rot90(p, turns, axes=(-2, -1)) for p in parts]
+        return (np.ascontiguousarray(parts[0][0]),) + tuple(
+            np.ascontiguousarray(p[0]) for p in parts[1:])
 
-    def _augmented(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        out = self.transforms({"image": x, "label": y[None]})
-        return np.asarray(out["image"], np.float32), np.asarray(out["label"][0], np.uint8)
-
-
-def augmentation(patch: Sequence[int], seed: int):
-    """MONAI transforms for (image, label) patches: flips on every axis, 90° turns (square
-    patches) and small rotations/zooms in the image plane (labels nearest-neighbour, padding =
-    not labelled), then contrast (gamma), gain, offset and a little noise."""
-    from monai import transforms as T
-
-    spatial_dims = len(patch)
-    plane = (spatial_dims - 2, spatial_dims - 1)
-    keys = ["image", "label"]
-    rotate = (np.pi / 12, 0.0, 0.0) if spatial_dims == 3 else np.pi / 12  # in the YX plane
-    compose = T.Compose([
-        *[T.RandFlipd(keys, prob=0.5, spatial_axis=axis) for axis in range(spatial_dims)],
-        *([T.RandRotate90d(keys, prob=0.75, spatial_axes=plane)]
-          if patch[-1] == patch[-2] else []),
-        T.RandAffined(keys, prob=0.3, rotate_range=rotate, scale_range=0.1,
-                      mode=("bilinear", "nearest"), padding_mode="zeros"),
-        T.RandAdjustContrastd("image", prob=0.3, gamma=(0.7, 1.5)),
-        T.RandScaleIntensityd("image", prob=0.5, factors=0.2),
-        T.RandShiftIntensityd("image", prob=0.5, offsets=0.1),
-        T.RandGaussianNoised("image", prob=0.2, std=0.05),
-    ])
-    compose.set_random_state(seed)
-    return compose
+    def _intensity(self, x: np.ndarray) -> np.ndarray:
+        """Per patch: gamma 0.7–1.5 (30 %), gain ±20 %, offset ±0.1, noise σ 0.05 (20 %)."""
+        rng, n = self.rng, x.shape[0]
+        shape = (n,) + (1,) * (x.ndim - 1)
+        gamma = np.where(rng.random(n) < 0.3, rng.uniform(0.7, 1.5, n), 1.0).reshape(shape)
+        low = x.min(axis=tuple(range(1, x.ndim)), keepdims=True)
+        span = np.maximum(x.max(axis=tuple(range(1, x.ndim)), keepdims=True) - low, 1e-6)
+        x = ((x - low) / span) ** gamma * span + low
+        x = x * rng.uniform(0.8, 1.2, shape) + rng.uniform(-0.1, 0.1, shape)
+        noisy = (rng.random(n) < 0.2).reshape(shape)
+        x = x + noisy * rng.normal(0, 0.05, x.shape)
+        return x.astype(np.float32)

@@ -1,11 +1,13 @@
-"""Train a MONAI network from images and (sparse) labels.
+"""Train a MONAI network from images and (sparse) labels, for a time or a number of epochs.
 
-An epoch is ``steps`` batches of random patches. After each epoch the validation voxels
-(whole blocks held out of training, see :func:`data.split`) are predicted with sliding-window
-inference and scored per class with MONAI's Dice; the best epoch's weights are kept. Training
-stops after ``epochs``, after ``patience`` epochs without improvement, or when the caller
-cancels (the callback raises :class:`~napari_segkit.progress.Cancelled`): the best model so
-far is returned either way.
+Training runs batches of random patches; every so often (an "epoch": ``steps`` batches, or
+a tenth of ``time_limit``) the validation voxels (whole blocks held out of training, see
+:func:`data.split`) are predicted with sliding-window inference and scored per class with
+MONAI's Dice; the best epoch's weights are kept. Training stops when ``time_limit`` is up
+(after one last validation), after ``epochs``, after ``patience`` epochs without improvement,
+or when the caller cancels (a callback raises :class:`~napari_segkit.progress.Cancelled`):
+the best model so far is returned either way, with ``config["validated"]`` False when no
+validation finished.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import copy
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
@@ -25,6 +27,13 @@ from .devices import autocast, torch_device
 from .model import Model, load_model
 
 LOSSES = ("dicece", "dice", "focal", "dicefocal")
+#: seconds of training when neither ``time_limit`` nor ``epochs`` is given
+DEFAULT_TIME_LIMIT = 120.0
+#: per device kind: patch side (2D, 3D), batch size (2D, 3D), channels, residual units
+PLANS = {"cpu": {"side": (96, 48), "batch": (4, 2), "channels": (16, 32, 64, 128),
+                 "residual_units": 1},
+         "cuda": {"side": (128, 64), "batch": (8, 2), "channels": networks.DEFAULT_CHANNELS,
+                  "residual_units": 2}}
 
 
 @dataclass
@@ -46,56 +55,93 @@ class Epoch:
         return float(np.mean(values)) if values else None
 
 
-def train(images, labels, *, labels_are: str = "scribbles", background: int | None = 2,
+@dataclass
+class Batch:
+    """One batch's report, for a live plot: ``step`` (batches so far, from 1), ``epoch``
+    (the epoch it belongs to, from 1), its ``loss``, ``fraction`` of the training done (by
+    time with a ``time_limit``), ``seconds`` since training began and ``seconds_left`` (an
+    estimate). ``model`` is the model being trained (for :func:`~napari_segkit.unet.preview`;
+    do not keep it)."""
+
+    step: int
+    epoch: int
+    loss: float
+    fraction: float
+    seconds: float
+    seconds_left: float
+    model: Model = field(repr=False)
+
+
+def train(images, labels, *, labels_are: str = "auto", background: int | None = 2,
           spatial_dims: int | None = None, rgb: bool | None = None, spacing=None,
-          architecture: str = "unet", channels: Sequence[int] = networks.DEFAULT_CHANNELS,
-          residual_units: int = 2, dropout: float = 0.0, epochs: int = 40,
-          steps: int = 16, batch_size: int | None = None,
+          architecture: str = "unet", channels: Sequence[int] | None = None,
+          residual_units: int | None = None, dropout: float = 0.0,
+          time_limit: float | None = None, epochs: int | None = None,
+          steps: int | None = None, batch_size: int | None = None,
           patch_size: Sequence[int] | int | None = None, learning_rate: float = 2e-3,
           loss: str = "dicece", class_weights: str | Sequence[float] | None = "balanced",
           normalisation: str = "percentile", augment: bool = True, validation: float = 0.2,
           patience: int = 15, resume=None, trust: bool = False, seed: int = 0,
-          device: str = "auto",
+          device: str = "auto", threads: int | None = None,
           callback: Callable[[Epoch], None] | None = None,
+          on_batch: Callable[[Batch], None] | None = None,
           progress: Callable[[float], None] | None = None) -> Model:
     """Train a segmentation network on ``images`` and their ``labels`` (an array, a napari
     layer or a segkit Volume each, or lists of them, paired in order).
 
-    ``labels_are``: "scribbles" (0 = not labelled, ignored; 1, 2, … classes; ``background``'s
-    id predicts as 0), "classes" (every voxel labelled; 0 = background) or "objects"
-    (instance ids; trained as background / object / boundary so that touching objects can be
+    ``labels_are``: "auto" (default: 5 or more ids are objects; label ``background`` (2)
+    in sparse strokes are scribbles; else classes, e.g. a 0/1 mask), "scribbles" (0 = not
+    labelled, ignored; 1, 2, … classes; ``background``'s id predicts as 0), "classes" (every
+    voxel labelled; 0 = background) or "objects" (instance ids; trained as background /
+    object / boundary plus each object's distance to its edge, so that touching objects are
     split). ``spatial_dims``: 2 or 3 (default the image's; 2 on a stack trains on its
-    slices). ``architecture``: see :mod:`~napari_segkit.unet.networks`. ``epochs`` of
-    ``steps`` batches of ``batch_size`` patches (default 8 in 2D, 2 in 3D) of ``patch_size``
-    voxels (default up to 128² or 64³, fewer slices in a coarse Z). ``loss``: "dicece",
-    "dice", "focal" or "dicefocal"; ``class_weights``: "balanced" (inverse square root of
-    each class's share), a weight per class, or None. ``validation``: share of labelled
-    voxels held out (0: none; then the last epoch is kept). ``resume``: a model (or folder)
-    to go on training; ``trust``: allow a ``resume`` path that can run code (see
-    :func:`~napari_segkit.unet.load_model`). ``callback(epoch)`` gets each
-    :class:`Epoch`; raising ``Cancelled`` there (or in ``progress``) stops training and
-    keeps the best model.
+    slices). ``architecture``: see :mod:`~napari_segkit.unet.networks`; ``channels`` and
+    ``residual_units`` default to the device's plan (:data:`PLANS`: 16-32-64-128 with 1
+    residual unit on the CPU, 2 on a GPU).
+
+    How long: ``time_limit`` seconds (default 120 when ``epochs`` is not given either),
+    validating every tenth of it (or every ``steps`` batches); else ``epochs`` of ``steps``
+    (default 16) batches. Batches of ``batch_size`` patches (default 4 of 96² or 2 of 48³ on
+    the CPU, 8 of 128² or 2 of 64³ on a GPU; fewer voxels along a coarse axis). ``threads``:
+    torch's CPU threads while training (default the cores this process may use).
+    ``loss``: "dicece", "dice", "focal" or "dicefocal"; ``class_weights``: "balanced"
+    (inverse square root of each class's share), a weight per class, or None.
+    ``validation``: share of labelled voxels held out (0: none; then the last epoch is kept).
+    ``resume``: a model (or folder) to go on training; ``trust``: allow a ``resume`` path that
+    can run code (see :func:`~napari_segkit.unet.load_model`). ``callback(epoch)`` gets each
+    :class:`Epoch`, ``on_batch(batch)`` each :class:`Batch`; raising ``Cancelled`` there (or
+    in ``progress``) stops training and keeps the best model. The model's config records how
+    it was trained (``config["training"]``) and whether a validation finished
+    (``config["validated"]``).
     """
     import torch
 
+    if time_limit is None and epochs is None:
+        time_limit = DEFAULT_TIME_LIMIT
+    if time_limit is not None and not time_limit > 0:
+        raise ValueError(f"time_limit must be a number of seconds above 0, got {time_limit}")
+    if time_limit is None:
+        steps = steps or 16
     pairs = _pairs(images, labels)
     previous = load_model(resume, trust=trust) if isinstance(resume, (str, os.PathLike)) \
         else resume
+    dev = torch_device(device)
+    plan = PLANS["cuda" if dev.type == "cuda" else "cpu"]
     config = _config(pairs, previous, labels_are=labels_are, background=background,
                      spatial_dims=spatial_dims, rgb=rgb, spacing=spacing,
-                     architecture=architecture, channels=channels,
-                     residual_units=residual_units, dropout=dropout, patch_size=patch_size,
-                     normalisation=normalisation)
+                     architecture=architecture, channels=channels or plan["channels"],
+                     residual_units=plan["residual_units"] if residual_units is None
+                     else residual_units, dropout=dropout, patch_size=patch_size,
+                     normalisation=normalisation, side=plan["side"])
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     n_classes = len(config["classes"]["values"])
-    images_cf, targets = _arrays(pairs, config)
+    images_cf, targets, distances = _arrays(pairs, config)
     patch = tuple(config["patch"])
     sample_patch = (1,) * (images_cf[0].ndim - 1 - len(patch)) + patch
     block = tuple(max(1, p // 2) for p in sample_patch)
     train_t, val_t = data.split(targets, validation, block, n_classes, seed)
     weights = _class_weights(class_weights, train_t, n_classes)
-    dev = torch_device(device)
     torch.manual_seed(seed)
 
     if previous is not None:
@@ -109,44 +155,57 @@ def train(images, labels, *, labels_are: str = "scribbles", background: int | No
         optimiser.load_state_dict(previous.training["optimiser"])
     loss_fn = _loss(loss, weights.to(dev) if weights is not None else None)
     sampler = data.PatchSampler(images_cf, train_t, sample_patch, augment,
-                                seed + len(model.history))
-    batch_size = batch_size or (8 if len(patch) == 2 else 2)
+                                seed + len(model.history), distances)
+    batch_size = batch_size or plan["batch"][len(patch) - 2]
     scaler = torch.amp.GradScaler(enabled=dev.type == "cuda")
     history = model.history
     start = len(history)
     best_score = max((_score(e) for e in history), default=-math.inf)
     best_state = copy.deepcopy(network.state_dict())
-    waited = 0
+    threads = threads or _cores()
+    threads_before = torch.get_num_threads()
+    clock = _Clock(time_limit, epochs, steps)
+    validated = False
     stopped = "finished"
     with reporting(progress):
         try:
-            for epoch in range(start, start + epochs):
+            torch.set_num_threads(threads)
+            waited, losses = 0, []
+            network.train()
+            while not clock.done():
+                x, y, *d = (torch.from_numpy(a).to(dev) for a in sampler.batch(batch_size))
+                if len(patch) < y.ndim - 1:  # 2D network on slices of a stack
+                    x, y, d = x[:, :, 0], y[:, 0], [v[:, 0] for v in d]
+                optimiser.zero_grad(set_to_none=True)
+                with autocast(dev):
+                    value = _masked_loss(loss_fn, network(x), y, n_classes, d)
+                scaler.scale(value).backward()
+                scaler.step(optimiser)
+                scaler.update()
+                losses.append(float(value.detach()))
+                clock.stepped()
+                report(clock.fraction())
+                if on_batch is not None:
+                    on_batch(Batch(clock.step, start + clock.epoch + 1, losses[-1],
+                                   clock.fraction(), clock.elapsed(), clock.left(), model))
+                if not clock.epoch_ends():
+                    continue
                 began = time.perf_counter()
-                network.train()
-                losses = []
-                for step in range(steps):
-                    x, y = sampler.batch(batch_size)
-                    x, y = torch.from_numpy(x).to(dev), torch.from_numpy(y).to(dev)
-                    if len(patch) < y.ndim - 1:  # 2D network on slices of a stack
-                        x, y = x[:, :, 0], y[:, 0]
-                    optimiser.zero_grad(set_to_none=True)
-                    with autocast(dev):
-                        value = _masked_loss(loss_fn, network(x), y)
-                    scaler.scale(value).backward()
-                    scaler.step(optimiser)
-                    scaler.update()
-                    losses.append(float(value.detach()))
-                    report((epoch - start + (step + 1) / steps) / epochs)
                 dice = _validate(network, images_cf, val_t, config, dev) if validation > 0 \
                     else None
+                network.train()
+                clock.validated(time.perf_counter() - began)
+                validated = validated or dice is not None
                 loss_value = float(np.mean(losses))
                 score = _score({"loss": loss_value, "dice": dice})
                 waited = 0 if score > best_score else waited + 1
                 best = score >= best_score  # ties: the later epoch has trained longer
                 if best:
                     best_score, best_state = score, copy.deepcopy(network.state_dict())
-                report_ = Epoch(epoch + 1, loss_value, dice, best, time.perf_counter() - began)
+                report_ = Epoch(start + clock.epoch, loss_value, dice, best,
+                                clock.epoch_seconds())
                 history.append(asdict(report_))
+                losses = []
                 if callback is not None:
                     callback(report_)
                 if waited >= patience:
@@ -154,6 +213,8 @@ def train(images, labels, *, labels_are: str = "scribbles", background: int | No
                     break
         except Cancelled:
             stopped = "cancelled"
+        finally:
+            torch.set_num_threads(threads_before)
     if validation <= 0:
         best_state = network.state_dict()
     network.load_state_dict(best_state)
@@ -161,9 +222,88 @@ def train(images, labels, *, labels_are: str = "scribbles", background: int | No
     # tensors, numbers, strings, lists, dicts only: training.pt loads with weights_only=True
     model.training = {"optimiser": optimiser.state_dict()}
     model.config["stopped"] = stopped
-    model.config["best_dice"] = None if best_score == -math.inf or validation <= 0 else \
-        best_score
+    model.config["validated"] = validated
+    model.config["best_dice"] = best_score if validated else None
+    model.config["training"] = {
+        "time_limit": time_limit, "seconds": round(clock.elapsed(), 2), "epochs": clock.epoch,
+        "steps": clock.step, "batch_size": batch_size, "patch": list(patch),
+        "device": dev.type, "torch_threads": threads, "augment": augment,
+        "learning_rate": learning_rate, "loss": loss}
     return model
+
+
+class _Clock:
+    """When epochs end and training stops: by ``time_limit`` seconds (an epoch every tenth
+    of it, or every ``steps`` batches; the last validation fits in the time), by ``epochs``
+    of ``steps`` batches, or both (whichever comes first)."""
+
+    def __init__(self, time_limit, epochs, steps):
+        self.limit, self.epochs, self.steps = time_limit, epochs, steps
+        self.began = self.epoch_began = time.perf_counter()
+        self.step = self.epoch = self.in_epoch = 0
+        self.validation = 0.0  # seconds of the last validation
+        self.batch = 0.0  # seconds of the last batch
+        self._last = self.began  # when the last batch ended
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.began
+
+    def stepped(self) -> None:
+        now = time.perf_counter()
+        self.batch = now - self._last
+        self._last = now
+        self.step += 1
+        self.in_epoch += 1
+
+    def time_up(self) -> bool:
+        """Whether one more batch and a validation would overrun the time limit."""
+        return self.limit is not None and \
+            self.elapsed() + self.batch + self.validation >= self.limit
+
+    def epoch_ends(self) -> bool:
+        if self.steps is not None and self.in_epoch >= self.steps:
+            return True
+        if self.limit is not None and (self.time_up() or self.steps is None and
+                                       time.perf_counter() - self.epoch_began >= self.limit / 10):
+            return True
+        return False
+
+    def validated(self, seconds: float) -> None:
+        self.validation = seconds
+        self.epoch += 1
+        self.in_epoch = 0
+
+    def epoch_seconds(self) -> float:
+        now = time.perf_counter()
+        seconds, self.epoch_began, self._last = now - self.epoch_began, now, now
+        return seconds
+
+    def done(self) -> bool:
+        if self.epochs is not None and self.epoch >= self.epochs:
+            return True
+        return self.in_epoch == 0 and self.step > 0 and self.time_up()
+
+    def fraction(self) -> float:
+        parts = []
+        if self.limit is not None:
+            parts.append(self.elapsed() / self.limit)
+        if self.epochs:
+            per = self.steps or 1
+            parts.append((self.epoch + min(self.in_epoch / per, 1)) / self.epochs)
+        return float(min(max(parts, default=1.0), 1.0))
+
+    def left(self) -> float:
+        if self.limit is not None and not self.epochs:
+            return max(0.0, self.limit - self.elapsed())
+        f = self.fraction()
+        return self.elapsed() * (1 - f) / f if f > 0 else float("nan")
+
+
+def _cores() -> int:
+    """The CPU cores this process may use."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _pairs(images, labels) -> list[tuple]:
@@ -176,7 +316,8 @@ def _pairs(images, labels) -> list[tuple]:
 
 
 def _config(pairs, previous, *, labels_are, background, spatial_dims, rgb, spacing,
-            architecture, channels, residual_units, dropout, patch_size, normalisation) -> dict:
+            architecture, channels, residual_units, dropout, patch_size, normalisation,
+            side) -> dict:
     """Check the pairs and settle the model's settings (those of ``previous`` if resuming)."""
     _, first_spacing, first_rgb = data.layer_parts(pairs[0][0])
     rgb = bool(first_rgb) if rgb is None else rgb
@@ -211,9 +352,11 @@ def _config(pairs, previous, *, labels_are, background, spatial_dims, rgb, spaci
                              "channel(s); these images differ")
         return config
     labels_list = [np.asarray(data.layer_parts(lab)[0]) for _, lab in pairs]
+    if labels_are == "auto":
+        labels_are = data.labels_kind(labels_list, background)
     classes = data.classes_of(labels_list, labels_are, background)
     smallest = np.min(np.asarray(shapes)[:, -dims:], axis=0)
-    patch = _patch(patch_size, smallest, spacing, dims)
+    patch = _patch(patch_size, smallest, spacing, dims, side[dims - 2])
     levels = len(channels) - 1
     strides = networks.strides_for(patch, spacing, levels)
     multiple = networks.divisor(architecture, strides)
@@ -223,16 +366,18 @@ def _config(pairs, previous, *, labels_are, background, spatial_dims, rgb, spaci
     return {"architecture": architecture, "spatial_dims": dims,
             "in_channels": 3 if rgb else 1, "classes": classes, "labels_are": labels_are,
             "spacing": spacing, "patch": [int(p) for p in patch],
+            "distance": labels_are == "objects",
             "network": {"spatial_dims": dims, "in_channels": 3 if rgb else 1,
-                        "out_channels": len(classes["values"]), "patch": [int(p) for p in patch],
+                        "out_channels": len(classes["values"]) + (labels_are == "objects"),
+                        "patch": [int(p) for p in patch],
                         "strides": strides, "channels": list(channels),
                         "residual_units": residual_units, "dropout": dropout},
             "normalisation": {"mode": normalisation}, "history": []}
 
 
-def _patch(patch_size, smallest, spacing, dims) -> list[int]:
-    """The training patch: as given (checked against the smallest image), else up to 128²
-    or 64³ (fewer voxels along a coarser axis), rounded down to a multiple of 16."""
+def _patch(patch_size, smallest, spacing, dims, side) -> list[int]:
+    """The training patch: as given (checked against the smallest image), else up to
+    ``side`` voxels a side (fewer along a coarser axis), rounded down to a multiple of 16."""
     if patch_size is not None:
         patch = [int(patch_size)] * dims if np.isscalar(patch_size) else [int(p) for p in
                                                                            patch_size]
@@ -242,7 +387,6 @@ def _patch(patch_size, smallest, spacing, dims) -> list[int]:
             raise ValueError(f"patch size {tuple(patch)} is larger than the smallest image "
                              f"({tuple(int(s) for s in smallest)}); choose a patch no larger")
         return patch
-    side = 128 if dims == 2 else 64
     ratio = np.ones(dims) if spacing is None else np.min(spacing) / np.asarray(spacing)
     wanted = np.maximum(side * ratio, 8)
     patch = [int(min(w, s) // 16 * 16) or int(min(w, s) // 8 * 8) for w, s in
@@ -253,17 +397,23 @@ def _patch(patch_size, smallest, spacing, dims) -> list[int]:
     return patch
 
 
-def _arrays(pairs, config) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Normalised (C, *spatial) images and their targets."""
+def _arrays(pairs, config) -> tuple[list, list, list | None]:
+    """Normalised (C, *spatial) images, their targets, and distance targets (objects; else
+    None)."""
     rgb = config["in_channels"] == 3
     images = [data.channels_first(np.asarray(data.layer_parts(im)[0]), rgb) for im, _ in pairs]
     record = config["normalisation"]
     if "percentiles" not in record:  # a new model: settle it from the training images
         record.update(data.normalisation(images, record["mode"]))
     images = [data.normalise(im, record) for im in images]
-    targets = [data.target(np.asarray(data.layer_parts(lab)[0]), config["classes"],
-                           config["labels_are"]) for _, lab in pairs]
-    return images, targets
+    labels = [np.asarray(data.layer_parts(lab)[0]) for _, lab in pairs]
+    targets = [data.target(lab, config["classes"], config["labels_are"]) for lab in labels]
+    distances = None
+    if config.get("distance"):  # a 2D model on a stack: distances within each slice
+        spacing = list(config["spacing"] or [1.0] * config["spatial_dims"])
+        distances = [data.distance_target(lab, [1e6] * (lab.ndim - len(spacing)) + spacing)
+                     for lab in labels]
+    return images, targets, distances
 
 
 def _class_weights(kind, targets, n):
@@ -298,11 +448,19 @@ def _loss(name: str, weights):
     return losses.DiceFocalLoss(softmax=True, batch=True, weight=weights, **common)
 
 
-def _masked_loss(loss_fn, logits, target):
-    """The loss over labelled voxels only: those voxels as one (1, C, N) "image"."""
+def _masked_loss(loss_fn, logits, target, n_classes, distance):
+    """The loss over labelled voxels only: those voxels as one (1, C, N) "image"; with a
+    ``distance`` target (a list of one), plus the binary cross-entropy of the last channel
+    against it."""
+    import torch
+
     mask = target > 0
     chosen = logits.movedim(1, -1)[mask].T[None].float()
-    return loss_fn(chosen, (target[mask].long() - 1)[None, None])
+    value = loss_fn(chosen[:, :n_classes], (target[mask].long() - 1)[None, None])
+    if distance:
+        value = value + torch.nn.functional.binary_cross_entropy_with_logits(
+            chosen[0, n_classes], distance[0][mask].float())
+    return value
 
 
 def _validate(network, images, targets, config, dev) -> dict[str, float]:
@@ -319,7 +477,8 @@ def _validate(network, images, targets, config, dev) -> dict[str, float]:
         for image, t in zip(images, targets):
             if t.any():
                 box = _around(t, config["patch"])
-                pred = probabilities_of(network, image[(slice(None),) + box], config, dev).argmax(0)
+                pred = probabilities_of(network, image[(slice(None),) + box], config,
+                                        dev)[:len(names)].argmax(0)
                 keep = t[box] > 0
                 predicted.append(pred[keep])
                 truth.append(t[box][keep].astype(np.int64) - 1)

@@ -1,8 +1,9 @@
 """The "Train U-Net" and "Apply U-Net" widgets over :mod:`napari_segkit.unet`.
 
 Train: pairs of image and labels layers (painted scribbles, full classes or objects), the
-network and how long to train; a live plot of the loss and validation Dice; Cancel keeps the
-best model so far; Save writes the model folder.
+network and how long to train (minutes; optionally at most some epochs); a live plot of the
+loss per batch and the validation Dice per epoch, the time left; Cancel keeps the best model
+so far; Save writes the model folder (with a warning when no validation finished).
 Apply: a model folder and an image layer; the Labels layer "<image> U-Net" (and, on
 request, the probabilities as Image layers) with the image's scale, progress and Cancel.
 """
@@ -18,16 +19,34 @@ from magicgui.widgets import (CheckBox, ComboBox, Container, FileEdit, FloatSpin
 
 from .. import unet
 from ._base import Panel, RunState, follow_active, pick
-from ._layers import full_data, provenance, show_labels, spatial_ndim
+from ._layers import displayed_plane, full_data, provenance, show_labels, spatial_ndim
 from ._plot import CurvePlot
 
 
 class _Run(RunState):
-    """Shared with a worker: fraction done, whether Cancel was pressed, epochs reported."""
+    """Shared with a worker: fraction done, whether Cancel was pressed, the epochs reported
+    (with the batch count at each), the (step, loss) of each batch and the seconds left; with
+    a ``plane`` (2D), the model's labels of it every ``PREVIEW_EVERY`` seconds."""
 
-    def __init__(self):
+    #: seconds between live previews
+    PREVIEW_EVERY = 2.0
+
+    def __init__(self, plane: np.ndarray | None = None):
         super().__init__()
-        self.epochs = []
+        self.epochs, self.epoch_steps, self.batches = [], [], []
+        self.seconds_left: float | None = None
+        self.plane, self.preview, self._previewed = plane, None, -self.PREVIEW_EVERY
+
+    def on_epoch(self, epoch) -> None:
+        self.epoch_steps.append(self.batches[-1][0] if self.batches else 0)
+        self.epochs.append(epoch)
+
+    def on_batch(self, batch) -> None:
+        """Keeps the numbers only (not the model)."""
+        self.batches.append((batch.step, batch.loss))
+        self.fraction, self.seconds_left = batch.fraction, batch.seconds_left
+        if self.plane is not None and batch.seconds - self._previewed >= self.PREVIEW_EVERY:
+            self.preview, self._previewed = unet.preview(batch.model, self.plane), batch.seconds
 
 
 class _RunningWidget(Panel):
@@ -62,26 +81,35 @@ class TrainUNetWidget(_RunningWidget):
         self.add_pair = PushButton(text="Add a pair")
         self.remove_pair = PushButton(text="Remove the last pair")
         self.labels_are = ComboBox(label="labels are", choices=list(unet.LABELS_ARE),
-                                   value="scribbles",
-                                   tooltip="scribbles: 0 not labelled, 1 object, 2 background; "
-                                   "classes: every pixel, 0 background; objects: instance ids "
+                                   value=unet.LABELS_ARE[0],
+                                   tooltip="auto: told from the labels; scribbles: 0 not "
+                                   "labelled, 1 object, 2 background; classes: every pixel, "
+                                   "0 background; objects: instance ids "
                                    "(learns to split touching objects)")
         self.architecture = ComboBox(label="network", choices=list(unet.ARCHITECTURES))
         self.slices = CheckBox(text="2D network on slices", value=False,
                                tooltip="a 2D network trained on the slices of a stack")
-        self.epochs = SpinBox(label="epochs", min=1, max=10_000, value=40)
+        self.minutes = FloatSpinBox(label="minutes", min=0.05, max=24 * 60, step=0.5, value=2,
+                                    tooltip="how long to train (validation included)")
+        self.epochs = SpinBox(label="at most epochs (0: no limit)", min=0, max=10_000,
+                              value=0, tooltip="stop after this many epochs if sooner")
         self.patch = SpinBox(label="patch size (0: auto)", min=0, max=1024, step=16, value=0)
+        self.live = CheckBox(text="live preview (displayed slice)", value=False,
+                             tooltip="the model's labels of the first image's displayed slice "
+                             "every 2 s while it trains (2D images or a 2D network)")
         self.validation = FloatSpinBox(label="validation share", min=0, max=0.9, step=0.05,
                                        value=0.2)
         self.plot = CurvePlot()
         self.folder = FileEdit(label="model folder", mode="w")
         self.save_button = PushButton(text="Save model", enabled=False)
+        self.warning = Label(value="", visible=False)
         self.extend([self.pairs, self.add_pair, self.remove_pair, self.labels_are,
-                     self.architecture, self.slices, self.epochs, self.patch, self.validation,
-                     *self.running_widgets("Train")])
-        self.extend([self.folder, self.save_button])
+                     self.architecture, self.slices, self.minutes, self.epochs, self.patch,
+                     self.validation, self.live, *self.running_widgets("Train")])
+        self.extend([self.warning, self.folder, self.save_button])
         self.form_layout.insertWidget(self.form_layout.count() - 1, self.plot)  # above stretch
         self.model: unet.Model | None = None
+        self._preview_of = None  # the image layer of the live preview
 
         self.add_pair.changed.connect(self._add_pair)
         self.remove_pair.changed.connect(self._remove_pair)
@@ -113,7 +141,8 @@ class TrainUNetWidget(_RunningWidget):
                   for image, _ in chosen]
         labels = [np.asarray(full_data(labels)) for _, labels in chosen]
         settings = {"labels_are": self.labels_are.value,
-                    "architecture": self.architecture.value, "epochs": self.epochs.value,
+                    "architecture": self.architecture.value,
+                    "time_limit": 60 * self.minutes.value, "epochs": self.epochs.value or None,
                     "patch_size": self.patch.value or None,
                     "validation": self.validation.value,
                     "spatial_dims": 2 if self.slices.value else None,
@@ -121,10 +150,17 @@ class TrainUNetWidget(_RunningWidget):
 
         def train(state: _Run):
             return unet.train([np.asarray(data) for data, _, _ in images], labels, **settings,
-                              callback=state.epochs.append, progress=state.update)
+                              callback=state.on_epoch, on_batch=state.on_batch,
+                              progress=state.update)
 
         self.names = [f"{image.name} + {lab.name}" for image, lab in chosen]
-        return self.start(train, self._trained, _Run())
+        self.warning.visible = False
+        first = chosen[0][0]
+        plane = None
+        if self.live.value and (spatial_ndim(first) == 2 or self.slices.value):
+            plane = displayed_plane(self.viewer, first)[0]
+        self._preview_of = first
+        return self.start(train, self._trained, _Run(plane))
 
     def cancel(self, _=None) -> None:
         """Stop after the current batch; the best model so far is kept."""
@@ -134,14 +170,34 @@ class TrainUNetWidget(_RunningWidget):
 
     def _refresh(self) -> None:
         super()._refresh()
-        epochs = list(self._state.epochs)
-        if epochs:
-            self.plot.set_curves({"loss": [e.loss for e in epochs],
-                                  "Dice": [e.mean_dice if e.mean_dice is not None
-                                           else float("nan") for e in epochs]})
-            last = epochs[-1]
-            self.result.value = (f"epoch {last.epoch}: loss {last.loss:.3f}"
-                                 + (f", Dice {last.mean_dice:.3f}" if last.mean_dice else ""))
+        state = self._state
+        epochs, steps, batches = list(state.epochs), list(state.epoch_steps), list(state.batches)
+        if not batches:
+            return
+        dice = [(step, e.mean_dice if e.mean_dice is not None else float("nan"))
+                for step, e in zip(steps, epochs)]
+        self.plot.set_curves({"loss": batches, "Dice": dice})
+        if state.preview is not None:
+            self._show_preview(state.preview)
+            state.preview = None
+        step, loss = batches[-1]
+        text = f"batch {step}: loss {loss:.3f}"
+        if epochs and epochs[-1].mean_dice is not None:
+            text += f", Dice {epochs[-1].mean_dice:.3f}"
+        if state.seconds_left is not None and self.cancel_button.enabled:
+            text += f"; ≈ {state.seconds_left:.0f} s left"
+        if not state.cancelled:  # else it says it is stopping
+            self.result.value = text
+
+    def _show_preview(self, labels: np.ndarray) -> None:
+        """The live preview into "<image> U-Net preview" (the displayed slice)."""
+        layer = self._preview_of
+        name = f"{layer.name} U-Net preview"
+        if name in self.viewer.layers:
+            self.viewer.layers[name].data = labels
+        else:
+            self.viewer.add_labels(labels, name=name, opacity=0.5, scale=layer.scale[-2:],
+                                   translate=layer.translate[-2:])
 
     def _trained(self, model: unet.Model) -> None:
         self.model = model
@@ -152,6 +208,11 @@ class TrainUNetWidget(_RunningWidget):
                              + (f", best validation Dice {best:.3f}" if best is not None
                                 else "") + "; save it to apply it")
         self.save_button.enabled = True
+        if model.config.get("validated") is False:
+            self.warning.value = ("⚠ no validation finished: nothing checked this model on "
+                                  "held-out labels (train longer, or give a validation "
+                                  "share); save it only to try it")
+            self.warning.visible = True
 
     def save(self, _=None) -> Path | None:
         """Write the model folder (a new one, or a model folder to replace)."""

@@ -12,12 +12,10 @@ import time
 import warnings
 from pathlib import Path
 
-import dask
-import dask.array as da
 import numpy as np
 from tqdm import tqdm
 
-from . import __version__, backend, tiling, unet
+from . import __version__, backend, unet
 from .demo import DEMO_SAMPLES
 from .io import is_zarr_path, read, write
 from .io.tiff import LAZY_BYTES
@@ -131,12 +129,19 @@ def _parser() -> argparse.ArgumentParser:
                                                           in METHODS[m][1].items()) or "none")
                          for m in METHODS)
         + ". --physical: --block_size in the file's physical units (µm) instead of pixels.")
-    run.add_argument("method", choices=sorted(METHODS), metavar="METHOD",
-                     help=f"one of: {', '.join(sorted(METHODS))}")
-    run.add_argument("input", type=Path, metavar="INPUT")
+    run.add_argument("method", metavar="METHOD|RECIPE.yaml",
+                     help=f"one of: {', '.join(sorted(METHODS))}; or a recipe file (.yaml, "
+                     "see docs/measure.md)")
+    run.add_argument("input", type=str, nargs="+", metavar="INPUT",
+                     help="image file(s); with -o OUTDIR also folders (their image files) "
+                     "and globs such as 'data/*.tif'")
     run.add_argument("-o", "--output", type=Path, required=True, metavar="OUTPUT",
                      help="labels file: .tif (ImageJ/OME-TIFF, keeps voxel size), .nii/.nii.gz "
-                     "(overlays on the source in ITK-SNAP/Slicer) or .png (2D)")
+                     "(overlays on the source in ITK-SNAP/Slicer) or .png (2D); or a folder "
+                     "(no extension, or existing) for a batch: one NAME_labels file per input")
+    run.add_argument("--measure", action="store_true",
+                     help="batch: also write NAME_measure.csv per input (see `segkit measure`) "
+                     "and summary.csv (objects, size statistics per file)")
     _series_option(run)
     run.add_argument("--seeds", type=Path, metavar="SEEDS",
                      help="for graph-cut and grow-from-seeds (scribbles: 1 object, 2 "
@@ -175,23 +180,30 @@ def _parser() -> argparse.ArgumentParser:
     train = sub.add_parser(
         "train", help="train a U-Net (MONAI) on images and labels, save it as a folder",
         description="Train a network on pairs of --image and --labels files (in order) and "
-        "write the model folder MODEL. Labels are scribbles by default (0 = not labelled, "
-        "1 = object, 2 = background, more ids = more classes). Each epoch's loss and "
-        "validation Dice are printed.")
+        "write the model folder MODEL. What the labels are is guessed by default: many ids "
+        "are objects, strokes with 2 = background are scribbles (0 = not labelled), else "
+        "classes (0 = background). Trains for --time-limit seconds (default 120) unless "
+        "--epochs is given. Each epoch's loss and validation Dice are printed.")
     train.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL",
                        help="the model folder to write")
     train.add_argument("--image", type=Path, action="append", required=True, metavar="IMAGE")
     train.add_argument("--labels", type=Path, action="append", required=True, metavar="LABELS")
-    train.add_argument("--labels-are", choices=unet.LABELS_ARE, default="scribbles",
-                       help="scribbles (default), classes (every pixel, 0 = background) or "
-                       "objects (instance ids: learns to split touching objects)")
+    train.add_argument("--labels-are", choices=unet.LABELS_ARE, default="auto",
+                       help="auto (default: guessed), scribbles (0 = not labelled, "
+                       "2 = background), classes (every pixel, 0 = background) or objects "
+                       "(instance ids: learns to split touching objects)")
     train.add_argument("--architecture", choices=unet.ARCHITECTURES, default="unet")
     train.add_argument("--spatial-dims", type=int, choices=(2, 3),
                        help="2 trains on the slices of 3D stacks (default: the images' own)")
-    train.add_argument("--epochs", type=int, default=40)
-    train.add_argument("--steps", type=int, default=16, help="batches per epoch (default 16)")
+    train.add_argument("--time-limit", type=float, metavar="SECONDS",
+                       help="train this long, then keep the best model (default 120 s "
+                       "without --epochs)")
+    train.add_argument("--epochs", type=int, help="stop after this many epochs")
+    train.add_argument("--steps", type=int, help="batches per epoch (default: a tenth of "
+                       "--time-limit, or 16 with --epochs alone)")
     train.add_argument("--patch-size", type=int, nargs="+", metavar="N",
-                       help="training patch (default up to 128² or 64³)")
+                       help="training patch (default up to 96² or 48³ on the CPU, 128² or "
+                       "64³ on a GPU)")
     train.add_argument("--loss", choices=unet.LOSSES, default="dicece")
     train.add_argument("--validation", type=float, default=0.2,
                        help="share of labelled voxels held out (default 0.2; 0: none)")
@@ -204,6 +216,21 @@ def _parser() -> argparse.ArgumentParser:
     _device_option(train)
     train.add_argument("--overwrite", action="store_true", help="replace MODEL if it exists")
     train.set_defaults(handler=_train)
+
+    measure = sub.add_parser(
+        "measure", help="measure every object of a label image; write a CSV table",
+        description="One row per object of LABELS: size, centroid, bounding box, shape and "
+        "(with --image) intensity per channel, in the labels file's physical units "
+        "(see docs/measure.md).")
+    measure.add_argument("labels", type=Path, metavar="LABELS")
+    measure.add_argument("--image", type=Path, metavar="IMAGE",
+                         help="intensities of the same shape (per channel: mean, min, max, "
+                         "std, sum)")
+    measure.add_argument("-o", "--output", type=Path, required=True, metavar="TABLE.csv")
+    measure.add_argument("--spacing", type=float, nargs="+", metavar="S",
+                         help="voxel size per axis (default: the labels file's)")
+    measure.add_argument("--overwrite", action="store_true", help="replace TABLE.csv")
+    measure.set_defaults(handler=_measure)
 
     info = sub.add_parser("info", help="describe an image file: shape, dtype, voxel size, axes")
     info.add_argument("input", type=Path, metavar="INPUT",
@@ -317,6 +344,23 @@ def _convert(name: str, value: str, kind: type):
 
 
 def _run(args, extra) -> int:
+    """`segkit run`: one file (the paths below), or a batch when OUTPUT is a folder."""
+    recipe = _recipe_of(args.method)
+    if recipe is None and args.method not in METHODS:
+        raise ValueError(f"METHOD must be one of {', '.join(sorted(METHODS))} or a recipe "
+                         f"file (.yaml), not {args.method!r}")
+    if _is_batch(args):
+        return _batch(args, extra, recipe)
+    if args.measure:
+        raise ValueError("--measure works with a folder output: -o OUTDIR")
+    args.input = Path(args.input[0])
+    if recipe is not None:
+        return _run_recipe(args, extra, recipe)
+    return _run_one(args, extra)
+
+
+def _run_one(args, extra) -> int:
+    """`segkit run METHOD INPUT -o OUTPUT` on one file."""
     function, _ = METHODS[args.method]
     params = method_parameters(args.method, extra)
     if args.output.exists() and not args.overwrite:
@@ -373,6 +417,233 @@ def _run(args, extra) -> int:
     return 0
 
 
+def _recipe_of(method: str):
+    """The recipe that METHOD names when it is a .yaml/.yml file, else None."""
+    if Path(method).suffix.lower() not in (".yaml", ".yml"):
+        return None
+    from .recipe import Recipe
+
+    if not Path(method).is_file():
+        raise FileNotFoundError(f"recipe {method} does not exist")
+    return Recipe.load(method)
+
+
+def _run_recipe(args, extra, recipe) -> int:
+    """`segkit run RECIPE.yaml INPUT -o OUTPUT`."""
+    from .recipe import run_file
+
+    if extra:
+        raise ValueError(f"a recipe takes no method parameters ({' '.join(extra)}); "
+                         "they are in the recipe file")
+    if args.output.exists() and not args.overwrite:
+        raise FileExistsError(f"{args.output} already exists; add --overwrite to replace it")
+    start = time.perf_counter()
+    result = run_file(recipe, args.input, args.output, overwrite=args.overwrite,
+                      series=args.series)
+    print(f"wrote {args.output}: largest id {int(result.max(initial=0))}, recipe "
+          f"{Path(args.method).name} ({len(recipe.steps)} steps), "
+          f"{time.perf_counter() - start:.2f} s")
+    return 0
+
+
+# -- batch: many inputs into a folder --------------------------------------------------------
+
+_GLOB = set("*?[")
+
+
+def _is_batch(args) -> bool:
+    """A batch: several inputs, a glob, or OUTPUT a folder (existing, or no extension)."""
+    out = args.output
+    return (len(args.input) > 1 or any(_GLOB & set(i) for i in args.input) or out.is_dir()
+            or (not out.suffix and not is_zarr_path(out)))
+
+
+def _expand(inputs: list[str]) -> tuple[list[Path], list[dict]]:
+    """(files, failures) for INPUT files, folders (their files, hidden ones left out) and
+    globs; an input that names nothing is a failure."""
+    import glob
+
+    files, failures = [], []
+    for item in inputs:
+        found = [Path(p) for p in sorted(glob.glob(item))] if _GLOB & set(item) else [Path(item)]
+        found = [f for p in found for f in (sorted(q for q in p.iterdir() if q.is_file()
+                                                   and not q.name.startswith("."))
+                                            if p.is_dir() and not is_zarr_path(p) else [p])]
+        if not found or not all(p.exists() for p in found):
+            failures.append({"file": item, "status": "failed",
+                             "error": f"{item} matches no file" if _GLOB & set(item)
+                             else f"{item} does not exist"})
+        files += [p for p in found if p.exists()]
+    return list(dict.fromkeys(files)), failures
+
+
+def _stem(path: Path) -> str:
+    """A file's name without its extensions (cells.ome.tif -> cells)."""
+    return path.name.split(".")[0] or path.name
+
+
+def _target(path: Path, outdir: Path) -> Path:
+    """The labels file of input ``path``: NIfTI for NIfTI inputs (keeps the affine), else
+    TIFF (keeps the voxel size)."""
+    nifti = path.name.lower().endswith((".nii", ".nii.gz"))
+    return outdir / f"{_stem(path)}_labels{'.nii.gz' if nifti else '.tif'}"
+
+
+def _batch(args, extra, recipe) -> int:
+    """`segkit run METHOD|RECIPE INPUT... -o OUTDIR [--measure]`: every input, with overall
+    progress; done outputs are skipped (unless --overwrite), failures listed at the end."""
+    if recipe is None:
+        method_parameters(args.method, extra)  # a typo stops the batch before the first file
+    elif extra:
+        raise ValueError(f"a recipe takes no method parameters ({' '.join(extra)})")
+    files, failures = _expand(args.input)
+    args.output.mkdir(parents=True, exist_ok=True)
+    _check_writable(args.output)
+    jobs, seen = [], {}
+    for path in files:
+        target = _target(path, args.output)
+        if target in seen:
+            failures.append({"file": str(path), "status": "failed", "error": f"{path} has the "
+                             f"same output name as {seen[target]}; rename one of them"})
+            continue
+        seen[target] = path
+        table = args.output / f"{_stem(path)}_measure.csv" if args.measure else None
+        jobs.append((path, target, table))
+    one = argparse.Namespace(**{**vars(args), "scheduler": None, "workers": None,
+                                "memory_limit": None, "chunks": None, "measure": False})
+    start = time.perf_counter()
+    rows = _batch_rows(one, extra, recipe, jobs, args)
+    rows += failures
+    if args.measure:
+        from .io.table import write_csv
+
+        write_csv(args.output / "summary.csv", rows)
+    failed = [r for r in rows if r["status"] == "failed"]
+    done = sum(r["status"] == "done" for r in rows)
+    skipped = sum(r["status"] == "skipped" for r in rows)
+    print(f"{args.output}: {done} done, {skipped} skipped (output exists; --overwrite redoes "
+          f"them), {len(failed)} failed of {len(rows)} inputs, "
+          f"{time.perf_counter() - start:.1f} s" + (", summary.csv" if args.measure else ""))
+    if failed:
+        print(f"segkit: error: {len(failed)} input(s) failed:", file=sys.stderr)
+        for row in failed:
+            print(f"  {row['file']}: {row['error']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _batch_rows(one, extra, recipe, jobs, args) -> list[dict]:
+    """The summary rows of ``jobs`` (in order), run here one by one or in parallel on
+    --scheduler, with a progress bar over the files."""
+    from . import tiling
+
+    rows = [None] * len(jobs)
+    with tqdm(total=len(jobs), desc="files", unit="file", disable=None, file=sys.stderr) as bar:
+        if args.scheduler is None:
+            for i, job in enumerate(jobs):
+                bar.set_postfix_str(job[0].name)
+                rows[i] = _batch_one(one, extra, recipe, *job)
+                bar.update()
+            return rows
+        with tiling.scheduler(args.scheduler, workers=args.workers,
+                              memory_limit=args.memory_limit) as client:
+            if client is None:
+                from concurrent.futures import ThreadPoolExecutor, as_completed
+
+                pool = ThreadPoolExecutor(args.workers or os.cpu_count())
+                futures = {pool.submit(_batch_one, one, extra, recipe, *job): i
+                           for i, job in enumerate(jobs)}
+            else:
+                from distributed import as_completed
+
+                futures = {client.submit(_batch_one, one, extra, recipe, *job, pure=False): i
+                           for i, job in enumerate(jobs)}
+            for future in as_completed(futures):
+                rows[futures[future]] = future.result()
+                bar.update()
+            if client is None:
+                pool.shutdown()
+    return rows
+
+
+def _batch_one(args, extra, recipe, source: Path, target: Path, table: Path | None) -> dict:
+    """Segment (and measure) one input of a batch; its summary row, never an exception."""
+    row = {"file": str(source), "status": "skipped", "labels": target.name}
+    try:
+        if args.overwrite or not target.exists():
+            one = argparse.Namespace(**{**vars(args), "input": source, "output": target})
+            if recipe is not None:
+                _run_recipe(one, [], recipe)
+            else:
+                _run_one(one, list(extra))
+            row["status"] = "done"
+        if table is not None:
+            row.update(_batch_table(source, target, table, args.overwrite or
+                                    row["status"] == "done"))
+    except Exception as err:  # noqa: BLE001  (a bad file is named at the end, the rest go on)
+        row.update(status="failed", error=str(err) or type(err).__name__)
+    return row
+
+
+def _batch_table(source: Path, target: Path, table: Path, redo: bool) -> dict:
+    """Write (or read back) the measurements of one output; its summary statistics."""
+    import pandas as pd
+
+    labels = pick_series(read(target), None)
+    if redo or not table.exists():
+        image = pick_series(read(source), None)
+        frame = _measure_volume(labels, image.data if tuple(image.data.shape[:labels.data.ndim])
+                                == tuple(labels.data.shape) else None)
+        _write_frame(table, frame)
+    else:
+        frame = pd.read_csv(table)
+    size = "area" if "area" in frame else "volume"
+    values = frame[size]
+    stats = {"objects": len(frame), "table": table.name, "units": _size_units(labels, size)}
+    for name, value in (("total", values.sum()), ("mean", values.mean()),
+                        ("median", values.median()), ("min", values.min()),
+                        ("max", values.max())):
+        stats[f"{size}_{name}"] = float(value) if len(frame) else float("nan")
+    return stats
+
+
+def _size_units(volume, size: str) -> str:
+    unit = volume.units[-1] if _spacing_of(volume) else "pixel"
+    return f"{unit}{'²' if size == 'area' else '³'}"
+
+
+def _measure_volume(labels, image=None, spacing=None):
+    """measure() of a labels Volume in its physical units and world position."""
+    from .methods.measure import measure
+
+    physical = _spacing_of(labels)
+    return measure(labels.data, image, spacing=spacing or physical,
+                   origin=labels.origin if physical and not spacing else None)
+
+
+def _write_frame(path: Path, frame, overwrite: bool = True) -> None:
+    from .io._atomic import atomic_path
+
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        frame.to_csv(tmp, index=False)
+
+
+def _measure(args, _extra) -> int:
+    """`segkit measure LABELS [--image IMAGE] -o TABLE.csv`."""
+    if args.output.exists() and not args.overwrite:
+        raise FileExistsError(f"{args.output} already exists; add --overwrite to replace it")
+    start = time.perf_counter()
+    labels = pick_series(read(args.labels), None)
+    image = None if args.image is None else pick_series(read(args.image), None).data
+    frame = _measure_volume(labels, image, args.spacing)
+    _write_frame(args.output, frame, overwrite=args.overwrite)
+    size = "area" if "area" in frame else "volume"
+    units = "pixel" if not (args.spacing or _spacing_of(labels)) else         "the --spacing units" if args.spacing else labels.units[-1]
+    print(f"wrote {args.output}: {len(frame)} objects, {len(frame.columns)} columns, {size} "
+          f"and lengths in {units}, {time.perf_counter() - start:.2f} s")
+    return 0
+
+
 def _run_unet(args, params: dict) -> int:
     """`segkit run unet IMAGE --model MODEL -o OUT`."""
     if "model" not in params:
@@ -418,14 +689,16 @@ def _train(args, _extra) -> int:
         else args.patch_size
     model = unet.train(images, labels, labels_are=args.labels_are,
                        architecture=args.architecture, spatial_dims=args.spatial_dims,
-                       epochs=args.epochs, steps=args.steps, patch_size=patch, loss=args.loss,
+                       time_limit=args.time_limit, epochs=args.epochs, steps=args.steps,
+                       patch_size=patch, loss=args.loss,
                        validation=args.validation, patience=args.patience,
                        resume=args.resume, trust=args.trust_code, seed=args.seed,
                        device=args.device, callback=show)
     model.save(args.output, overwrite=args.overwrite)
     best = model.config.get("best_dice")
     print(f"wrote {args.output}: {len(model.history)} epochs ({model.config['stopped']})"
-          + (f", best validation Dice {best:.3f}" if best is not None else ""))
+          + (f", best validation Dice {best:.3f}" if best is not None else
+             "; never validated: check it before use"))
     return 0
 
 
@@ -513,6 +786,10 @@ def _spacing_of(volume):
 def _run_blockwise(args, function, params: dict) -> int:
     """`segkit run` on dask blocks: the method, then (for masks) labels joined across
     blocks and --min-size, written block by block (.zarr, .tif) on --scheduler."""
+    import dask.array as da
+
+    from . import tiling
+
     if tiling.LAZY.get(tiling.blocks.key(function)) is None:
         blockwise = sorted(name for name, (f, _) in METHODS.items()
                            if tiling.LAZY.get(tiling.blocks.key(f)))
@@ -604,6 +881,8 @@ def read_seeds(path: Path) -> np.ndarray:
 
 
 def _info(args, _extra) -> int:
+    import dask
+
     volumes = read(args.input)
     volumes = volumes if isinstance(volumes, list) else [volumes]
     print(f"file:    {args.input}" + (f"  ({len(volumes)} series)" if len(volumes) > 1 else ""))

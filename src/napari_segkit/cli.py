@@ -899,13 +899,13 @@ def _info(args, _extra) -> int:
         print(f"spacing: {size}")
         print(f"origin:  {tuple(round(o, 4) for o in volume.origin)}"
               + (f"  ({volume.space} patient coordinates, z y x)" if volume.space else ""))
-        for key, label in (("reoriented", "shown:   reoriented"),
-                           ("gantry_tilt_degrees", "tilt °: "), ("note", "note:   "),
-                           ("oblique_degrees", "oblique°:"),
-                           ("channel_names", "channels:")):
+        for key, caption in (("reoriented", "shown:   reoriented"),
+                             ("gantry_tilt_degrees", "tilt °: "), ("note", "note:   "),
+                             ("oblique_degrees", "oblique°:"),
+                             ("channel_names", "channels:")):
             value = volume.metadata.get(key)
             if value and value != "none" and not (key == "oblique_degrees" and value < 0.5):
-                print(f"{label} {round(value, 2) if isinstance(value, float) else value}")
+                print(f"{caption} {round(value, 2) if isinstance(value, float) else value}")
     return 0
 
 

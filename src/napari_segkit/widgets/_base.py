@@ -178,6 +178,18 @@ class Panel(Container):
             event.connect(callback)
             self._life.connections.append((event, callback))
 
+    def follow_layer_list(self, callback) -> None:
+        """Call ``callback`` now and whenever a layer is added or removed (until closed)."""
+        self.listen([(self.viewer.layers.events.inserted, callback),
+                     (self.viewer.layers.events.removed, callback)])
+        callback()
+
+    def layers_of(self, kind, *, inputs: bool = True) -> list:
+        """The viewer's layers of ``kind`` (e.g. ``napari.layers.Labels``); with ``inputs``,
+        not the ones a panel made to look at (see :func:`is_shown_result`)."""
+        return [layer for layer in self.viewer.layers if isinstance(layer, kind)
+                and not (inputs and is_shown_result(layer))]
+
     # -- runs ------------------------------------------------------------------------------
 
     def running_widgets(self, run_text: str = "Apply", result_label: str = "result") -> list:

@@ -167,7 +167,7 @@ class FamilyWidget(Panel):
         follow_active(self.image, self.viewer)
 
     def _input_layers(self, _widget=None) -> list:
-        return [layer for layer in self.viewer.layers if isinstance(layer, self.INPUT)]
+        return self.layers_of(self.INPUT, inputs=False)
 
     def _seed_layers(self, _widget=None) -> list:
         return [layer for layer in self.viewer.layers if layer is not self.image.value

@@ -29,7 +29,7 @@ from scipy import ndimage
 
 from ..io.table import write_csv
 from ..methods import metrics
-from ._base import Panel, RunState, is_shown_result
+from ._base import Panel, RunState
 from ._layers import full_data, provenance, set_geometry
 
 #: a layer name that says it is the reference
@@ -78,13 +78,10 @@ class EvaluateWidget(Panel):
 
         self.save_button.changed.connect(self.save_csv)
         self.table.native.itemSelectionChanged.connect(self._on_selection)
-        self.listen([(self.viewer.layers.events.inserted, self._on_layers),
-                     (self.viewer.layers.events.removed, self._on_layers)])
-        self._on_layers()
+        self.follow_layer_list(self._on_layers)
 
     def _labels_layers(self, _widget=None) -> list:
-        return [layer for layer in self.viewer.layers if isinstance(layer, napari.layers.Labels)
-                and not is_shown_result(layer)]
+        return self.layers_of(napari.layers.Labels)
 
     def _on_layers(self, _=None) -> None:
         """Refresh the choices; until two different layers are chosen, pick the reference

@@ -23,7 +23,7 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QAbstractItemView, QFileDialog, QTableWidget, QTableWidgetItem
 
 from ..methods.measure import measure
-from ._base import Panel, RunState, is_shown_result, pick
+from ._base import Panel, RunState, pick
 from ._layers import full_data
 
 #: colormaps offered for colouring objects by a column
@@ -64,17 +64,13 @@ class MeasureWidget(Panel):
         self.filter_button.changed.connect(self.filter)
         self.save_button.changed.connect(self._save_dialog)
         self.table.itemSelectionChanged.connect(self._on_selection)
-        self.listen([(self.viewer.layers.events.inserted, self._on_layers),
-                     (self.viewer.layers.events.removed, self._on_layers)])
-        self._on_layers()
+        self.follow_layer_list(self._on_layers)
 
     def _labels_layers(self, _widget=None) -> list:
-        return [layer for layer in self.viewer.layers if isinstance(layer, napari.layers.Labels)
-                and not is_shown_result(layer)]
+        return self.layers_of(napari.layers.Labels)
 
     def _image_layers(self, _widget=None) -> list:
-        return [layer for layer in self.viewer.layers if isinstance(layer, napari.layers.Image)
-                and not is_shown_result(layer)]
+        return self.layers_of(napari.layers.Image)
 
     def _columns(self, _widget=None) -> list:
         """The measured columns to colour or filter by (not the label or box)."""

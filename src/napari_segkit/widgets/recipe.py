@@ -51,13 +51,11 @@ class RecipeWidget(Panel):
 
         self.save_button.changed.connect(self._save_dialog)
         self.load_button.changed.connect(self._load_dialog)
-        self.listen([(self.viewer.layers.events.inserted, self._on_layers),
-                     (self.viewer.layers.events.removed, self._on_layers)])
-        self._on_layers()
+        self.follow_layer_list(self._on_layers)
 
     def _labels_layers(self, _widget=None) -> list:
         # all of them: a panel puts its record in a layer after the layer is added
-        return [layer for layer in self.viewer.layers if isinstance(layer, napari.layers.Labels)]
+        return self.layers_of(napari.layers.Labels, inputs=False)
 
     def _image_layers(self, _widget=None) -> list:
         return [layer for layer in self.viewer.layers if isinstance(layer, napari.layers.Image)

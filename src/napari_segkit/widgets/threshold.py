@@ -106,7 +106,7 @@ class ThresholdWidget(Panel):
         follow_active(self.image, self.viewer)
 
     def _image_layers(self, _widget=None) -> list:
-        return [layer for layer in self.viewer.layers if isinstance(layer, napari.layers.Image)]
+        return self.layers_of(napari.layers.Image, inputs=False)
 
     def _methods(self, _widget=None) -> list:
         """The methods of the chosen kind (napari resets choices when layers change)."""

@@ -53,10 +53,10 @@ class _RunningWidget(Panel):
     """Layer choices for the U-Net panels."""
 
     def _image_layers(self, _widget=None) -> list:
-        return [layer for layer in self.viewer.layers if isinstance(layer, napari.layers.Image)]
+        return self.layers_of(napari.layers.Image, inputs=False)
 
     def _labels_layers(self, _widget=None) -> list:
-        return [layer for layer in self.viewer.layers if isinstance(layer, napari.layers.Labels)]
+        return self.layers_of(napari.layers.Labels, inputs=False)
 
 
 class _Pair(Container):
@@ -114,9 +114,7 @@ class TrainUNetWidget(_RunningWidget):
         self.add_pair.changed.connect(self._add_pair)
         self.remove_pair.changed.connect(self._remove_pair)
         self.save_button.changed.connect(self.save)
-        self.listen([(self.viewer.layers.events.inserted, self._on_layers),
-                     (self.viewer.layers.events.removed, self._on_layers)])
-        self._on_layers()
+        self.follow_layer_list(self._on_layers)
 
     def _on_layers(self, _=None) -> None:
         for pair in self.pairs:

@@ -54,3 +54,36 @@ def test_reading_a_small_tiff_and_measuring_it_loads_no_dask(tmp_path):
 def test_the_check_sees_an_import():
     """The blockwise package is the dask part: importing it shows up (the check works)."""
     assert "dask" in _heavy_after("import napari_segkit.tiling")
+
+
+_NO_TORCH = "import sys\nsys.modules['torch'] = None  # as without the unet extra\n"
+
+
+@pytest.mark.parametrize("call", [
+    "unet.train(np.zeros((32, 32), np.float32), np.ones((32, 32), np.uint8))",
+    "unet.predict('some-model', np.zeros((32, 32), np.float32))",
+    "unet.load_model('some-model')",
+])
+def test_the_unet_without_pytorch_names_the_extra_to_install(call):
+    """The classic methods need no PyTorch; the U-Net says in one sentence what to install."""
+    code = (_NO_TORCH + "import numpy as np\nfrom napari_segkit import unet, threshold\n"
+            "threshold(np.arange(64.0).reshape(8, 8))\n"
+            f"try:\n    {call}\nexcept ImportError as err:\n    print(type(err).__name__, err)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)
+    # MONAI is installed here but cannot import without PyTorch, so both are named
+    assert done.stdout.startswith("MissingDependency the U-Net needs torch and monai, which "
+                                  "are not installed: pip install \"napari-segkit[unet]\"")
+
+
+def test_segkit_train_without_pytorch_is_one_line(tmp_path):
+    code = (_NO_TORCH + "from napari_segkit.cli import main\n"
+            f"sys.exit(main(['train', '--image', 'x.tif', '--labels', 'y.tif', "
+            f"'-o', {str(tmp_path / 'model')!r}]))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        'segkit: error: the U-Net needs torch and monai, which are not installed: pip install '
+        '"napari-segkit[unet]" (without an NVIDIA GPU, install PyTorch\'s CPU build first, '
+        'as the README says)']

@@ -10,6 +10,7 @@ argument) and :mod:`.methods` use it.
 
 from __future__ import annotations
 
+import importlib
 import numbers
 from collections.abc import Hashable
 from typing import Any
@@ -122,3 +123,23 @@ def check_range(name: str, value: Any, *, optional: bool = True):
     if not lo < hi:
         raise ValueError(f"{name} must have lo < hi, got ({lo:g}, {hi:g})")
     return lo, hi
+
+
+class MissingDependency(ImportError):
+    """An optional part of napari-segkit is used without the packages it needs."""
+
+
+def require(modules, *, extra: str, what: str) -> None:
+    """Refuse in one sentence, naming the pip extra, when any of ``modules`` cannot be
+    imported (e.g. PyTorch and MONAI for the U-Net: ``extra="unet"``)."""
+    missing = []
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        raise MissingDependency(
+            f"{what} needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'}"
+            f" not installed: pip install \"napari-segkit[{extra}]\" (without an NVIDIA GPU, "
+            "install PyTorch's CPU build first, as the README says)")

@@ -16,6 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import __version__, backend, unet
+from ._checks import MissingDependency
 from .demo import DEMO_SAMPLES
 from .io import is_zarr_path, read, write
 from .io.tiff import LAZY_BYTES
@@ -87,7 +88,7 @@ METHODS = {
                             "min_size": float, "batch_size": int}),
 }
 
-_ERRORS = (ValueError, OSError, backend.GPUUnavailableError)
+_ERRORS = (ValueError, OSError, backend.GPUUnavailableError, MissingDependency)
 _TRUST_HELP = ("allow a MONAI bundle or TorchScript --model to run its code on this computer "
                "(give it only for a model from a source you trust; a segkit model folder "
                "never needs it)")
@@ -646,6 +647,7 @@ def _measure(args, _extra) -> int:
 
 def _run_unet(args, params: dict) -> int:
     """`segkit run unet IMAGE --model MODEL -o OUT`."""
+    unet.devices.require_torch()
     if "model" not in params:
         raise ValueError("unet needs --model: a model folder from `segkit train`")
     if args.seeds is not None:
@@ -668,6 +670,7 @@ def _run_unet(args, params: dict) -> int:
 
 def _train(args, _extra) -> int:
     """`segkit train --image A --labels A_LABELS ... -o MODEL`."""
+    unet.devices.require_torch()  # before reading anything
     if len(args.image) != len(args.labels):
         raise ValueError(f"give one --labels per --image ({len(args.image)} images, "
                          f"{len(args.labels)} labels)")

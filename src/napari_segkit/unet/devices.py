@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import contextlib
 
+from .._checks import require
 from ..backend import DEVICES, GPUUnavailableError
+
+
+def require_torch() -> None:
+    """Refuse in one sentence when PyTorch or MONAI (the ``unet`` extra) is missing."""
+    require(("torch", "monai"), extra="unet", what="the U-Net")
 
 
 def torch_device(device: str = "auto"):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__
+from .devices import require_torch
 
 CONFIG, WEIGHTS, TRAINING = "config.json", "weights.pt", "training.pt"
 _TRUST_HINT = ("open it with trust=True (segkit: --trust-code; Apply U-Net: the trust "
@@ -77,6 +78,7 @@ def load_model(path: str | os.PathLike, *, trust: bool = False, **config) -> Mod
     For a TorchScript file give ``spatial_dims`` and ``classes`` (number of output channels,
     or the label value of each); these ``config`` keywords also override a bundle's metadata
     (e.g. ``normalisation={"mode": "fixed", "low": [-1000], "high": [1000]}``)."""
+    require_torch()
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")

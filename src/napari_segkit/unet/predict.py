@@ -19,7 +19,7 @@ from ..backend import get_xp, is_cupy
 from ..methods import label, postprocess, split_touching_objects
 from ..progress import report, reporting
 from . import data
-from .devices import autocast, torch_device
+from .devices import autocast, require_torch, torch_device
 from .model import Model, load_model
 
 _SLAB_VOXELS = 1 << 25  # voxels per slab (≈ 128 MB per channel in float32)
@@ -46,6 +46,7 @@ def predict(model, image, *, tile=None, overlap: float = 0.25, batch_size: int =
     Returns labels (uint8 classes, background 0; int32 objects), and with ``probabilities``
     also the float32 probabilities (classes first).
     """
+    require_torch()
     if isinstance(model, (str, os.PathLike)):
         model = load_model(model, trust=trust)
     if not isinstance(model, Model):
@@ -87,6 +88,7 @@ def preview(model, image_slice, *, instances: bool = False):
     Normalised by the slice's own percentiles; class labels (uint8), or objects with
     ``instances``. For a live view: a 256² slice takes a few hundredths of a second on a
     CPU."""
+    require_torch()
     config, network = model.config, model.network
     array = np.asarray(data.layer_parts(image_slice)[0])
     rgb = config["in_channels"] == 3

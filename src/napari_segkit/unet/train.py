@@ -23,7 +23,7 @@ import numpy as np
 
 from ..progress import Cancelled, report, reporting
 from . import data, networks
-from .devices import autocast, torch_device
+from .devices import autocast, require_torch, torch_device
 from .model import Model, load_model
 
 LOSSES = ("dicece", "dice", "focal", "dicefocal")
@@ -114,6 +114,7 @@ def train(images, labels, *, labels_are: str = "auto", background: int | None = 
     it was trained (``config["training"]``) and whether a validation finished
     (``config["validated"]``).
     """
+    require_torch()
     import torch
 
     if time_limit is None and epochs is None:

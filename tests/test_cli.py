@@ -50,6 +50,23 @@ def test_run_semantic_dark_on_rgb_png(tmp_path):
                                   threshold(rgb, dark=True).astype(np.uint8))
 
 
+def test_version_prints_the_package_version():
+    done = segkit("--version")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"napari-segkit {napari_segkit.__version__}"
+
+
+def test_run_help_lists_each_methods_parameters():
+    """The run options are added when `segkit run` is used: its help lists the methods and
+    their parameters, taken from their signatures."""
+    done = segkit("run", "--help")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert "one of: adaptive, chan-vese," in text and "watershed; or a recipe" in text
+    assert "threshold parameters: --method (str), --value (float)" in text
+    assert "remove-small parameters: --min_size (float)" in text
+
+
 def test_info_describes_the_file(stack):
     path, _ = stack
     done = segkit("info", path)

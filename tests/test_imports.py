@@ -39,6 +39,17 @@ def test_heavy_libraries_load_only_where_used(code):
     assert _heavy_after(code) == []
 
 
+@pytest.mark.parametrize("code", [
+    "import napari_segkit.cli",
+    _CLI.format(flag="--version"),
+    _CLI.format(flag="--help"),
+], ids=["import", "version", "help"])
+def test_the_command_line_starts_without_the_science_stack(code):
+    """`segkit --version` and `--help` start at once: the methods (scikit-image, SciPy) and
+    even NumPy load only when a command runs."""
+    assert _heavy_after(code, extra=("scipy.ndimage", "skimage", "numpy")) == []
+
+
 def test_reading_a_small_tiff_and_measuring_it_loads_no_dask(tmp_path):
     """A small TIFF is read into memory, labelled and measured: only pandas (the table) and
     CuPy (the "auto" device asks for a GPU) may load; dask and zarr are for lazy stacks."""
@@ -87,3 +98,39 @@ def test_segkit_train_without_pytorch_is_one_line(tmp_path):
         'segkit: error: the U-Net needs torch and monai, which are not installed: pip install '
         '"napari-segkit[unet]" (without an NVIDIA GPU, install PyTorch\'s CPU build first, '
         'as the README says)']
+
+
+_NO_DISTRIBUTED = ('a Dask cluster (scheduler "local" or an address) needs distributed, which '
+                   'is not installed: pip install "napari-segkit[distributed]"')
+
+
+def test_a_cluster_without_distributed_names_the_extra(monkeypatch):
+    """Blocks run on threads with dask alone; a cluster says in one sentence what to install."""
+    import dask.array as da
+
+    from napari_segkit import tiling
+    from napari_segkit._checks import MissingDependency
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as without the distributed extra
+    with tiling.scheduler("threads") as client:
+        assert client is None
+        assert tiling.compute([da.arange(10, chunks=3).sum()]) == [45]
+    for address in ("local", "tcp://127.0.0.1:8786"):
+        with pytest.raises(MissingDependency) as missing:
+            with tiling.scheduler(address):
+                pass
+        assert str(missing.value) == _NO_DISTRIBUTED
+
+
+def test_segkit_run_on_a_cluster_without_distributed_is_one_line(tmp_path, monkeypatch, capsys):
+    import numpy as np
+    import tifffile
+
+    from napari_segkit.cli import main
+
+    tifffile.imwrite(tmp_path / "in.tif", np.arange(64, dtype=np.uint8).reshape(8, 8))
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    assert main(["run", "threshold", str(tmp_path / "in.tif"), "-o", str(tmp_path / "out.tif"),
+                 "--scheduler", "local"]) == 1
+    assert capsys.readouterr().err.strip().splitlines() == [f"segkit: error: {_NO_DISTRIBUTED}"]
+    assert not (tmp_path / "out.tif").exists()

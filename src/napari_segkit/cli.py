@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import inspect
 import logging
 import os
@@ -11,51 +12,53 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-from tqdm import tqdm
+from . import __version__
 
-from . import __version__, backend, unet
-from ._checks import MissingDependency
-from .demo import DEMO_SAMPLES
-from .io import is_zarr_path, read, write
-from .io.tiff import LAZY_BYTES
-from . import methods
-from .methods import adaptive_threshold, label, postprocess, threshold
+if TYPE_CHECKING:
+    import numpy as np
+
+# Only the standard library is imported here, so that `segkit --version` and `segkit --help`
+# start at once: each command imports what it uses, and the run, train and demo subcommands
+# add their options (which list the methods, networks and samples) when they are used.
 
 _COMMON = {"dark": bool, "per_slice": bool, "channel": str, "rgb": bool}
-#: segmentation and post-processing methods run by `segkit run NAME`: name -> function;
-#: their keyword parameters (from the signature) become --options, and ``spacing`` is the
-#: input file's voxel size, so sizes and radii are in its physical units
+#: segmentation and post-processing methods run by `segkit run NAME`: name -> function (its
+#: path in :mod:`napari_segkit.methods`); their keyword parameters (from the signature) become
+#: --options, and ``spacing`` is the input file's voxel size, so sizes and radii are in its
+#: physical units
 CLASSIC = {
-    "split": methods.split_touching_objects,
-    "voronoi-otsu": methods.voronoi_otsu_labeling,
-    "edges": methods.edge_regions,
-    "kmeans": methods.kmeans,
-    "fuzzy-cmeans": methods.fuzzy_cmeans,
-    "mean-shift": methods.mean_shift,
-    "slic": methods.slic,
-    "felzenszwalb": methods.felzenszwalb,
-    "normalized-cut": methods.normalized_cut,
-    "split-merge": methods.split_and_merge,
-    "chan-vese": methods.chan_vese,
-    "geodesic": methods.geodesic_active_contour,
-    "watershed": methods.watershed,
-    "region-grow": methods.region_grow,
-    "graph-cut": methods.graph_cut,
-    "grow-from-seeds": methods.grow_from_seeds,
-    "grab-cut": methods.grab_cut,
-    "fill-holes": postprocess.fill_holes,
-    "remove-small": postprocess.remove_small_objects,
-    "remove-small-holes": postprocess.remove_small_holes,
-    "morphology": postprocess.morphology_op,
-    "expand": postprocess.expand_labels,
-    "smooth": postprocess.smooth_labels,
-    "clear-border": postprocess.remove_border_objects,
-    "relabel": postprocess.relabel_sequential,
-    "keep-largest": postprocess.keep_largest,
-    "fill-between-slices": postprocess.fill_between_slices,
+    "split": "split_touching_objects",
+    "voronoi-otsu": "voronoi_otsu_labeling",
+    "edges": "edge_regions",
+    "kmeans": "kmeans",
+    "fuzzy-cmeans": "fuzzy_cmeans",
+    "mean-shift": "mean_shift",
+    "slic": "slic",
+    "felzenszwalb": "felzenszwalb",
+    "normalized-cut": "normalized_cut",
+    "split-merge": "split_and_merge",
+    "chan-vese": "chan_vese",
+    "geodesic": "geodesic_active_contour",
+    "watershed": "watershed",
+    "region-grow": "region_grow",
+    "graph-cut": "graph_cut",
+    "grow-from-seeds": "grow_from_seeds",
+    "grab-cut": "grab_cut",
+    "fill-holes": "postprocess.fill_holes",
+    "remove-small": "postprocess.remove_small_objects",
+    "remove-small-holes": "postprocess.remove_small_holes",
+    "morphology": "postprocess.morphology_op",
+    "expand": "postprocess.expand_labels",
+    "smooth": "postprocess.smooth_labels",
+    "clear-border": "postprocess.remove_border_objects",
+    "relabel": "postprocess.relabel_sequential",
+    "keep-largest": "postprocess.keep_largest",
+    "fill-between-slices": "postprocess.fill_between_slices",
 }
+#: every METHOD of `segkit run METHOD`, in the order of its help
+METHOD_NAMES = ("threshold", "adaptive", *CLASSIC, "unet")
 _NOT_OPTIONS = {"spacing", "seeds", "device", "return_membership", "mask"}
 
 
@@ -75,20 +78,36 @@ def _options(function) -> dict[str, type]:
     return found
 
 
-#: METHOD -> (function, {parameter: type}) for `segkit run METHOD`
-METHODS = {
-    "threshold": (threshold, {"method": str, "value": float, "percentile": float,
-                              "classes": int, "nbins": int, **_COMMON}),
-    "adaptive": (adaptive_threshold, {"method": str, "block_size": float, "physical": bool,
-                                      "offset": float, "k": float, "r": float,
-                                      "contrast": float, **_COMMON}),
-    **{name: (function, _options(function)) for name, function in CLASSIC.items()},
-    # --model: a folder from `segkit train` or the widget, a MONAI bundle or TorchScript file
-    "unet": (unet.predict, {"model": Path, "tile": int, "overlap": float, "slices": bool,
-                            "min_size": float, "batch_size": int}),
-}
+@functools.cache
+def _methods() -> dict:
+    """METHOD -> (function, {parameter: type}) for `segkit run METHOD`, built on first use
+    (it imports every method, hence scikit-image and SciPy, and the U-Net package)."""
+    from . import methods, unet
 
-_ERRORS = (ValueError, OSError, backend.GPUUnavailableError, MissingDependency)
+    functions = {name: functools.reduce(getattr, path.split("."), methods)
+                 for name, path in CLASSIC.items()}
+    return {
+        "threshold": (methods.threshold, {"method": str, "value": float, "percentile": float,
+                                          "classes": int, "nbins": int, **_COMMON}),
+        "adaptive": (methods.adaptive_threshold, {
+            "method": str, "block_size": float, "physical": bool, "offset": float, "k": float,
+            "r": float, "contrast": float, **_COMMON}),
+        **{name: (function, _options(function)) for name, function in functions.items()},
+        # --model: a folder from `segkit train` or the widget, a MONAI bundle or TorchScript
+        "unet": (unet.predict, {"model": Path, "tile": int, "overlap": float, "slices": bool,
+                                "min_size": float, "batch_size": int}),
+    }
+
+
+def __getattr__(name: str):
+    """``cli.unet``: the U-Net package, imported on first use like everything heavy here."""
+    if name == "unet":
+        from . import unet
+
+        return unet
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _TRUST_HELP = ("allow a MONAI bundle or TorchScript --model to run its code on this computer "
                "(give it only for a model from a source you trust; a segkit model folder "
                "never needs it)")
@@ -101,11 +120,14 @@ def main(argv: list[str] | None = None) -> int:
                         format="segkit: %(message)s")
     if args.command != "run" and extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    from ._checks import MissingDependency
+    from .backend import GPUUnavailableError
+
     with warnings.catch_warnings():  # warnings (e.g. DICOM gaps) as one line each
         warnings.showwarning = _show_warning
         try:
             return args.handler(args, extra)
-        except _ERRORS as err:
+        except (ValueError, OSError, GPUUnavailableError, MissingDependency) as err:
             print(f"segkit: error: {err}", file=sys.stderr)
             return 1
 
@@ -114,24 +136,109 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"segkit: warning: {message}", file=sys.stderr)
 
 
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that adds its arguments when it first parses or shows its usage or
+    help: ``add_arguments(parser)`` (none by default)."""
+
+    def __init__(self, *args, add_arguments=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._add_arguments = add_arguments
+
+    def _complete(self) -> None:
+        add, self._add_arguments = self._add_arguments, None
+        if add is not None:
+            add(self)
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._complete()
+        return super().parse_known_args(args, namespace)
+
+    def format_usage(self) -> str:
+        self._complete()
+        return super().format_usage()
+
+    def format_help(self) -> str:
+        self._complete()
+        return super().format_help()
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="segkit", description="Segment scientific and medical images (napari-segkit).")
     parser.add_argument("--version", action="version", version=f"napari-segkit {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="say what is done and where")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser(
+    sub.add_parser(
         "run", help="segment a file and write labels", allow_abbrev=False,  # --mode ≠ --model
         description="Segment INPUT with METHOD and write labels to OUTPUT. Method parameters "
         "are given as --name value, e.g. `segkit run threshold cells.tif -o labels.tif "
         "--method li --dark`.",
-        epilog="; ".join(f"{m} parameters: " + (", ".join(f"--{p} ({t.__name__})" for p, t
-                                                          in METHODS[m][1].items()) or "none")
-                         for m in METHODS)
-        + ". --physical: --block_size in the file's physical units (µm) instead of pixels.")
+        add_arguments=_run_options)
+
+    sub.add_parser(
+        "train", help="train a U-Net (MONAI) on images and labels, save it as a folder",
+        description="Train a network on pairs of --image and --labels files (in order) and "
+        "write the model folder MODEL. What the labels are is guessed by default: many ids "
+        "are objects, strokes with 2 = background are scribbles (0 = not labelled), else "
+        "classes (0 = background). Trains for --time-limit seconds (default 120) unless "
+        "--epochs is given. Each epoch's loss and validation Dice are printed.",
+        add_arguments=_train_options)
+
+    measure = sub.add_parser(
+        "measure", help="measure every object of a label image; write a CSV table",
+        description="One row per object of LABELS: size, centroid, bounding box, shape and "
+        "(with --image) intensity per channel, in the labels file's physical units "
+        "(see docs/measure.md).")
+    measure.add_argument("labels", type=Path, metavar="LABELS")
+    measure.add_argument("--image", type=Path, metavar="IMAGE",
+                         help="intensities of the same shape (per channel: mean, min, max, "
+                         "std, sum)")
+    measure.add_argument("-o", "--output", type=Path, required=True, metavar="TABLE.csv")
+    measure.add_argument("--spacing", type=float, nargs="+", metavar="S",
+                         help="voxel size per axis (default: the labels file's)")
+    measure.add_argument("--overwrite", action="store_true", help="replace TABLE.csv")
+    measure.set_defaults(handler=_measure)
+
+    info = sub.add_parser("info", help="describe an image file: shape, dtype, voxel size, axes")
+    info.add_argument("input", type=Path, metavar="INPUT",
+                      help="a TIFF, NIfTI, DICOM file or a folder of DICOM series")
+    info.set_defaults(handler=_info)
+
+    evaluate = sub.add_parser(
+        "eval", help="compare labels with a reference: per class or per object",
+        description="Compare PRED with REF (two label files, or two folders of files with "
+        "matching names) and print a summary; -o writes the per-class or per-object table "
+        "as CSV. Distances are in the reference file's physical units unless --spacing "
+        "is given.")
+    evaluate.add_argument("prediction", type=Path, metavar="PRED")
+    evaluate.add_argument("reference", type=Path, metavar="REF")
+    evaluate.add_argument("--mode", choices=("semantic", "instance"), default="instance",
+                          help="instance (objects matched by IoU; default) or semantic "
+                          "(class ids)")
+    evaluate.add_argument("--spacing", type=float, nargs="+", metavar="S",
+                          help="voxel size per axis (one number for all)")
+    evaluate.add_argument("--tolerance", type=float, default=1.0,
+                          help="boundary F1 tolerance in the spacing's units (default 1)")
+    evaluate.add_argument("-o", "--output", type=Path, metavar="TABLE.csv",
+                          help="write the table as CSV")
+    evaluate.add_argument("--overwrite", action="store_true", help="replace TABLE.csv")
+    evaluate.set_defaults(handler=_eval)
+
+    sub.add_parser("demo", help="segment the built-in samples (no files needed)",
+                   add_arguments=_demo_options)
+    return parser
+
+
+def _run_options(run: argparse.ArgumentParser) -> None:
+    """`segkit run`'s options; the epilog lists every method's parameters."""
+    run.epilog = "; ".join(
+        f"{m} parameters: " + (", ".join(f"--{p} ({t.__name__})" for p, t
+                                         in types.items()) or "none")
+        for m, (_, types) in _methods().items()
+    ) + ". --physical: --block_size in the file's physical units (µm) instead of pixels."
     run.add_argument("method", metavar="METHOD|RECIPE.yaml",
-                     help=f"one of: {', '.join(sorted(METHODS))}; or a recipe file (.yaml, "
+                     help=f"one of: {', '.join(sorted(METHOD_NAMES))}; or a recipe file (.yaml, "
                      "see docs/measure.md)")
     run.add_argument("input", type=str, nargs="+", metavar="INPUT",
                      help="image file(s); with -o OUTDIR also folders (their image files) "
@@ -178,13 +285,11 @@ def _parser() -> argparse.ArgumentParser:
                        "1024 in 2D and 128 in 3D)")
     run.set_defaults(handler=_run)
 
-    train = sub.add_parser(
-        "train", help="train a U-Net (MONAI) on images and labels, save it as a folder",
-        description="Train a network on pairs of --image and --labels files (in order) and "
-        "write the model folder MODEL. What the labels are is guessed by default: many ids "
-        "are objects, strokes with 2 = background are scribbles (0 = not labelled), else "
-        "classes (0 = background). Trains for --time-limit seconds (default 120) unless "
-        "--epochs is given. Each epoch's loss and validation Dice are printed.")
+
+def _train_options(train: argparse.ArgumentParser) -> None:
+    """`segkit train`'s options (their choices come from the U-Net package)."""
+    from . import unet
+
     train.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL",
                        help="the model folder to write")
     train.add_argument("--image", type=Path, action="append", required=True, metavar="IMAGE")
@@ -218,47 +323,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--overwrite", action="store_true", help="replace MODEL if it exists")
     train.set_defaults(handler=_train)
 
-    measure = sub.add_parser(
-        "measure", help="measure every object of a label image; write a CSV table",
-        description="One row per object of LABELS: size, centroid, bounding box, shape and "
-        "(with --image) intensity per channel, in the labels file's physical units "
-        "(see docs/measure.md).")
-    measure.add_argument("labels", type=Path, metavar="LABELS")
-    measure.add_argument("--image", type=Path, metavar="IMAGE",
-                         help="intensities of the same shape (per channel: mean, min, max, "
-                         "std, sum)")
-    measure.add_argument("-o", "--output", type=Path, required=True, metavar="TABLE.csv")
-    measure.add_argument("--spacing", type=float, nargs="+", metavar="S",
-                         help="voxel size per axis (default: the labels file's)")
-    measure.add_argument("--overwrite", action="store_true", help="replace TABLE.csv")
-    measure.set_defaults(handler=_measure)
 
-    info = sub.add_parser("info", help="describe an image file: shape, dtype, voxel size, axes")
-    info.add_argument("input", type=Path, metavar="INPUT",
-                      help="a TIFF, NIfTI, DICOM file or a folder of DICOM series")
-    info.set_defaults(handler=_info)
+def _demo_options(demo: argparse.ArgumentParser) -> None:
+    """`segkit demo`'s options (--sample lists the demo's samples)."""
+    from .demo import DEMO_SAMPLES
 
-    evaluate = sub.add_parser(
-        "eval", help="compare labels with a reference: per class or per object",
-        description="Compare PRED with REF (two label files, or two folders of files with "
-        "matching names) and print a summary; -o writes the per-class or per-object table "
-        "as CSV. Distances are in the reference file's physical units unless --spacing "
-        "is given.")
-    evaluate.add_argument("prediction", type=Path, metavar="PRED")
-    evaluate.add_argument("reference", type=Path, metavar="REF")
-    evaluate.add_argument("--mode", choices=("semantic", "instance"), default="instance",
-                          help="instance (objects matched by IoU; default) or semantic "
-                          "(class ids)")
-    evaluate.add_argument("--spacing", type=float, nargs="+", metavar="S",
-                          help="voxel size per axis (one number for all)")
-    evaluate.add_argument("--tolerance", type=float, default=1.0,
-                          help="boundary F1 tolerance in the spacing's units (default 1)")
-    evaluate.add_argument("-o", "--output", type=Path, metavar="TABLE.csv",
-                          help="write the table as CSV")
-    evaluate.add_argument("--overwrite", action="store_true", help="replace TABLE.csv")
-    evaluate.set_defaults(handler=_eval)
-
-    demo = sub.add_parser("demo", help="segment the built-in samples (no files needed)")
     demo.add_argument("--out", type=Path,
                       help="folder for labels and overview PNGs (default: ./segkit-demo, or "
                       "./segkit-demo-2, -3, … when it holds earlier results)")
@@ -270,7 +339,6 @@ def _parser() -> argparse.ArgumentParser:
                       help="only this sample (default: all; with --gui: nuclei_2d)")
     _device_option(demo)
     demo.set_defaults(handler=_demo)
-    return parser
 
 
 def _series_option(parser: argparse.ArgumentParser) -> None:
@@ -296,13 +364,15 @@ def pick_series(volumes, choice: str | None):
 
 
 def _device_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", choices=backend.DEVICES, default="auto",
+    from .backend import DEVICES
+
+    parser.add_argument("--device", choices=DEVICES, default="auto",
                         help="where to compute: auto (GPU if one works), cpu or gpu")
 
 
 def method_parameters(method: str, extra: list[str]) -> dict:
     """Turn ``["--name", "value", "--flag", ...]`` into typed keyword arguments of METHOD."""
-    types = METHODS[method][1]
+    types = _methods()[method][1]
     params: dict = {}
     i = 0
     while i < len(extra):
@@ -347,8 +417,8 @@ def _convert(name: str, value: str, kind: type):
 def _run(args, extra) -> int:
     """`segkit run`: one file (the paths below), or a batch when OUTPUT is a folder."""
     recipe = _recipe_of(args.method)
-    if recipe is None and args.method not in METHODS:
-        raise ValueError(f"METHOD must be one of {', '.join(sorted(METHODS))} or a recipe "
+    if recipe is None and args.method not in METHOD_NAMES:
+        raise ValueError(f"METHOD must be one of {', '.join(sorted(METHOD_NAMES))} or a recipe "
                          f"file (.yaml), not {args.method!r}")
     if _is_batch(args):
         return _batch(args, extra, recipe)
@@ -362,7 +432,14 @@ def _run(args, extra) -> int:
 
 def _run_one(args, extra) -> int:
     """`segkit run METHOD INPUT -o OUTPUT` on one file."""
-    function, _ = METHODS[args.method]
+    import numpy as np
+    from tqdm import tqdm
+
+    from . import backend
+    from .io import read, write
+    from .methods import label, postprocess
+
+    function, _ = _methods()[args.method]
     params = method_parameters(args.method, extra)
     if args.output.exists() and not args.overwrite:
         raise FileExistsError(f"{args.output} already exists; add --overwrite to replace it")
@@ -454,6 +531,8 @@ _GLOB = set("*?[")
 
 def _is_batch(args) -> bool:
     """A batch: several inputs, a glob, or OUTPUT a folder (existing, or no extension)."""
+    from .io import is_zarr_path
+
     out = args.output
     return (len(args.input) > 1 or any(_GLOB & set(i) for i in args.input) or out.is_dir()
             or (not out.suffix and not is_zarr_path(out)))
@@ -463,6 +542,8 @@ def _expand(inputs: list[str]) -> tuple[list[Path], list[dict]]:
     """(files, failures) for INPUT files, folders (their files, hidden ones left out) and
     globs; an input that names nothing is a failure."""
     import glob
+
+    from .io import is_zarr_path
 
     files, failures = [], []
     for item in inputs:
@@ -536,6 +617,8 @@ def _batch(args, extra, recipe) -> int:
 def _batch_rows(one, extra, recipe, jobs, args) -> list[dict]:
     """The summary rows of ``jobs`` (in order), run here one by one or in parallel on
     --scheduler, with a progress bar over the files."""
+    from tqdm import tqdm
+
     from . import tiling
 
     rows = [None] * len(jobs)
@@ -590,6 +673,8 @@ def _batch_table(source: Path, target: Path, table: Path, redo: bool) -> dict:
     """Write (or read back) the measurements of one output; its summary statistics."""
     import pandas as pd
 
+    from .io import read
+
     labels = pick_series(read(target), None)
     if redo or not table.exists():
         image = pick_series(read(source), None)
@@ -631,6 +716,8 @@ def _write_frame(path: Path, frame, overwrite: bool = True) -> None:
 
 def _measure(args, _extra) -> int:
     """`segkit measure LABELS [--image IMAGE] -o TABLE.csv`."""
+    from .io import read
+
     if args.output.exists() and not args.overwrite:
         raise FileExistsError(f"{args.output} already exists; add --overwrite to replace it")
     start = time.perf_counter()
@@ -647,6 +734,12 @@ def _measure(args, _extra) -> int:
 
 def _run_unet(args, params: dict) -> int:
     """`segkit run unet IMAGE --model MODEL -o OUT`."""
+    import numpy as np
+    from tqdm import tqdm
+
+    from . import unet
+    from .io import read, write
+
     unet.devices.require_torch()
     if "model" not in params:
         raise ValueError("unet needs --model: a model folder from `segkit train`")
@@ -670,6 +763,11 @@ def _run_unet(args, params: dict) -> int:
 
 def _train(args, _extra) -> int:
     """`segkit train --image A --labels A_LABELS ... -o MODEL`."""
+    import numpy as np
+
+    from . import unet
+    from .io import read
+
     unet.devices.require_torch()  # before reading anything
     if len(args.image) != len(args.labels):
         raise ValueError(f"give one --labels per --image ({len(args.image)} images, "
@@ -707,6 +805,12 @@ def _train(args, _extra) -> int:
 
 def _run_classic(args, function, params: dict) -> int:
     """A segmentation or post-processing method from :data:`CLASSIC` on one file."""
+    import numpy as np
+    from tqdm import tqdm
+
+    from .io import read, write
+    from .methods import label
+
     if params.get("mode") == "panoptic":
         raise ValueError("--mode panoptic gives two images; write semantic and instance "
                          "labels in two runs")
@@ -773,6 +877,9 @@ def _model_bytes(architecture: str, dims: int) -> int:
 
 def _blockwise(args) -> bool:
     """Whether `segkit run` works block by block (see the "larger than memory" options)."""
+    from .io import is_zarr_path
+    from .io.tiff import LAZY_BYTES
+
     asked = (args.scheduler, args.workers, args.memory_limit, args.chunks)
     if any(a is not None for a in asked) or is_zarr_path(args.output):
         return True
@@ -790,11 +897,15 @@ def _run_blockwise(args, function, params: dict) -> int:
     """`segkit run` on dask blocks: the method, then (for masks) labels joined across
     blocks and --min-size, written block by block (.zarr, .tif) on --scheduler."""
     import dask.array as da
+    import numpy as np
+    from tqdm import tqdm
 
     from . import tiling
+    from .io import is_zarr_path, read, write
+    from .methods import label, postprocess
 
     if tiling.LAZY.get(tiling.blocks.key(function)) is None:
-        blockwise = sorted(name for name, (f, _) in METHODS.items()
+        blockwise = sorted(name for name, (f, _) in _methods().items()
                            if tiling.LAZY.get(tiling.blocks.key(f)))
         raise ValueError(f"{args.method} needs the whole image in memory; block by block "
                          f"runs: {', '.join(blockwise)}. Leave out --scheduler, --workers, "
@@ -816,8 +927,7 @@ def _run_blockwise(args, function, params: dict) -> int:
     if "rgb" in inspect.signature(function).parameters:
         params.setdefault("rgb", volume.rgb)
     if args.scheduler not in (None, "threads") and not args.verbose:
-        import distributed  # noqa: F401  (it sets its loggers' levels when imported)
-
+        tiling.run.import_distributed()  # it sets its loggers' levels when imported
         logging.getLogger("distributed").setLevel(logging.WARNING)
     with tiling.scheduler(args.scheduler, workers=args.workers,
                           memory_limit=args.memory_limit) as client:
@@ -866,6 +976,10 @@ def _default_chunks(volume) -> tuple:
 def read_seeds(path: Path) -> np.ndarray:
     """Seeds from a CSV of points (rows of voxel indices; a header row is skipped) or from a
     label image file."""
+    import numpy as np
+
+    from .io import read
+
     if path.suffix.lower() != ".csv":
         return np.asarray(pick_series(read(path), None).data)
     rows = [line.split(",") for line in path.read_text().splitlines() if line.strip()]
@@ -885,6 +999,8 @@ def read_seeds(path: Path) -> np.ndarray:
 
 def _info(args, _extra) -> int:
     import dask
+
+    from .io import read
 
     volumes = read(args.input)
     volumes = volumes if isinstance(volumes, list) else [volumes]
@@ -913,6 +1029,9 @@ def _info(args, _extra) -> int:
 
 
 def _eval(args, _extra) -> int:
+    import numpy as np
+
+    from .io import read
     from .io.table import write_csv
     from .methods.metrics import evaluate
 
@@ -958,7 +1077,7 @@ def _fmt(value) -> str:
 
 
 def _demo(args, _extra) -> int:
-    from .demo import fresh_folder, run_demo, show_in_napari  # napari: only for --gui
+    from .demo import DEMO_SAMPLES, fresh_folder, run_demo, show_in_napari  # napari: --gui
 
     if args.gui:
         import napari

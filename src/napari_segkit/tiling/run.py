@@ -11,6 +11,7 @@ from typing import Any, Iterator
 import dask
 from dask.callbacks import Callback
 
+from .._checks import MissingDependency
 from ..progress import report
 
 
@@ -37,22 +38,19 @@ def scheduler(address: str | None = None, *, workers: int | None = None,
         with dask.config.set(scheduler="threads", num_workers=workers):
             yield None
         return
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:  # pragma: no cover - a core dependency, missing only when broken
-        raise ImportError("a cluster needs dask.distributed: pip install distributed") from None
-    if address == "local":
-        cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
-                               memory_limit=memory_limit or "auto",
-                               silence_logs=logging.WARNING)
-        with cluster, Client(cluster) as client:
-            yield client
-        return
-    if not _ADDRESS.fullmatch(address):
+    if address != "local" and not _ADDRESS.fullmatch(address):
         raise ValueError(f"scheduler must be 'threads', 'local' or a running cluster's address "
                          f"tcp://host:port (or tls://host:port), not {address!r}")
+    distributed = import_distributed()
+    if address == "local":
+        cluster = distributed.LocalCluster(
+            n_workers=workers or 2, threads_per_worker=1, processes=True,
+            memory_limit=memory_limit or "auto", silence_logs=logging.WARNING)
+        with cluster, distributed.Client(cluster) as client:
+            yield client
+        return
     try:
-        client = Client(address, timeout="5s")
+        client = distributed.Client(address, timeout="5s")
     except OSError as err:
         raise OSError(f"no dask scheduler answers at {address} ({err}); start one with "
                       "`dask scheduler` or check the address") from None
@@ -60,11 +58,23 @@ def scheduler(address: str | None = None, *, workers: int | None = None,
         yield client
 
 
+def import_distributed():
+    """The ``distributed`` package (Dask's clusters), an extra; without it
+    :class:`MissingDependency` says in one sentence what to install."""
+    try:
+        import distributed
+    except ImportError:
+        raise MissingDependency(
+            "a Dask cluster (scheduler \"local\" or an address) needs distributed, which is not "
+            'installed: pip install "napari-segkit[distributed]"') from None
+    return distributed
+
+
 def current_client():
     """The dask.distributed Client that work goes to now, or None (threads)."""
     try:
         from distributed import default_client
-    except ImportError:  # pragma: no cover
+    except ImportError:  # without the distributed extra no cluster runs
         return None
     try:
         return default_client() if dask.config.get("scheduler", None) == "dask.distributed" \

@@ -6,6 +6,7 @@ from skimage import data, filters
 from skimage.filters import rank
 
 from napari_segkit import adaptive_threshold, samples
+from napari_segkit.methods import _adaptive_rows as rows
 from napari_segkit.methods.adaptive import window
 
 adaptive = sys.modules["napari_segkit.methods.adaptive"]
@@ -193,3 +194,106 @@ def test_a_piece_given_the_whole_range_matches_the_whole_run(method):
                                  intensity_range=(volume.min(), volume.max()))
     np.testing.assert_array_equal(matched[2:5], whole[10:13])
     assert (alone[2:5] != whole[10:13]).any()  # without it the piece's own range differs
+
+
+def _both_paths(monkeypatch, image, method, **kwargs):
+    """(mask, threshold) from the compiled row kernels and from scipy's path; fails unless
+    the compiled kernel really ran."""
+    name = f"{method}_rows"
+    calls = []
+    kernel = getattr(rows, name)
+    monkeypatch.setattr(rows, name, lambda *a: calls.append(1) or kernel(*a))
+    compiled = adaptive_threshold(image, method, return_threshold=True, **kwargs)
+    assert calls, "the compiled kernel did not run"
+    monkeypatch.setattr(adaptive, "COMPILED", False)
+    reference = adaptive_threshold(image, method, return_threshold=True, **kwargs)
+    monkeypatch.setattr(adaptive, "COMPILED", True)
+    return compiled, reference
+
+
+@pytest.mark.parametrize("method", ["mean", "gaussian"])
+@pytest.mark.parametrize("name, block, options", [
+    ("camera", 51, {}),
+    ("coins", 35, {"offset": 2.5}),
+    ("page", 25, {"dark": True, "offset": -3.0}),
+    ("camera uint16", 31, {"offset": 100.0}),
+    ("camera int16", (9, 45), {}),
+    ("coins corner, window beyond the image", 201, {}),
+    ("page, one row", 7, {}),
+    ("page, one column", 7, {}),
+    ("nuclei planes uint16", 15, {"per_slice": True}),
+    ("camera bool", 9, {}),
+])
+def test_compiled_rows_equal_the_scipy_path(monkeypatch, method, name, block, options):
+    """The compiled 2D mean and Gaussian repeat scipy's arithmetic: mask and threshold are
+    bit for bit those of uniform_filter / gaussian_filter on float32 (reflect borders)."""
+    camera, page = data.camera(), data.page()
+    image = {
+        "camera": camera, "coins": data.coins(), "page": page,
+        "camera uint16": camera.astype(np.uint16) * 257 + 11,
+        "camera int16": camera.astype(np.int16) * 3 - 400,
+        "coins corner, window beyond the image": data.coins()[:101, :77],
+        "page, one row": page[:1], "page, one column": page[:, :1],
+        "nuclei planes uint16": samples.nuclei_3d().data[10:14],
+        "camera bool": camera > 100,
+    }[name]
+    (mask, t), (mask_ref, t_ref) = _both_paths(monkeypatch, image, method, block_size=block,
+                                               **options)
+    np.testing.assert_array_equal(t, t_ref)
+    np.testing.assert_array_equal(mask, mask_ref)
+    assert mask.any() and not mask.all()
+
+
+def test_compiled_gaussian_on_float32_and_many_slabs(monkeypatch):
+    """Finite float32 planes take the compiled Gaussian too; slabs (threads) cut anywhere."""
+    image = data.camera().astype(np.float32) / 255
+    monkeypatch.setattr(adaptive, "_SLAB_VOXELS", 512 * 40)  # 13 slabs
+    steps = []
+    (mask, t), (mask_ref, t_ref) = _both_paths(monkeypatch, image, "gaussian", block_size=21,
+                                               offset=0.01, progress=steps.append)
+    np.testing.assert_array_equal(t, t_ref)
+    np.testing.assert_array_equal(mask, mask_ref)
+    assert len(steps) > 10 and steps[-1] == 1.0
+    coins = data.coins()
+    roi = np.zeros(coins.shape, bool)
+    roi[100:200] = True
+    inside = adaptive_threshold(coins, block_size=35, mask=roi)
+    np.testing.assert_array_equal(inside, adaptive_threshold(coins, block_size=35) & roi)
+
+
+def test_compiled_rows_are_not_used_for_3d_windows_floats_means_or_nan(monkeypatch):
+    """3D windows, float means and NaN images stay on scipy's path."""
+    monkeypatch.setattr(rows, "mean_rows", None)
+    monkeypatch.setattr(rows, "gaussian_rows", None)
+    volume = samples.nuclei_3d().data[:, :32, :32]
+    adaptive_threshold(volume, "mean", block_size=(3, 9, 9))
+    adaptive_threshold(volume, "gaussian", block_size=(3, 9, 9))
+    adaptive_threshold(data.camera().astype(np.float32), "mean", block_size=9)
+    holed = data.camera().astype(np.float32)
+    holed[5, 5] = np.nan
+    adaptive_threshold(holed, "gaussian", block_size=9)
+
+
+@pytest.mark.parametrize("name, block, options", [
+    ("camera", 51, {}),
+    ("page", 35, {"offset": 2.5}),
+    ("coins", 3, {"offset": -0.3, "dark": True}),
+    ("text", (5, 301), {"offset": 7.0}),
+    ("noise", 11, {"offset": 0.1}),
+    ("camera tiled", 1001, {}),
+])
+def test_integer_mean_of_8_bit_masks_equals_the_scipy_path(monkeypatch, name, block, options):
+    """The mask-only 8-bit mean sums fixed-point means and compares with a table of the
+    least sum per grey level: still scipy's mask, pixel for pixel."""
+    rng = np.random.default_rng(4)
+    image = {"camera": data.camera(), "page": data.page(), "coins": data.coins(),
+             "text": data.text(), "noise": rng.integers(0, 256, (300, 301)).astype(np.uint8),
+             "camera tiled": np.tile(data.camera(), (2, 2))}[name]
+    calls = []
+    kernel = rows.mean_rows_fixed
+    monkeypatch.setattr(rows, "mean_rows_fixed", lambda *a: calls.append(1) or kernel(*a))
+    mask = adaptive_threshold(image, "mean", block_size=block, **options)
+    assert calls
+    monkeypatch.setattr(adaptive, "COMPILED", False)
+    np.testing.assert_array_equal(mask, adaptive_threshold(image, "mean", block_size=block,
+                                                           **options))

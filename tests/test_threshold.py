@@ -235,3 +235,44 @@ def test_stain_channel_equals_scikit_image_deconvolution():
     np.testing.assert_array_equal(to_grey(rgb, channel="green"), rgb[..., 1])
     nuclei = threshold(rgb, channel="hematoxylin")
     assert nuclei.shape == rgb.shape[:2] and 0.05 < nuclei.mean() < 0.5
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+def test_counted_histogram_of_8_and_16_bit_images_equals_bincount(monkeypatch, threaded):
+    """uint8/uint16 are counted in one compiled pass (no min/max passes); split between
+    threads the counts are the same, also for sizes that do not divide evenly."""
+    module = sys.modules["napari_segkit.methods.threshold"]
+    monkeypatch.setattr(module, "_THREADED", 1000 if threaded else 1 << 40)
+    monkeypatch.setattr(module.os, "cpu_count", lambda: 3)
+    rng = np.random.default_rng(1)
+    for image in (data.camera(), data.coins()[:101, :77], samples.nuclei_3d().data,
+                  rng.integers(3, 40001, 4099).astype(np.uint16), np.array([7, 9], np.uint8)):
+        counts, centers = histogram(image)
+        ref_counts, ref_centers = exposure.histogram(image)
+        np.testing.assert_array_equal(counts, ref_counts)
+        np.testing.assert_array_equal(centers, ref_centers)
+        assert counts.dtype == np.int64 and centers.dtype == np.int64
+        lo, hi = int(image.min()), int(image.max())
+        counts, _ = histogram(image, value_range=(lo + 1, hi))  # a given range: counts in it
+        np.testing.assert_array_equal(counts, np.bincount(image.ravel())[lo + 1:hi + 1])
+
+
+@pytest.mark.parametrize("name", ["camera", "coins", "page", "moon", "text"])
+def test_otsu_on_8_bit_equals_opencv(name):
+    """On 8-bit images the Otsu mask equals OpenCV's THRESH_OTSU (and scikit-image's)."""
+    cv2 = pytest.importorskip("cv2")
+    image = getattr(data, name)()
+    mask, t = threshold(image, return_threshold=True)
+    level, binary = cv2.threshold(image, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    assert t == level == filters.threshold_otsu(image)
+    np.testing.assert_array_equal(mask, binary > 0)
+
+
+def test_constant_8_bit_image_is_refused_after_counting():
+    with pytest.raises(ValueError, match="every pixel is 7"):
+        threshold(np.full((5, 6), 7, np.uint8))
+    mask = np.zeros((5, 6), bool)
+    mask[0, :2] = True
+    image = np.arange(30, dtype=np.uint16).reshape(5, 6)
+    with pytest.raises(ValueError, match="every pixel is 0"):
+        threshold(np.where(mask, 0, image).astype(np.uint16), mask=mask)

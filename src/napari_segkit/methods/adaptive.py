@@ -9,12 +9,16 @@ mid-grey, Bernsen, contrast, Niblack, Sauvola, Phansalkar and local Otsu.
 - The image is processed in slabs along its first spatial axis with a halo as wide as the
   window reaches, so the result equals a whole-image run while memory stays bounded, and
   progress can be reported (and a run cancelled) between slabs.
+- The local mean and Gaussian of 2D planes (8/16-bit integers; float32 for the Gaussian)
+  run in compiled row kernels (:mod:`._adaptive_rows`) that repeat scipy's arithmetic:
+  the same mask and threshold, with no float32 copy of the image and no compare pass.
 - ``block_size`` is in pixels, or in physical units when ``spacing`` is given (anisotropic
   3D windows: the same extent in µm along every axis).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -35,6 +39,9 @@ DEFAULT_K = {"niblack": 0.2, "sauvola": 0.2, "phansalkar": 0.25}
 _SLAB_VOXELS = 1 << 24  # core voxels per slab at most (64 MiB of float32)
 _EXACT_WINDOW = 125  # median windows of at most this many voxels: scipy's exact median_filter
 _LEVELS = 256  # intensity levels of the median by counting
+#: local mean and Gaussian of 2D planes (integer; float32 for the Gaussian) by the compiled
+#: row kernels of :mod:`._adaptive_rows`: scipy's results bit for bit, without float copies
+COMPILED = True
 
 
 @on_device
@@ -148,8 +155,15 @@ def iter_adaptive_threshold(image, method="mean", *, block_size=51, spacing=None
     thresholds = xp.zeros(volumes.shape, xp.float32) if return_threshold else None
     halo = _halo(method, size)
     inclusive = method in ("bernsen", "contrast", "otsu")
+    compiled = _compiled_rows(method, grey.dtype, spatial, xp, stats, size, params, dark,
+                              return_threshold)
+    no_thresholds = np.empty((0, volumes.shape[-1]), np.float32)
 
     def run(v, start, stop):
+        if compiled is not None:  # straight from the plane: no slab copy, no halo
+            compiled(volumes[v], start, stop, out[v, start:stop],
+                     no_thresholds if thresholds is None else thresholds[v, start:stop])
+            return
         lo, hi = max(0, start - halo), min(volumes.shape[1], stop + halo)
         slab = volumes[v, lo:hi]
         core = slice(start - lo, stop - lo)
@@ -276,6 +290,70 @@ def _halo(method, size) -> int:
     if method == "gaussian":
         return int(4.0 * (first - 1) / 6.0 + 0.5)
     return first // 2
+
+
+def _compiled_rows(method, dtype, spatial, xp, stats, size, params, dark, keep):
+    """``fn(plane, start, stop, out, thresholds)`` filling mask (and threshold) rows of a 2D
+    plane by :mod:`._adaptive_rows`, or None where scipy's path runs: not on the CPU, 3D
+    windows, other methods or dtypes (mean: 8/16-bit integers, whose column sums are exact;
+    Gaussian: those and finite float32), or :data:`COMPILED` off."""
+    if not COMPILED or xp is not np or spatial != 2 or method not in ("mean", "gaussian"):
+        return None
+    small_integer = dtype.kind in "iu" and dtype.itemsize <= 2
+    if not (small_integer or (method == "gaussian" and dtype == np.float32 and stats["finite"])):
+        return None
+    from . import _adaptive_rows as rows
+
+    height, width = size
+    if method == "mean" and dtype == np.uint8 and not keep:
+        tables = _fixed_point_tables(height, width, params["offset"])
+        if tables is not None:
+            return lambda plane, start, stop, out, t: rows.mean_rows_fixed(
+                plane, start, stop, height, width, dark, out, *tables)
+    if method == "mean":  # uint8: every column sum's float32 mean looked up, not divided
+        sums = np.arange(255 * height + 1) if dtype == np.uint8 else np.empty(0)
+        lut = (sums / height).astype(np.float32)
+        return lambda plane, start, stop, out, t: rows.mean_rows(
+            plane, start, stop, height, width, params["offset"], dark, out, t, lut)
+    down, across = _gaussian_weights(height), _gaussian_weights(width)
+    return lambda plane, start, stop, out, t: rows.gaussian_rows(
+        plane, start, stop, down, across, params["offset"], dark, out, t)
+
+
+@functools.lru_cache(maxsize=16)
+def _fixed_point_tables(height, width, offset):
+    """For :func:`._adaptive_rows.mean_rows_fixed` on uint8: ``fixed[s]``, the float32 mean
+    ``float32(s / height)`` of each column sum ``s`` times 2^K (K the least that makes them
+    all integers), and ``below[x]``, the least row sum ``a`` of those for which scipy's
+    threshold ``float32(float32(a 2^-K / width) - offset)`` reaches ``x`` (it only grows
+    with ``a``), found by bisection. None where float64 sums of the means would round."""
+    means = (np.arange(255 * height + 1) / height).astype(np.float32)
+    k = 24 - int(np.frexp(means[1:])[1].min())  # float32: 24-bit mantissas
+    top = 255 * width << k
+    if top >= 1 << 52:  # scipy's float64 running sum would no longer be exact
+        return None
+    fixed = (means.astype(np.float64) * 2.0**k).astype(np.int64)
+    x = np.arange(256, dtype=np.float32)
+    lo, hi = np.zeros(256, np.int64), np.full(256, top + 1, np.int64)
+    while (lo < hi).any():  # least a in [lo, hi] with threshold(a) >= x; top + 1: none
+        mid = (lo + hi) // 2
+        t = ((mid.astype(np.float64) * 2.0**-k / width).astype(np.float32)
+             - np.float32(offset))
+        reached = t >= x
+        hi, lo = np.where(reached, mid, hi), np.where(reached, lo, mid + 1)
+    return fixed, lo
+
+
+def _gaussian_weights(size):
+    """scipy's ``gaussian_filter`` weights for a window of ``size`` pixels: σ = (size - 1) / 6,
+    truncated at 4σ, float64, summing to 1 (one tap of 1 where σ is 0)."""
+    sigma = (size - 1) / 6.0
+    if sigma <= 1e-15:
+        return np.ones(1)
+    radius = int(4.0 * sigma + 0.5)
+    x = np.arange(-radius, radius + 1)
+    phi = np.exp(-0.5 / (sigma * sigma) * x ** 2)
+    return phi / phi.sum()
 
 
 def _fused(method, slab, size, params, stats, dark, keep):

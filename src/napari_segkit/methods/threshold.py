@@ -9,6 +9,9 @@ is never copied whole. The threshold is then chosen on that small histogram by
 
 from __future__ import annotations
 
+import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -25,6 +28,8 @@ METHODS = (*sorted(HISTOGRAM_METHODS), "multiotsu", "manual")
 
 _CHUNK = 1 << 21  # elements per bincount pass: bounds the int64 temporary to 16 MiB
 _MAX_INTEGER_BINS = 1 << 24  # wider integer ranges use ``nbins`` equal bins instead
+_COUNTED = (np.dtype(np.uint8), np.dtype(np.uint16))  # counted by :func:`_count` in one pass
+_THREADED = 1 << 22  # elements from which the counting is split between threads
 
 
 class NothingToSeparate(ValueError):
@@ -128,11 +133,14 @@ def threshold_value(values: Any, method: str = "otsu", *, mask: Any = None,
         return float(value)
     xp = get_xp(values)
     values = _finite_selection(values, mask, xp)
+    if method != "mean" and xp is np and values.dtype in _COUNTED:  # no min/max passes
+        counts, centers = histogram(values, nbins=nbins)
+        if counts.size == 1:
+            raise NothingToSeparate(_constant(centers[0]))
+        return from_histogram(counts, centers, method, percentile=percentile, classes=classes)
     lo, hi = values.min(), values.max()
     if lo == hi:
-        raise NothingToSeparate(
-            f"image is constant (every pixel is {lo.item()}); no threshold can separate "
-            "objects from background")
+        raise NothingToSeparate(_constant(lo.item()))
     if method == "li" and values.dtype.kind == "f":  # scikit-image iterates on the values
         return float(filters.threshold_li(to_host(values)))
     if method == "mean":
@@ -167,6 +175,10 @@ def histogram(
     """
     xp = get_xp(values)
     flat = values.reshape(-1)
+    if value_range is None and xp is np and flat.dtype in _COUNTED:  # min, max from the counts
+        counts = _dtype_counts(flat)
+        lo, hi = np.flatnonzero(counts)[[0, -1]]
+        return counts[lo:hi + 1], np.arange(lo, hi + 1, dtype=np.int64)
     lo, hi = value_range if value_range is not None else (flat.min(), flat.max())
     if flat.dtype.kind in "iu" and int(hi) - int(lo) < _MAX_INTEGER_BINS:
         kind = np.uint64 if flat.dtype == np.uint64 else np.int64  # exact up to 2**64 - 1
@@ -188,6 +200,8 @@ def histogram(
 def _integer_counts(flat, lo, hi, xp):
     """Counts of every integer lo … hi, a chunk at a time (bounded temporaries)."""
     lo_value, lo, hi = lo, int(lo), int(hi)
+    if xp is np and flat.dtype in _COUNTED:
+        return _dtype_counts(flat)[lo:hi + 1]
     counts = xp.zeros(hi - lo + 1, dtype=xp.int64)
     small = flat.dtype.kind == "u" and flat.dtype.itemsize <= 2  # bincount takes as is
     for start in range(0, flat.size, _CHUNK):
@@ -199,6 +213,55 @@ def _integer_counts(flat, lo, hi, xp):
         counts += xp.bincount(chunk, minlength=hi - lo + 1)
         del chunk  # before the next one, so only one chunk is ever alive
     return counts
+
+
+def _dtype_counts(flat):
+    """Counts (int64) of every value of ``flat``'s dtype (uint8 or uint16), in one compiled
+    pass, split between threads for large arrays."""
+    bins = 1 << (8 * flat.dtype.itemsize)
+    if flat.size == 0:
+        return np.zeros(bins, np.int64)
+    workers = (os.cpu_count() or 1) if flat.size >= _THREADED else 1
+    step = -(-flat.size // workers)
+    count = _compiled_count()
+    # uint8: four interleaved histograms, so that runs of equal values do not wait on one
+    # counter; uint16: one (four would not fit the cache)
+    ways = 4 if bins == 256 else 1
+    parts = [flat[start:start + step] for start in range(0, flat.size, step)]
+    with ThreadPoolExecutor(workers) as pool:
+        counted = list(pool.map(lambda part: count(part, np.zeros((ways, bins), np.int64)),
+                                parts))
+    return np.sum(counted, axis=(0, 1))
+
+
+@functools.cache
+def _compiled_count():
+    """:func:`_count` compiled by numba (imported here: it takes a while to load)."""
+    import numba
+
+    return numba.njit(cache=True, nogil=True)(_count)
+
+
+def _count(flat, counts):
+    """Add the values of 1D ``flat`` to ``counts`` (1 or 4 rows × bins); with four rows,
+    element ``i`` of each quarter of ``flat`` goes to its own row, the rest to row 0."""
+    start = 0
+    if counts.shape[0] == 4:
+        part = flat.size // 4
+        for i in range(part):
+            counts[0, flat[i]] += 1
+            counts[1, flat[part + i]] += 1
+            counts[2, flat[2 * part + i]] += 1
+            counts[3, flat[3 * part + i]] += 1
+        start = 4 * part
+    for i in range(start, flat.size):
+        counts[0, flat[i]] += 1
+    return counts
+
+
+def _constant(value) -> str:
+    return (f"image is constant (every pixel is {value}); no threshold can separate "
+            "objects from background")
 
 
 def _finite_selection(values, mask, xp):

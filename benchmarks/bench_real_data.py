@@ -78,26 +78,56 @@ def nsbatwm_recipes(ns):
     }
 
 
+#: seed smoothing swept by the grid, as fractions of the estimated diameter D
+SIGMAS = (0.08, 0.096, 0.115, 0.138, 0.166, 0.2, 0.24, 0.29)
+
+
 def grid_recipes(size_of):
-    """name -> recipe for the parameter grid (sizes as fractions of the estimated size)."""
+    """name -> recipe for the parameter grid (sizes as fractions of the estimated size D);
+    the parameters not swept stay on their defaults."""
     grid = {}
-    for denoise in (0.0, 0.03, 0.06, 0.12):
-        for sigma in (0.1, 0.12, 0.15, 0.25):
-            grid[f"split_touching_objects denoise={denoise}D sigma={sigma}D"] = (
-                lambda im, sp, d=denoise, s=sigma: sk.split_touching_objects(
-                    im, spacing=sp, denoise=d * size_of(im, sp), sigma=s * size_of(im, sp)))
-    for spot in (0.1, 0.15, 0.18, 0.25):
-        for outline in (0.03, 0.06, 0.12):
-            grid[f"voronoi_otsu_labeling spot={spot}D outline={outline}D"] = (
-                lambda im, sp, a=spot, b=outline: sk.voronoi_otsu_labeling(
-                    im, spacing=sp, spot_sigma=a * size_of(im, sp),
-                    outline_sigma=b * size_of(im, sp)))
-    for distance in (0.2, 0.3, 0.5):
-        grid[f"find_seeds+watershed min_distance={distance}D"] = (
-            lambda im, sp, f=distance: sk.watershed(
-                im, sk.find_seeds(im, spacing=sp, min_distance=f * size_of(im, sp)),
-                landscape="inverted", spacing=sp, mask=sk.threshold(im)))
+    for sigma in SIGMAS:
+        grid[f"split_touching_objects sigma={sigma}D"] = (
+            lambda im, sp, s=sigma: sk.split_touching_objects(
+                im, spacing=sp, sigma=s * size_of(im, sp)))
+    for denoise in (0.0, 0.06, 0.12):
+        grid[f"split_touching_objects denoise={denoise}D"] = (
+            lambda im, sp, d=denoise: sk.split_touching_objects(
+                im, spacing=sp, denoise=d * size_of(im, sp)))
+    for spot in SIGMAS:
+        grid[f"voronoi_otsu_labeling spot={spot}D"] = (
+            lambda im, sp, a=spot: sk.voronoi_otsu_labeling(
+                im, spacing=sp, spot_sigma=a * size_of(im, sp)))
+    for outline in (0.0, 0.06, 0.12):
+        grid[f"voronoi_otsu_labeling outline={outline}D"] = (
+            lambda im, sp, b=outline: sk.voronoi_otsu_labeling(
+                im, spacing=sp, outline_sigma=b * size_of(im, sp)))
+    for sigma in (0.06, 0.096, 0.138, 0.2):
+        for distance in (sigma, 0.3, 0.5):
+            grid[f"find_seeds+watershed sigma={sigma}D min_distance={distance}D"] = (
+                lambda im, sp, s=sigma, f=distance: sk.watershed(
+                    im, sk.find_seeds(im, spacing=sp, sigma=s * size_of(im, sp),
+                                      min_distance=f * size_of(im, sp)),
+                    landscape="inverted", spacing=sp, mask=sk.threshold(im)))
     return grid
+
+
+#: the file's text after this line is kept when the script rewrites it (hand-run tables)
+KEEP = "<!-- the tables below are not written by bench_real_data.py -->"
+
+
+def best_of_grid(defaults: dict, grid: dict, datasets) -> list[str]:
+    """Rows: each recipe's F1 at its defaults against the best of its grid rows."""
+    rows = ["", "Defaults against the best of the grid (instance F1; the grid sweeps one "
+            "parameter at a time around the defaults):", "",
+            "| recipe | " + " | ".join(datasets) + " |", "|---" * (len(datasets) + 1) + "|"]
+    for recipe in ("split_touching_objects", "voronoi_otsu_labeling", "find_seeds+watershed"):
+        cells = []
+        for d in datasets:
+            best = max(v[d] for k, v in grid.items() if k.startswith(recipe + " "))
+            cells.append(f"{defaults[recipe][d]:.2f} / {best:.2f} ({defaults[recipe][d] - best:+.2f})")
+        rows.append(f"| {recipe} | " + " | ".join(cells) + " |")
+    return rows
 
 
 def score(recipe, items):
@@ -130,6 +160,7 @@ def main(argv=None):
              f"Python {platform.python_version()}). Instance F1 at IoU 0.5 / foreground Dice,",
              "mean over a dataset's images; data and what each reference is: tests/real_data.py.",
              "", "| recipe | " + " | ".join(data) + " |", "|---" * (len(data) + 1) + "|"]
+    f1s = {}
     for title, recipes in groups:
         lines.append(f"| **{title}** |" + " |" * len(data))
         for name, recipe in recipes.items():
@@ -140,9 +171,13 @@ def main(argv=None):
                     cells.append("–")
                     continue
                 f1, dice, seconds = score(recipe, items)
+                f1s.setdefault(name, {})[dataset] = f1
                 cells.append(f"{f1:.2f} / {dice:.2f}")
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
             print(lines[-1], flush=True)
+    if not args.no_grid:
+        lines += best_of_grid(f1s, {k: v for k, v in f1s.items() if k not in rd.RECIPES},
+                              list(data))
     sizes_line = ["", "Estimated object diameter (`estimate_object_size`) against the median "
                   "equivalent diameter of the reference objects:", "",
                   "| dataset | estimate | reference | ratio |", "|---|---|---|---|"]
@@ -153,7 +188,9 @@ def main(argv=None):
                              ** (1 / lab.ndim) for p in measure.regionprops(lab)])
             est = size_of(im, sp)
             sizes_line.append(f"| {dataset} | {est:.1f} | {ref:.1f} | {est / ref:.2f} |")
-    Path(args.out).write_text("\n".join(lines + sizes_line) + "\n")
+    out = Path(args.out)
+    kept = out.read_text().split(KEEP, 1)[1] if out.exists() and KEEP in out.read_text() else ""
+    out.write_text("\n".join(lines + sizes_line) + "\n\n" + KEEP + kept)
     print("\n".join(sizes_line))
 
 

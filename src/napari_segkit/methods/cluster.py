@@ -20,6 +20,7 @@ from ..progress import report, steps
 from .._checks import check_choice, check_number
 from ._geometry import spacing_for
 from .components import label
+from .scale import auto_min_size, estimate_or_warn, without_small
 
 MODES = ("semantic", "instance", "panoptic")
 SAMPLE = 200_000
@@ -53,10 +54,14 @@ def _by_brightness(centres: np.ndarray) -> np.ndarray:
     return centres[np.argsort(centres.mean(axis=1), kind="stable")]
 
 
-def _as_output(classes, mode: str, dark: bool = False):
+def _as_output(classes, mode: str, dark: bool = False, *, image=None, rgb=False,
+               min_size: float | None = None):
     """Class ids as asked: semantic (classes), instance (connected parts of every class but
     the background, numbered 1…N; the background is class 1, or the brightest class with
-    ``dark``) or panoptic ((classes, instances)); on the classes' device."""
+    ``dark``) or panoptic ((classes, instances)); on the classes' device. Parts smaller
+    than ``min_size`` voxels are dropped; None: :data:`~.scale.MIN_FRACTION` × the typical
+    object of a 2D/3D ``image`` (:func:`~.scale.estimate_object_size`); none when the image
+    has no objects (pure noise: a warning)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     if mode == "semantic":
@@ -70,6 +75,10 @@ def _as_output(classes, mode: str, dark: bool = False):
         parts = label(classes == c, connectivity=1, device="cpu" if xp is np else "gpu")
         instances[parts > 0] = parts[parts > 0] + count
         count += int(parts.max())
+    if min_size is None and image is not None and count and classes.ndim in (2, 3):
+        size = estimate_or_warn(to_host(image), rgb=rgb)
+        min_size = auto_min_size(None, size, classes.shape) if size else np.inf  # no objects
+    instances = without_small(instances, min_size or 0.0, None)
     return instances if mode == "instance" else (classes, instances)
 
 
@@ -77,9 +86,11 @@ def _check_k(k: int) -> None:
     check_number("k", k, minimum=2, maximum=255, integer=True)
 
 
-def _check_sampling(mode: str, seed: int, sample: int, iterations: int) -> None:
+def _check_sampling(mode: str, seed: int, sample: int, iterations: int,
+                    min_size: float | None) -> None:
     """The arguments every clustering method shares, refused before any work."""
     check_choice("mode", mode, MODES)
+    check_number("min_size", min_size, minimum=0, optional=True)
     check_number("seed", seed, minimum=0, integer=True)
     check_number("sample", sample, minimum=1, integer=True)
     check_number("iterations", iterations, minimum=1, integer=True)
@@ -87,18 +98,22 @@ def _check_sampling(mode: str, seed: int, sample: int, iterations: int) -> None:
 
 @on_device
 def kmeans(image, k: int = 3, *, rgb: bool = False, mode: str = "semantic", seed: int = 0,
-           iterations: int = 30, starts: int = 10, sample: int = SAMPLE, dark: bool = False):
+           iterations: int = 30, starts: int = 10, sample: int = SAMPLE, dark: bool = False,
+           min_size: float | None = None):
     """k-means on intensity or colour (:func:`scipy.cluster.vq.kmeans2`, k-means++ starts);
     classes 1…k by brightness. The best (lowest within-class variance) of ``starts`` runs
     of ``iterations`` is kept, as scikit-learn does.
 
     ``mode``: "semantic" (uint8 class ids), "instance" (int32 ids of the connected parts
     of every class but the background: the darkest class, or the brightest with ``dark``)
-    or "panoptic" (both, as a tuple). ``device``: "auto", "cpu" or "gpu";
+    or "panoptic" (both, as a tuple); instance parts smaller than ``min_size`` voxels are
+    dropped (None, "auto": 0.2 × the area/volume of the image's typical object,
+    :func:`~napari_segkit.methods.scale.estimate_object_size`; 0 keeps every part).
+    ``device``: "auto", "cpu" or "gpu";
     on the GPU every pixel is assigned there (kernels/kmeans.cu), the centres are fitted on
     the host from the same sample, so the classes are the CPU's.
     """
-    _check_sampling(mode, seed, sample, iterations)
+    _check_sampling(mode, seed, sample, iterations, min_size)
     check_number("starts", starts, minimum=1, integer=True)
     _check_k(k)
     shape = np.shape(image)[:-1] if rgb else np.shape(image)
@@ -106,20 +121,22 @@ def kmeans(image, k: int = 3, *, rgb: bool = False, mode: str = "semantic", seed
     points = _sample(features, sample, seed)
     centres = _kmeans_centres(points, k, seed, iterations, starts)
     classes = (nearest(features, _by_brightness(centres)) + 1).reshape(shape)
-    return _as_output(classes.astype(np.uint8), mode, dark)
+    return _as_output(classes.astype(np.uint8), mode, dark, image=image, rgb=rgb,
+                      min_size=min_size)
 
 
 @cpu_only
 def fuzzy_cmeans(image, k: int = 3, *, m: float = 2.0, rgb: bool = False,
                  mode: str = "semantic", return_membership: bool = False, seed: int = 0,
-                 iterations: int = 200, sample: int = SAMPLE, dark: bool = False):
+                 iterations: int = 200, sample: int = SAMPLE, dark: bool = False,
+                 min_size: float | None = None):
     """Fuzzy c-means (Bezdek) on intensity or colour: each pixel belongs to every class with
     a membership in 0…1; the label is the class with the largest. ``m`` > 1 is the
     fuzziness (2 is usual); the centres start from k-means'. With ``return_membership``
     also returns float32 memberships of shape (k, *image shape), classes ordered as the
-    labels (1…k by brightness). ``mode`` and ``dark`` as in :func:`kmeans`.
+    labels (1…k by brightness). ``mode``, ``dark`` and ``min_size`` as in :func:`kmeans`.
     """
-    _check_sampling(mode, seed, sample, iterations)
+    _check_sampling(mode, seed, sample, iterations, min_size)
     check_number("m", m, above=1)
     _check_k(k)
     if m <= 1:
@@ -138,7 +155,7 @@ def fuzzy_cmeans(image, k: int = 3, *, m: float = 2.0, rgb: bool = False,
             break
     centres = _by_brightness(centres)
     classes = (nearest(features, centres) + 1).reshape(shape).astype(np.uint8)
-    result = _as_output(classes, mode, dark)
+    result = _as_output(classes, mode, dark, image=image, rgb=rgb, min_size=min_size)
     if not return_membership:
         return result
     u = np.concatenate([_memberships(features[i:i + (1 << 20)].astype(np.float64), centres, m)
@@ -173,13 +190,13 @@ def _memberships(points, centres, m):
 @cpu_only
 def mean_shift(image, *, bandwidth: float | None = None, rgb: bool = False,
                mode: str = "semantic", seed: int = 0, sample: int = 1000,
-               iterations: int = 100, dark: bool = False):
+               iterations: int = 100, dark: bool = False, min_size: float | None = None):
     """Mean shift on intensity or colour: the number of classes follows from the data (the
     modes of its density, smoothed by a Gaussian of ``bandwidth`` in intensity units;
-    default: Silverman's rule). Classes 1…n by brightness; at most 255 modes. ``mode`` and
-    ``dark`` as in :func:`kmeans`.
+    default: Silverman's rule). Classes 1…n by brightness; at most 255 modes. ``mode``,
+    ``dark`` and ``min_size`` as in :func:`kmeans`.
     """
-    _check_sampling(mode, seed, sample, iterations)
+    _check_sampling(mode, seed, sample, iterations, min_size)
     check_number("bandwidth", bandwidth, above=0, optional=True)
     shape = np.shape(image)[:-1] if rgb else np.shape(image)
     features = _features(image, rgb)
@@ -205,7 +222,8 @@ def mean_shift(image, *, bandwidth: float | None = None, rgb: bool = False,
     if len(centres) > 255:
         raise ValueError(f"mean shift found {len(centres)} modes; use a larger bandwidth")
     classes = (nearest(features, _by_brightness(np.array(centres))) + 1).reshape(shape)
-    return _as_output(classes.astype(np.uint8), mode, dark)
+    return _as_output(classes.astype(np.uint8), mode, dark, image=image, rgb=rgb,
+                      min_size=min_size)
 
 
 @cpu_only

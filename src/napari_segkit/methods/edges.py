@@ -108,7 +108,7 @@ def edge_regions(image, method: str = "sobel", *, sigma: float | None = None, sp
             size = estimate_object_size(sample, spacing=sample_spacing, rgb=rgb, dark=dark)
         except NoObjects:  # no typical size: every object is kept
             pass
-    min_size = auto_min_size(min_size, size, ndim)
+    min_size = auto_min_size(min_size, size, np.shape(sample)[:ndim], sample_spacing)
     labels = _edge_regions(image, method, sigma, spacing, edge_threshold, close_gaps, dark,
                            rgb, per_slice)
     if min_size > 0:

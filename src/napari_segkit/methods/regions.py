@@ -4,6 +4,7 @@ Felzenszwalb's graph method and normalised cuts on a region adjacency graph."""
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 from skimage import graph, segmentation
 
 from ..backend import cpu_only
@@ -11,7 +12,7 @@ from ..progress import report, steps
 from .._checks import check_connectivity, check_number, check_numbers
 from .cluster import slic
 from .components import label
-from .scale import auto_min_size, estimate_or_warn, typical_volume
+from .scale import auto_min_size, estimate_or_warn, typical_volume, without_small
 from .watershed import seeds_to_markers
 
 #: felzenszwalb's automatic ``scale``: this many times the typical object's area (pixels)
@@ -74,24 +75,44 @@ def magic_wand(image, point, *, tolerance: float, connectivity: int = 1, rgb: bo
 
 @cpu_only
 def split_and_merge(image, *, tolerance: float | None = None, min_block: int = 1,
-                    merge_tolerance: float | None = None, rgb: bool = False):
+                    merge_tolerance: float | None = None, rgb: bool = False,
+                    min_size: float | None = None):
     """Split-and-merge (Horowitz & Pavlidis): blocks (quadtree in 2D, octree in 3D) are split
     until the intensity range inside each is at most ``tolerance`` or they reach
     ``min_block`` voxels on a side; neighbouring blocks whose mean intensities differ by
     less than ``merge_tolerance`` (default ``tolerance``) are then joined. ``tolerance``
     defaults to :data:`SPLIT_TOLERANCE` × the image's intensity range (0.5–99.5
-    percentiles; colour: the largest channel's). int32 labels 1…N.
+    percentiles; colour: the largest channel's). Regions smaller than ``min_size`` voxels
+    are given to their nearest neighbours (None, "auto": 0.2 × the area/volume of the
+    typical object, :func:`~napari_segkit.methods.scale.estimate_object_size`; 0 keeps
+    them). int32 labels 1…N.
     """
     check_number("tolerance", tolerance, minimum=0, optional=True)
     check_number("min_block", min_block, minimum=1, integer=True)
     check_number("merge_tolerance", merge_tolerance, minimum=0, optional=True)
+    check_number("min_size", min_size, minimum=0, optional=True)
     values = _values(image, rgb)
     if tolerance is None:
         lo, hi = np.percentile(values.reshape(-1, values.shape[-1]), (0.5, 99.5), axis=0)
         tolerance = SPLIT_TOLERANCE * float(np.max(hi - lo))
     leaves = _split(values, tolerance, min_block)
     report(0.5)
-    return _merge(values, leaves, tolerance if merge_tolerance is None else merge_tolerance)
+    labels = _merge(values, leaves, tolerance if merge_tolerance is None else merge_tolerance)
+    if min_size is None:
+        size = estimate_or_warn(np.asarray(image), rgb=rgb)
+        min_size = auto_min_size(None, size, labels.shape) if size else 0.0
+    return _absorb_small(labels, min_size)
+
+
+def _absorb_small(labels: np.ndarray, min_size: float) -> np.ndarray:
+    """``labels`` with regions under ``min_size`` voxels filled by the nearest larger region
+    (numbered 1…N after); unchanged when none is large enough."""
+    kept = without_small(labels, min_size, None)
+    if not kept.max() or kept.all():
+        return kept if kept.max() else labels
+    nearest = ndimage.distance_transform_edt(kept == 0, return_distances=False,
+                                             return_indices=True)
+    return kept[tuple(nearest)]
 
 
 def _split(values: np.ndarray, tolerance: float, min_block: int) -> np.ndarray:
@@ -157,7 +178,7 @@ def felzenszwalb(image, *, scale: float | None = None, sigma: float = 0.8,
         size = estimate_or_warn(image[len(image) // 2] if ndim == 3 else image, rgb=rgb)
         area = typical_volume(size, 2) if size else None
         scale = (FELZENSZWALB_SCALE * area if area else 100.0) if scale is None else scale
-        min_size = (int(auto_min_size(None, size, 2)) if size else 20) if min_size is None \
+        min_size = (int(auto_min_size(None, size, (1, 1))) if size else 20) if min_size is None \
             else min_size
     if ndim == 3:
         out, offset = [], 0

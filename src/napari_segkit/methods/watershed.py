@@ -21,18 +21,15 @@ from ._geometry import sigma_voxels, spacing_for
 from .channels import auto_channel, to_grey
 from .components import label
 from .distance import distance_transform
-from .scale import auto_min_size, estimate_or_warn, without_small
+from .scale import auto_min_size, estimate_or_warn, stable_sigma, without_small
 from .threshold import METHODS, threshold
 
 #: "auto" sizes as fractions of the typical object diameter (measured on real images, see
-#: docs/benchmarks/real-data.md): smoothing before the threshold, smoothing of the distance
-#: map (split), the spot and outline sigmas (Voronoi-Otsu), smoothing and seed distance
-#: (find_seeds)
+#: docs/benchmarks/real-data.md): smoothing before the threshold, the outline sigma
+#: (Voronoi-Otsu), smoothing and seed distance (find_seeds). The seed smoothing of the two
+#: recipes is searched per image (:func:`~napari_segkit.methods.scale.stable_sigma`).
 DENOISE = 0.03
-SPLIT_SIGMA = 0.15
-SPOT_SIGMA = 0.18
 OUTLINE_SIGMA = 0.03
-SEED_SIGMA = 0.06
 SEED_DISTANCE = 0.4
 
 
@@ -109,9 +106,11 @@ def find_seeds(image, *, min_distance: float | None = None, sigma: float | None 
     ``threshold_abs`` (default: the image's minimum) are dropped. Sizes are in voxels, or
     physical units with ``spacing``; left on None ("auto") they are fractions of
     ``object_size``, the typical object diameter (default
-    :func:`~napari_segkit.methods.scale.estimate_object_size`): ``sigma`` 0.06 ×, and
-    ``min_distance`` 0.4 ×. An image with no objects (constant, pure noise) gives no seeds
-    and a warning.
+    :func:`~napari_segkit.methods.scale.estimate_object_size`): ``sigma`` the smallest
+    between 0.1 × and 0.24 × at which the number of maxima inside ``mask`` (default: the
+    Otsu foreground) stops falling (:func:`~napari_segkit.methods.scale.stable_sigma`), and
+    ``min_distance`` equal to ``sigma`` (0.4 × the diameter when ``sigma`` is 0). An image
+    with no objects (constant, pure noise) gives no seeds and a warning.
     """
     check_number("min_distance", min_distance, minimum=0, optional=True)
     check_number("sigma", sigma, minimum=0, optional=True)
@@ -124,9 +123,14 @@ def find_seeds(image, *, min_distance: float | None = None, sigma: float | None 
         size = object_size or estimate_or_warn(image, spacing=spacing)
         if size is None:
             return np.zeros(image.shape, np.int32)
-        min_distance = SEED_DISTANCE * size if min_distance is None else min_distance
-        sigma = SEED_SIGMA * size if sigma is None else sigma
-    if sigma > 0:
+        if sigma is None:
+            among = threshold(image, "otsu", device="cpu") if mask is None else mask
+            sigma, image = stable_sigma(image, np.asarray(among, dtype=bool), size, spacing)
+        elif sigma > 0:
+            image = ndimage.gaussian_filter(image, sigma_voxels(sigma, spacing, image.ndim))
+        if min_distance is None:
+            min_distance = sigma if sigma > 0 else SEED_DISTANCE * size
+    elif sigma > 0:
         image = ndimage.gaussian_filter(image, sigma_voxels(sigma, spacing, image.ndim))
     size = [2 * int(max(min_distance, 0.0) / s + 1e-9) + 1
             for s in spacing_for(spacing, image.ndim)]
@@ -174,8 +178,10 @@ def split_touching_objects(image, *, spacing=None, sigma: float | None = None,
 
     Sizes left on None ("auto") follow ``object_size``, the typical object diameter
     (default: :func:`~napari_segkit.methods.scale.estimate_object_size` of the image):
-    ``denoise`` 0.03 ×, ``sigma`` 0.15 × (lower it to split more), ``min_size``
-    :data:`~napari_segkit.methods.scale.MIN_FRACTION` × the typical object's volume. An
+    ``denoise`` 0.03 ×, ``min_size`` :data:`~napari_segkit.methods.scale.MIN_FRACTION` ×
+    the typical object's volume, and ``sigma`` the smallest between 0.1 × and 0.24 × at
+    which the number of distance maxima stops falling
+    (:func:`~napari_segkit.methods.scale.stable_sigma`; lower it to split more). An
     image with no objects (constant, pure noise) gives empty labels and a warning.
     On the GPU (``device``) the flood is the watershed automaton (kernels/watershed.cu),
     which may differ from the CPU's at voxels where two objects' floods tie.
@@ -205,11 +211,12 @@ def split_touching_objects(image, *, spacing=None, sigma: float | None = None,
     parts = label(mask, device=where)
     report(0.25)
     if size is None:  # a mask: twice the median over its parts of their largest depth
-        size = max(2 * typical_radius(distance, parts), min(spacing) / SPLIT_SIGMA)
-    sigma = SPLIT_SIGMA * size if sigma is None else sigma
-    min_distance = 2 * sigma if min_distance is None else min_distance
-    if sigma > 0:
+        size = max(2 * typical_radius(distance, parts), 6 * min(spacing))  # ≥ 6 voxels
+    if sigma is None:
+        sigma, distance = stable_sigma(distance, mask, size, spacing, ndi=ndi)
+    elif sigma > 0:
         distance = ndi.gaussian_filter(distance, sigma_voxels(sigma, spacing, mask.ndim))
+    min_distance = 2 * sigma if min_distance is None else min_distance
     seeds = find_seeds(distance, min_distance=min_distance, sigma=0, spacing=spacing,
                        mask=to_host(mask), device="auto")  # on the host: maxima are few
     seeds = seed_every_part(xp.asarray(seeds), parts)  # small objects the smoothing flattened
@@ -221,7 +228,7 @@ def split_touching_objects(image, *, spacing=None, sigma: float | None = None,
     else:  # the flood automaton on the GPU (kernels/watershed.cu)
         labels = flood(-distance, seeds, mask)
     labels = _renumbered(labels.astype(xp.int32, copy=False))
-    return without_small(labels, auto_min_size(min_size, size, mask.ndim), spacing)
+    return without_small(labels, auto_min_size(min_size, size, mask.shape, spacing), spacing)
 
 
 
@@ -308,8 +315,10 @@ def voronoi_otsu_labeling(image, *, spot_sigma: float | None = None,
     ``channel`` as in :func:`~napari_segkit.methods.threshold.threshold` ("auto":
     haematoxylin on a brightfield slide). Left on None ("auto"), the sizes follow
     ``object_size``, the typical object diameter (default
-    :func:`~napari_segkit.methods.scale.estimate_object_size`): ``spot_sigma`` 0.18 ×,
-    ``outline_sigma`` 0.03 ×, ``min_size`` (area/volume; smaller objects are dropped)
+    :func:`~napari_segkit.methods.scale.estimate_object_size`): ``spot_sigma`` the
+    smallest between 0.1 × and 0.24 × at which the number of maxima stops falling
+    (:func:`~napari_segkit.methods.scale.stable_sigma`), ``outline_sigma`` 0.03 ×,
+    ``min_size`` (area/volume; smaller objects are dropped)
     :data:`~napari_segkit.methods.scale.MIN_FRACTION` × the typical object's. An image with
     no objects gives empty labels and a warning. Returns int32 labels 1…N.
     """
@@ -328,17 +337,22 @@ def voronoi_otsu_labeling(image, *, spot_sigma: float | None = None,
         size = estimate_or_warn(grey, spacing=spacing)
         if size is None:
             return np.zeros(grey.shape, np.int32)
-    spot_sigma = SPOT_SIGMA * size if spot_sigma is None else spot_sigma
     outline_sigma = OUTLINE_SIGMA * size if outline_sigma is None else outline_sigma
-    spots = ndimage.gaussian_filter(grey, sigma_voxels(spot_sigma, spacing, grey.ndim))
     outline = ndimage.gaussian_filter(grey, sigma_voxels(outline_sigma, spacing, grey.ndim))
     mask = threshold(outline, "otsu", device="cpu")
+    del outline
+    if spot_sigma is None:
+        spot_sigma, spots = stable_sigma(grey, mask, size, spacing)
+    else:
+        spots = ndimage.gaussian_filter(grey, sigma_voxels(spot_sigma, spacing, grey.ndim))
     report(0.5)
     peaks = spots >= ndimage.maximum_filter(spots, size=3, mode="nearest")
+    del spots
     seeds = _one_voxel_per_seed(label(peaks & mask, device="cpu"))
     labels = segmentation.watershed(np.zeros(grey.shape, np.uint8), seeds, mask=mask)
-    labels = segmentation.relabel_sequential(labels.astype(np.int32, copy=False))[0]
-    return without_small(labels, auto_min_size(min_size, size, grey.ndim), spacing)
+    # every seed lies in the mask and keeps its voxel: the ids are 1…N already
+    return without_small(labels.astype(np.int32, copy=False),
+                         auto_min_size(min_size, size, grey.shape, spacing), spacing)
 
 
 def _as_mask(image, *, method: str, dark: bool, rgb: bool, channel=None, sigma=None,

@@ -28,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests import real_data as rd  # noqa: E402
 
 import napari_segkit as sk  # noqa: E402
-from napari_segkit.methods import watershed as ws  # noqa: E402
 
 NSBATWM = ("napari-segment-blobs-and-things-with-membranes", "0.3.12")
 

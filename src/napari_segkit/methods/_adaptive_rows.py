@@ -55,6 +55,18 @@ def _decide(x, t, offset, dark, out, thresholds, row):
 
 
 @numba.njit(cache=True, nogil=True)
+def _column_sums(plane, start, r0):
+    """int64 sums down each column of the rows ``start - r0 … start + r0`` (reflected)."""
+    h, w = plane.shape
+    sums = np.zeros(w, np.int64)
+    for k in range(start - r0, start + r0 + 1):
+        row = plane[_reflect(k, h)]
+        for j in range(w):
+            sums[j] += row[j]
+    return sums
+
+
+@numba.njit(cache=True, nogil=True)
 def mean_rows(plane, start, stop, height, width, offset, dark, out, thresholds, lut):
     """Mask rows ``start:stop`` of the local mean threshold of integer ``plane`` over
     ``height`` × ``width`` windows (odd) into ``out[0:stop - start]``, and the threshold
@@ -62,11 +74,7 @@ def mean_rows(plane, start, stop, height, width, offset, dark, out, thresholds, 
     column sum ``s`` (uint8 planes), or empty to divide."""
     h, w = plane.shape
     r0, r1 = height // 2, width // 2
-    sums = np.zeros(w, np.int64)
-    for k in range(start - r0, start + r0 + 1):
-        row = plane[_reflect(k, h)]
-        for j in range(w):
-            sums[j] += row[j]
+    sums = _column_sums(plane, start, r0)
     line = np.empty(w + width - 1, np.float32)
     acc = np.empty(w, np.float64)
     t = np.empty(w, np.float32)
@@ -140,11 +148,7 @@ def mean_rows_fixed(plane, start, stop, height, width, dark, out, fixed, below):
     ``below[x]`` (at or above it when dark), the same decision as scipy's float path."""
     h, w = plane.shape
     r0, r1 = height // 2, width // 2
-    sums = np.zeros(w, np.int64)
-    for k in range(start - r0, start + r0 + 1):
-        row = plane[_reflect(k, h)]
-        for j in range(w):
-            sums[j] += row[j]
+    sums = _column_sums(plane, start, r0)
     line = np.empty(w + width - 1, np.int64)
     acc = np.empty(w, np.int64)
     for i in range(start, stop):

@@ -1,9 +1,11 @@
 """Opening a large TIFF stack: segkit's lazy reader against tifffile.imread, same file, same run.
 
-    python benchmarks/bench_open_tiff.py [--gib 2] [--folder DIR] [--napari] [--out FILE.md]
+    python benchmarks/bench_open_tiff.py [--gib 2] [--folder DIR] [--napari] [--keep]
+                                         [--out FILE.md]
 
-Writes an ImageJ uint16 stack of about ``--gib`` GiB (kept between runs), then times, with
-the file evicted from the page cache before each cold run (posix_fadvise DONTNEED):
+Writes an ImageJ uint16 stack of about ``--gib`` GiB (deleted at the end unless ``--keep``),
+then times, with the file evicted from the page cache before each cold run (posix_fadvise
+DONTNEED):
 
 - ``tifffile.imread``: the whole stack into memory (what most readers do);
 - segkit ``read``: opening (header and geometry; data stay on disk), the first plane, and
@@ -12,13 +14,21 @@ the file evicted from the page cache before each cold run (posix_fadvise DONTNEE
   shows its first plane, through segkit's reader and through napari's own TIFF reader.
 
 Memory is the peak of traced allocations (NumPy and dask report to tracemalloc) per step.
+
+Then the whole stack into NumPy, each case in a fresh process (imports done before the
+clock starts; the file in the page cache, so that the reader's own cost shows), cases
+interleaved, best of ``WHOLE_REPEAT``: ``tifffile.imread`` against ``np.asarray(read(path).data)``
+of the lazily opened stack and ``read(path).load()``; memory is the rise of the process's
+peak RSS.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -86,14 +96,67 @@ def library_rows(path: Path) -> list[tuple[str, float, float]]:
     first_reference = full[0].copy()
     del full
     seconds, peak, volume = measure(lambda: read(path), path)
+    assert volume.metadata["lazy"], "a stack this small opens in memory: use --gib 0.6 or more"
     rows.append(("segkit read (open, lazy)", seconds, peak))
     seconds, peak, first = measure(lambda: np.asarray(read(path).data[0]), path)
     rows.append(("segkit read + first plane", seconds, peak))
     assert np.array_equal(first, first_reference)
+    seconds, peak, whole = measure(lambda: np.asarray(read(path).data), path)
+    rows.append(("segkit read + `np.asarray(data)` (whole stack)", seconds, peak))
+    assert whole.shape == volume.data.shape and np.array_equal(whole[0], first_reference)
+    del whole
     seconds, peak, whole = measure(lambda: read(path).load().data, path)
     rows.append(("segkit read + whole stack (`Volume.load`)", seconds, peak))
     assert whole.shape == volume.data.shape and np.array_equal(whole[0], first_reference)
     return rows
+
+
+#: runs of each whole-stack case (fresh processes, cheap)
+WHOLE_REPEAT = 5
+#: whole-stack cases run in fresh processes: name -> (row label, the call)
+WHOLE = {
+    "imread": ("`tifffile.imread(path)`", lambda path: tifffile.imread(path)),
+    "asarray": ("`np.asarray(read(path).data)` (lazy stack)",
+                lambda path: np.asarray(read(path).data)),
+    "load": ("`read(path).load().data`", lambda path: read(path).load().data),
+}
+
+
+def peak_rss() -> int:
+    """This process's peak resident memory in bytes (Linux VmHWM; unlike ru_maxrss it does
+    not start from the parent's peak, and clear_refs resets it)."""
+    status = Path("/proc/self/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines()
+                    if line.startswith("VmHWM:"))) * 1024
+
+
+def whole_case(name: str, path: Path) -> None:
+    """Child process: print seconds and the rise of peak RSS (MiB) of one whole-stack read."""
+    import dask.array  # noqa: F401  (imports are not part of the read)
+    import zarr  # noqa: F401
+
+    np.asarray(read(path).data[0])  # dask's and zarr's first-use set-up, as in napari
+    WHOLE[name][1](path)  # once untimed: the file into the page cache, the result freed
+    Path("/proc/self/clear_refs").write_text("5")  # peak RSS := current RSS
+    before = peak_rss()
+    start = time.perf_counter()
+    data = WHOLE[name][1](path)
+    seconds = time.perf_counter() - start
+    rise = (peak_rss() - before) / 2**20
+    print(json.dumps({"seconds": seconds, "mib": rise, "sum": int(data[-1, :8, :8].sum())}))
+
+
+def whole_rows(path: Path) -> list[tuple[str, float, float]]:
+    """(label, best seconds, peak-RSS rise MiB) per case; the cases interleave, warm cache."""
+    found: dict[str, list[dict]] = {name: [] for name in WHOLE}
+    for _ in range(WHOLE_REPEAT):
+        for name in WHOLE:
+            out = subprocess.run([sys.executable, __file__, "--case", name, str(path)],
+                                 check=True, capture_output=True, text=True).stdout
+            found[name].append(json.loads(out.splitlines()[-1]))
+    assert len({run["sum"] for runs in found.values() for run in runs}) == 1  # same values
+    return [(WHOLE[name][0], min(r["seconds"] for r in runs), max(r["mib"] for r in runs))
+            for name, runs in found.items()]
 
 
 def napari_rows(path: Path) -> list[tuple[str, float, float]]:
@@ -123,16 +186,24 @@ def napari_rows(path: Path) -> list[tuple[str, float, float]]:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--case"]:  # a child of whole_rows
+        return whole_case(sys.argv[2], Path(sys.argv[3]))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gib", type=float, default=2.0)
     parser.add_argument("--folder", type=Path, default=Path("/tmp"))
     parser.add_argument("--napari", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the stack for the next run")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     path = args.folder / f"segkit-bench-{args.gib:g}gib.tif"
-    shape = make_stack(path, args.gib)
-    size = path.stat().st_size / 2**30
-    rows = library_rows(path) + (napari_rows(path) if args.napari else [])
+    try:
+        shape = make_stack(path, args.gib)
+        size = path.stat().st_size / 2**30
+        rows = library_rows(path) + (napari_rows(path) if args.napari else [])
+        whole = whole_rows(path)
+    finally:
+        if not args.keep:
+            path.unlink(missing_ok=True)
     reference = rows[0][1]
     lines = [
         "# Opening a large TIFF stack",
@@ -151,6 +222,17 @@ def main() -> None:
     ]
     for name, seconds, peak in rows:
         lines.append(f"| {name} | {seconds:.3f} | {seconds / reference:.3f} | {peak:.0f} |")
+    lines += [
+        "",
+        "Whole stack into NumPy, each run in a fresh process with the file in the page cache "
+        f"(the reader's own cost), cases interleaved, best of {WHOLE_REPEAT}; memory is the rise "
+        "of the process's peak RSS (largest of the runs):",
+        "",
+        "| call | seconds | × tifffile.imread | peak RSS rise MiB |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, seconds, peak in whole:
+        lines.append(f"| {name} | {seconds:.3f} | {seconds / whole[0][1]:.2f} | {peak:.0f} |")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:

@@ -37,3 +37,28 @@ def test_gpu_equals_cpu_up_to_renumbering():
     on_gpu = label(mask, device="gpu")
     pairs = set(zip(cpu.ravel().tolist(), on_gpu.ravel().tolist()))
     assert len(pairs) == cpu.max() + 1 == on_gpu.max() + 1
+
+
+@pytest.mark.parametrize("shape", [(120, 90), (20, 30, 40)])
+def test_labels_are_int32_without_a_copy_and_equal_scipy(shape):
+    """cc3d's uint32 output is returned as an int32 view (no second label image)."""
+    from scipy import ndimage
+
+    mask = np.random.default_rng(5).random(shape) > 0.65
+    for connectivity, order in zip(range(1, len(shape) + 1), "CFC"):
+        labels = label(np.asarray(mask, order=order), connectivity=connectivity)
+        assert labels.dtype == np.int32 and labels.base is not None  # a view of cc3d's array
+        structure = ndimage.generate_binary_structure(len(shape), connectivity)
+        expected, count = ndimage.label(mask, structure=structure)
+        assert labels.max() == count
+        np.testing.assert_array_equal(labels, expected)
+
+
+def test_more_objects_than_int32_holds_come_back_as_int64(monkeypatch):
+    from napari_segkit.methods import components
+
+    ids = np.array([[[1, 2**31 + 5]]], dtype=np.uint32)
+    monkeypatch.setattr(components.cc3d, "connected_components",
+                        lambda *args, **kwargs: (ids, 2**31 + 5))
+    labels = label(np.ones((1, 1, 2), bool))
+    assert labels.dtype == np.int64 and labels.tolist() == [[[1, 2**31 + 5]]]

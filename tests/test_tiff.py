@@ -59,6 +59,34 @@ def test_large_stacks_open_lazily_one_plane_per_chunk(tmp_path, monkeypatch):
     assert volume.spacing[0] == loaded.spacing[0] == 3.0
 
 
+@pytest.mark.parametrize("kind", ["imagej", "plain", "ome"])
+def test_a_whole_lazy_stack_is_read_in_one_pass_without_a_second_copy(tmp_path, kind):
+    """np.asarray of a lazy stack reads the file whole (as tifffile.imread), not chunk by
+    chunk into a second array; slices stay lazy dask arrays."""
+    import tracemalloc
+
+    data = np.random.default_rng(6).integers(0, 4000, (2, 8, 128, 96)).astype(np.uint16)
+    path = tmp_path / "stack.tif"
+    if kind == "plain":
+        tifffile.imwrite(path, data, metadata={"axes": "CZYX"})
+    else:  # stored Z, C, Y, X: segkit reorders to C, Z, Y, X
+        tifffile.imwrite(path, data.transpose(1, 0, 2, 3), ome=kind == "ome",
+                         imagej=kind == "imagej", metadata={"axes": "ZCYX"})
+    volume = tiff.read_tiff(path, lazy=True)
+    assert isinstance(volume.data, da.Array) and volume.data.shape == data.shape
+    plane = volume.data[1, 3]
+    assert type(plane) is da.Array and plane.chunks == ((128,), (96,))
+    np.testing.assert_array_equal(plane.compute(), data[1, 3])
+    tracemalloc.start()
+    whole = np.asarray(volume.data)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    np.testing.assert_array_equal(whole, data)
+    assert peak < 1.5 * data.nbytes  # gathering the chunks holds them and the result (2×)
+    np.testing.assert_array_equal(volume.data.compute(), data)
+    np.testing.assert_array_equal(np.asarray(volume.data, dtype=np.float32), data)
+
+
 def test_pyramid_levels_are_kept_for_napari(tmp_path):
     base = np.random.default_rng(4).integers(0, 255, (256, 320, 3)).astype(np.uint8)
     with tifffile.TiffWriter(tmp_path / "slide.ome.tif") as tif:

@@ -34,8 +34,10 @@ def read_tiff(path, *, lazy: bool | None = None) -> Volume:
     Axes follow tifffile's letters, reordered so that Z, Y, X come last (before colour
     samples "S"). ``lazy`` (default: only for series above :data:`LAZY_BYTES`) returns a
     dask array that reads planes when they are used, so napari shows the first plane of a
-    huge stack at once. Pyramids (whole-slide images) are always lazy, with their lower
-    levels in ``Volume.pyramid``.
+    huge stack at once; ``np.asarray`` or ``.compute()`` of the whole array reads the file in
+    one pass, as ``tifffile.imread`` does (:class:`~napari_segkit.io._whole.WholeRead`).
+    Pyramids (whole-slide images) are always lazy, with their lower levels in
+    ``Volume.pyramid``.
 
     A stack with fewer planes than its header announces (ImageJ ``images=``, OME
     SizeZ×SizeC×SizeT, tifffile's shape) is refused with a :class:`ReadError` saying how
@@ -47,6 +49,7 @@ def read_tiff(path, *, lazy: bool | None = None) -> Volume:
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
+            tif.pages.useframes = True  # the checks need the pages' data offsets, not all tags
             _check_planes(path, tif, series)
             axes = series.axes
             physical = _spacing(tif)
@@ -59,8 +62,8 @@ def read_tiff(path, *, lazy: bool | None = None) -> Volume:
             lazy = levels > 1 or (series.nbytes > LAZY_BYTES if lazy is None else lazy)
             check_size(path, series.nbytes, in_memory=not lazy)
             data = None if lazy else series.asarray()
-        if lazy:
-            data, *pyramid = [_lazy(path, level) for level in range(levels)]
+            if lazy:  # zarr stores over the series parsed here (they reopen the file to read)
+                data, *pyramid = [_lazy(series, level) for level in range(levels)]
     except (ReadError, MemoryError):
         raise
     except Exception as err:  # noqa: BLE001 (tifffile, zlib, imagecodecs: each becomes one line)
@@ -71,6 +74,11 @@ def read_tiff(path, *, lazy: bool | None = None) -> Volume:
     source_axes = _normalise_axes(axes)
     data, axes = _reorder(data, source_axes)
     pyramid = [_reorder(level, source_axes)[0] for level in pyramid] if lazy else []
+    loader = partial(_read_whole, path, source_axes) if lazy else None
+    if lazy:  # np.asarray(data) then reads the file in one pass, as tifffile.imread
+        from ._whole import WholeRead
+
+        data = WholeRead.of(data, loader)
     n = len(axes) - (axes.endswith("S") and data.shape[-1] in (3, 4))
     spacing = tuple(physical.get(a, (1.0, ""))[0] for a in axes[:n])
     units = tuple(physical.get(a, (1.0, "pixel"))[1] for a in axes[:n])
@@ -78,7 +86,6 @@ def read_tiff(path, *, lazy: bool | None = None) -> Volume:
                 "name": path.name.split(".")[0], "lazy": lazy}
     if names and "C" in axes and len(names) == data.shape[axes.index("C")]:
         metadata["channel_names"] = names
-    loader = partial(_read_whole, path, source_axes) if lazy else None
     return Volume(data, axes, spacing, tuple(origin.get(a, 0.0) for a in axes[:n]), units,
                   metadata, pyramid=tuple(pyramid), loader=loader)
 
@@ -149,12 +156,13 @@ def _read_whole(path: Path, axes: str) -> np.ndarray:
     return _reorder(tifffile.imread(path, series=0, level=0), axes)[0]
 
 
-def _lazy(path: Path, level: int):
-    """One pyramid level as a dask array over tifffile's zarr store (chunks = TIFF tiles)."""
+def _lazy(series, level: int):
+    """One pyramid level of a tifffile series as a dask array over its zarr store (chunks =
+    TIFF tiles or planes)."""
     import dask.array as da
     import zarr
 
-    store = tifffile.imread(path, aszarr=True, series=0, level=level)
+    store = series.aszarr(level=level)
     return da.from_zarr(zarr.open(store, mode="r"))
 
 

@@ -6,6 +6,7 @@ import importlib
 from typing import Any
 
 import cc3d
+import numpy as np
 
 from ..backend import get_xp, on_device
 from ..kernels import label as label_kernel
@@ -26,7 +27,8 @@ def label(mask: Any, *, connectivity: int | None = None):
 
     Returns
     -------
-    labels : int32 array of the mask's shape (equal to ``skimage.measure.label``).
+    labels : int32 array of the mask's shape (equal to ``skimage.measure.label``); int64
+        if a 2D or 3D mask holds 2**31 objects or more.
     """
     xp = get_xp(mask)
     ndimage = importlib.import_module("scipy.ndimage" if xp.__name__ == "numpy" else "cupyx.scipy.ndimage")
@@ -34,9 +36,21 @@ def label(mask: Any, *, connectivity: int | None = None):
     foreground = mask if mask.dtype == bool else mask != 0
     if xp.__name__ != "numpy" and mask.ndim <= 3:  # block-based union-find (kernels/label.cu)
         return label_kernel.label(foreground, connectivity)
-    if xp.__name__ == "numpy" and mask.ndim == 3:  # cc3d: 2-3× faster, same numbering
-        return cc3d.connected_components(foreground, connectivity=(6, 18, 26)[connectivity - 1],
-                                         out_dtype=xp.uint32).astype(xp.int32, copy=False)
+    if xp.__name__ == "numpy" and mask.ndim in (2, 3):  # cc3d: 1.3-3× faster, same numbering
+        return _cc3d_label(foreground, connectivity)
     structure = ndimage.generate_binary_structure(mask.ndim, connectivity)
     labels, _ = ndimage.label(foreground, structure=structure, output=xp.int32)
     return labels
+
+
+def _cc3d_label(foreground, connectivity: int):
+    """cc3d's labels as int32 without a copy: its uint32 output seen as int32 (ids < 2**31;
+    more objects than int32 holds come back as int64). cc3d numbers objects in the raster
+    order of the memory layout, and 2D 8-connected ones not even so: a mask goes in C order,
+    a 2D one as one 3D slice."""
+    volume = np.ascontiguousarray(foreground).reshape((1,) * (3 - foreground.ndim)
+                                                      + foreground.shape)
+    labels, count = cc3d.connected_components(volume, connectivity=(6, 18, 26)[connectivity - 1],
+                                              out_dtype="uint32", return_N=True)
+    labels = labels.reshape(foreground.shape)
+    return labels.view("int32") if count < 2**31 else labels.astype("int64")

@@ -4,6 +4,7 @@ import itertools
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 import napari_segkit as sk
 from napari_segkit import metrics
@@ -209,3 +210,62 @@ def test_an_unknown_model_is_refused():
     seeds = strokes(image.shape, [np.s_[18:22, 18:22]], [np.s_[0:2, :]])
     with pytest.raises(ValueError, match="model must be one of"):
         sk.graph_cut(image, seeds, model="svm")
+
+
+def test_the_band_energy_is_the_energy_of_every_voxel_with_the_rest_fixed():
+    """_restricted against a loop over voxels and neighbours: a free pair is an edge, a free
+    voxel next to a fixed one pays the edge for every label but the fixed one's."""
+    rng = np.random.default_rng(9)
+    shape, spacing, lam = (5, 6, 7), (2.0, 1.0, 1.0), 3.0
+    values = rng.random(shape + (1,)).astype(np.float32)
+    costs = rng.random((3,) + shape).astype(np.float32)
+    free = rng.random(shape) < 0.4
+    fixed = rng.integers(0, 3, shape).astype(np.uint8)
+    unary, edges = graphcut._restricted(values, costs, free, fixed, spacing, 1, 0.5, lam)
+    where = [tuple(v) for v in np.argwhere(free)]
+    index = {v: k for k, v in enumerate(where)}
+    expected_unary = costs[:, free].astype(np.float64)
+    expected_edges = {}
+    for v in where:
+        for axis in range(3):
+            for sign in (1, -1):
+                u = list(v)
+                u[axis] += sign
+                u = tuple(u)
+                if not all(0 <= c < n for c, n in zip(u, shape)):
+                    continue
+                diff = float(values[v][0]) - float(values[u][0])
+                w = lam * np.exp(-2.0 * diff ** 2) / spacing[axis]  # β = 1 / (2 · 0.5²)
+                if u in index:
+                    expected_edges[tuple(sorted((index[v], index[u])))] = w
+                else:
+                    expected_unary[:, index[v]] += w * (np.arange(3) != fixed[u])
+    found = {(int(a), int(b)): float(c) for i, j, w in edges for a, b, c in zip(i, j, w)}
+    assert all(i.dtype == np.int32 and j.dtype == np.int32 for i, j, _ in edges)
+    assert found.keys() == expected_edges.keys()
+    assert np.allclose([found[k] for k in found], [expected_edges[k] for k in found],
+                       rtol=1e-6)
+    np.testing.assert_allclose(unary, expected_unary, rtol=1e-6)
+
+
+def test_histogram_costs_are_minus_log_of_the_smoothed_histogram():
+    rng = np.random.default_rng(10)
+    values = rng.normal(100, 30, (6, 20, 30, 1)).astype(np.float32)
+    train = [values[..., 0] < 90, values[..., 0] > 120]
+    costs = graphcut.data_costs(values, train, bins=16, window=(40.0, 160.0))
+    bins = np.clip((values[..., 0] - 40.0) * (16 / 120.0), 0, 15).astype(np.int32)
+    for k, mask in enumerate(train):
+        counts = np.bincount(bins[mask], minlength=16).astype(np.float64)
+        counts = ndimage.gaussian_filter(counts, 1.0, mode="constant")
+        p = counts / counts.sum() + 1e-6
+        np.testing.assert_array_equal(costs[k], (-np.log(p / p.sum()))[bins].astype(np.float32))
+
+
+def test_labels_come_back_as_uint8_indices():
+    image, _ = ellipse_image((80, 90))
+    seeds = strokes(image.shape, [np.s_[38:42, 40:50]], [np.s_[0:3, :]])
+    ids = np.array([1, 2])
+    costs = graphcut.data_costs(image[..., None], [seeds == i for i in ids])
+    graphcut.fix_scribbles(costs, seeds, ids)
+    labels = graphcut.min_energy_labels(image[..., None], costs, (1.0, 1.0), 1, None, 10.0)
+    assert labels.dtype == np.uint8 and set(np.unique(labels)) == {0, 1}

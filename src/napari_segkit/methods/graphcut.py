@@ -67,7 +67,7 @@ def graph_cut(image, seeds, *, lam: float = 10.0, sigma: float | None = None, sp
     fix_scribbles(costs, scribbles, ids)
     with share(0.2, 1.0):
         labels = min_energy_labels(values, costs, spacing, connectivity, sigma, lam)
-    result = ids[labels].astype(np.uint8)
+    result = _take_slabs(ids.astype(np.uint8), labels, labels)
     if background is not None:
         result[result == background] = 0
     out[box] = result
@@ -127,8 +127,10 @@ def quantise(values, window, bins) -> np.ndarray:
         lo, hi = float(window[0]), float(window[1])
         if not hi > lo:
             hi = lo + 1.0
-        scaled = (values[..., 0] - lo) * (bins / (hi - lo))
-        return np.clip(scaled, 0, bins - 1).astype(np.int32)
+        index = np.empty(values.shape[:-1], np.int32)
+        for k in range(len(index)):  # slab by slab: the float32 temporaries stay small
+            index[k] = np.clip((values[k, ..., 0] - lo) * (bins / (hi - lo)), 0, bins - 1)
+        return index
     lo, hi = values.min(axis=tuple(range(values.ndim - 1))), values.max(
         axis=tuple(range(values.ndim - 1)))
     steps = np.clip((values - lo) * (_COLOUR_BINS / np.maximum(hi - lo, 1e-12)), 0,
@@ -144,8 +146,8 @@ def data_costs(values: np.ndarray, training: list[np.ndarray], model: str = "his
     """-log P(voxel | label) (float32, labels on the first axis) from a model of each
     label's ``training`` voxels (boolean masks): a histogram (smoothed by one bin; 16³ joint
     bins for colour) or a Gaussian mixture ("gmm")."""
-    costs = np.empty((len(training),) + values.shape[:-1], np.float32)
     if model == "gmm":
+        costs = np.empty((len(training),) + values.shape[:-1], np.float32)
         flat = values.reshape(-1, values.shape[-1])
         scale = np.maximum(flat.std(axis=0), 1e-12)
         for k, mask in enumerate(training):
@@ -153,14 +155,23 @@ def data_costs(values: np.ndarray, training: list[np.ndarray], model: str = "his
                 values.shape[:-1])
         return costs
     features = quantise(values, window, bins)
+    costs = np.empty((len(training),) + values.shape[:-1], np.float32)
     grid = (_COLOUR_BINS,) * 3 if values.shape[-1] > 1 else (bins,)
     for k, mask in enumerate(training):
         counts = np.bincount(features[mask], minlength=int(np.prod(grid)))
         counts = ndimage.gaussian_filter(counts.reshape(grid).astype(np.float64), 1.0,
                                          mode="constant").ravel()
         p = counts / max(counts.sum(), 1e-12) + 1e-6
-        costs[k] = -np.log(p / p.sum())[features]
+        _take_slabs(-np.log(p / p.sum()).astype(np.float32), features, costs[k])
     return costs
+
+
+def _take_slabs(table: np.ndarray, index: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out[...] = table[index]``, slab by slab along the first axis, so NumPy's intp copy
+    of the indices stays slab-sized; ``out`` may be ``index`` itself."""
+    for k in range(len(index)):
+        out[k] = np.take(table, index[k])
+    return out
 
 
 def _gmm(samples: np.ndarray):
@@ -184,12 +195,13 @@ def fix_scribbles(costs: np.ndarray, scribbles: np.ndarray, ids) -> None:
 
 
 def min_energy_labels(values, costs, spacing, connectivity, sigma, lam) -> np.ndarray:
-    """The label index (0…L-1) per voxel minimising the energy; coarse to fine when large."""
+    """The label index (0…L-1, uint8) per voxel minimising the energy; coarse to fine when
+    large."""
     shape = costs.shape[1:]
     factors = _coarsening(shape, spacing)
     banded = int(np.prod(shape)) > _MAX_DIRECT and factors is not None
     if not banded:
-        free, fixed = np.ones(shape, bool), np.zeros(shape, np.intp)
+        free, fixed = np.ones(shape, bool), np.zeros(shape, np.uint8)
     else:
         with share(0.0, 0.5):
             coarse = min_energy_labels(
@@ -206,10 +218,9 @@ def min_energy_labels(values, costs, spacing, connectivity, sigma, lam) -> np.nd
         unary, edges = _restricted(values, costs, free, fixed, spacing, connectivity, sigma,
                                    lam)
     solve = _min_cut if costs.shape[0] == 2 else _alpha_expansion
-    out = fixed.copy()
     with share(0.7, 1.0):
-        out[free] = solve(unary, edges)
-    return out
+        fixed[free] = solve(unary, edges)  # ``fixed`` is this call's own array
+    return fixed
 
 
 def _coarsening(shape, spacing):
@@ -284,9 +295,7 @@ def _restricted(values, costs, free, fixed, spacing, connectivity, sigma, lam):
     if free.all():
         return _whole_grid(values, costs, spacing, connectivity, sigma, lam)
     p = np.flatnonzero(free)
-    index = np.full(free.size, -1, np.int64)
-    index[p] = np.arange(p.size)
-    unary = costs.reshape(costs.shape[0], -1)[:, p].astype(np.float64)
+    unary = costs.reshape(costs.shape[0], -1)[:, p].astype(np.float64)  # free voxels only
     fixed = fixed.ravel()
     labels = np.arange(costs.shape[0])[:, None]
     beta = _beta(values, connectivity, sigma)
@@ -297,11 +306,11 @@ def _restricted(values, costs, free, fixed, spacing, connectivity, sigma, lam):
             q, inside = _neighbours(p, step, shape)
             i, q = np.flatnonzero(inside), q[inside]
             w = lam * _weights(values, p[i], step, beta, spacing)
-            j = index[q]
+            j = np.minimum(np.searchsorted(p, q), p.size - 1)  # q's place among the free
+            alone = p[j] != q
             if sign == 1:  # a free pair is one edge, taken from its first voxel
-                pair = j >= 0
-                edges.append((i[pair], j[pair], w[pair]))
-            alone = j < 0
+                pair = ~alone
+                edges.append((_ids(i[pair], p.size), _ids(j[pair], p.size), w[pair]))
             unary[:, i[alone]] += w[alone] * (labels != fixed[q[alone]])
     return unary, edges
 
@@ -309,7 +318,8 @@ def _restricted(values, costs, free, fixed, spacing, connectivity, sigma, lam):
 def _whole_grid(values, costs, spacing, connectivity, sigma, lam):
     """:func:`_restricted` when every voxel is free: pairs from array slices."""
     shape = costs.shape[1:]
-    index = np.arange(int(np.prod(shape))).reshape(shape)
+    size = int(np.prod(shape))
+    index = _ids(np.arange(size), size).reshape(shape)
     beta = _beta(values, connectivity, sigma)
     edges = []
     for offset in offsets(len(shape), connectivity):
@@ -319,15 +329,20 @@ def _whole_grid(values, costs, spacing, connectivity, sigma, lam):
         diff = ((values[here] - values[there]) ** 2).sum(axis=-1)
         w = (lam / distance) * np.exp(-beta * diff, dtype=np.float64)
         edges.append((index[here].ravel(), index[there].ravel(), w.ravel()))
-    return costs.reshape(costs.shape[0], -1).astype(np.float64), edges
+    return costs.reshape(costs.shape[0], -1), edges  # float32, as given: not changed later
+
+
+def _ids(index: np.ndarray, nodes: int) -> np.ndarray:
+    """Node indices as int32 (int64 for graphs of 2³¹ ``nodes`` or more)."""
+    return index.astype(np.int32) if nodes < 2**31 else index
 
 
 def _min_cut(unary, edges) -> np.ndarray:
     """Two labels, exactly: 0 for the first label's side, 1 for the second's."""
     import maxflow
 
-    graph = maxflow.Graph[float]()
-    nodes = graph.add_nodes(unary.shape[1])
+    graph = maxflow.Graph[float](unary.shape[1], sum(len(w) for _, _, w in edges))
+    nodes = graph.add_nodes(unary.shape[1])  # sized up front: no reallocation while built
     for i, j, w in edges:
         graph.add_edges(i, j, w, w)
     # a node on the sink side (segment True) takes label 1: it pays its source edge
@@ -365,8 +380,8 @@ def _expand(labels, alpha, unary, edges) -> np.ndarray:
     """One expansion move (Kolmogorov & Zabih's construction): x = 1 switches to ``alpha``."""
     import maxflow
 
-    source = unary[alpha].copy()  # paid when x = 1 (the source edge is cut)
-    sink = np.take_along_axis(unary, labels[None], axis=0)[0].copy()  # paid when x = 0
+    source = unary[alpha].astype(np.float64)  # paid when x = 1 (the source edge is cut)
+    sink = np.take_along_axis(unary, labels[None], axis=0)[0].astype(np.float64)  # x = 0
     graph = maxflow.Graph[float]()
     nodes = graph.add_nodes(labels.size)
     for i, j, w in edges:

@@ -50,15 +50,16 @@ def grow_from_seeds(image, seeds, *, sigma: float = 2.0, spacing=None, connectiv
     check_number("sigma", sigma, minimum=0)
     check_cut_options(margin=margin, window=window, background=background)
     xp = get_xp(image)
-    values, seeds, spacing = check_scribbles(to_host(image), to_host(seeds), rgb, spacing,
-                                             connectivity)
+    host = to_host(image)
+    values, seeds, spacing = check_scribbles(host, to_host(seeds), rgb, spacing, connectivity)
     out = np.zeros(seeds.shape, np.uint8)
     box = scribble_box(seeds, margin, spacing)
+    owned = not np.shares_memory(values, host)  # a float32 copy: smoothed in place
     values, scribbles = values[box], seeds[box]
     if sigma:  # smoothed in space, not across colour channels
         values = ndimage.gaussian_filter(values, sigma_voxels(sigma, spacing, scribbles.ndim)
-                                         + (0,))
-    values = _normalised(values, window, rgb)
+                                         + (0,), output=values if owned else None)
+    values = _normalised(values, window, rgb, in_place=owned or bool(sigma))
     report(0.4)
     if xp is np:
         result = _dijkstra(values, scribbles, spacing, connectivity)
@@ -103,9 +104,10 @@ def automaton_steps(spacing, connectivity: int) -> tuple[np.ndarray, np.ndarray]
     return steps.astype(np.int32), np.exp(-STEP_COST * lengths).astype(np.float32)
 
 
-def _normalised(values: np.ndarray, window, rgb: bool) -> np.ndarray:
+def _normalised(values: np.ndarray, window, rgb: bool, in_place: bool = False) -> np.ndarray:
     """float32 intensities scaled so the window (grey) or each channel's range (colour)
-    spans 0–1, and the colour difference of two voxels is at most 1."""
+    spans 0–1, and the colour difference of two voxels is at most 1; grey ``values``
+    (float32) are overwritten when ``in_place``."""
     if rgb:
         axes = tuple(range(values.ndim - 1))
         lo, hi = values.min(axis=axes), values.max(axis=axes)
@@ -113,7 +115,7 @@ def _normalised(values: np.ndarray, window, rgb: bool) -> np.ndarray:
                 ).astype(np.float32)
     lo, hi = np.percentile(values, (0.5, 99.5)) if window is None else window
     hi = hi if hi > lo else lo + 1.0
-    out = np.empty(values.shape, np.float32)
+    out = values if in_place else np.empty(values.shape, np.float32)
     for k in range(len(values)):  # slab by slab: the float64 temporaries stay small
         out[k] = np.clip((values[k] - lo) / (hi - lo), 0.0, 1.0)
     return out
@@ -133,24 +135,22 @@ def _grow(values, labels, shape, steps, jumps, step_costs, max_drop, keys, items
     neighbour offsets, ``jumps`` the same in flat indices, ``step_costs`` their STEP_COST ·
     length. A step costs -log(1 - min(|ΔI|, max_drop)) + its step cost; path lengths add
     up in float64. The queue is a binary heap of (``keys``, ``items``) with decrease-key:
-    ``slot`` holds each voxel's place in it (-1: none), so it never holds a voxel twice."""
+    ``slot`` holds each voxel's place in it (-1: none), so it never holds a voxel twice.
+    Lengths live in the queue only: a queued voxel's is its key, a labelled voxel outside
+    the queue is done (seeds at length 0), so no voxel-sized array of lengths is kept."""
     size, ndim = labels.size, shape.size
-    length = np.full(size, np.inf)
-    for i in range(size):
-        if labels[i]:
-            length[i] = 0.0
     count = 0
     where = np.empty(ndim, np.int64)
     seed = 0  # the seeds are expanded first, in raster order (all at length 0), then the heap
     while True:
-        if seed < size:
-            here, seed = seed, seed + 1
-            if not labels[here]:
+        if seed < size:  # a seed: labelled and not queued (nothing has left the queue yet)
+            here, base, seed = seed, 0.0, seed + 1
+            if not labels[here] or slot[here] >= 0:
                 continue
         elif count == 0:
             break
         else:  # take the nearest out of the heap, move the last entry down from the top
-            here = items[0]
+            here, base = items[0], keys[0]
             slot[here] = -1
             count -= 1
             key, item, hole = keys[count], items[count], 0
@@ -177,21 +177,22 @@ def _grow(values, labels, shape, steps, jumps, step_costs, max_drop, keys, items
             if not inside:
                 continue
             there = here + jumps[k]
+            hole = slot[there]
+            if hole < 0 and labels[there]:  # done: reached by a path no longer than this
+                continue
             drop = 0.0
             for c in range(values.shape[1]):
                 d = np.float64(values[there, c]) - np.float64(values[here, c])
                 drop += d * d
-            cost = -np.log1p(-min(np.sqrt(drop), max_drop)) + step_costs[k]
-            new = length[here] + cost
-            if new < length[there]:  # a shorter path: (re)queue ``there``, moving it up
-                length[there] = new
-                labels[there] = labels[here]
-                hole = slot[there]
-                if hole < 0:
-                    hole, count = count, count + 1
-                while hole > 0 and keys[(hole - 1) // 2] > new:
-                    parent = (hole - 1) // 2
-                    keys[hole], items[hole] = keys[parent], items[parent]
-                    slot[items[hole]] = hole
-                    hole = parent
-                keys[hole], items[hole], slot[there] = new, there, hole
+            new = base + (-np.log1p(-min(np.sqrt(drop), max_drop)) + step_costs[k])
+            if hole >= 0 and not new < keys[hole]:
+                continue
+            labels[there] = labels[here]  # a shorter path: (re)queue ``there``, moving it up
+            if hole < 0:
+                hole, count = count, count + 1
+            while hole > 0 and keys[(hole - 1) // 2] > new:
+                parent = (hole - 1) // 2
+                keys[hole], items[hole] = keys[parent], items[parent]
+                slot[items[hole]] = hole
+                hole = parent
+            keys[hole], items[hole], slot[there] = new, there, hole

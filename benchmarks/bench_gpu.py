@@ -87,7 +87,7 @@ def operations(cupy):
     return [
         ("threshold otsu", lambda x, d: sk.threshold(x, "otsu", device=d), cupyx_otsu, True),
         ("adaptive mean 25", lambda x, d: sk.adaptive_threshold(x, "mean", block_size=25,
-                                                               device=d), cupyx_mean, False),
+                                                               offset=0, device=d), cupyx_mean, False),
         ("adaptive sauvola 25", lambda x, d: sk.adaptive_threshold(x, "sauvola", block_size=25,
                                                                   device=d), None, False),
         ("label (of x > mean)", lambda m, d: sk.label(m, device=d),

@@ -83,7 +83,7 @@ def run_case(case: str, folder: str) -> dict:
         "split-skimage": lambda: _skimage_split(image),
         "grow": lambda: sk.grow_from_seeds(image, extra["seeds"], device="cpu"),
         "median": lambda: sk.adaptive_threshold(image, "median", block_size=101,
-                                                device="cpu"),
+                                                offset=0, device="cpu"),
         "small-huge-id": lambda: sk.postprocess.remove_small_objects(image, 50),
         "small-huge-id-skimage": lambda: _skimage_small(image),
     }[case]

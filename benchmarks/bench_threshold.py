@@ -57,7 +57,7 @@ def cases(quick, device):
         for block in (15, 51):
             yield (name, f"adaptive mean, block {block}", image,
                    lambda im=image, b=block: adaptive_threshold(im, "mean", block_size=b,
-                                                                device=device),
+                                                                offset=0, device=device),
                    lambda im=image, b=block: im > filters.threshold_local(im, b, "mean"), False)
             yield (name, f"Sauvola, block {block}", image,
                    lambda im=image, b=block: adaptive_threshold(im, "sauvola", block_size=b,

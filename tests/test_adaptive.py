@@ -2,6 +2,7 @@ import sys
 
 import numpy as np
 import pytest
+from scipy import ndimage
 from skimage import data, filters
 from skimage.filters import rank
 
@@ -42,12 +43,14 @@ def test_large_median_windows_against_scipy_exact_median():
     stack = rng.integers(0, 256, (12, 30, 34)).astype(np.uint8)
     stack[:, 10:20, 5:25] //= 3  # some structure
     for image, block in ((data.page()[:, :200], 35), (stack, (7, 9, 11))):
-        mask, t = adaptive_threshold(image, "median", block_size=block, return_threshold=True)
+        mask, t = adaptive_threshold(image, "median", block_size=block, offset=0,
+                                      return_threshold=True)
         exact = ndimage.median_filter(image.astype(np.float32), block, mode="reflect")
         np.testing.assert_array_equal(t, exact)
         np.testing.assert_array_equal(mask, image > exact)
     floats = rng.random((20, 24, 28)).astype(np.float32)
-    mask, t = adaptive_threshold(floats, "median", block_size=9, return_threshold=True)
+    mask, t = adaptive_threshold(floats, "median", block_size=9, offset=0,
+                                  return_threshold=True)
     exact = ndimage.median_filter(floats, 9, mode="reflect")
     span = float(floats.max() - floats.min())
     assert np.abs(t - exact).max() <= span / 512 * 1.001
@@ -134,13 +137,14 @@ def test_block_in_physical_units_respects_anisotropy():
     assert window(5.0, volume.spacing, volume.data.shape) == (5, 21, 21)
     assert window(8, None, (10, 10)) == (9, 9)  # even sizes round up to odd
     mask, t = adaptive_threshold(volume.data, block_size=5.0, spacing=volume.spacing,
-                                 return_threshold=True)
+                                 offset=0, return_threshold=True)
     assert_same_split(volume.data, mask, t, filters.threshold_local(volume.data, (5, 21, 21), "mean"))
 
 
 def test_per_slice_uses_2d_windows():
     volume = samples.nuclei_3d().data[:4]
-    mask, t = adaptive_threshold(volume, block_size=15, per_slice=True, return_threshold=True)
+    mask, t = adaptive_threshold(volume, block_size=15, per_slice=True, offset=0,
+                                 return_threshold=True)
     for z in range(4):
         assert_same_split(volume[z], mask[z], t[z], filters.threshold_local(volume[z], 15, "mean"))
 
@@ -148,7 +152,7 @@ def test_per_slice_uses_2d_windows():
 def test_running_sums_do_not_drift_along_a_long_line():
     rng = np.random.default_rng(3)
     line = (60000 + rng.integers(-3000, 3000, 200_000)).astype(np.uint16)[None, :]
-    _, t = adaptive_threshold(line, block_size=(1, 101), return_threshold=True)
+    _, t = adaptive_threshold(line, block_size=(1, 101), offset=0, return_threshold=True)
     sums = np.concatenate([[0], np.cumsum(line[0].astype(np.int64))])
     exact = (sums[101:] - sums[:-101]) / 101  # windows fully inside the line
     np.testing.assert_allclose(t[0, 50:-50], exact, atol=0.01)
@@ -297,3 +301,29 @@ def test_integer_mean_of_8_bit_masks_equals_the_scipy_path(monkeypatch, name, bl
     monkeypatch.setattr(adaptive, "COMPILED", False)
     np.testing.assert_array_equal(mask, adaptive_threshold(image, "mean", block_size=block,
                                                            **options))
+
+
+def test_auto_window_and_offset_follow_the_objects_and_the_noise():
+    """Left on None, the window is 4 object diameters and the offset 2 noise standard
+    deviations above the local mean (below it with dark): flat noisy background stays out."""
+    from napari_segkit.methods.adaptive import auto_window
+    from napari_segkit.methods.scale import estimate_object_size
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:256, :256]
+    image = np.zeros((256, 256), np.float32)
+    for cy, cx in rng.uniform(20, 236, (25, 2)):
+        image[(yy - cy) ** 2 + (xx - cx) ** 2 <= 8 ** 2] = 1.0
+    image += 0.3 * xx / 256 + rng.normal(0, 0.1, image.shape).astype(np.float32)
+    block, offset = auto_window(image)
+    assert block == pytest.approx(4 * estimate_object_size(image))
+    assert offset == pytest.approx(-0.2, rel=0.15)  # 2 sigma, sigma = 0.1
+    assert auto_window(image, dark=True)[1] == -offset
+    assert auto_window(image, "sauvola")[1] == 0.0
+    mask, t = adaptive_threshold(image, return_threshold=True)
+    reference = filters.threshold_local(image, window(block, None, image.shape)[0], "mean",
+                                        offset=offset, mode="reflect")
+    assert_same_split(image, mask, t, reference)
+    background = ~ndimage.binary_dilation(image > 0.5, iterations=3)
+    assert mask[background].mean() < 0.05  # offset 0 lets over a quarter of it through
+    assert adaptive_threshold(image, offset=0)[background].mean() > 0.2

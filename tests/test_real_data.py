@@ -42,6 +42,17 @@ def test_recipe_keeps_its_recorded_quality(data, recipe):
         assert f1 >= RECORDED[recipe][dataset] - MARGIN, (recipe, dataset, f1)
 
 
+#: foreground Dice of adaptive_threshold at its defaults (docs/thresholding.md)
+ADAPTIVE_DICE = {"dsb2018": 0.88, "bbbc007": 0.72, "cells3d": 0.92, "stardist3d": 0.68}
+
+
+def test_adaptive_threshold_defaults_keep_their_recorded_dice(data):
+    for dataset, items in data.items():
+        dice = np.mean([rd.scores(sk.adaptive_threshold(im, spacing=sp).astype(np.int32),
+                                  lab)[1] for im, lab, sp in items])
+        assert dice >= ADAPTIVE_DICE[dataset] - MARGIN, (dataset, dice)
+
+
 #: recipes that promise no object below a tenth of the typical size at their defaults
 #: (threshold+label and find_seeds+watershed are compositions of primitives, which keep every
 #: part; felzenszwalb works plane by plane, so only its 2D results are sized here)

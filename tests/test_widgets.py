@@ -9,6 +9,7 @@ import tifffile
 
 import napari_segkit
 from napari_segkit import adaptive_threshold, label, read, samples, threshold
+from napari_segkit.methods.adaptive import auto_window
 from napari_segkit.widgets.threshold import TRY_ALL
 
 from gui_helpers import GapMeter, run_widget
@@ -154,6 +155,7 @@ def test_adaptive_preview_on_3d_equals_the_whole_volume_run(viewer_and_widget, q
     widget.image.value = image
     widget.kind.value = "adaptive"
     widget.method.value = method
+    widget.auto_window.value = False
     widget.block_size.value = 4.0
     widget.physical.value = True  # 4 µm: a (5, 17, 17) window at 1 × 0.25 × 0.25 µm
     viewer.dims.set_current_step(0, 11)
@@ -171,6 +173,7 @@ def test_adaptive_apply_shows_progress_and_labels(viewer_and_widget, qtbot):
     widget.method.value = "sauvola"
     assert not widget.k.native.isHidden() and widget.offset.native.isHidden()
     assert widget.k.value == 0.2
+    widget.auto_window.value = False
     widget.block_size.value = 41
     widget.run()
     qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=60_000)
@@ -180,6 +183,24 @@ def test_adaptive_apply_shows_progress_and_labels(viewer_and_widget, qtbot):
     assert result.metadata["segkit"]["function"] == "napari_segkit.adaptive_threshold"
     assert result.metadata["segkit"]["parameters"]["block_size"] == 41
     assert not widget.progress.visible and not widget.cancel_button.enabled
+
+
+def test_adaptive_auto_window_shows_and_uses_the_library_defaults(viewer_and_widget, qtbot):
+    viewer, widget = viewer_and_widget
+    (image,) = viewer.open_sample("napari-segkit", "nuclei-2d")
+    widget.image.value = image
+    widget.kind.value = "adaptive"
+    widget.method.value = "mean"
+    assert widget.auto_window.value and not widget.block_size.enabled
+    widget.run()
+    qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=60_000)
+    block, offset = auto_window(image.data)
+    assert widget.block_size.value == pytest.approx(block, abs=0.01)
+    assert widget.offset.value == pytest.approx(offset, abs=0.01) and offset < 0
+    expected = label(adaptive_threshold(image.data))  # the library's own "auto"
+    np.testing.assert_array_equal(viewer.layers[f"{image.name} threshold"].data, expected)
+    widget.auto_window.value = False
+    assert widget.block_size.enabled and widget.offset.enabled
 
 
 def test_cancel_stops_a_long_run_without_a_result(viewer_and_widget, qtbot, monkeypatch):
@@ -198,6 +219,7 @@ def test_cancel_stops_a_long_run_without_a_result(viewer_and_widget, qtbot, monk
     big = np.random.default_rng(0).integers(0, 4000, (40, 64, 64), dtype=np.uint16)
     widget.image.value = viewer.add_image(big, name="big")
     widget.kind.value = "adaptive"
+    widget.auto_window.value = False
     widget.block_size.value = 3
     widget.run()
     qtbot.waitUntil(lambda: widget.progress.value > 0, timeout=30_000)

@@ -29,6 +29,7 @@ import numpy as np
 from ..backend import as_xp, get_xp, on_device, to_device, to_host
 from ..kernels import adaptive as fused
 from .._checks import check_number, check_numbers, check_range
+from ._geometry import spacing_for
 from .channels import to_grey
 from .threshold import NothingToSeparate
 
@@ -49,9 +50,9 @@ def adaptive_threshold(
     image: Any,
     method: str = "mean",
     *,
-    block_size: float | tuple = 51,
+    block_size: float | tuple | None = None,
     spacing: tuple | None = None,
-    offset: float = 0.0,
+    offset: float | None = None,
     k: float | None = None,
     r: float | None = None,
     contrast: float | None = None,
@@ -87,11 +88,15 @@ def adaptive_threshold(
         - "phansalkar" (Phansalkar et al. 2011): on intensities scaled to [0, 1],
           ``m (1 + 2 exp(-10 m) + k (s / r - 1))``, k = 0.25, r = 0.5
         - "otsu": Otsu's threshold of the window (8-bit quantised, skimage.filters.rank)
-    block_size : float or tuple, default 51
+    block_size : float or tuple, default None ("auto")
         Window edge: pixels (odd; even sizes are rounded up), or physical units when
-        ``spacing`` is given.
+        ``spacing`` is given. Auto: 4 × the typical object diameter (:func:`auto_window`;
+        51 pixels when the image has no objects to size, with a warning).
     spacing : tuple of the spatial axes' voxel size, optional.
-    offset, k, r, contrast : method parameters as above; ``contrast`` defaults to 15/255 of
+    offset : float, default None ("auto"): for "mean", "gaussian" and "median", 2 × the
+        noise's standard deviation, so flat background does not pass its own mean (0 gives
+        scikit-image's ``threshold_local``); 0 for the other methods.
+    k, r, contrast : method parameters as above; ``contrast`` defaults to 15/255 of
         the intensity range (Fiji's 15 for 8-bit).
     dark : bool, default False: objects darker than their surroundings.
     mask : bool array, optional: foreground only inside it.
@@ -123,7 +128,7 @@ def adaptive_threshold(
             progress(fraction)
 
 
-def iter_adaptive_threshold(image, method="mean", *, block_size=51, spacing=None, offset=0.0,
+def iter_adaptive_threshold(image, method="mean", *, block_size=None, spacing=None, offset=None,
                             k=None, r=None, contrast=None, dark=False, mask=None,
                             per_slice=False, channel=None, rgb=None,
                             return_threshold=False, intensity_range=None) -> Iterator[float]:
@@ -146,6 +151,11 @@ def iter_adaptive_threshold(image, method="mean", *, block_size=51, spacing=None
         mask = as_xp(mask, xp).astype(bool, copy=False)
         if mask.shape != grey.shape:
             raise ValueError(f"mask shape {mask.shape} does not match the image's {grey.shape}")
+    if block_size is None or offset is None:
+        auto_block, auto_offset = auto_window(grey, method, spacing=spacing, dark=dark,
+                                              per_slice=per_slice)
+        block_size = auto_block if block_size is None else block_size
+        offset = auto_offset if offset is None else offset
     size = window(block_size, spacing, grey.shape[-spatial:])
     stats = _global_stats(grey, xp, intensity_range)
     params = _parameters(method, grey.dtype, stats, offset=offset, k=k, r=r, contrast=contrast)
@@ -204,10 +214,11 @@ def iter_adaptive_threshold(image, method="mean", *, block_size=51, spacing=None
 
 def _check_options(block_size, spacing, offset, k, r, contrast, intensity_range) -> None:
     """The numbers of :func:`adaptive_threshold`, refused before any work."""
-    check_numbers("block_size", block_size, above=0)
+    if block_size is not None:
+        check_numbers("block_size", block_size, above=0)
     if spacing is not None:
         check_numbers("spacing", spacing, above=0)
-    check_number("offset", offset)
+    check_number("offset", offset, optional=True)
     check_number("k", k, optional=True)
     check_number("r", r, above=0, optional=True)
     check_number("contrast", contrast, minimum=0, optional=True)
@@ -227,6 +238,57 @@ def _slabs(shape, halo, workers) -> list[tuple[int, int, int]]:
     rows = -(-depth // per_volume)
     return [(v, start, min(depth, start + rows))
             for v in range(count) for start in range(0, depth, rows)]
+
+
+#: "auto" window and offset: the window's edge is WINDOW_OBJECTS typical object diameters
+#: (:func:`~napari_segkit.methods.scale.estimate_object_size`), the offset NOISE_OFFSETS
+#: noise standard deviations (objects must stand that far above the local mean);
+#: measured on real nuclei, docs/benchmarks/real-data.md
+WINDOW_OBJECTS, NOISE_OFFSETS = 4.0, 2.0
+#: the methods whose ``offset`` is compared with the noise (the others keep 0)
+NOISE_METHODS = ("mean", "gaussian", "median")
+#: the window when the image has no objects to size (with a warning)
+FALLBACK_BLOCK = 51
+#: both are measured on the central box of at most this many voxels (also of a dask image)
+AUTO_SAMPLE = 1 << 24
+
+
+def auto_window(grey, method: str = "mean", *, spacing=None, dark: bool = False,
+                per_slice: bool = False, rgb: bool = False,
+                channel: str | int | None = None) -> tuple[float, float]:
+    """(block_size, offset) that :func:`adaptive_threshold` uses when they are left on None:
+    a window :data:`WINDOW_OBJECTS` (4) × the typical object diameter (physical units with
+    ``spacing``; sized on the middle plane with ``per_slice``), and for "mean", "gaussian"
+    and "median" an offset of :data:`NOISE_OFFSETS` (2) × the noise's standard deviation
+    (robust, from neighbour differences), so that flat background does not pass its own
+    local mean (the offset is negative for bright objects, positive with ``dark``). Both
+    come from the central box of at most :data:`AUTO_SAMPLE` voxels (a NumPy, CuPy or
+    dask image: only that box is read; colour with ``rgb``: its ``channel``)."""
+    from .scale import estimate_or_warn
+
+    shape = grey.shape[:-1] if rgb else grey.shape
+    sample, sample_spacing = grey, spacing
+    if len(shape) > 3 or (per_slice and len(shape) == 3):  # sized on the middle plane
+        sample = grey[tuple(n // 2 for n in shape[:-2])]
+        sample_spacing = None if spacing is None else tuple(spacing)[-2:]
+        shape = shape[-2:]
+    shrink = min(1.0, (AUTO_SAMPLE / max(int(np.prod(shape)), 1)) ** (1 / len(shape)))
+    box = []
+    for n in shape:
+        keep = max(1, int(n * shrink))
+        box.append(slice((n - keep) // 2, (n - keep) // 2 + keep))
+    sample = to_grey(to_host(sample[tuple(box)]), rgb=rgb, channel=channel)
+    size = estimate_or_warn(sample, spacing=sample_spacing, dark=dark)
+    block = WINDOW_OBJECTS * size if size else float(FALLBACK_BLOCK) * min(
+        spacing_for(sample_spacing, sample.ndim))
+    offset = 0.0
+    if method in NOISE_METHODS:
+        steps = np.diff(np.asarray(sample, dtype=np.float32), axis=-1).ravel()
+        steps = steps[np.isfinite(steps)]
+        noise = 1.4826 * float(np.median(np.abs(steps - np.median(steps)))) / np.sqrt(2) \
+            if steps.size else 0.0
+        offset = NOISE_OFFSETS * noise * (1.0 if dark else -1.0)
+    return float(block), float(offset)
 
 
 def window(block_size, spacing, shape) -> tuple[int, ...]:

@@ -15,19 +15,26 @@ from .histogram import _finite_range
 
 
 @lazy_version_of(adaptive.adaptive_threshold)
-def adaptive_threshold(image, method: str = "mean", *, block_size=51, spacing=None,
-                       offset: float = 0.0, k=None, r=None, contrast=None, dark: bool = False,
-                       mask=None, per_slice: bool = False, channel=None, rgb=None,
+def adaptive_threshold(image, method: str = "mean", *, block_size=None, spacing=None,
+                       offset: float | None = None, k=None, r=None, contrast=None,
+                       dark: bool = False, mask=None, per_slice: bool = False, channel=None,
+                       rgb=None,
                        return_threshold: bool = False, intensity_range=None,
                        device: str = "auto", progress=None):
     """:func:`napari_segkit.adaptive_threshold` of a dask image, block by block with a halo of
-    half a window (the whole image's intensity range is found first)."""
+    half a window (the whole image's intensity range, and the "auto" window and offset from
+    its central box, are found first)."""
     if method not in adaptive.METHODS:
         raise ValueError(f"unknown adaptive method {method!r}; choose one of {adaptive.METHODS}")
     grey = grey_of(image, rgb=rgb, channel=channel)
     if grey.ndim < 2:
         raise ValueError(f"adaptive thresholding needs a 2D or 3D image, got shape {grey.shape}")
     spatial = 2 if per_slice or grey.ndim == 2 else min(grey.ndim, 3)
+    if block_size is None or offset is None:
+        auto_block, auto_offset = adaptive.auto_window(grey, method, spacing=spacing, dark=dark,
+                                                       per_slice=per_slice)
+        block_size = auto_block if block_size is None else block_size
+        offset = auto_offset if offset is None else offset
     size = adaptive.window(block_size, spacing, grey.shape[-spatial:])
     reach = [int(4.0 * (s - 1) / 6.0 + 0.5) if method == "gaussian" else s // 2 for s in size]
     halo = [0] * (grey.ndim - spatial) + reach

@@ -59,6 +59,11 @@ class ThresholdWidget(Panel):
         self.physical = CheckBox(text="physical units (layer scale)",
                                  tooltip="block size in the layer's units")
         self.offset = FloatSpinBox(label="offset", min=-1e12, max=1e12, value=0.0)
+        self.auto_window = CheckBox(
+            text="auto block size and offset", value=True,
+            tooltip="block 4 × the typical object diameter; offset 2 × the noise (objects "
+            "stand above the local mean); untick to set them")
+        self._auto_values: dict = {}  # (layer, options) -> (block size, offset)
         self.k = FloatSpinBox(label="k", min=-10, max=10, step=0.05, value=0.2)
         self.contrast = FloatSpinBox(label="contrast (0 = auto)", min=0, max=1e12, value=0)
         self.channel = ComboBox(label="channel", choices=CHANNELS, value="luminance")
@@ -72,8 +77,9 @@ class ThresholdWidget(Panel):
         self.try_all_button = PushButton(text="Try all global methods")
         running = self.running_widgets("Apply", result_label="threshold")
         self.extend([self.image, self.kind, self.method, self.value, self.percentile,
-                     self.classes, self.block_size, self.physical, self.offset, self.k,
-                     self.contrast, self.channel, self.dark, self.per_slice, self.instances,
+                     self.classes, self.auto_window, self.block_size, self.physical,
+                     self.offset, self.k, self.contrast, self.channel, self.dark,
+                     self.per_slice, self.instances,
                      self.device, self.preview, *running[:3], self.try_all_button,
                      running[3]])
         self._preview_worker = None
@@ -84,10 +90,12 @@ class ThresholdWidget(Panel):
         self.kind.changed.connect(self._on_kind)
         self.method.changed.connect(self._on_method)
         self.image.changed.connect(self._update_visibility)
+        self.auto_window.changed.connect(self._update_visibility)
         self.try_all_button.changed.connect(self.try_all)
         for widget in (self.image, self.method, self.value, self.percentile, self.classes,
                        self.block_size, self.physical, self.offset, self.k, self.contrast,
-                       self.channel, self.dark, self.per_slice, self.preview):
+                       self.channel, self.dark, self.per_slice, self.preview,
+                       self.auto_window):
             widget.changed.connect(self._schedule_preview)
         self.listen([(self.viewer.dims.events.current_step, self._schedule_preview),
                      (self.viewer.layers.events.inserted, self._on_layers),
@@ -128,7 +136,8 @@ class ThresholdWidget(Panel):
         method, is_adaptive = self.method.value, self.kind.value == "adaptive"
         for name, users in _USED_BY.items():
             getattr(self, name).visible = method in users
-        self.block_size.visible = is_adaptive
+        self.block_size.visible = self.auto_window.visible = is_adaptive
+        self.block_size.enabled = self.offset.enabled = not self.auto_window.value
         layer = self.image.value
         self.physical.visible = is_adaptive and layer is not None and not np.allclose(
             layer.scale, 1)
@@ -150,10 +159,32 @@ class ThresholdWidget(Panel):
         if params.get("contrast") == 0:
             params["contrast"] = None
         if self.kind.value == "adaptive":
-            params["block_size"] = self.block_size.value
             if self.physical.value:
                 params["spacing"] = tuple(layer.scale)
+            params["block_size"] = self.block_size.value
+            if self.auto_window.value:
+                self._fill_auto(layer, params)
         return params
+
+    def _fill_auto(self, layer, params: dict) -> None:
+        """Put :func:`~napari_segkit.methods.adaptive.auto_window`'s block size and offset
+        for this image and these options in their (disabled) fields; measured once each."""
+        options = {"spacing": params.get("spacing"), "dark": params["dark"],
+                   "per_slice": params.get("per_slice", False), "rgb": params["rgb"],
+                   "channel": params.get("channel")}
+        noisy = params["method"] in adaptive.NOISE_METHODS
+        key = (id(layer), layer.data.shape, noisy, tuple(sorted(map(str, options.items()))))
+        if key not in self._auto_values:
+            method = params["method"] if noisy else "mean"
+            self._auto_values[key] = adaptive.auto_window(full_data(layer), method, **options)
+        block, offset = self._auto_values[key]
+        with self.block_size.changed.blocked(), self.offset.changed.blocked():
+            self.block_size.value = block  # shown rounded; the run gets the exact values
+            if noisy:
+                self.offset.value = offset
+        params["block_size"] = block
+        if noisy:
+            params["offset"] = offset
 
     # -- apply to the whole image --------------------------------------------------------
 

@@ -181,3 +181,100 @@ def test_flooding_part_by_part_equals_one_watershed_of_the_whole_mask(compactnes
     expected = segmentation.watershed(landscape, seeds, mask=mask, compactness=compactness)
     np.testing.assert_array_equal(_flood_by_parts(landscape, seeds, parts, compactness),
                                   expected)
+
+
+def _flood_cases():
+    """(name, landscape, markers, mask) on real and generated images: coins (Sobel edges,
+    markers from dark/bright levels), the 3D nuclei sample and touching balls (inverted
+    distance, markers at its peaks: many of one height, so their tie order counts)."""
+    from skimage import data, filters
+
+    coins = data.coins()
+    edges = filters.sobel(coins).astype(np.float32)
+    coin_markers = np.zeros(coins.shape, np.int32)
+    coin_markers[coins < 30], coin_markers[coins > 150] = 1, 2
+    coin_markers = sk.label(coin_markers > 0) * (coin_markers > 0)
+    yield "coins", edges, coin_markers, None
+    yield "coins uint8", coins, coin_markers, coins > 40
+    nuclei = samples.nuclei_3d(count=30, touching=True)
+    mask = sk.threshold(nuclei.data)
+    distance = -ndimage.distance_transform_edt(mask, sampling=nuclei.spacing).astype(np.float32)
+    peaks = sk.find_seeds(-distance, min_distance=2, sigma=0)
+    yield "nuclei", distance, peaks, mask
+    yield "nuclei float64", distance.astype(np.float64), peaks, mask
+    yield "nuclei uint16", nuclei.data, peaks, mask
+    zz, yy, xx = np.indices((40, 48, 48))
+    balls = np.zeros(zz.shape, bool)
+    for c in ((20, 16, 16), (20, 16, 31), (20, 31, 24), (12, 30, 36)):
+        balls |= (zz - c[0]) ** 2 + (yy - c[1]) ** 2 + (xx - c[2]) ** 2 <= 81
+    distance = -np.round(ndimage.distance_transform_edt(balls)).astype(np.int16)  # ties
+    yield "balls", distance, sk.find_seeds(-distance.astype(np.float32), min_distance=3,
+                                           sigma=0), balls
+
+
+@pytest.mark.parametrize("connectivity", ["one", "full"])
+def test_compiled_flood_equals_skimage_watershed_exactly(connectivity):
+    from napari_segkit.methods._flood import flood
+
+    for name, landscape, markers, mask in _flood_cases():
+        conn = 1 if connectivity == "one" else landscape.ndim
+        for where in (None, mask):
+            expected = segmentation.watershed(landscape, markers, mask=where, connectivity=conn)
+            got = flood(landscape, markers, where, conn)
+            assert got.dtype == np.int32
+            np.testing.assert_array_equal(got, expected, err_msg=name)
+            assert np.array_equal(sk.watershed(landscape, markers, mask=where,
+                                               connectivity=conn), expected)
+        # a constant landscape: the Voronoi partition, a breadth-first flood
+        np.testing.assert_array_equal(
+            flood(None, markers, mask, conn),
+            segmentation.watershed(np.zeros(markers.shape, np.uint8), markers, mask=mask,
+                                   connectivity=conn), err_msg=name)
+
+
+def test_compiled_flood_equals_skimage_on_random_small_images():
+    """Ties everywhere (few levels), signed, unsigned, float and bool landscapes, markers of
+    equal height next to each other, negative ids, 1D to 3D."""
+    from napari_segkit.methods._flood import flood
+
+    rng = np.random.default_rng(0)
+    for _ in range(150):
+        shape = tuple(rng.integers(1, 10, rng.integers(1, 4)))
+        dtype = rng.choice(["f4", "f8", "u1", "i2", "i8", "bool"])
+        landscape = rng.integers(-3, 3, shape)
+        landscape = landscape > 0 if dtype == "bool" else \
+            (landscape + 3 if dtype == "u1" else landscape * 0.5).astype(dtype)
+        markers = np.zeros(shape, np.int32)
+        markers.flat[rng.integers(0, markers.size, 5)] = rng.integers(-2, 4, 5)
+        mask = None if rng.random() < 0.3 else rng.random(shape) > 0.3
+        conn = int(rng.integers(1, len(shape) + 1))
+        np.testing.assert_array_equal(
+            flood(landscape, markers, mask, conn),
+            segmentation.watershed(landscape, markers, mask=mask, connectivity=conn))
+
+
+def test_compiled_flood_leaves_nan_and_4d_to_skimage():
+    from napari_segkit.methods._flood import flood
+
+    landscape = np.array([0.0, np.nan, 1.0, 2.0])
+    assert flood(landscape, np.array([1, 0, 0, 2])) is None
+    assert flood(np.zeros((2, 2, 2, 2)), np.ones((2, 2, 2, 2), int)) is None
+    landscape4 = np.random.default_rng(1).random((4, 5, 6, 7))
+    markers4 = np.zeros(landscape4.shape, np.int32)
+    markers4[0, 0, 0, 0], markers4[3, 4, 5, 6] = 1, 2
+    np.testing.assert_array_equal(sk.watershed(landscape4, markers4),
+                                  segmentation.watershed(landscape4, markers4))
+
+
+def test_compiled_local_maxima_equal_the_maximum_filter_comparison():
+    from napari_segkit.methods._flood import local_maxima
+
+    rng = np.random.default_rng(2)
+    for shape in ((9,), (12, 15), (6, 7, 8), (1, 9, 9)):
+        for dtype in (np.float32, np.float64, np.uint8, np.int16):
+            image = rng.integers(0, 4, shape).astype(dtype)  # plateaus
+            mask = rng.random(shape) > 0.3
+            expected = image >= ndimage.maximum_filter(image, size=3, mode="nearest")
+            np.testing.assert_array_equal(local_maxima(image, None), expected)
+            np.testing.assert_array_equal(local_maxima(image, mask), expected & mask)
+    assert local_maxima(np.zeros((2, 2, 2, 2)), None) is None

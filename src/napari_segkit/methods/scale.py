@@ -254,8 +254,7 @@ def stable_sigma(image, mask, diameter: float, spacing, *, ndi=ndimage):
         extra = float(np.sqrt(sigma ** 2 - done ** 2))
         current = ndi.gaussian_filter(current, _voxels(extra, spacing, ndim))
         done = sigma
-        peaks = (current >= ndi.maximum_filter(current, size=3, mode="nearest")) & mask
-        counts.append(max(int(ndi.label(peaks)[1]), 1))
+        counts.append(max(int(ndi.label(_maxima_3x3(current, mask, ndi))[1]), 1))
         smoothed.append(current)
         if len(counts) >= 2:
             if np.log(counts[-2] / counts[-1]) < STABLE_SLOPE * np.log(STEP):
@@ -265,6 +264,18 @@ def stable_sigma(image, mask, diameter: float, spacing, *, ndi=ndimage):
     sigma = float(sigmas[int(np.argmin(drops))])
     return sigma, ndi.gaussian_filter(image.astype(np.float32, copy=False),
                                       _voxels(sigma, spacing, ndim))
+
+
+def _maxima_3x3(image, mask, ndi):
+    """``(image >= maximum_filter(image, 3, mode="nearest")) & mask``: compiled on the host
+    up to 3D (:func:`._flood.local_maxima`), else with ``ndi``."""
+    if ndi is ndimage:
+        from ._flood import local_maxima
+
+        peaks = local_maxima(image, mask)
+        if peaks is not None:
+            return peaks
+    return (image >= ndi.maximum_filter(image, size=3, mode="nearest")) & mask
 
 
 def _voxels(sigma: float, spacing, ndim: int) -> tuple[float, ...]:

@@ -90,7 +90,25 @@ def watershed(image, seeds, *, landscape: str = "image", sigma: float = 0.0, spa
             grey = filters.sobel(grey)
         elif landscape == "inverted":
             grey = -grey
-    return segmentation.watershed(grey, markers, mask=mask, compactness=compactness,
+    return _flooded(grey, markers, mask=mask, compactness=compactness,
+                    connectivity=connectivity)
+
+
+def _flooded(landscape, markers, *, mask=None, compactness: float = 0.0,
+             connectivity: int = 1) -> np.ndarray:
+    """int32 labels of ``skimage.segmentation.watershed(landscape, markers, ...)``
+    (``landscape`` None: a constant one, the Voronoi partition of ``mask``): the same
+    flood compiled (:mod:`._flood`, no float64 copy) when ``compactness`` is 0 and it
+    applies (1-3D, no NaN reached), else scikit-image's."""
+    if compactness == 0:
+        from ._flood import flood
+
+        labels = flood(landscape, markers, mask, connectivity)
+        if labels is not None:
+            return labels
+    if landscape is None:
+        landscape = np.zeros(np.shape(markers), np.uint8)
+    return segmentation.watershed(landscape, markers, mask=mask, compactness=compactness,
                                   connectivity=connectivity).astype(np.int32, copy=False)
 
 
@@ -233,11 +251,19 @@ def split_touching_objects(image, *, spacing=None, sigma: float | None = None,
 
 
 def _flood_by_parts(landscape, seeds, parts, compactness: float) -> np.ndarray:
-    """scikit-image's watershed of ``landscape`` from ``seeds`` inside ``parts > 0``, run on
-    groups of parts (consecutive ids, their box at most 1/16 of the image unless one part
-    is larger), so its float64 copies cover a box, not the image. No flood crosses from one
-    part to another and each call keeps the parts' own order, so the labels are those of one
-    call over the whole mask."""
+    """scikit-image's watershed of ``landscape`` from ``seeds`` inside ``parts > 0``: one
+    compiled flood of the whole mask (:func:`_flooded`) when ``compactness`` is 0, else
+    scikit-image on groups of parts (consecutive ids, their box at most 1/16 of the image
+    unless one part is larger), so its float64 copies cover a box, not the image. No flood
+    crosses from one part to another and each call keeps the parts' own order, so the
+    labels are those of one call over the whole mask (but where seeds of equal height tie:
+    scikit-image's heap layout orders them)."""
+    if compactness == 0 and parts.ndim <= 3:
+        from ._flood import flood
+
+        labels = flood(landscape, seeds, parts > 0)
+        if labels is not None:
+            return labels
     labels = np.zeros(parts.shape, np.int32)
     boxes = ndimage.find_objects(parts)
     budget = parts.size // 16
@@ -346,13 +372,24 @@ def voronoi_otsu_labeling(image, *, spot_sigma: float | None = None,
     else:
         spots = ndimage.gaussian_filter(grey, sigma_voxels(spot_sigma, spacing, grey.ndim))
     report(0.5)
-    peaks = spots >= ndimage.maximum_filter(spots, size=3, mode="nearest")
+    peaks = local_maxima_3x3(spots, mask)
     del spots
-    seeds = _one_voxel_per_seed(label(peaks & mask, device="cpu"))
-    labels = segmentation.watershed(np.zeros(grey.shape, np.uint8), seeds, mask=mask)
+    seeds = _one_voxel_per_seed(label(peaks, device="cpu"))
+    labels = _flooded(None, seeds, mask=mask)
     # every seed lies in the mask and keeps its voxel: the ids are 1…N already
-    return without_small(labels.astype(np.int32, copy=False),
-                         auto_min_size(min_size, size, grey.shape, spacing), spacing)
+    return without_small(labels, auto_min_size(min_size, size, grey.shape, spacing), spacing)
+
+
+def local_maxima_3x3(image: np.ndarray, mask) -> np.ndarray:
+    """Voxels of ``mask`` with no higher neighbour in the 3×3(×3) box (bool), i.e.
+    ``(image >= maximum_filter(image, 3, mode="nearest")) & mask``: compiled
+    (:func:`._flood.local_maxima`) up to 3D, scipy beyond."""
+    from ._flood import local_maxima
+
+    peaks = local_maxima(image, mask)
+    if peaks is None:
+        peaks = (image >= ndimage.maximum_filter(image, size=3, mode="nearest")) & mask
+    return peaks
 
 
 def _as_mask(image, *, method: str, dark: bool, rgb: bool, channel=None, sigma=None,

@@ -487,3 +487,23 @@ def test_cli_train_with_a_time_limit(nuclei, tmp_path):
     assert code == 0
     config = json.loads((tmp_path / "model" / "config.json").read_text())
     assert config["labels_are"] == "classes" and config["training"]["time_limit"] == 5
+
+
+@pytest.mark.parametrize("channels, patch", [(1, (16, 16)), (3, (16, 16)), (1, (8, 12, 12)),
+                                             (2, (6, 10, 10))])
+def test_augmented_patches_keep_image_and_targets_aligned(channels, patch):
+    """Flips and turns move the image, its labels and its distance map alike: every patch's
+    target is still the threshold of its image (a misaligned flip breaks that)."""
+    from napari_segkit.unet import data
+
+    rng = np.random.default_rng(0)
+    spatial = tuple(3 * p for p in patch)
+    image = rng.random((channels, *spatial)).astype(np.float32)
+    target = (image[0] > 0.5).astype(np.uint8) + 1
+    distance = image[-1].copy()
+    sampler = data.PatchSampler([image], [target], patch, True, 0, [distance])
+    for _ in range(40):
+        x, y, d = sampler._one()
+        assert x.shape == (channels, *patch) and y.shape == patch == d.shape
+        np.testing.assert_array_equal(y, (x[0] > 0.5) + 1)
+        np.testing.assert_array_equal(d, x[-1])

@@ -225,7 +225,7 @@ class PatchSampler:
         start = [int(np.clip(x - rng.integers(p), 0, n - p))
                  for x, p, n in zip(centre, self.patch, t.shape)]
         box = tuple(slice(s, s + p) for s, p in zip(start, self.patch))
-        parts = [self.images[i][(slice(None),) + box][None], t[box][None]]
+        parts = [self.images[i][(slice(None),) + box], t[box][None]]
         if self.distances is not None:
             parts.append(self.distances[i][box][None])
         if self.augment:  # every part as (1 or C, *patch): the same flips and turns
@@ -236,7 +236,7 @@ class PatchSampler:
             if self.patch[-1] == self.patch[-2]:
                 turns = int(rng.integers(4))
                 parts = [np.rot90(p, turns, axes=(-2, -1)) for p in parts]
-        return (np.ascontiguousarray(parts[0][0]),) + tuple(
+        return (np.ascontiguousarray(parts[0]),) + tuple(
             np.ascontiguousarray(p[0]) for p in parts[1:])
 
     def _intensity(self, x: np.ndarray) -> np.ndarray:

@@ -79,7 +79,7 @@ def train(images, labels, *, labels_are: str = "auto", background: int | None = 
           time_limit: float | None = None, epochs: int | None = None,
           steps: int | None = None, batch_size: int | None = None,
           patch_size: Sequence[int] | int | None = None, learning_rate: float = 2e-3,
-          loss: str = "dicece", class_weights: str | Sequence[float] | None = "balanced",
+          loss: str = "dicece", class_weights: str | Sequence[float] | None = "auto",
           normalisation: str = "percentile", augment: bool = True, validation: float = 0.2,
           patience: int = 15, resume=None, trust: bool = False, seed: int = 0,
           device: str = "auto", threads: int | None = None,
@@ -105,7 +105,8 @@ def train(images, labels, *, labels_are: str = "auto", background: int | None = 
     the CPU, 8 of 128² or 2 of 64³ on a GPU; fewer voxels along a coarse axis). ``threads``:
     torch's CPU threads while training (default the cores this process may use).
     ``loss``: "dicece", "dice", "focal" or "dicefocal"; ``class_weights``: "balanced"
-    (inverse square root of each class's share), a weight per class, or None.
+    (inverse square root of each class's share), a weight per class, None, or "auto"
+    (default: None for objects, whose distance map does the splitting, else "balanced").
     ``validation``: share of labelled voxels held out (0: none; then the last epoch is kept).
     ``resume``: a model (or folder) to go on training; ``trust``: allow a ``resume`` path that
     can run code (see :func:`~napari_segkit.unet.load_model`). ``callback(epoch)`` gets each
@@ -142,6 +143,8 @@ def train(images, labels, *, labels_are: str = "auto", background: int | None = 
     sample_patch = (1,) * (images_cf[0].ndim - 1 - len(patch)) + patch
     block = tuple(max(1, p // 2) for p in sample_patch)
     train_t, val_t = data.split(targets, validation, block, n_classes, seed)
+    if isinstance(class_weights, str) and class_weights == "auto":
+        class_weights = None if config["labels_are"] == "objects" else "balanced"
     weights = _class_weights(class_weights, train_t, n_classes)
     torch.manual_seed(seed)
 
@@ -229,7 +232,8 @@ def train(images, labels, *, labels_are: str = "auto", background: int | None = 
         "time_limit": time_limit, "seconds": round(clock.elapsed(), 2), "epochs": clock.epoch,
         "steps": clock.step, "batch_size": batch_size, "patch": list(patch),
         "device": dev.type, "torch_threads": threads, "augment": augment,
-        "learning_rate": learning_rate, "loss": loss}
+        "learning_rate": learning_rate, "loss": loss,
+        "class_weights": None if weights is None else [round(float(w), 4) for w in weights]}
     return model
 
 
@@ -424,7 +428,8 @@ def _class_weights(kind, targets, n):
         return None
     if isinstance(kind, str):
         if kind != "balanced":
-            raise ValueError(f"class_weights must be 'balanced', a list or None, got {kind!r}")
+            raise ValueError(f"class_weights must be 'auto', 'balanced', a list or None, got "
+                             f"{kind!r}")
         counts = sum(np.bincount(t.ravel(), minlength=n + 1)[1:n + 1] for t in targets)
         share = counts / max(counts.sum(), 1)
         weights = 1 / np.sqrt(np.maximum(share, 1e-4))

@@ -273,7 +273,8 @@ OPS = [
        "not the same on plateaus: local_maxima drops a flat top that touches a higher voxel"),
     Op("Voronoi-Otsu labelling, 3D uint16", "nsbatwm voronoi_otsu_labeling", (128, 256),
        lambda n: {"image": grey_3d(n), "ns": _ns()},
-       lambda x: _sk().voronoi_otsu_labeling(x["image"], spot_sigma=2, outline_sigma=1),
+       lambda x: _sk().voronoi_otsu_labeling(x["image"], spot_sigma=2, outline_sigma=1,
+                                             min_size=0),  # nsbatwm keeps every object
        lambda x: x["ns"].voronoi_otsu_labeling(x["image"], spot_sigma=2, outline_sigma=1),
        instances(0.95)),
     Op("read an ImageJ stack into NumPy", "tifffile.imread", (64, 640), _tiff_file,

@@ -107,11 +107,14 @@ _NO_DISTRIBUTED = ('a Dask cluster (scheduler "local" or an address) needs distr
 def test_a_cluster_without_distributed_names_the_extra(monkeypatch):
     """Blocks run on threads with dask alone; a cluster says in one sentence what to install."""
     import dask.array as da
+    import dask.base
 
     from napari_segkit import tiling
     from napari_segkit._checks import MissingDependency
 
     monkeypatch.setitem(sys.modules, "distributed", None)  # as without the distributed extra
+    # dask caches whether distributed imports; put its cache back after this test
+    monkeypatch.setattr(dask.base, "_DISTRIBUTED_AVAILABLE", None, raising=False)
     with tiling.scheduler("threads") as client:
         assert client is None
         assert tiling.compute([da.arange(10, chunks=3).sum()]) == [45]

@@ -161,6 +161,7 @@ def test_adaptive_preview_on_3d_equals_the_whole_volume_run(viewer_and_widget, q
     viewer.dims.set_current_step(0, 11)
     widget.preview.value = True
     wait_preview(qtbot, widget)
+    qtbot.waitUntil(lambda: "hot preview" in viewer.layers, timeout=10_000)  # a busy machine
     whole = adaptive_threshold(image.data, method, block_size=4.0, spacing=image.scale)
     np.testing.assert_array_equal(viewer.layers["hot preview"].data, whole[11])
 

@@ -264,7 +264,7 @@ def auto_window(grey, method: str = "mean", *, spacing=None, dark: bool = False,
     local mean (the offset is negative for bright objects, positive with ``dark``). Both
     come from the central box of at most :data:`AUTO_SAMPLE` voxels (a NumPy, CuPy or
     dask image: only that box is read; colour with ``rgb``: its ``channel``)."""
-    from .scale import estimate_or_warn
+    from .scale import estimate_or_warn, noise_level
 
     shape = grey.shape[:-1] if rgb else grey.shape
     sample, sample_spacing = grey, spacing
@@ -283,11 +283,7 @@ def auto_window(grey, method: str = "mean", *, spacing=None, dark: bool = False,
         spacing_for(sample_spacing, sample.ndim))
     offset = 0.0
     if method in NOISE_METHODS:
-        steps = np.diff(np.asarray(sample, dtype=np.float32), axis=-1).ravel()
-        steps = steps[np.isfinite(steps)]
-        noise = 1.4826 * float(np.median(np.abs(steps - np.median(steps)))) / np.sqrt(2) \
-            if steps.size else 0.0
-        offset = NOISE_OFFSETS * noise * (1.0 if dark else -1.0)
+        offset = NOISE_OFFSETS * noise_level(sample) * (1.0 if dark else -1.0)
     return float(block), float(offset)
 
 

@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 from scipy import ndimage
 
-from ._geometry import spacing_for
+from ._geometry import sigma_voxels, spacing_for
 from .channels import to_grey
 
 #: a blob counts when its response exceeds this many standard deviations of the noise's
@@ -176,11 +176,20 @@ def _upsampled(image, factor, shape):
     return ndimage.zoom(image, zoom, order=1, mode="nearest", grid_mode=True)
 
 
+def noise_level(grey) -> float:
+    """Standard deviation of the image's pixel noise, robust to edges and objects: the median
+    absolute deviation of neighbour differences along the last axis (NaN/inf ignored)."""
+    steps = np.diff(np.asarray(grey, dtype=np.float32), axis=-1).ravel()
+    steps = steps[np.isfinite(steps)]
+    if not steps.size:
+        return 0.0
+    return 1.4826 * float(np.median(np.abs(steps - np.median(steps)))) / np.sqrt(2)
+
+
 def _noise_gain(grey, spacing, sigmas) -> np.ndarray:
     """The standard deviation of the image's noise after the filter of each σ: the noise
     (from neighbour differences, robust to edges) times the filter's L2 norm."""
-    steps = np.diff(grey, axis=-1).ravel()
-    noise = 1.4826 * np.median(np.abs(steps - np.median(steps))) / np.sqrt(2)
+    noise = noise_level(grey)
     if noise == 0:  # a quantised, flat background: one grey level of rounding noise
         levels = np.unique(grey.ravel()[:: max(grey.size // 100_000, 1)])
         noise = float(np.min(np.diff(levels))) / np.sqrt(12) if levels.size > 1 else 0.0
@@ -268,7 +277,7 @@ def stable_sigma(image, mask, diameter: float, spacing, *, ndi=ndimage):
     current = image.astype(np.float32, copy=False)
     for sigma in sigmas:
         extra = float(np.sqrt(sigma ** 2 - done ** 2))
-        current = ndi.gaussian_filter(current, _voxels(extra, spacing, ndim))
+        current = ndi.gaussian_filter(current, sigma_voxels(extra, spacing, ndim))
         done = sigma
         counts.append(max(int(ndi.label(_maxima_3x3(current, mask, ndi))[1]), 1))
         smoothed.append(current)
@@ -279,7 +288,7 @@ def stable_sigma(image, mask, diameter: float, spacing, *, ndi=ndimage):
     drops = np.log(np.asarray(counts[:-1]) / np.asarray(counts[1:]))
     sigma = float(sigmas[int(np.argmin(drops))])
     return sigma, ndi.gaussian_filter(image.astype(np.float32, copy=False),
-                                      _voxels(sigma, spacing, ndim))
+                                      sigma_voxels(sigma, spacing, ndim))
 
 
 def _maxima_3x3(image, mask, ndi):
@@ -293,6 +302,3 @@ def _maxima_3x3(image, mask, ndi):
             return peaks
     return (image >= ndi.maximum_filter(image, size=3, mode="nearest")) & mask
 
-
-def _voxels(sigma: float, spacing, ndim: int) -> tuple[float, ...]:
-    return tuple(sigma / s for s in spacing_for(spacing, ndim))

@@ -3,7 +3,6 @@ images in test_real_data.py)."""
 
 import numpy as np
 import pytest
-from scipy import ndimage
 
 import napari_segkit as sk
 from napari_segkit.methods.scale import NoObjects, estimate_object_size
@@ -97,17 +96,3 @@ def test_explicit_sizes_override_the_estimate():
     kept = sk.split_touching_objects(image, min_size=0, object_size=16.0)
     dropped = sk.split_touching_objects(image, min_size=1000.0, object_size=16.0)
     assert kept.max() >= 16 and dropped.max() == 0
-
-
-def test_clumps_of_touching_objects_do_not_set_the_size():
-    """Discs of diameter 16 in clumps of four touching ones (each clump a blob about 32
-    across) are sized as discs, not clumps."""
-    yy, xx = np.mgrid[:256, :256]
-    image = np.zeros((256, 256), np.float32)
-    for cy in (48, 128, 208):
-        for cx in (48, 128, 208):
-            for dy, dx in ((-8, -8), (-8, 8), (8, -8), (8, 8)):
-                image[(yy - cy - dy) ** 2 + (xx - cx - dx) ** 2 <= 7.5 ** 2] = 1.0
-    image = ndimage.gaussian_filter(image, 1.0)
-    image += np.random.default_rng(0).normal(0, 0.05, image.shape).astype(np.float32)
-    assert estimate_object_size(image) == pytest.approx(16, rel=0.25)

@@ -37,6 +37,17 @@ def _fresh_gpu_probe():
     backend.reset_gpu_status()
 
 
+@pytest.fixture(autouse=True)
+def _no_reader_offer(monkeypatch):
+    """Panels do not offer the reader preference (nor write its marker in the home folder);
+    tests/test_manifest.py tests the offer."""
+    try:
+        from napari_segkit.widgets import _reader_offer
+    except ImportError:  # no napari
+        return
+    monkeypatch.setattr(_reader_offer, "_offered_this_session", True)
+
+
 def has_gpu() -> bool:
     try:
         import cupy

@@ -105,3 +105,55 @@ def test_tif_keeps_its_voxel_size_once_segkit_is_the_preferred_reader(make_napar
     np.testing.assert_allclose(layer.scale, (1.0, 0.25, 0.25))
     (layer,) = viewer.open(path, plugin="napari-segkit")
     np.testing.assert_allclose(layer.scale, (1.0, 0.25, 0.25))
+
+
+@pytest.mark.gui
+def test_first_panel_offers_segkit_as_reader_once(make_napari_viewer, tmp_path, monkeypatch,
+                                                  qtbot):
+    """The first segkit panel offers (once, remembered beside napari's settings) to make
+    segkit the reader for TIFF, NIfTI and DICOM; accepting keeps a .tif's voxel size."""
+    from napari import settings
+    from napari.utils.notifications import notification_manager
+
+    from napari_segkit.widgets import MeasureWidget, ThresholdWidget, _reader_offer
+
+    monkeypatch.setattr(settings, "_SETTINGS",
+                        settings.NapariSettings(config_path=tmp_path / "settings.yaml"))
+    monkeypatch.setattr(_reader_offer, "_offered_this_session", False)
+    shown = []
+    monkeypatch.setattr(notification_manager, "dispatch", shown.append)
+    viewer = make_napari_viewer()
+    viewer.window.add_dock_widget(ThresholdWidget(viewer))
+    viewer.window.add_dock_widget(MeasureWidget(viewer))
+    qtbot.waitUntil(lambda: len(shown) > 0, timeout=5_000)
+    qtbot.wait(800)
+    (offer,) = shown  # one offer for two panels
+    assert "voxel size" in offer.message and not settings.get_settings().plugins.extension2reader
+    ((button, accept),) = offer.actions
+    assert button == "Use napari-segkit"
+    accept(offer)  # what the notification's button calls
+    assert settings.get_settings().plugins.extension2reader["*.nii.gz"] == "napari-segkit"
+    (layer,) = viewer.open(_anisotropic_tif(tmp_path), plugin=None)  # File > Open, drag and drop
+    assert layer.source.reader_plugin == "napari-segkit"
+    np.testing.assert_allclose(layer.scale, (1.0, 0.25, 0.25))
+
+    # a new session: the marker says it was offered, so nothing is shown again
+    monkeypatch.setattr(_reader_offer, "_offered_this_session", False)
+    settings.get_settings().plugins.extension2reader = {}
+    assert not _reader_offer.offer_reader_preference() and len(shown) == 1
+
+
+def test_no_offer_when_the_user_already_chose_a_reader(tmp_path, monkeypatch):
+    from napari import settings
+    from napari.utils.notifications import notification_manager
+
+    from napari_segkit.widgets import _reader_offer
+
+    monkeypatch.setattr(settings, "_SETTINGS",
+                        settings.NapariSettings(config_path=tmp_path / "settings.yaml"))
+    settings.get_settings().plugins.extension2reader = {"*.tif": "napari"}
+    monkeypatch.setattr(_reader_offer, "_offered_this_session", False)
+    shown = []
+    monkeypatch.setattr(notification_manager, "dispatch", shown.append)
+    assert not _reader_offer.offer_reader_preference() and not shown
+    assert settings.get_settings().plugins.extension2reader == {"*.tif": "napari"}

@@ -6,6 +6,7 @@ import time
 import numpy as np
 import pytest
 import tifffile
+from napari.utils import progress
 
 import napari_segkit
 from napari_segkit import adaptive_threshold, label, read, samples, threshold
@@ -204,7 +205,9 @@ def test_adaptive_auto_window_shows_and_uses_the_library_defaults(viewer_and_wid
     assert widget.block_size.enabled and widget.offset.enabled
 
 
-def test_cancel_stops_a_long_run_without_a_result(viewer_and_widget, qtbot, monkeypatch):
+@pytest.mark.parametrize("where", ["panel", "activity dock"])
+def test_cancel_stops_a_long_run_without_a_result(viewer_and_widget, qtbot, monkeypatch,
+                                                  where):
     adaptive = sys.modules["napari_segkit.methods.adaptive"]
     monkeypatch.setattr(adaptive, "_SLAB_VOXELS", 64 * 64)  # block 3: 4-plane slabs, 10 of them
     slabs_done = []
@@ -224,11 +227,17 @@ def test_cancel_stops_a_long_run_without_a_result(viewer_and_widget, qtbot, monk
     widget.block_size.value = 3
     widget.run()
     qtbot.waitUntil(lambda: widget.progress.value > 0, timeout=30_000)
-    widget.cancel_button.changed.emit(True)
+    (activity,) = [bar for bar in progress._all_instances if bar.desc == "Threshold"]
+    qtbot.waitUntil(lambda: activity.n == widget.progress.value, timeout=5_000)
+    if where == "panel":
+        widget.cancel_button.changed.emit(True)
+    else:
+        activity.cancel()  # what the activity dock's cancel button does
     qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=30_000)
     assert widget.result.value == "cancelled"
     assert "big threshold" not in viewer.layers
     assert len(slabs_done) < 8  # it stopped, it did not run to the end
+    assert activity not in progress._all_instances  # gone from the activity dock
 
 
 def test_try_all_shows_every_global_method_named(viewer_and_widget, qtbot):

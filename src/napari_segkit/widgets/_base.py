@@ -1,7 +1,8 @@
 """What every segkit dock widget ("panel") is built on.
 
 - Runs: :meth:`Panel.start` runs a job in a napari thread worker with a progress bar and
-  Cancel. The job gets a :class:`RunState` to pass as ``progress=state.update``: Cancel makes
+  Cancel in the panel, and the same bar in napari's activity dock (whose cancel button is
+  the panel's Cancel). The job gets a :class:`RunState` to pass as ``progress=state.update``: Cancel makes
   the next report raise :class:`~napari_segkit.progress.Cancelled`, and the panel is usable
   again at once (a cancelled or superseded run's result is dropped). The job does all the
   heavy work, result post-processing included; only adding layers is left to the GUI thread.
@@ -10,6 +11,8 @@
 - Closing: viewer events connected with :meth:`Panel.listen` are disconnected, and runs are
   cancelled, when the panel leaves its dock (× in the title bar) or is destroyed. The clean-up
   never touches the panel's attributes, which may already be gone then.
+- The first panel ever opened offers to make segkit napari's reader for TIFF, NIfTI and
+  DICOM (:mod:`._reader_offer`).
 - Fit: the form scrolls when it is taller than the dock; labels wrap and drop-downs do not
   widen to long layer names, so the dock keeps its width as results come in.
 """
@@ -25,12 +28,13 @@ import napari
 import numpy as np
 from magicgui.widgets import ComboBox, Container, Label, ProgressBar, PushButton, Table
 from napari.qt.threading import WorkerBase, thread_worker
-from napari.utils import notifications
+from napari.utils import cancelable_progress, notifications
 from qtpy.QtCore import QEvent, QObject, Qt, QTimer
 from qtpy.QtWidgets import QComboBox, QFrame, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from .. import backend
 from ..progress import Cancelled
+from ._reader_offer import offer_reader_preference
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +71,13 @@ class _Lifetime:
         self.previews: set[RunState] = set()  # of the previews going on
         self.timers: list[QTimer] = []
         self.cleanups: list[Callable[[], None]] = []
+        self.activity: cancelable_progress | None = None  # the run's bar in the activity dock
+
+    def end_activity(self) -> None:
+        """Take the run's bar out of napari's activity dock."""
+        if self.activity is not None:
+            self.activity.close()
+            self.activity = None
 
     def close(self, *_) -> None:
         if getattr(self, "closed", True):  # closed, or already cleared by the collector
@@ -83,6 +94,7 @@ class _Lifetime:
             except (RuntimeError, TypeError, ValueError):  # already gone with the viewer
                 pass
         self.connections = []
+        self.end_activity()
         for cleanup in self.cleanups:
             cleanup()
 
@@ -130,6 +142,7 @@ class Panel(Container):
         self._scroll_form()
         self.native.destroyed.connect(partial(_Lifetime.close, self._life))  # holds it
         self.native.installEventFilter(_CloseWatch(self._life, self.native))
+        QTimer.singleShot(500, offer_reader_preference)  # once docked (the toast fits)
 
     def _scroll_form(self) -> None:
         """Put the form (the container's own widget) in a scroll area inside the widget that
@@ -218,6 +231,9 @@ class Panel(Container):
         self.run_button.enabled, self.cancel_button.enabled = False, True
         self.progress.value, self.progress.visible = 0, True
         self.result.value = "running…"
+        self._life.end_activity()
+        self._life.activity = cancelable_progress(
+            total=100, desc=type(self).__name__.removesuffix("Widget"))
         self._timer.start()
         life = self._life
 
@@ -294,10 +310,17 @@ class Panel(Container):
             self.result.value = "cancelled"
 
     def _refresh(self) -> None:
-        self.progress.value = int(100 * self._life.state.fraction)
+        self.progress.value = done = int(100 * self._life.state.fraction)
+        activity = self._life.activity
+        if activity is not None:
+            if activity.is_canceled:  # its button in the activity dock
+                self.cancel()
+            elif done > activity.n:
+                activity.update(done - activity.n)
 
     def _idle(self) -> None:
         self._timer.stop()
+        self._life.end_activity()
         self.run_button.enabled, self.cancel_button.enabled = True, False
         self.progress.visible = False
 

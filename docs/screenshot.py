@@ -131,6 +131,9 @@ def unet_screenshot() -> None:
 if __name__ == "__main__":
     import sys
 
+    from napari_segkit.widgets import _reader_offer
+
+    _reader_offer._offered_this_session = True  # no reader-offer toast in the pictures
     chosen = sys.argv[1:] or [*PANELS, "U-Net training"]
     for panel in chosen:
         if panel == "U-Net training":

@@ -278,3 +278,26 @@ def test_compiled_local_maxima_equal_the_maximum_filter_comparison():
             np.testing.assert_array_equal(local_maxima(image, None), expected)
             np.testing.assert_array_equal(local_maxima(image, mask), expected & mask)
     assert local_maxima(np.zeros((2, 2, 2, 2)), None) is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.int16])
+@pytest.mark.parametrize("size", [3, 5, (1, 3, 3), (3, 7, 1), (5, 9, 9), 21])
+def test_box_maxima_equal_scipys_maximum_filter(dtype, size):
+    """Compiled maxima in a box (row first, then candidates against the whole box) equal
+    ``image >= maximum_filter(image, size, mode="nearest")``, plateaus, borders and masks
+    included; boxes too large for the candidate check fall back to scipy."""
+    from napari_segkit.methods.watershed import box_maxima
+
+    rng = np.random.default_rng(3)
+    image = ndimage.gaussian_filter(rng.random((12, 40, 33)), 1.5)
+    image = (image * 200).astype(dtype) if np.dtype(dtype).kind in "iu" else image.astype(dtype)
+    image[2:5, 10:14, 3:9] = image.max()  # a plateau at the top, touching the border
+    mask = rng.random(image.shape) > 0.3
+    for m in (None, mask):
+        expected = image >= ndimage.maximum_filter(image, size=size, mode="nearest")
+        if m is not None:
+            expected &= m
+        np.testing.assert_array_equal(box_maxima(image, size, m), expected)
+    plane = image[5]
+    np.testing.assert_array_equal(
+        box_maxima(plane, 5), plane >= ndimage.maximum_filter(plane, size=5, mode="nearest"))

@@ -510,26 +510,42 @@ def _unrolled(ring, head):
     return out
 
 
-def local_maxima(image: np.ndarray, mask=None) -> np.ndarray | None:
-    """``(image >= ndimage.maximum_filter(image, size=3, mode="nearest")) & mask`` (bool),
-    compiled: each voxel inside ``mask`` is compared with its 3×3(×3) neighbours until one
-    is higher. None for more than 3 dimensions or a dtype other than float32/64 and
-    integers (call scipy then)."""
+def local_maxima(image: np.ndarray, mask=None, size=3) -> np.ndarray | None:
+    """``(image >= ndimage.maximum_filter(image, size, mode="nearest")) & mask`` (bool), for
+    odd box edges ``size`` (one per axis or one for all), compiled: every voxel inside
+    ``mask`` is compared with its neighbours in the box of edges min(size, 3), its own row
+    first, until one is higher; the few that survive are then checked against the whole
+    box. None for more than 3 dimensions, a dtype other than floats and integers, or boxes so
+    large that the check would cost more than scipy's separable filter (call scipy then)."""
     image = np.asarray(image)
     if image.ndim > 3 or image.dtype.kind not in "fiu":
         return None
+    sizes = np.broadcast_to(np.asarray(size, dtype=np.int64), (image.ndim,))
+    radii = np.r_[np.zeros(3 - image.ndim, np.int64), sizes // 2]
     shape = (1,) * (3 - image.ndim) + image.shape
     inside = np.ones((0, 0, 0), np.uint8) if mask is None else \
         np.ascontiguousarray(mask, dtype=bool).reshape(shape).view(np.uint8)
     out = np.empty(image.shape, bool)
-    _maxima(np.ascontiguousarray(image).reshape(shape), inside, out.reshape(shape).view(np.uint8))
+    volume = np.ascontiguousarray(image).reshape(shape)
+    peaks = out.reshape(shape).view(np.uint8)
+    _maxima(volume, inside, peaks, *np.minimum(radii, 1))
+    if radii.max() > 1:
+        candidates = np.flatnonzero(peaks)
+        if candidates.size * np.prod(2 * radii + 1) > _BOX_CHECKS_PER_VOXEL * image.size:
+            return None
+        _keep_box_maxima(volume, candidates, peaks.reshape(-1), *radii)
     return out
 
 
+#: above this many box reads per voxel, checking candidates costs more than scipy's filter
+_BOX_CHECKS_PER_VOXEL = 4
+
+
 @numba.njit(cache=True, nogil=True)
-def _maxima(image, mask, out):
-    """``out`` = voxels of ``mask`` (empty: all) with no higher neighbour in the 3×3×3 box
-    (neighbours outside the image ignored, as scipy's "nearest" border repeats the edge)."""
+def _maxima(image, mask, out, rz, ry, rx):
+    """``out`` = voxels of ``mask`` (empty: all) with no higher neighbour in the box of
+    half-widths (rz, ry, rx), each 0 or 1 (neighbours outside the image ignored, as scipy's
+    "nearest" border repeats the edge). The row is read first: it rejects most voxels."""
     nz, ny, nx = image.shape
     masked = mask.size > 0
     for z in range(nz):
@@ -539,15 +555,34 @@ def _maxima(image, mask, out):
                     out[z, y, x] = 0
                     continue
                 v = image[z, y, x]
-                peak = True
-                for zz in range(max(z - 1, 0), min(z + 2, nz)):
-                    for yy in range(max(y - 1, 0), min(y + 2, ny)):
-                        for xx in range(max(x - 1, 0), min(x + 2, nx)):
-                            if image[zz, yy, xx] > v:
-                                peak = False
-                                break
-                        if not peak:
-                            break
-                    if not peak:
-                        break
-                out[z, y, x] = peak
+                if rx and ((x > 0 and image[z, y, x - 1] > v)
+                           or (x + 1 < nx and image[z, y, x + 1] > v)):
+                    out[z, y, x] = 0
+                    continue
+                out[z, y, x] = _box_max_at_most(image, v, z, y, x, rz, ry, rx, True)
+
+
+@numba.njit(cache=True, nogil=True)
+def _keep_box_maxima(image, candidates, flat_out, rz, ry, rx):
+    """Clear the candidates (flat indices) that have a higher voxel in their box."""
+    nz, ny, nx = image.shape
+    for i in candidates:
+        z, rest = divmod(i, ny * nx)
+        y, x = divmod(rest, nx)
+        if not _box_max_at_most(image, image[z, y, x], z, y, x, rz, ry, rx, False):
+            flat_out[i] = 0
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _box_max_at_most(image, v, z, y, x, rz, ry, rx, skip_own_row):
+    """Whether no voxel of the box of half-widths (rz, ry, rx) around (z, y, x), clipped to
+    the image, is above ``v`` (its own row skipped when already read)."""
+    nz, ny, nx = image.shape
+    for zz in range(max(z - rz, 0), min(z + rz + 1, nz)):
+        for yy in range(max(y - ry, 0), min(y + ry + 1, ny)):
+            if skip_own_row and zz == z and yy == y:
+                continue
+            for xx in range(max(x - rx, 0), min(x + rx + 1, nx)):
+                if image[zz, yy, xx] > v:
+                    return False
+    return True

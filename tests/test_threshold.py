@@ -243,7 +243,7 @@ def test_counted_histogram_of_8_and_16_bit_images_equals_bincount(monkeypatch, t
     threads the counts are the same, also for sizes that do not divide evenly."""
     module = sys.modules["napari_segkit.methods.threshold"]
     monkeypatch.setattr(module, "_THREADED", 1000 if threaded else 1 << 40)
-    monkeypatch.setattr(module.os, "cpu_count", lambda: 3)
+    monkeypatch.setattr(module, "pool_workers", lambda: 3)
     rng = np.random.default_rng(1)
     for image in (data.camera(), data.coins()[:101, :77], samples.nuclei_3d().data,
                   rng.integers(3, 40001, 4099).astype(np.uint16), np.array([7, 9], np.uint8)):
@@ -276,3 +276,23 @@ def test_constant_8_bit_image_is_refused_after_counting():
     image = np.arange(30, dtype=np.uint16).reshape(5, 6)
     with pytest.raises(ValueError, match="every pixel is 0"):
         threshold(np.where(mask, 0, image).astype(np.uint16), mask=mask)
+
+
+def test_the_shared_pool_runs_nested_work_inline_and_hands_back_errors():
+    """A pool task that asks the pool for more work gets it done in its own thread (the
+    pool never waits on itself, even with every worker busy), and errors reach the caller."""
+    from napari_segkit.methods import _pool
+
+    def inner(i):
+        return i * i, _pool.workers()
+
+    def outer(i):
+        return sum(v for v, _ in _pool.map_tasks(inner, range(i))), _pool.workers()
+
+    results = _pool.map_tasks(outer, range(8))
+    assert [v for v, _ in results] == [sum(j * j for j in range(i)) for i in range(8)]
+    assert all(w == 1 for _, w in results)  # inside a task: one at a time
+    with pytest.raises(ZeroDivisionError):
+        _pool.submit(lambda: 1 / 0).result()
+    with pytest.raises(ZeroDivisionError):
+        _pool.map_tasks(lambda i: 1 / 0, [0, 1])

@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import functools
 import importlib
-import os
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -30,6 +29,8 @@ from ..backend import as_xp, get_xp, on_device, to_device, to_host
 from ..kernels import adaptive as fused
 from .._checks import check_number, check_numbers, check_range
 from ._geometry import spacing_for
+from ._pool import submit
+from ._pool import workers as pool_workers
 from .channels import to_grey
 from .threshold import NothingToSeparate
 
@@ -193,10 +194,14 @@ def iter_adaptive_threshold(image, method="mean", *, block_size=None, spacing=No
             thresholds[v, start:stop] = t
 
     # slabs run in threads (scipy.ndimage releases the GIL); on the GPU one after another
-    workers = (os.cpu_count() or 1) if xp is np else 1
+    workers = pool_workers() if xp is np else 1
     slabs = _slabs(volumes.shape, halo, workers)
-    with ThreadPoolExecutor(workers) as pool:
-        pending = [pool.submit(run, *slab) for slab in slabs]
+    if workers == 1 or len(slabs) == 1:
+        for done, slab in enumerate(slabs, 1):
+            run(*slab)
+            yield done / len(slabs)
+    else:
+        pending = [submit(run, *slab) for slab in slabs]
         try:
             for done, future in enumerate(as_completed(pending), 1):
                 future.result()

@@ -10,8 +10,6 @@ is never copied whole. The threshold is then chosen on that small histogram by
 from __future__ import annotations
 
 import functools
-import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -20,6 +18,8 @@ from skimage import filters
 from ..backend import as_xp, get_xp, on_device, to_host
 from ..kernels.histogram import INTEGER_TYPES, float_counts, integer_counts
 from .._checks import check_number
+from ._pool import map_tasks
+from ._pool import workers as pool_workers
 from .channels import auto_channel, to_grey
 from .histogram_thresholds import HISTOGRAM_METHODS, multiotsu
 
@@ -29,7 +29,7 @@ METHODS = (*sorted(HISTOGRAM_METHODS), "multiotsu", "manual")
 _CHUNK = 1 << 21  # elements per bincount pass: bounds the int64 temporary to 16 MiB
 _MAX_INTEGER_BINS = 1 << 24  # wider integer ranges use ``nbins`` equal bins instead
 _COUNTED = (np.dtype(np.uint8), np.dtype(np.uint16))  # counted by :func:`_count` in one pass
-_THREADED = 1 << 22  # elements from which the counting is split between threads
+_THREADED = 1 << 20  # elements from which the counting is split between threads
 
 
 class NothingToSeparate(ValueError):
@@ -221,16 +221,14 @@ def _dtype_counts(flat):
     bins = 1 << (8 * flat.dtype.itemsize)
     if flat.size == 0:
         return np.zeros(bins, np.int64)
-    workers = (os.cpu_count() or 1) if flat.size >= _THREADED else 1
+    workers = pool_workers() if flat.size >= _THREADED else 1
     step = -(-flat.size // workers)
     count = _compiled_count()
     # uint8: four interleaved histograms, so that runs of equal values do not wait on one
     # counter; uint16: one (four would not fit the cache)
     ways = 4 if bins == 256 else 1
     parts = [flat[start:start + step] for start in range(0, flat.size, step)]
-    with ThreadPoolExecutor(workers) as pool:
-        counted = list(pool.map(lambda part: count(part, np.zeros((ways, bins), np.int64)),
-                                parts))
+    counted = map_tasks(lambda part: count(part, np.zeros((ways, bins), np.int64)), parts)
     return np.sum(counted, axis=(0, 1))
 
 

@@ -22,7 +22,8 @@ from scipy import ndimage
 
 from ..backend import cpu_only
 from ..progress import report, share
-from .._checks import check_choice, check_connectivity, check_number, check_range
+from .._checks import (MissingDependency, check_choice, check_connectivity, check_number,
+                       check_range)
 from ._geometry import spacing_for
 
 #: voxels' labels are fixed in a scribble: this cost stands in for "infinite"
@@ -50,9 +51,9 @@ def graph_cut(image, seeds, *, lam: float = 10.0, sigma: float | None = None, sp
     ndim (8/26). ``window``: intensities (lo, hi) the models see; default the image's 0.5–99.5
     percentiles (grey only), so a CT's air and metal do not crowd the histogram. ``bins``:
     histogram bins (grey). ``model``: "histogram" or "gmm" (a 5-component Gaussian mixture per
-    label; smoother for colour, e.g. H&E, from few scribbles). ``margin``: when given, only
-    the scribbles' bounding box grown by ``margin`` (voxels, or physical units with
-    ``spacing``) is cut; the rest is background.
+    label; smoother for colour, e.g. H&E, from few scribbles; needs scikit-learn, the ``gmm``
+    extra). ``margin``: when given, only the scribbles' bounding box grown by ``margin``
+    (voxels, or physical units with ``spacing``) is cut; the rest is background.
     Returns uint8 labels with the scribbles' ids, ``background``'s id as 0.
     """
     check_cut_options(lam=lam, sigma=sigma, model=model, margin=margin, window=window,
@@ -80,6 +81,8 @@ def check_cut_options(*, lam=10.0, sigma=None, model="histogram", margin=None, w
     check_number("lam", lam, minimum=0)
     check_number("sigma", sigma, above=0, optional=True)
     check_choice("model", model, MODELS)
+    if model == "gmm":
+        _gaussian_mixture()
     check_number("margin", margin, minimum=0, optional=True)
     check_range("window", window)
     check_number("background", background, minimum=0, integer=True, optional=True)
@@ -176,14 +179,25 @@ def _take_slabs(table: np.ndarray, index: np.ndarray, out: np.ndarray) -> np.nda
 
 def _gmm(samples: np.ndarray):
     """A Gaussian mixture (up to 5 full-covariance components) fitted to ``samples``."""
-    from sklearn.mixture import GaussianMixture
-
+    GaussianMixture = _gaussian_mixture()
     if len(samples) > _GMM_SAMPLES:
         samples = samples[np.random.default_rng(0).choice(len(samples), _GMM_SAMPLES,
                                                           replace=False)]
     components = max(1, min(_GMM_COMPONENTS, len(samples) // 20))
     return GaussianMixture(components, covariance_type="full", reg_covar=0.05,
                            random_state=0).fit(samples)
+
+
+def _gaussian_mixture():
+    """scikit-learn's GaussianMixture (the ``gmm`` extra); without it
+    :class:`MissingDependency` says in one sentence what to install."""
+    try:
+        from sklearn.mixture import GaussianMixture
+    except ImportError:
+        raise MissingDependency(
+            'model="gmm" needs scikit-learn, which is not installed: pip install '
+            '"napari-segkit[gmm]" (or use model="histogram", the default)') from None
+    return GaussianMixture
 
 
 def fix_scribbles(costs: np.ndarray, scribbles: np.ndarray, ids) -> None:

@@ -110,6 +110,8 @@ def _check_planes(path: Path, tif: tifffile.TiffFile, series) -> None:
     if _chain_broken(tif):  # e.g. the metadata that announce the planes were cut off too
         raise ReadError(f"cannot read {path.name}: its list of planes breaks off after plane "
                         f"{len(tif.pages)} (the file is truncated or damaged)")
+    if series.dataoffset is not None:  # contiguous and uncompressed: the count above is all
+        return
     for page in series.pages:
         key = getattr(page, "keyframe", None)
         if key is None:

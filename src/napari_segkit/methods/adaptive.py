@@ -322,7 +322,7 @@ def _global_stats(grey, xp, intensity_range=None) -> dict:
         raise NothingToSeparate(
             f"image is constant (every pixel is {lo.item()}); no threshold can separate "
             "objects from background")
-    step = max(1, grey.size // 1_000_000)  # the centre only needs to be near the mean
+    step = max(1, grey.size // 65_536)  # the centre only needs to be near the mean
     sample = grey.reshape(-1)[::step]
     if not finite:
         sample = sample[xp.isfinite(sample)]

@@ -245,8 +245,11 @@ def _run_options(run: argparse.ArgumentParser) -> None:
                      "and globs such as 'data/*.tif'")
     run.add_argument("-o", "--output", type=Path, required=True, metavar="OUTPUT",
                      help="labels file: .tif (ImageJ/OME-TIFF, keeps voxel size), .nii/.nii.gz "
-                     "(overlays on the source in ITK-SNAP/Slicer) or .png (2D); or a folder "
-                     "(no extension, or existing) for a batch: one NAME_labels file per input")
+                     "(overlays on the source in ITK-SNAP/Slicer), .png (2D) or .zarr "
+                     "(OME-Zarr, NGFF 0.4); IMAGE.zarr/labels/NAME adds the labels to the "
+                     "OME-Zarr image IMAGE.zarr as its label image NAME (NGFF labels, in the "
+                     "image's version and levels); or a folder (no extension, or existing) for "
+                     "a batch: one NAME_labels file per input")
     run.add_argument("--measure", action="store_true",
                      help="batch: also write NAME_measure.csv per input (see `segkit measure`) "
                      "and summary.csv (objects, size statistics per file)")
@@ -530,12 +533,13 @@ _GLOB = set("*?[")
 
 
 def _is_batch(args) -> bool:
-    """A batch: several inputs, a glob, or OUTPUT a folder (existing, or no extension)."""
+    """A batch: several inputs, a glob, or OUTPUT a folder (existing, or no extension) that
+    is not Zarr (an OME-Zarr output is a folder too: x.zarr, IMAGE.zarr/labels/NAME)."""
     from .io import is_zarr_path
 
     out = args.output
-    return (len(args.input) > 1 or any(_GLOB & set(i) for i in args.input) or out.is_dir()
-            or (not out.suffix and not is_zarr_path(out)))
+    return (len(args.input) > 1 or any(_GLOB & set(i) for i in args.input)
+            or (not is_zarr_path(out) and (out.is_dir() or not out.suffix)))
 
 
 def _expand(inputs: list[str]) -> tuple[list[Path], list[dict]]:

@@ -10,9 +10,11 @@ runs once more for its memory: the rise of the process's peak RSS above what it 
 the larger size a second process pinned to one core (``sched_setaffinity`` before anything
 is imported, so every thread pool sees one core) times both again: the 1-core columns.
 
-Peers: OpenCV (2D uint8 filters and Otsu), cc3d (labels), edt (distances), scikit-image
-(watershed, Otsu, local maxima), nsbatwm (Voronoi-Otsu, from its cached wheel as in
-``bench_real_data.py``) and tifffile (reading).
+Peers: OpenCV (2D uint8 filters and Otsu; Sobel, flood fill, k-means, opening), cc3d
+(labels; dust, largest objects), edt (distances), scikit-image (watershed, Otsu, local
+maxima; Felzenszwalb, SLIC, normalised cut, morphological snakes, flood), SciPy (hole
+filling), nsbatwm (Voronoi-Otsu, from its cached wheel as in ``bench_real_data.py``) and
+tifffile (reading).
 """
 
 from __future__ import annotations
@@ -90,6 +92,13 @@ def smooth_3d(side: int) -> np.ndarray:
 
 def exact(a, b) -> tuple[bool, str]:
     return bool(np.array_equal(np.asarray(a), np.asarray(b))), "equal"
+
+
+def exact_or_inverse(a, b) -> tuple[bool, str]:
+    """Two-region masks equal, or one the other's complement."""
+    a, b = np.asarray(a).astype(bool), np.asarray(b).astype(bool)
+    same = bool(np.array_equal(a, b) or np.array_equal(a, ~b))
+    return same, "equal" if np.array_equal(a, b) else "equal up to inversion"
 
 
 def same_partition(a, b) -> tuple[bool, str]:
@@ -202,8 +211,103 @@ def _sk():
     return sk
 
 
+def _cv_sobel(grey: np.ndarray) -> np.ndarray:
+    """scikit-image's Sobel magnitude with OpenCV: √((gx² + gy²) / 2), kernels [1, 2, 1]/4."""
+    cv2 = _cv2()
+    gx, gy = (cv2.Sobel(grey, cv2.CV_32F, dx, 1 - dx, ksize=3, scale=0.25,
+                        borderType=cv2.BORDER_REFLECT) for dx in (1, 0))
+    return cv2.magnitude(gx, gy) * np.float32(np.sqrt(0.5))
+
+
+EDGE_T = 8.0  # edge_regions' edge threshold (fixed, so both sides cut at the same level)
+
+
+def _edge_regions_peer(x):
+    """The recipe with OpenCV (blur, Sobel), SciPy (fill holes), cc3d and scikit-image."""
+    from scipy import ndimage
+    from skimage import segmentation
+
+    cv2 = _cv2()
+    grey = cv2.GaussianBlur(x["image"].astype(np.float32), (17, 17), 2,
+                            borderType=cv2.BORDER_REFLECT)
+    strength = _cv_sobel(grey)
+    edges = strength > EDGE_T
+    filled = ndimage.binary_fill_holes(edges)
+    cc3d = _mod("cc3d")
+    inside = cc3d.connected_components(filled & ~edges, connectivity=4)
+    parts = cc3d.connected_components(filled, connectivity=4)  # edge-only parts: one object
+    seeded = np.bincount(parts[inside > 0], minlength=int(parts.max()) + 1) > 0
+    seeded[0] = True
+    inside = np.where(seeded[parts], inside, parts + inside.max())
+    return segmentation.watershed(strength, inside, mask=filled)
+
+
+def _unit(image: np.ndarray, top: float) -> np.ndarray:
+    """float32 rescaled to 0…top, as segkit does before scikit-image's calls."""
+    data = image.astype(np.float32)
+    lo, hi = data.min(), data.max()
+    return (data - lo) * (top / (hi - lo))
+
+
+def _ncut_peer(x):
+    from skimage import graph, segmentation
+
+    image = x["image"]
+    superpixels = segmentation.slic(_unit(image, 100), n_segments=400, compactness=10,
+                                    start_label=1, channel_axis=None)
+    values = _unit(image, 255)[..., None]
+    rag = graph.rag_mean_color(np.repeat(values / np.sqrt(3.0), 3, axis=-1), superpixels,
+                               mode="similarity")
+    return graph.cut_normalized(superpixels, rag, thresh=0.001, rng=np.random.default_rng(0))
+
+
+def _flood_2d(x):
+    cv2 = _cv2()
+    image = x["image"]
+    mask = np.zeros((image.shape[0] + 2, image.shape[1] + 2), np.uint8)
+    flags = 4 | cv2.FLOODFILL_FIXED_RANGE | cv2.FLOODFILL_MASK_ONLY | (1 << 8)
+    cv2.floodFill(image, mask, x["point"][::-1], 0, WAND, WAND, flags)
+    return mask[1:-1, 1:-1].view(bool)
+
+
+def _wand_3d_inputs(side: int) -> dict:
+    return {"image": grey_3d(side), "point": (side // 2,) * 3}
+
+
+KMEANS_SAMPLE = 50_000  # pixels the centres are fitted on (segkit's default: 200 000)
+
+
+def _cv_kmeans(x):
+    """OpenCV's k-means (k-means++, 10 attempts, 30 iterations) on the same sample, then
+    every pixel to its nearest centre, classes 1…3 by brightness."""
+    cv2 = _cv2()
+    pixels = x["image"].reshape(-1, 1).astype(np.float32)
+    sample = pixels[np.random.default_rng(0).choice(len(pixels), KMEANS_SAMPLE, replace=False)]
+    cv2.setRNGSeed(0)
+    criteria = (cv2.TERM_CRITERIA_MAX_ITER + cv2.TERM_CRITERIA_EPS, 30, 0)
+    centres = np.sort(cv2.kmeans(sample, 3, None, criteria, 10, cv2.KMEANS_PP_CENTERS)[2][:, 0])
+    nearest = np.abs(pixels - centres[None]).argmin(axis=1).astype(np.uint8) + 1
+    return nearest.reshape(x["image"].shape)
+
+
+def _cv_open(x):
+    cv2 = _cv2()
+    kernel = _sk().methods._geometry.ball(OPEN_RADIUS, None, 2).astype(np.uint8)
+    opened = cv2.morphologyEx(x["mask"].view(np.uint8), cv2.MORPH_OPEN, kernel,
+                              borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    return opened.view(bool)
+
+
+def _pp():
+    from napari_segkit.methods import postprocess
+
+    return postprocess
+
+
 OFFSET = 5
 BLOCK = 51
+WAND = 20  # the magic wand's tolerance (grey levels)
+OPEN_RADIUS = 3
 
 OPS = [
     Op("adaptive mean, 2D uint8, block 51", "OpenCV boxFilter (float32) + compare",
@@ -277,6 +381,87 @@ OPS = [
                                              min_size=0),  # nsbatwm keeps every object
        lambda x: x["ns"].voronoi_otsu_labeling(x["image"], spot_sigma=2, outline_sigma=1),
        instances(0.95)),
+    Op("edge map, Sobel, 2D uint8", "OpenCV Sobel (float32, ×¼) + magnitude", (1024, 4096),
+       lambda n: {"image": grey_2d(n)},
+       lambda x: _sk().edge_map(x["image"], "sobel"),
+       lambda x: _cv_sobel(x["image"].astype(np.float32)),
+       close),
+    Op("edge regions, Sobel σ 2, 2D uint8", "OpenCV blur + Sobel, SciPy fill holes, cc3d, "
+       "scikit-image watershed", (512, 1024),
+       lambda n: {"image": grey_2d(n)},
+       lambda x: _sk().edge_regions(x["image"], "sobel", sigma=2, edge_threshold=EDGE_T,
+                                    min_size=0),
+       _edge_regions_peer, instances(0.99),
+       "OpenCV's blur differs from SciPy's in the last bits"),
+    Op("Felzenszwalb, 2D uint8", "scikit-image felzenszwalb (float32)", (256, 512),
+       lambda n: {"image": grey_2d(n)},
+       lambda x: _sk().felzenszwalb(x["image"], scale=200, min_size=50),
+       lambda x: _mod("skimage.segmentation").felzenszwalb(
+           x["image"].astype(np.float32), scale=200, sigma=0.8, min_size=50) + 1,
+       exact),
+    Op("SLIC, 2D uint8, 400 superpixels", "scikit-image slic (0…100)", (256, 512),
+       lambda n: {"image": grey_2d(n)},
+       lambda x: _sk().slic(x["image"], n_segments=400),
+       lambda x: _mod("skimage.segmentation").slic(_unit(x["image"], 100), n_segments=400,
+                                                   compactness=10, start_label=1,
+                                                   channel_axis=None),
+       exact),
+    Op("normalised cut, 2D uint8", "scikit-image slic + rag_mean_color + cut_normalized",
+       (128, 256), lambda n: {"image": grey_2d(n)},
+       lambda x: _sk().normalized_cut(x["image"], n_segments=400),
+       _ncut_peer, same_partition),
+    Op("magic wand, 2D uint8, tolerance 20", "OpenCV floodFill (fixed range, 4-connected)",
+       (1024, 4096), lambda n: {"image": grey_2d(n), "point": (n // 2, n // 2)},
+       lambda x: _sk().magic_wand(x["image"], x["point"], tolerance=WAND),
+       _flood_2d, exact),
+    Op("magic wand, 3D uint16, tolerance 300", "scikit-image flood (6-connected)", (128, 256),
+       _wand_3d_inputs,
+       lambda x: _sk().magic_wand(x["image"], x["point"], tolerance=300),
+       lambda x: _mod("skimage.segmentation").flood(x["image"], x["point"], tolerance=300,
+                                                    connectivity=1),
+       exact),
+    Op("k-means, 2D uint8, k 3, 50 000-pixel sample",
+       "OpenCV kmeans (same sample) + nearest centre", (1024, 2048),
+       lambda n: {"image": grey_2d(n)},
+       lambda x: _sk().kmeans(x["image"], 3, sample=KMEANS_SAMPLE),
+       _cv_kmeans, fraction(0.95),
+       "not always the same result: SciPy's kmeans2 (segkit) sums the float32 sample in "
+       "float32, so its centres can sit a fraction of a grey level from OpenCV's"),
+    Op("Chan-Vese (morphological), 2D uint8, 50 iterations",
+       "scikit-image morphological_chan_vese (0…1)", (128, 256),
+       lambda n: {"image": grey_2d(n)},
+       lambda x: _sk().chan_vese(x["image"], iterations=50),
+       lambda x: _mod("skimage.segmentation").morphological_chan_vese(
+           _unit(x["image"], 1), 50, init_level_set="checkerboard", smoothing=1),
+       exact_or_inverse, "segkit returns the brighter region as 1"),
+    Op("geodesic active contour, 2D uint8, 100 iterations",
+       "scikit-image inverse_gaussian_gradient + morphological_geodesic_active_contour",
+       (128, 256), lambda n: {"image": grey_2d(n)},
+       lambda x: _sk().geodesic_active_contour(x["image"], iterations=100),
+       lambda x: _mod("skimage.segmentation").morphological_geodesic_active_contour(
+           _mod("skimage.segmentation").inverse_gaussian_gradient(_unit(x["image"], 1),
+                                                                  alpha=100, sigma=2),
+           100, init_level_set="disk", smoothing=1, threshold="auto", balloon=1),
+       exact),
+    Op("fill holes, 3D mask", "SciPy binary_fill_holes", (128, 192),
+       lambda n: {"mask": random_mask_3d(n)},
+       lambda x: _pp().fill_holes(x["mask"]),
+       lambda x: _mod("scipy.ndimage").binary_fill_holes(x["mask"]),
+       exact),
+    Op("remove small objects, 3D mask, < 64 voxels", "cc3d dust (6-connected)", (128, 256),
+       lambda n: {"mask": random_mask_3d(n)},
+       lambda x: _pp().remove_small_objects(x["mask"], 64),
+       lambda x: _mod("cc3d").dust(x["mask"], 64, connectivity=6),
+       exact),
+    Op("keep largest object, 3D mask", "cc3d largest_k (26-connected)", (128, 256),
+       lambda n: {"mask": random_mask_3d(n)},
+       lambda x: _pp().keep_largest(x["mask"]),
+       lambda x: _mod("cc3d").largest_k(x["mask"], 1, connectivity=26) > 0,
+       exact),
+    Op("opening, 2D mask, radius 3", "OpenCV morphologyEx (same disc, border 0)", (1024, 4096),
+       lambda n: {"mask": grey_2d(n) > 128},
+       lambda x: _pp().morphology_op(x["mask"], "open", OPEN_RADIUS),
+       _cv_open, exact),
     Op("read an ImageJ stack into NumPy", "tifffile.imread", (64, 640), _tiff_file,
        lambda x: np.asarray(_sk().read(x["path"]).data),
        lambda x: _mod("tifffile").imread(x["path"]),
@@ -290,8 +475,14 @@ NOT_HERE = (
     "differently, so only F1 against the truth compares: classic-cpu.md); `graph_cut` "
     "(a plain PyMaxflow grid with the same energy: graphcut-cpu.md); `grow_from_seeds` and "
     "`grab_cut` (no peer computes the same result; random walker and OpenCV grabCut: "
-    "grow-cpu.md); `measure` (measure-cpu.md); the other region, clustering, contour and "
-    "edge methods have no benchmark row yet."
+    "grow-cpu.md); `measure` (measure-cpu.md); `split_and_merge`, `fuzzy_cmeans`, "
+    "`smooth_labels`, `fill_between_slices` and the per-object (label image) clean-ups "
+    "(no peer computes them); `mean_shift` (Gaussian kernel: scikit-learn's MeanShift "
+    "has a flat one and finds other modes); `remove_small_holes` (scikit-image's also "
+    "fills small background touching the border); `region_grow` with several seeds "
+    "(the magic wand rows are its one-seed case); the other `edge_map` methods, "
+    "`expand_labels`, `remove_border_objects` and `relabel_sequential` (one "
+    "scikit-image or SciPy call each, on float32 for the filters)."
 )
 
 

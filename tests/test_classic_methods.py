@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy import ndimage
 from skimage import filters, graph, segmentation
 
 from napari_segkit import metrics, samples
@@ -163,6 +164,16 @@ def test_region_grow_gives_contested_voxels_to_one_seed():
     grown = regions.region_grow(image, np.array([[5, 2], [5, 17]]), tolerance=1)
     assert set(np.unique(grown)) == {1, 2}
     assert (grown[:, :9] == 1).all() and (grown[:, 11:] == 2).all()
+
+
+@pytest.mark.parametrize("connectivity", [1, 2, 3])
+def test_magic_wand_equals_scikit_image_flood(connectivity):
+    rng = np.random.default_rng(connectivity)
+    image = (ndimage.gaussian_filter(rng.random((24, 30, 36)), 2) * 2000).astype(np.uint16)
+    point = (12, 15, 18)
+    np.testing.assert_array_equal(
+        regions.magic_wand(image, point, tolerance=40, connectivity=connectivity),
+        segmentation.flood(image, point, tolerance=40, connectivity=connectivity))
 
 
 def test_magic_wand_in_3d_and_colour():

@@ -31,6 +31,15 @@ def test_fill_holes_per_object_and_per_mask():
     assert (pp.fill_holes(ring)[3:6, 3:6] == 0).all()
 
 
+@pytest.mark.parametrize("shape", [(1, 9), (9, 1), (30, 40), (1, 1, 9), (12, 13, 14)])
+def test_filled_mask_equals_scipy_fill_holes(shape):
+    rng = np.random.default_rng(sum(shape))
+    for level in (0.3, 0.5, 0.7):  # few, some and many holes, touching the border or not
+        mask = ndimage.uniform_filter(rng.random(shape), 3) > level if min(shape) > 1 \
+            else rng.random(shape) > level
+        np.testing.assert_array_equal(pp.filled_mask(mask), ndimage.binary_fill_holes(mask))
+
+
 def test_fill_holes_per_slice_fills_2d_holes_of_a_tube():
     tube = np.zeros((5, 9, 9), bool)
     tube[:, 2:7, 2:7] = True

@@ -18,7 +18,7 @@ from .._checks import check_choice, check_number
 from ._geometry import ball, sigma_voxels, spacing_for
 from .channels import to_grey
 from .components import label
-from .postprocess import remove_small_objects
+from .postprocess import filled_mask, remove_small_objects
 from .scale import NoObjects, auto_min_size, estimate_object_size, estimate_or_warn
 from .threshold import threshold
 from .watershed import seed_every_part
@@ -144,8 +144,20 @@ def _enclosed(edges, strength, close_gaps: float, spacing) -> np.ndarray:
     """int32 objects: the areas edges enclose, grown over their own outline."""
     if close_gaps > 0:
         edges = ndimage.binary_dilation(edges, ball(close_gaps, spacing, edges.ndim))
-    filled = ndimage.binary_fill_holes(edges)
+    filled = filled_mask(edges)
     inside = label(filled & ~edges, connectivity=1, device="cpu")
     inside = seed_every_part(inside, label(filled, connectivity=1, device="cpu"))
-    flood = strength.astype(np.float32) if strength.dtype != bool else edges.astype(np.uint8)
-    return segmentation.watershed(flood, inside, mask=filled).astype(np.int32)
+    landscape = strength.astype(np.float32, copy=False) if strength.dtype != bool \
+        else edges.astype(np.uint8)
+    return _watershed(landscape, inside, filled)
+
+
+def _watershed(landscape, markers, mask) -> np.ndarray:
+    """int32 ``skimage.segmentation.watershed(landscape, markers, mask=mask)``: the same
+    flood compiled (:mod:`._flood`), or scikit-image's where that does not apply (NaN)."""
+    from ._flood import flood
+
+    labels = flood(landscape, markers, mask)
+    if labels is None:
+        labels = segmentation.watershed(landscape, markers, mask=mask).astype(np.int32)
+    return labels

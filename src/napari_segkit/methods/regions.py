@@ -42,26 +42,50 @@ def region_grow(image, seeds, *, tolerance: float, connectivity: int = 1, rgb: b
     values = _values(image, rgb)
     check_connectivity(connectivity, values.ndim - 1)
     shape = values.shape[:-1]
-    markers = seeds_to_markers(seeds, shape)
-    ids = np.unique(markers[markers > 0])
+    markers = seeds_to_markers(seeds, shape)  # int32
+    seeded = markers > 0
+    ids = np.unique(markers[seeded])
     if ids.size == 0:
         raise ValueError("no seeds: place at least one point or paint at least one label")
     claims = np.zeros(shape, np.uint8)
     owner = np.zeros(shape, np.int32)
     for i in steps(ids, end=0.9):
         seed = markers == i
-        reference = values[seed].mean(axis=0)
-        near = np.sqrt(((values - reference) ** 2).sum(axis=-1)) <= tolerance
-        parts = label(near | seed, connectivity=connectivity, device="cpu")
-        region = np.isin(parts, np.unique(parts[seed]))
+        near = _within(values, values[seed].mean(axis=0), tolerance)
+        region = _reached(near | seed, seed, connectivity)
         claims += region
-        owner[region] = i
-    owner[claims > 1] = 0
-    owner[markers > 0] = markers[markers > 0]
-    if (claims > 1).any():
-        owner = segmentation.watershed(np.zeros(shape, np.uint8), owner, mask=claims > 0,
-                                       connectivity=connectivity)
-    return owner.astype(np.int32, copy=False)
+        np.copyto(owner, i, where=region)
+    contested = claims > 1 if len(ids) > 1 else None  # one seed: nothing is contested
+    if contested is not None and contested.any():
+        owner[contested] = 0
+        np.copyto(owner, markers, where=seeded)
+        return segmentation.watershed(np.zeros(shape, np.uint8), owner, mask=claims > 0,
+                                      connectivity=connectivity).astype(np.int32, copy=False)
+    np.copyto(owner, markers, where=seeded)
+    return owner
+
+
+def _within(values: np.ndarray, reference: np.ndarray, tolerance: float) -> np.ndarray:
+    """Where the Euclidean distance (float32) of ``values`` to ``reference`` is at most
+    ``tolerance``; grey without the length-1 colour axis (the same numbers, fewer passes)."""
+    if values.shape[-1] == 1:
+        distance = values[..., 0] - reference[0]
+        distance *= distance
+    else:
+        distance = ((values - reference) ** 2).sum(axis=-1)
+    return np.sqrt(distance, out=distance) <= tolerance
+
+
+def _reached(allowed: np.ndarray, seed: np.ndarray, connectivity: int) -> np.ndarray:
+    """The voxels of ``allowed`` connected to ``seed``: a compiled breadth-first flood from
+    the seed (1-3D), else the connected parts that hold it."""
+    from ._flood import flood
+
+    reached = flood(None, seed, allowed, connectivity) if seed.ndim <= 3 else None
+    if reached is not None:
+        return reached > 0
+    parts = label(allowed, connectivity=connectivity, device="cpu")
+    return np.isin(parts, np.unique(parts[seed]))
 
 
 @cpu_only

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 import pytest
@@ -9,7 +10,15 @@ import pytest
 from napari_segkit import backend
 
 
+#: fixtures that open Qt widgets or a napari viewer: tests using them are "gui" tests
+GUI_FIXTURES = {"make_napari_viewer", "make_napari_viewer_proxy", "qtbot"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if GUI_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.gui)
     if os.environ.get("DISPLAY"):
         return  # a real display, or the Xvfb that pytest-xvfb started
     skip = pytest.mark.skip(
@@ -57,4 +66,12 @@ def has_gpu() -> bool:
         return False
 
 
-gpu = pytest.mark.skipif(not has_gpu(), reason="no CUDA GPU answers here")
+def gpu(test):
+    """Mark ``test`` as a GPU test (``pytest -m gpu`` selects it), skipped without a GPU."""
+    return pytest.mark.gpu(pytest.mark.skipif(not has_gpu(), reason="no CUDA GPU answers here")(test))
+
+
+# PyTorch and MONAI (the unet extra) are looked up, not imported
+needs_unet = pytest.mark.skipif(
+    not all(importlib.util.find_spec(name) for name in ("torch", "monai")),
+    reason="needs the unet extra (PyTorch, MONAI)")

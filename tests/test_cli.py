@@ -11,6 +11,8 @@ import pytest
 import napari_segkit
 from napari_segkit import label, read, samples, threshold, write
 
+from .conftest import needs_unet
+
 SEGKIT = str(Path(sys.executable).parent / "segkit")
 
 
@@ -308,6 +310,7 @@ def test_run_grow_from_seeds_and_grab_cut(tmp_path):
     assert done.returncode == 1 and "grab-cut needs --box" in done.stderr
 
 
+@needs_unet
 def test_train_then_run_unet_writes_a_model_and_labels(stack, tmp_path):
     path, volume = stack
     truth = volume.metadata["truth"]

@@ -8,11 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
-import torch
-from monai.networks.nets import UNet
 
 from napari_segkit import samples, unet
 from napari_segkit.cli import main
+
+torch = pytest.importorskip("torch", reason="needs the unet extra (PyTorch, MONAI)")
+UNet = pytest.importorskip("monai.networks.nets",
+                           reason="needs the unet extra (PyTorch, MONAI)").UNet
 
 TINY = {"labels_are": "classes", "epochs": 1, "steps": 2, "patch_size": 32,
         "channels": (4, 8, 16), "validation": 0, "seed": 0, "device": "cpu"}

@@ -18,6 +18,8 @@ from napari_segkit import cli, read, write
 from napari_segkit.io._atomic import TEMP_NAME, sweep, temp_name
 from napari_segkit.tiling import scheduler, write_labels
 
+from .conftest import needs_unet
+
 SHAPE = (160, 160)
 OLD = np.ones(SHAPE, np.uint16)
 NEW = (np.arange(np.prod(SHAPE)).reshape(SHAPE) % 250 + 2).astype(np.uint16)
@@ -229,6 +231,7 @@ def test_an_inproc_scheduler_is_refused_with_the_accepted_forms():
             pass
 
 
+@needs_unet
 def test_train_checks_the_output_folder_and_free_space_before_training(tmp_path, monkeypatch,
                                                                        capsys):
     write(tmp_path / "image.tif", NEW)

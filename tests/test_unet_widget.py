@@ -9,6 +9,8 @@ from napari_segkit import samples, unet
 from napari_segkit.methods.metrics import dice
 
 pytestmark = pytest.mark.gui
+pytest.importorskip("torch", reason="needs the unet extra (PyTorch, MONAI)")
+pytest.importorskip("monai", reason="needs the unet extra (PyTorch, MONAI)")
 
 
 def open_nuclei(viewer, tmp_path, name, seed):

@@ -18,7 +18,7 @@ from skimage import data as skdata
 from napari_segkit import backend
 from napari_segkit.widgets import _family
 
-from conftest import has_gpu
+from conftest import has_gpu, needs_unet
 from gui_helpers import GapMeter
 
 pytestmark = pytest.mark.gui
@@ -324,6 +324,7 @@ def _raise(*_args, **_kwargs):
     raise ZeroDivisionError("a bug")
 
 
+@needs_unet
 def test_every_panel_docked_used_and_closed_in_several_orders(session, qtbot, monkeypatch,
                                                               caplog):
     viewer, coins, raised = session

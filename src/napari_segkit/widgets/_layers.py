@@ -46,6 +46,12 @@ def set_geometry(layer, geometry: dict) -> None:
             setattr(layer, key, value)
 
 
+def unit_symbol(unit) -> str:
+    """A layer unit (pint) abbreviated, with the micro sign: "µm" (pint 0.26 writes the
+    Greek letter mu, "μm", which looks the same and compares different)."""
+    return format(unit, "~").replace("\u03bc", "\u00b5")
+
+
 def spatial_ndim(layer) -> int:
     """The number of spatial axes of an image layer (its colour axis not counted)."""
     return full_data(layer).ndim - (1 if getattr(layer, "rgb", False) else 0)

@@ -30,7 +30,7 @@ from scipy import ndimage
 from ..io.table import write_csv
 from ..methods import metrics
 from ._base import Panel, RunState
-from ._layers import full_data, provenance, set_geometry
+from ._layers import full_data, provenance, set_geometry, unit_symbol
 
 #: a layer name that says it is the reference
 _REFERENCE_NAME = re.compile(r"(^|[^a-z])(gt|truth|ground|reference|ref|manual|annotations?)"
@@ -243,7 +243,7 @@ def guess_mode(reference) -> tuple[str, str]:
 
 def _unit(layer) -> str:
     """The layer's unit, abbreviated ("µm"); "voxels" when it has none."""
-    units = {format(u, "~") if str(u) != "pixel" else "voxels" for u in layer.units}
+    units = {unit_symbol(u) if str(u) != "pixel" else "voxels" for u in layer.units}
     return units.pop() if len(units) == 1 else "layer units"
 
 

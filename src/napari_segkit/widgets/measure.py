@@ -24,7 +24,7 @@ from qtpy.QtWidgets import QAbstractItemView, QFileDialog, QTableWidget, QTableW
 
 from ..methods.measure import measure
 from ._base import Panel, RunState, pick
-from ._layers import full_data
+from ._layers import full_data, unit_symbol
 
 #: colormaps offered for colouring objects by a column
 COLORMAPS = ("viridis", "magma", "turbo", "plasma", "PiYG")
@@ -293,5 +293,5 @@ def _fill(table: QTableWidget, frame) -> None:
 
 def _unit(layer) -> str | None:
     """The layer's unit, abbreviated ("µm"); None when it has none (pixels)."""
-    units = {None if str(u) == "pixel" else format(u, "~") for u in layer.units}
+    units = {None if str(u) == "pixel" else unit_symbol(u) for u in layer.units}
     return units.pop() if len(units) == 1 else "layer units"

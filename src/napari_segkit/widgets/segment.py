@@ -17,7 +17,7 @@ from ..methods.threshold import HISTOGRAM_METHODS
 from ..methods.watershed import (LANDSCAPES, split_touching_objects, voronoi_otsu_labeling,
                                  watershed)
 from ._family import Auto, FamilyWidget, Method
-from ._layers import full_data, spatial_ndim
+from ._layers import full_data, spatial_ndim, unit_symbol
 
 
 class SegmentWidget(FamilyWidget):
@@ -61,7 +61,7 @@ class SegmentWidget(FamilyWidget):
         if self._offers_physical() and self.physical.value:
             ndim = spatial_ndim(layer)
             spacing = tuple(float(s) for s in layer.scale[-ndim:])
-            unit = f"{layer.units[-1]:~P}"
+            unit = unit_symbol(layer.units[-1])
         kwargs = {"spacing": spacing, "rgb": self._is_rgb(),
                   "dark": bool(fields["dark"].value) if "dark" in fields else False}
         if self._is_rgb():

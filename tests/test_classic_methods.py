@@ -235,3 +235,176 @@ def test_geodesic_active_contour_grows_from_a_point_to_the_edge():
     assert metrics.dice(mask, truth == 2) > 0.95
     with pytest.raises(ValueError, match="empty"):
         contours.geodesic_active_contour(image, seeds=np.zeros(image.shape, np.uint8))
+
+
+# --- k-means against scikit-learn, and its histogram path -----------------------------------
+
+def _within_class(image, classes):
+    """Sum over classes of squared distances to the class mean (float64)."""
+    rows = np.asarray(image, np.float64).reshape(classes.size, -1)
+    ids = classes.ravel()
+    return sum(((rows[ids == c] - rows[ids == c].mean(axis=0)) ** 2).sum()
+               for c in np.unique(ids))
+
+
+def _real_images():
+    from skimage import data
+
+    return [("camera", data.camera(), False, 3), ("camera", data.camera(), False, 4),
+            ("coins", data.coins(), False, 3), ("astronaut", data.astronaut()[::4, ::4], True, 3),
+            ("astronaut", data.astronaut()[::4, ::4], True, 5)]
+
+
+@pytest.mark.parametrize("name, image, rgb, k", _real_images())
+def test_kmeans_cost_no_worse_than_scikit_learn(name, image, rgb, k):
+    from sklearn.cluster import KMeans
+
+    rows = image.reshape(-1, 3 if rgb else 1).astype(np.float64)
+    classes = cluster.kmeans(image, k, rgb=rgb, sample=len(rows))  # all pixels: same data
+    reference = KMeans(k, n_init=10, random_state=0).fit(rows).inertia_
+    assert _within_class(image, classes) <= reference * (1 + 1e-6), name
+
+
+@pytest.mark.parametrize("name, image, rgb, k", _real_images()[1::2])
+def test_kmeans_repeats_itself(name, image, rgb, k):
+    first = cluster.kmeans(image, k, rgb=rgb, seed=3)
+    np.testing.assert_array_equal(cluster.kmeans(image, k, rgb=rgb, seed=3), first)
+
+
+def test_kmeans_grey_reaches_the_global_optimum():
+    """k = 3 on coins' histogram: the best of every pair of thresholds (brute force)."""
+    from skimage import data
+
+    image = data.coins()
+    counts = np.bincount(image.ravel(), minlength=256).astype(np.float64)
+    levels = np.arange(256.0)
+    n, s, q = (np.concatenate([[0.0], np.cumsum(counts * levels ** p)]) for p in (0, 1, 2))
+
+    def within(lo, hi):  # levels lo…hi-1
+        count = n[hi] - n[lo]
+        return q[hi] - q[lo] - (s[hi] - s[lo]) ** 2 / np.maximum(count, 1)
+
+    a, b = np.meshgrid(np.arange(1, 256), np.arange(1, 256), indexing="ij")
+    best = np.where(b > a, within(0, a) + within(a, b) + within(b, 256), np.inf).min()
+    classes = cluster.kmeans(image, 3, sample=image.size)
+    assert _within_class(image, classes) == pytest.approx(best, rel=1e-9)
+
+
+@pytest.mark.parametrize("iterations", [1, 3, 100])
+def test_kmeans_histogram_lloyd_is_lloyd_on_the_pixels(iterations):
+    from skimage import data
+
+    from napari_segkit.methods import _kmeans
+
+    pixels = data.camera()[::2, ::2].reshape(-1)
+    values, counts = _kmeans.histogram(pixels)
+    np.testing.assert_array_equal(counts, np.bincount(pixels)[values.astype(int)])
+    for uniforms in np.random.default_rng(0).random((5, 7)):
+        start = np.sort(_kmeans.plusplus(values[:, None], counts, 3, uniforms, 3), axis=0)
+        on_histogram = _kmeans.lloyd_1d(values, counts, start[:, 0], iterations, 0.0)
+        on_pixels = _kmeans.lloyd(pixels[:, None].astype(np.float64), np.ones(pixels.size),
+                                  start, iterations, 0.0)
+        np.testing.assert_allclose(on_histogram, on_pixels[:, 0], rtol=1e-12)
+
+
+def _markers(seeds, shape):
+    from napari_segkit.methods.watershed import seeds_to_markers
+
+    return seeds_to_markers(seeds, shape)
+
+
+def _grown_reference(image, markers, tolerance, connectivity, rgb=False):
+    """region_grow by NumPy and SciPy: per id the connected parts of (float32 colour
+    distance to the seed mean ≤ tolerance, or seed) that hold the seed; voxels claimed by
+    several ids go to the one they are connected to first (scikit-image's watershed)."""
+    values = np.asarray(image, np.float32)
+    values = values if rgb else values[..., None]
+    structure = ndimage.generate_binary_structure(markers.ndim, connectivity)
+    claims = np.zeros(markers.shape, np.uint8)
+    owner = np.zeros(markers.shape, np.int32)
+    for i in np.unique(markers[markers > 0]):
+        seed = markers == i
+        distance = np.sqrt(((values - values[seed].mean(axis=0)) ** 2).sum(axis=-1))
+        parts = ndimage.label((distance <= tolerance) | seed, structure)[0]
+        region = np.isin(parts, np.unique(parts[seed]))
+        claims += region
+        owner[region] = i
+    owner[claims > 1] = 0
+    owner[markers > 0] = markers[markers > 0]
+    return segmentation.watershed(np.zeros(markers.shape, np.uint8), owner, mask=claims > 0,
+                                  connectivity=connectivity)
+
+
+@pytest.mark.parametrize("ndim", [1, 2, 3])
+def test_compiled_magic_wand_equals_flood_and_reference(ndim):
+    """The compiled flood (1-3D, every connectivity, integer dtypes through a table, floats
+    and colour computed): scikit-image's flood for integer images, and the NumPy/SciPy
+    reference for floats, colour, painted seeds and several seeds."""
+    rng = np.random.default_rng(ndim)
+    shape = {1: (300,), 2: (45, 61), 3: (11, 19, 23)}[ndim]
+    smooth = ndimage.gaussian_filter(rng.random(shape), 1.5)
+    smooth = (smooth - smooth.min()) / np.ptp(smooth)
+    images = [(smooth * 250).astype(np.uint8), (smooth * 3000 - 1500).astype(np.int16),
+              (smooth * 1e5).astype(np.int32), (smooth * 100).astype(np.float32),
+              smooth * 100 + rng.normal(0, 2, shape)]
+    for connectivity in range(1, ndim + 1):
+        for image in images:
+            points = np.stack([rng.integers(0, n, 3) for n in shape], axis=1)
+            span = float(np.ptp(image))
+            for tolerance in (0, int(span / 10), int(span / 4)):
+                wand = regions.magic_wand(image, points[0], tolerance=tolerance,
+                                          connectivity=connectivity)
+                if image.dtype.kind in "iu":
+                    np.testing.assert_array_equal(wand, segmentation.flood(
+                        image, tuple(points[0]), tolerance=tolerance,
+                        connectivity=connectivity))
+                markers = np.zeros(shape, np.int32)
+                markers[tuple(points.T)] = [1, 2, 3]
+                np.testing.assert_array_equal(wand, _grown_reference(
+                    image, np.where(markers == 1, 1, 0), tolerance, connectivity) > 0)
+                painted = markers.copy()
+                painted[tuple(slice(max(p - 2, 0), p + 2) for p in points[1])] = 5
+                for seeds in (points, painted):
+                    got = regions.region_grow(image, seeds, tolerance=tolerance,
+                                              connectivity=connectivity)
+                    expected = _grown_reference(image, _markers(seeds, shape),
+                                                tolerance, connectivity)
+                    np.testing.assert_array_equal(got, expected)
+    colour = ndimage.uniform_filter(rng.random(shape + (3,)) * 255, (3,) * ndim + (1,))
+    for image in (colour.astype(np.uint8), colour.astype(np.float32)):
+        points = np.stack([rng.integers(0, n, 2) for n in shape], axis=1)
+        got = regions.region_grow(image, points, tolerance=30, rgb=True)
+        np.testing.assert_array_equal(got, _grown_reference(
+            image, _markers(points, shape), 30, 1, rgb=True))
+
+
+def test_compiled_magic_wand_edge_cases():
+    """A seed on a NaN reaches nothing else; a NaN wall is not crossed; the whole image
+    when everything is within; 4D (SciPy's labelling) equals the reference; a float64
+    tolerance compares in float64 as NumPy does."""
+    image = np.full((8, 9), 5.0, np.float32)
+    image[:, 4] = np.nan
+    assert regions.magic_wand(image, (3, 4), tolerance=100).sum() == 1
+    assert regions.magic_wand(image, (3, 1), tolerance=100).sum() == 8 * 4
+    assert regions.magic_wand(np.zeros((5, 6), np.uint8), (0, 0), tolerance=0).all()
+    four = (np.random.default_rng(4).random((4, 5, 6, 7)) * 10).astype(np.uint8)
+    markers = np.zeros(four.shape, np.int32)
+    markers[1, 2, 3, 4] = 1
+    np.testing.assert_array_equal(regions.region_grow(four, markers, tolerance=4),
+                                  _grown_reference(four, markers, 4, 1))
+    close = np.array([[0.0, 0.1, 0.2]], np.float32)
+    loose = regions.magic_wand(close, (0, 0), tolerance=0.1)  # float32(0.1) ≥ 0.1f
+    assert loose.tolist() == [[True, True, False]]
+    strict = regions.magic_wand(close, (0, 0), tolerance=np.float64(0.1))  # 0.1f > 0.1
+    assert strict.tolist() == [[True, False, False]]
+
+
+def test_compiled_magic_wand_on_a_large_porous_region():
+    """A percolating noise image: a ragged region of many short runs (the flood's stack
+    outgrows its first size), equal to scikit-image's flood."""
+    image = np.random.default_rng(9).integers(0, 256, (1200, 1300)).astype(np.uint8)
+    point = (600, int(np.flatnonzero(image[600] == 128)[0]))
+    wand = regions.magic_wand(image, point, tolerance=80)  # 161 of 256 values within
+    assert wand.sum() > 500_000
+    np.testing.assert_array_equal(wand, segmentation.flood(image, point, tolerance=80,
+                                                           connectivity=1))

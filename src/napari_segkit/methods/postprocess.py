@@ -150,9 +150,7 @@ def morphology_op(image, operation: str, radius: float = 1.0, *, spacing=None):
     image = _labels(image)
     footprint = ball(radius, spacing, image.ndim)
     if _is_mask(image):
-        function = {"erode": ndimage.binary_erosion, "dilate": ndimage.binary_dilation,
-                    "open": ndimage.binary_opening, "close": ndimage.binary_closing}[operation]
-        return _back(function(image, structure=footprint), image)
+        return _back(_binary_morphology(image, operation, footprint), image)
     if operation == "erode":
         return _erode_labels(image, footprint)
     if operation == "dilate":
@@ -162,6 +160,22 @@ def morphology_op(image, operation: str, radius: float = 1.0, *, spacing=None):
         return np.where(grown == image, image, 0).astype(image.dtype)
     closed = _erode_labels(expand_labels(image, radius, spacing=spacing), footprint)
     return np.where(image > 0, image, closed).astype(image.dtype)
+
+
+def _binary_morphology(mask: np.ndarray, operation: str, footprint: np.ndarray) -> np.ndarray:
+    """SciPy's binary erosion, dilation, opening or closing (outside 0), compiled for 1-3D
+    (:mod:`._morphology`), by SciPy above."""
+    if mask.ndim > 3:
+        function = {"erode": ndimage.binary_erosion, "dilate": ndimage.binary_dilation,
+                    "open": ndimage.binary_opening, "close": ndimage.binary_closing}[operation]
+        return function(mask, structure=footprint)
+    from ._morphology import dilate, erode
+
+    if operation in ("erode", "dilate"):
+        return (erode if operation == "erode" else dilate)(mask, footprint)
+    if operation == "open":
+        return dilate(erode(mask, footprint), footprint)
+    return erode(dilate(mask, footprint), footprint)
 
 
 def _erode_labels(labels: np.ndarray, footprint: np.ndarray) -> np.ndarray:

@@ -39,30 +39,89 @@ def region_grow(image, seeds, *, tolerance: float, connectivity: int = 1, rgb: b
     int32 labels with the seeds' ids.
     """
     check_number("tolerance", tolerance, minimum=0)
-    values = _values(image, rgb)
-    check_connectivity(connectivity, values.ndim - 1)
-    shape = values.shape[:-1]
+    image = np.asarray(image)
+    shape = image.shape[:-1] if rgb else image.shape
+    check_connectivity(connectivity, len(shape))
     markers = seeds_to_markers(seeds, shape)  # int32
-    seeded = markers > 0
-    ids = np.unique(markers[seeded])
+    voxels, ids, bounds = _seed_voxels(seeds, markers)
     if ids.size == 0:
         raise ValueError("no seeds: place at least one point or paint at least one label")
     claims = np.zeros(shape, np.uint8)
     owner = np.zeros(shape, np.int32)
-    for i in steps(ids, end=0.9):
-        seed = markers == i
-        near = _within(values, values[seed].mean(axis=0), tolerance)
-        region = _reached(near | seed, seed, connectivity)
+    grown = _grower(image, rgb, connectivity, owner, claims if len(ids) > 1 else None)
+    flat = image.reshape((-1, image.shape[-1]) if rgb else -1)
+    for k in steps(range(len(ids)), end=0.9):
+        seed = voxels[bounds[k]:bounds[k + 1]]
+        reference = _values(flat[seed], rgb).mean(axis=0)
+        if grown is not None:
+            grown(seed, int(ids[k]), reference, tolerance)
+            continue
+        seed = markers == ids[k]
+        region = _reached(_within(_values(image, rgb), reference, tolerance) | seed, seed,
+                          connectivity)
         claims += region
-        np.copyto(owner, i, where=region)
+        np.copyto(owner, ids[k], where=region)
     contested = claims > 1 if len(ids) > 1 else None  # one seed: nothing is contested
     if contested is not None and contested.any():
         owner[contested] = 0
-        np.copyto(owner, markers, where=seeded)
+        owner.reshape(-1)[voxels] = markers.reshape(-1)[voxels]
         return segmentation.watershed(np.zeros(shape, np.uint8), owner, mask=claims > 0,
                                       connectivity=connectivity).astype(np.int32, copy=False)
-    np.copyto(owner, markers, where=seeded)
+    owner.reshape(-1)[voxels] = markers.reshape(-1)[voxels]
     return owner
+
+
+def _seed_voxels(seeds, markers: np.ndarray):
+    """(flat indices of the seed voxels, by id then in raster order; the ids, ascending;
+    where each id's voxels start and end in the first). Points are looked up where they
+    are, without reading the whole image."""
+    flat = markers.reshape(-1)
+    if np.shape(seeds) == markers.shape:
+        voxels = np.flatnonzero(flat > 0)
+    else:
+        index = np.rint(np.asarray(seeds)).astype(int).reshape(-1, markers.ndim)
+        voxels = np.unique(np.ravel_multi_index(tuple(index.T), markers.shape))
+    labels = flat[voxels]
+    order = np.argsort(labels, kind="stable")
+    voxels, labels = voxels[order], labels[order]
+    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]]) if labels.size else \
+        np.zeros(0, np.int64)
+    return voxels, labels[starts], np.r_[starts, labels.size]
+
+
+#: the most colour channels the compiled flood sums in NumPy's order
+_WAND_CHANNELS = 4
+
+
+def _grower(image: np.ndarray, rgb: bool, connectivity: int, owner: np.ndarray,
+            claims: np.ndarray | None):
+    """``grow(seed voxels, id, reference, tolerance)``: the compiled flood
+    (:mod:`._wand`) for 1-3D images of real numbers with up to :data:`_WAND_CHANNELS`
+    channels, writing ``owner`` and ``claims`` (None: not counted); None otherwise."""
+    from ._wand import grow
+
+    shape = image.shape[:-1] if rgb else image.shape
+    if len(shape) > 3 or image.dtype.kind not in "biuf" or \
+            (rgb and image.shape[-1] > _WAND_CHANNELS):
+        return None
+    if image.dtype == bool:
+        image = image.view(np.uint8)
+    elif image.dtype == np.float16:
+        image = image.astype(np.float32)  # exact
+    values = np.ascontiguousarray(image).reshape(-1, image.shape[-1] if rgb else 1)
+    coded = not rgb and image.dtype.kind in "iu" and image.dtype.itemsize <= 2
+    codes = values.view(f"u{image.dtype.itemsize}") if coded else values
+    every = np.arange(2 ** (8 * image.dtype.itemsize), dtype=codes.dtype) if coded else None
+    counts = np.zeros(0, np.uint8) if claims is None else claims.reshape(-1)
+
+    def grown(seed, label, reference, tolerance):
+        table = _within(_values(every.view(image.dtype), False), reference, tolerance) \
+            if coded else np.zeros(0, bool)
+        threshold = float(np.result_type(np.float32, tolerance).type(tolerance))
+        grow(codes, shape, connectivity, seed, label, owner.reshape(-1), counts, table,
+             reference, threshold)
+
+    return grown
 
 
 def _within(values: np.ndarray, reference: np.ndarray, tolerance: float) -> np.ndarray:
@@ -77,13 +136,7 @@ def _within(values: np.ndarray, reference: np.ndarray, tolerance: float) -> np.n
 
 
 def _reached(allowed: np.ndarray, seed: np.ndarray, connectivity: int) -> np.ndarray:
-    """The voxels of ``allowed`` connected to ``seed``: a compiled breadth-first flood from
-    the seed (1-3D), else the connected parts that hold it."""
-    from ._flood import flood
-
-    reached = flood(None, seed, allowed, connectivity) if seed.ndim <= 3 else None
-    if reached is not None:
-        return reached > 0
+    """The voxels of ``allowed`` connected to ``seed``: the connected parts that hold it."""
     parts = label(allowed, connectivity=connectivity, device="cpu")
     return np.isin(parts, np.unique(parts[seed]))
 

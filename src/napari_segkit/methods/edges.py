@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
-from skimage import feature, filters, segmentation
+from skimage import feature, segmentation
 
 from ..backend import cpu_only
 from ..progress import report, steps
 from .._checks import check_choice, check_number
 from ._geometry import ball, sigma_voxels, spacing_for
+from ._gradient import gradient_magnitude
 from .channels import to_grey
 from .components import label
 from .postprocess import filled_mask, remove_small_objects
@@ -24,7 +25,7 @@ from .threshold import threshold
 from .watershed import seed_every_part
 
 METHODS = ("sobel", "prewitt", "scharr", "log", "canny")
-_GRADIENTS = {"sobel": filters.sobel, "prewitt": filters.prewitt, "scharr": filters.scharr}
+_GRADIENTS = ("sobel", "prewitt", "scharr")  # compiled: ._gradient
 #: edge_regions' automatic sigma as a fraction of the typical object diameter (measured on
 #: real nuclei, docs/benchmarks/real-data.md): gradients and Canny, Laplacian of Gaussian
 EDGE_SIGMA, LOG_SIGMA = 0.1, 0.2
@@ -47,7 +48,7 @@ def edge_map(image, method: str = "sobel", *, sigma: float = 0.0, spacing=None,
     """
     check_choice("method", method, METHODS)
     check_number("sigma", sigma, minimum=0)
-    grey = to_grey(np.asarray(image), rgb=rgb, channel=None).astype(np.float32, copy=False)
+    grey = to_grey(np.asarray(image), rgb=rgb, channel=None)
     if grey.ndim not in (2, 3):
         raise ValueError(f"edge_map needs a 2D or 3D image, got {grey.ndim}D")
     if grey.ndim == 3 and (per_slice or method == "canny"):
@@ -56,17 +57,18 @@ def edge_map(image, method: str = "sobel", *, sigma: float = 0.0, spacing=None,
         plane_spacing = None if spacing is None else spacing_for(spacing, 3)[1:]
         return np.stack([edge_map(p, method, sigma=sigma, spacing=plane_spacing) for p in grey])
     sigmas = sigma_voxels(sigma, spacing, grey.ndim)
+    if method in _GRADIENTS:  # unsmoothed: read in its own dtype, no float32 copy
+        if sigma > 0:
+            grey = ndimage.gaussian_filter(grey.astype(np.float32, copy=False), sigmas)
+        return gradient_magnitude(grey, method)
+    grey = grey.astype(np.float32, copy=False)
     if method == "canny":  # its hysteresis thresholds are fractions of a 0…1 image
         lo, hi = float(grey.min()), float(grey.max())
         unit = (grey - lo) / (hi - lo) if hi > lo else np.zeros_like(grey)
         return feature.canny(unit, sigma=sigmas[0] if sigma > 0 else 1.0)
-    if method == "log":
-        if sigma <= 0:
-            raise ValueError("the Laplacian of Gaussian needs sigma > 0 (the blob radius/√2)")
-        return ndimage.gaussian_laplace(grey, sigmas).astype(np.float32, copy=False)
-    if sigma > 0:
-        grey = ndimage.gaussian_filter(grey, sigmas)
-    return _GRADIENTS[method](grey).astype(np.float32, copy=False)
+    if sigma <= 0:
+        raise ValueError("the Laplacian of Gaussian needs sigma > 0 (the blob radius/√2)")
+    return ndimage.gaussian_laplace(grey, sigmas).astype(np.float32, copy=False)
 
 
 @cpu_only

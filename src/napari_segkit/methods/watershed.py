@@ -11,13 +11,14 @@ import importlib
 
 import numpy as np
 from scipy import ndimage
-from skimage import filters, segmentation
+from skimage import segmentation
 
 from ..backend import cpu_only, get_xp, is_cupy, on_device, to_host
 from ..kernels.watershed import flood
 from ..progress import report
 from .._checks import check_choice, check_connectivity, check_number, check_same_shape
 from ._geometry import sigma_voxels, spacing_for
+from ._gradient import gradient_magnitude
 from .channels import auto_channel, to_grey
 from .components import label
 from .distance import distance_transform
@@ -87,7 +88,7 @@ def watershed(image, seeds, *, landscape: str = "image", sigma: float = 0.0, spa
             spacing = spacing_for(spacing, grey.ndim)
             grey = ndimage.gaussian_filter(grey, sigma_voxels(sigma, spacing, grey.ndim))
         if landscape == "edges":
-            grey = filters.sobel(grey)
+            grey = gradient_magnitude(grey, "sobel")
         elif landscape == "inverted":
             grey = -grey
     return _flooded(grey, markers, mask=mask, compactness=compactness,

@@ -228,3 +228,21 @@ def test_compiled_binary_morphology_at_the_border_and_long_runs():
     four = np.random.default_rng(1).random((4, 5, 6, 7)) > 0.4
     np.testing.assert_array_equal(pp.morphology_op(four, "close", 1), ndimage.binary_closing(
         four, structure=ndimage.generate_binary_structure(4, 1)))
+
+
+@pytest.mark.parametrize("shape", [(64, 80), (20, 40, 50), (1, 30), (5, 1, 7)])
+def test_remove_small_objects_of_a_mask_equals_scipy_labelling(shape):
+    """Masks go through cc3d's dust: the parts smaller than the limit (any connectivity,
+    a fractional limit rounded up) go, the others stay, as labelling with scipy says."""
+    rng = np.random.default_rng(0)
+    mask = ndimage.gaussian_filter(rng.random(shape), 1) > 0.5
+    for connectivity in range(1, len(shape) + 1):
+        structure = ndimage.generate_binary_structure(mask.ndim, connectivity)
+        ids = ndimage.label(mask, structure)[0]
+        sizes = np.bincount(ids.ravel())
+        for limit in (1, 5, 12.5, 64):
+            keep = sizes >= limit
+            keep[0] = False
+            got = pp.remove_small_objects(mask, limit, connectivity=connectivity)
+            assert got.dtype == bool
+            np.testing.assert_array_equal(got, keep[ids])

@@ -246,3 +246,15 @@ def test_remove_small_objects_of_a_mask_equals_scipy_labelling(shape):
             got = pp.remove_small_objects(mask, limit, connectivity=connectivity)
             assert got.dtype == bool
             np.testing.assert_array_equal(got, keep[ids])
+
+
+def test_id_counts_equal_bincount_and_refuse_negative_ids():
+    from napari_segkit.methods.postprocess import id_counts
+
+    rng = np.random.default_rng(2)
+    for dtype in (np.int32, np.uint32, np.int64, np.uint16):
+        ids = rng.integers(0, 70, (12, 30, 9)).astype(dtype)
+        np.testing.assert_array_equal(id_counts(ids), np.bincount(ids.ravel()))
+        np.testing.assert_array_equal(id_counts(ids[:, ::2]), np.bincount(ids[:, ::2].ravel()))
+    with pytest.raises(ValueError, match="non-negative"):
+        id_counts(np.array([3, -1], np.int32))

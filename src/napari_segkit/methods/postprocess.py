@@ -8,6 +8,8 @@ as a length.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import ndimage
 from skimage import segmentation
@@ -35,6 +37,32 @@ def _check_size(name: str, value, spacing, image) -> None:
     """A size or radius (≥ 0) and the spacing it is measured with, refused before any work."""
     check_number(name, value, minimum=0)
     spacing_for(spacing, np.ndim(image))
+
+
+def id_counts(ids: np.ndarray) -> np.ndarray:
+    """``np.bincount(ids.ravel())`` for non-negative integer ids, compiled for int32/uint32
+    (np.bincount first copies them to int64: twice the image's memory and time)."""
+    if ids.dtype not in (np.int32, np.uint32) or ids.size == 0:
+        return np.bincount(ids.ravel())
+    flat = ids.reshape(-1)
+    if ids.dtype == np.int32 and flat.min() < 0:
+        raise ValueError("ids must be non-negative")
+    return _compiled_counter()(flat, int(flat.max()) + 1)
+
+
+@functools.cache
+def _compiled_counter():
+    """The counting loop of :func:`id_counts`, compiled on first use."""
+    import numba
+
+    @numba.njit(cache=True, nogil=True)
+    def count(flat, bins):
+        counts = np.zeros(bins, np.int64)
+        for value in flat:
+            counts[value] += 1
+        return counts
+
+    return count
 
 
 def _is_mask(image: np.ndarray) -> bool:
@@ -122,7 +150,7 @@ def remove_small_objects(image, min_size: float, *, spacing=None, connectivity: 
 
 
 def _without_small(ids: np.ndarray, limit: float) -> np.ndarray:
-    small = np.bincount(ids.ravel()) < limit
+    small = id_counts(ids) < limit
     small[0] = False
     return np.where(small[ids], 0, ids)
 
@@ -137,7 +165,7 @@ def remove_small_holes(image, max_size: float, *, spacing=None):
     filled = fill_holes(image)
     holes = (filled != image)
     hole_ids = label(holes, connectivity=1, device="cpu")
-    big = np.bincount(hole_ids.ravel()) >= limit
+    big = id_counts(hole_ids) >= limit
     big[0] = True
     return np.where(big[hole_ids], image, filled).astype(image.dtype, copy=False)
 
@@ -260,6 +288,8 @@ def keep_largest(image, count: int = 1):
     if not _is_mask(image):
         return _on_present_ids(_largest, image, count)
     ids = label(image, device="cpu")
+    if image.dtype == bool:  # the chosen parts are the mask there (id 0 is never chosen)
+        return _chosen(ids, count)[ids]
     return np.where(_chosen(ids, count)[ids], image, image.dtype.type(0))
 
 
@@ -270,7 +300,7 @@ def _largest(ids: np.ndarray, count: int) -> np.ndarray:
 def _chosen(ids: np.ndarray, count: int) -> np.ndarray:
     """Per id (a lookup table: np.isin would sort the image), whether it is one of the
     ``count`` largest."""
-    sizes = np.bincount(ids.ravel())
+    sizes = id_counts(ids)
     sizes[0] = 0
     keep = np.argsort(sizes, kind="stable")[::-1][:count]
     chosen = np.zeros(len(sizes), bool)

@@ -129,17 +129,17 @@ class MissingDependency(ImportError):
     """An optional part of napari-segkit is used without the packages it needs."""
 
 
-def require(modules, *, extra: str, what: str) -> None:
-    """Refuse in one sentence, naming the pip extra, when any of ``modules`` cannot be
-    imported (e.g. PyTorch and MONAI for the U-Net: ``extra="unet"``)."""
-    missing = []
-    for name in modules:
+def require(modules: dict, *, extra: str, what: str, hint: str = "") -> list:
+    """The modules (``{import name: package name}``) imported, or a one-sentence refusal
+    naming the missing packages and the pip extra, followed by ``hint``."""
+    found, missing = [], []
+    for name, package in modules.items():
         try:
-            importlib.import_module(name)
+            found.append(importlib.import_module(name))
         except ImportError:
-            missing.append(name)
+            missing.append(package)
     if missing:
         raise MissingDependency(
             f"{what} needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'}"
-            f" not installed: pip install \"napari-segkit[{extra}]\" (without an NVIDIA GPU, "
-            "install PyTorch's CPU build first, as the README says)")
+            f' not installed: pip install "napari-segkit[{extra}]"{hint}') from None
+    return found

@@ -16,7 +16,6 @@ from ..backend import cpu_only
 from ..progress import report, steps
 from .._checks import check_choice, check_number
 from ._geometry import ball, sigma_voxels, spacing_for
-from ._gradient import gradient_magnitude
 from .channels import to_grey
 from .components import label
 from .postprocess import filled_mask, remove_small_objects
@@ -60,6 +59,8 @@ def edge_map(image, method: str = "sobel", *, sigma: float = 0.0, spacing=None,
     if method in _GRADIENTS:  # unsmoothed: read in its own dtype, no float32 copy
         if sigma > 0:
             grey = ndimage.gaussian_filter(grey.astype(np.float32, copy=False), sigmas)
+        from ._gradient import gradient_magnitude  # numba: loaded where used
+
         return gradient_magnitude(grey, method)
     grey = grey.astype(np.float32, copy=False)
     if method == "canny":  # its hysteresis thresholds are fractions of a 0…1 image

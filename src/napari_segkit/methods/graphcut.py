@@ -22,8 +22,7 @@ from scipy import ndimage
 
 from ..backend import cpu_only
 from ..progress import report, share
-from .._checks import (MissingDependency, check_choice, check_connectivity, check_number,
-                       check_range)
+from .._checks import check_choice, check_connectivity, check_number, check_range, require
 from ._geometry import spacing_for
 
 #: voxels' labels are fixed in a scribble: this cost stands in for "infinite"
@@ -191,13 +190,9 @@ def _gmm(samples: np.ndarray):
 def _gaussian_mixture():
     """scikit-learn's GaussianMixture (the ``gmm`` extra); without it
     :class:`MissingDependency` says in one sentence what to install."""
-    try:
-        from sklearn.mixture import GaussianMixture
-    except ImportError:
-        raise MissingDependency(
-            'model="gmm" needs scikit-learn, which is not installed: pip install '
-            '"napari-segkit[gmm]" (or use model="histogram", the default)') from None
-    return GaussianMixture
+    (mixture,) = require({"sklearn.mixture": "scikit-learn"}, extra="gmm", what='model="gmm"',
+                         hint=' (or use model="histogram", the default)')
+    return mixture.GaussianMixture
 
 
 def fix_scribbles(costs: np.ndarray, scribbles: np.ndarray, ids) -> None:

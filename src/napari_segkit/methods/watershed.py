@@ -18,7 +18,6 @@ from ..kernels.watershed import flood
 from ..progress import report
 from .._checks import check_choice, check_connectivity, check_number, check_same_shape
 from ._geometry import sigma_voxels, spacing_for
-from ._gradient import gradient_magnitude
 from .channels import auto_channel, to_grey
 from .components import label
 from .distance import distance_transform
@@ -88,6 +87,8 @@ def watershed(image, seeds, *, landscape: str = "image", sigma: float = 0.0, spa
             spacing = spacing_for(spacing, grey.ndim)
             grey = ndimage.gaussian_filter(grey, sigma_voxels(sigma, spacing, grey.ndim))
         if landscape == "edges":
+            from ._gradient import gradient_magnitude  # numba: loaded where used
+
             grey = gradient_magnitude(grey, "sobel")
         elif landscape == "inverted":
             grey = -grey

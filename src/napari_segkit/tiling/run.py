@@ -11,7 +11,7 @@ from typing import Any, Iterator
 import dask
 from dask.callbacks import Callback
 
-from .._checks import MissingDependency
+from .._checks import require
 from ..progress import report
 
 
@@ -61,12 +61,8 @@ def scheduler(address: str | None = None, *, workers: int | None = None,
 def import_distributed():
     """The ``distributed`` package (Dask's clusters), an extra; without it
     :class:`MissingDependency` says in one sentence what to install."""
-    try:
-        import distributed
-    except ImportError:
-        raise MissingDependency(
-            "a Dask cluster (scheduler \"local\" or an address) needs distributed, which is not "
-            'installed: pip install "napari-segkit[distributed]"') from None
+    (distributed,) = require({"distributed": "distributed"}, extra="distributed",
+                             what='a Dask cluster (scheduler "local" or an address)')
     return distributed
 
 

@@ -11,7 +11,9 @@ from ..backend import DEVICES, GPUUnavailableError
 
 def require_torch() -> None:
     """Refuse in one sentence when PyTorch or MONAI (the ``unet`` extra) is missing."""
-    require(("torch", "monai"), extra="unet", what="the U-Net")
+    require({"torch": "torch", "monai": "monai"}, extra="unet", what="the U-Net",
+            hint=" (without an NVIDIA GPU, install PyTorch's CPU build first, as the README "
+                 "says)")
 
 
 def torch_device(device: str = "auto"):

@@ -181,16 +181,24 @@ def plusplus(points, weights, k, uniforms, trials):
 
 
 @numba.njit(cache=True, nogil=True)
+def _nearest_centre(points, i, centres):
+    """(index, squared distance) of the centre nearest row ``i`` (the first of equals; a
+    NaN row: 0, inf)."""
+    best, best_d = 0, np.inf
+    for c in range(centres.shape[0]):
+        dist = _squared(points, i, centres, c)
+        if dist < best_d:
+            best, best_d = c, dist
+    return best, best_d
+
+
+@numba.njit(cache=True, nogil=True)
 def _assign(points, centres, labels, distances):
     """Each point's nearest centre (the first of equals) into ``labels`` and its squared
     distance into ``distances``; returns how many labels changed."""
     changed = 0
     for i in range(points.shape[0]):
-        best, best_d = 0, np.inf
-        for c in range(centres.shape[0]):
-            dist = _squared(points, i, centres, c)
-            if dist < best_d:
-                best, best_d = c, dist
+        best, best_d = _nearest_centre(points, i, centres)
         changed += labels[i] != best
         labels[i], distances[i] = best, best_d
     return changed
@@ -236,12 +244,7 @@ def lloyd(points, weights, centres, iterations, tol):
 def _nearest_rows(rows, centres, out):
     """:func:`nearest` for one slab of rows, into ``out``."""
     for i in range(rows.shape[0]):
-        best, best_d = 0, np.inf
-        for c in range(centres.shape[0]):
-            dist = _squared(rows, i, centres, c)
-            if dist < best_d:
-                best, best_d = c, dist
-        out[i] = best
+        out[i] = _nearest_centre(rows, i, centres)[0]
 
 
 def nearest(rows, centres) -> np.ndarray:

@@ -291,3 +291,33 @@ def test_a_closed_dock_stops_listening_to_the_viewer(make_napari_viewer, qtbot, 
     names = [cb[1] for cb in listeners()]  # napari may keep its own reset_choices links
     assert set(names) <= {"reset_choices"} and len(names) <= 2
     viewer.add_image(np.zeros((8, 8)))  # nothing calls into the closed widget
+
+
+def test_every_panel_method_records_a_name_a_recipe_can_call():
+    """Provenance names a public function that exists (Post-process once recorded
+    "napari_segkit.fill_holes", which does not), so a recipe re-runs it."""
+    from napari_segkit import widgets
+    from napari_segkit.recipe import resolve
+    from napari_segkit.widgets._layers import public_name
+
+    panels = [getattr(widgets, name) for name in widgets.__all__]
+    methods = [m for panel in panels for m in getattr(panel, "METHODS", {}).values()]
+    assert len(methods) > 20
+    for method in methods:
+        name = public_name(method.function)
+        assert resolve(name)[1] is method.function, name
+
+
+def test_post_process_records_the_function_and_the_device_that_ran(stack, qtbot):
+    from napari_segkit.recipe import resolve
+
+    viewer, image, volume = stack
+    labels = viewer.add_labels(volume.metadata["truth"], name="truth", scale=image.scale)
+    widget = dock(viewer, "Post-process")
+    widget.image.value = labels
+    widget.method.value = "fill holes"
+    run_widget(qtbot, widget)
+    record = viewer.layers["truth fill holes"].metadata["segkit"]
+    assert resolve(record["function"])[1] is sk.postprocess.fill_holes
+    assert record["function"] == "napari_segkit.postprocess.fill_holes"
+    assert record["backend"] == "cpu"  # no GPU here; "auto" is recorded as what ran

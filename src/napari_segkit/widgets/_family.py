@@ -22,9 +22,11 @@ import numpy as np
 from magicgui.widgets import (CheckBox, ComboBox, Container, FloatSpinBox, PushButton, SpinBox,
                               Widget)
 
+from ..backend import last_device
 from ..methods import label
 from ._base import Panel, RunState, follow_active, pick
-from ._layers import displayed_plane, full_data, provenance, show_labels, spatial_ndim
+from ._layers import (displayed_plane, full_data, provenance, public_name, show_labels,
+                      spatial_ndim)
 
 log = logging.getLogger(__name__)
 
@@ -280,17 +282,18 @@ class FamilyWidget(Panel):
 
         def job(state: RunState):
             result = _call_method(function, data, params, seeds, state.update)
-            return _finish(result, method.mask, split, state)
+            device = last_device() or "cpu"  # this worker thread's last device ("auto")
+            return (*_finish(result, method.mask, split, state), device)
 
         return self.start(job, lambda out: self._show(layer, name, params, seeds_name, out))
 
     def _show(self, layer, name: str, params: dict, seeds_name: str | None, out) -> None:
         """Add the worker's result (see ``_finish``) as layers; only this is on the GUI
         thread."""
-        kind, data, count = out
+        kind, data, count, device = out
         method = self.METHODS[name]
-        record = provenance(f"napari_segkit.{method.function.__name__}", _jsonable(params),
-                            "cpu", source=layer.name, seeds=seeds_name)
+        record = provenance(public_name(method.function), _jsonable(params), device,
+                            source=layer.name, seeds=seeds_name)
         title = f"{layer.name} {name}"
         if kind == "map":  # a map to look at (e.g. edge strength)
             self._show_image(title, data, layer, record)

@@ -15,6 +15,18 @@ def full_data(layer):
     return layer.data[0] if layer.multiscale else layer.data
 
 
+def public_name(function) -> str:
+    """The name a recipe (and the user) calls ``function`` by, e.g.
+    "napari_segkit.postprocess.fill_holes"; its module path if it is not public."""
+    from ..recipe import resolve
+
+    try:
+        name, found = resolve(function.__name__)
+    except ValueError:
+        found = None
+    return name if found is function else f"{function.__module__}.{function.__qualname__}"
+
+
 def provenance(function: str, parameters: dict, backend: str, **extra: Any) -> dict:
     """The record a Labels layer keeps in ``metadata["segkit"]`` to re-run or cite the call."""
     return {"function": function, "parameters": parameters, "version": __version__,

@@ -258,3 +258,26 @@ def test_id_counts_equal_bincount_and_refuse_negative_ids():
         np.testing.assert_array_equal(id_counts(ids[:, ::2]), np.bincount(ids[:, ::2].ravel()))
     with pytest.raises(ValueError, match="non-negative"):
         id_counts(np.array([3, -1], np.int32))
+
+
+@pytest.mark.parametrize("parts", [1, 2, 7])
+def test_binary_morphology_split_between_threads_equals_scipy(monkeypatch, parts):
+    """Masks large enough to be split into blocks of rows (each with its own ring of
+    distances) give SciPy's results at every split, in 2D and 3D, by erosion sweeps (small
+    radius) and by scans (large radius), on the border too."""
+    from napari_segkit.methods import _morphology
+    from napari_segkit.methods._geometry import ball
+
+    monkeypatch.setattr(_morphology, "pool_workers", lambda: parts)
+    monkeypatch.setattr(_morphology, "THREADED", 1)
+    rng = np.random.default_rng(3)
+    cases = [((300, 257), 3.0, None), ((500, 90), 27.0, None), ((600, 500), 2.0, None),
+             ((23, 40, 37), 2.0, (2.0, 1.0, 1.0)), ((9, 11, 13), 1.0, None)]
+    for shape, radius, spacing in cases:
+        footprint = ball(radius, spacing, len(shape)).astype(bool)
+        for level in (0.3, 0.7):
+            mask = ndimage.uniform_filter(rng.random(shape), 3) > level
+            np.testing.assert_array_equal(_morphology.erode(mask, footprint),
+                                          ndimage.binary_erosion(mask, footprint))
+            np.testing.assert_array_equal(_morphology.dilate(mask, footprint),
+                                          ndimage.binary_dilation(mask, footprint))

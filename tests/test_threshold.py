@@ -296,3 +296,40 @@ def test_the_shared_pool_runs_nested_work_inline_and_hands_back_errors():
         _pool.submit(lambda: 1 / 0).result()
     with pytest.raises(ZeroDivisionError):
         _pool.map_tasks(lambda i: 1 / 0, [0, 1])
+
+
+@pytest.mark.parametrize("populate", [True, False])
+def test_mask_written_into_prefaulted_pages_equals_the_plain_compare(monkeypatch, populate):
+    """The 2-class mask (into pages mapped at once, from 256 KiB, or a plain new array when
+    madvise is missing) is ``grey > t`` (``<=`` for dark), for every dtype and layout."""
+    from napari_segkit.methods import _pages
+    from napari_segkit.methods.threshold import apply_threshold
+
+    if not populate:
+        monkeypatch.setattr(_pages, "_madvise", lambda: None)
+    rng = np.random.default_rng(4)
+    grey8 = rng.integers(0, 256, (700, 513), np.uint8)
+    greyf = rng.normal(0, 1, (600, 300)).astype(np.float32)
+    greyf[3, :5] = np.nan
+    for grey, t in ((grey8, 120), (grey8, 119.5), (greyf, 0.1), (grey8[:, ::2], 37),
+                    (grey8.T, 200), (grey8[:3, :5], 9)):
+        for dark in (False, True):
+            got = apply_threshold(grey, t, dark=dark)
+            expected = grey <= t if dark else grey > t
+            assert got.dtype == bool and got.shape == grey.shape
+            np.testing.assert_array_equal(got, expected)
+            got[:] = ~got  # an array of its own, writable
+    assert filters.threshold_otsu(grey8) == threshold(grey8, return_threshold=True)[1]
+
+
+def test_default_numbers_skip_the_checks_and_others_are_checked():
+    from napari_segkit.methods.threshold import check_method
+
+    check_method("otsu", None)
+    check_method("otsu", None, classes=3.0, nbins=np.int64(256), percentile=50)
+    with pytest.raises(TypeError, match="classes"):
+        check_method("otsu", None, classes=True)
+    with pytest.raises(ValueError, match="nbins"):
+        check_method("otsu", None, nbins=1)
+    with pytest.raises(ValueError, match="percentile"):
+        check_method("percentile", None, percentile=100.0)

@@ -18,6 +18,7 @@ from skimage import filters
 from ..backend import as_xp, get_xp, on_device, to_host
 from ..kernels.histogram import INTEGER_TYPES, float_counts, integer_counts
 from .._checks import check_number
+from ._pages import empty
 from ._pool import map_tasks
 from ._pool import workers as pool_workers
 from .channels import auto_channel, to_grey
@@ -30,6 +31,7 @@ _CHUNK = 1 << 21  # elements per bincount pass: bounds the int64 temporary to 16
 _MAX_INTEGER_BINS = 1 << 24  # wider integer ranges use ``nbins`` equal bins instead
 _COUNTED = (np.dtype(np.uint8), np.dtype(np.uint16))  # counted by :func:`_count` in one pass
 _THREADED = 1 << 20  # elements from which the counting is split between threads
+_DEFAULT_NUMBERS = ((int, 3), (int, 256), (float, 50.0))  # classes, nbins, percentile
 
 
 class NothingToSeparate(ValueError):
@@ -119,6 +121,9 @@ def check_method(method: str, value: float | None, *, classes: int = 3, nbins: i
         raise ValueError("method='manual' needs a value, e.g. value=120")
     if method != "manual" and value is not None:
         raise ValueError(f"value={value} is only used with method='manual', not {method!r}")
+    if value is None and _DEFAULT_NUMBERS == tuple(
+            (type(v), v) for v in (classes, nbins, percentile)):
+        return  # the defaults, known good
     check_number("value", value, optional=True)
     check_number("classes", classes, minimum=2, maximum=256, integer=True)
     check_number("nbins", nbins, minimum=2, integer=True)
@@ -227,9 +232,11 @@ def _dtype_counts(flat):
     # uint8: four interleaved histograms, so that runs of equal values do not wait on one
     # counter; uint16: one (four would not fit the cache)
     ways = 4 if bins == 256 else 1
+    if workers == 1:
+        return count(flat, np.zeros((ways, bins), np.int64))
     parts = [flat[start:start + step] for start in range(0, flat.size, step)]
     counted = map_tasks(lambda part: count(part, np.zeros((ways, bins), np.int64)), parts)
-    return np.sum(counted, axis=(0, 1))
+    return functools.reduce(np.add, counted)
 
 
 @functools.cache
@@ -241,8 +248,9 @@ def _compiled_count():
 
 
 def _count(flat, counts):
-    """Add the values of 1D ``flat`` to ``counts`` (1 or 4 rows × bins); with four rows,
-    element ``i`` of each quarter of ``flat`` goes to its own row, the rest to row 0."""
+    """Add the values of 1D ``flat`` to ``counts`` (1 or 4 rows × bins) and return the sum
+    of its rows; with four rows, element ``i`` of each quarter of ``flat`` goes to its own
+    row, the rest to row 0."""
     start = 0
     if counts.shape[0] == 4:
         part = flat.size // 4
@@ -254,7 +262,9 @@ def _count(flat, counts):
         start = 4 * part
     for i in range(start, flat.size):
         counts[0, flat[i]] += 1
-    return counts
+    for row in range(1, counts.shape[0]):
+        counts[0] += counts[row]
+    return counts[0]
 
 
 def _constant(value) -> str:
@@ -307,6 +317,8 @@ def apply_threshold(grey, t, *, method: str = "otsu", dark: bool = False, classe
     if per_slice:
         t = xp.asarray(t)[..., None, None]
     # a Python float compares in the image's own precision, as scikit-image's `image > t`
+    if xp is np and np.ndim(t) == 0 and grey.flags.c_contiguous:
+        return (np.less_equal if dark else np.greater)(grey, t, out=empty(grey.shape, bool))
     return grey <= t if dark else grey > t
 
 

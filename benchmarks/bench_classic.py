@@ -17,10 +17,9 @@ import os
 import platform
 
 import numpy as np
+from _timing import measure_call
 from scipy import ndimage
 from skimage import feature, measure, segmentation
-
-from _timing import measure_call
 
 import napari_segkit as sk
 from napari_segkit import metrics

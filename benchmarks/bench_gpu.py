@@ -87,7 +87,8 @@ def operations(cupy):
     return [
         ("threshold otsu", lambda x, d: sk.threshold(x, "otsu", device=d), cupyx_otsu, True),
         ("adaptive mean 25", lambda x, d: sk.adaptive_threshold(x, "mean", block_size=25,
-                                                               offset=0, device=d), cupyx_mean, False),
+                                                               offset=0, device=d),
+         cupyx_mean, False),
         ("adaptive sauvola 25", lambda x, d: sk.adaptive_threshold(x, "sauvola", block_size=25,
                                                                   device=d), None, False),
         ("label (of x > mean)", lambda m, d: sk.label(m, device=d),
@@ -137,12 +138,13 @@ def run(args) -> str:
                 agree = float((cupy.asnumpy(result) == cpu_result).mean())
                 if agree < 0.9999:
                     raise SystemExit(f"{title} {shape}: GPU and CPU agree on {agree:.5f} only")
-                cpu_time = wall(lambda: call(data_host, "cpu"), 2, min)
-            seconds = gpu_median(cupy, lambda: call(data, "gpu"), args.repeat)
-            end_to_end = wall(lambda: cupy.asnumpy(call(data_host, "gpu")), 5)
+                cpu_time = wall(lambda c=call, d=data_host: c(d, "cpu"), 2, min)
+            seconds = gpu_median(cupy, lambda c=call, d=data: c(d, "gpu"), args.repeat)
+            end_to_end = wall(lambda c=call, d=data_host: cupy.asnumpy(c(d, "gpu")), 5)
             moved = data.nbytes + data.size  # reads the image, writes a 1-byte mask
             fraction = f"{moved / seconds / bandwidth:.0%}" if one_pass else "–"
-            cupyx_time = gpu_median(cupy, lambda: other(data), args.repeat) if other else None
+            cupyx_time = (gpu_median(cupy, lambda o=other, d=data: o(d), args.repeat)
+                          if other else None)
             lines.append(
                 f"| {title} | {'×'.join(map(str, shape))} {np.dtype(dtype).name} | "
                 f"{data.size / seconds / 1e9:.2f} | {fraction} | {end_to_end:.3f} | "

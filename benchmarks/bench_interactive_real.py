@@ -23,9 +23,8 @@ import numpy as np
 from scipy import ndimage
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests import real_data as rd  # noqa: E402
-
 import napari_segkit as sk  # noqa: E402
+from tests import real_data as rd  # noqa: E402
 
 NUCLEI, BACKGROUND, BOXES, BOX_MARGIN = 12, 4, 20, 4
 
@@ -80,7 +79,7 @@ def scribble_runs(image, size, grid: bool):
         for lam in (1.0, 3.0, 10.0, 30.0):
             for model in ("histogram", "gmm"):
                 runs[f"graph_cut lam={lam:g} model={model}"] = (
-                    lambda im, s, l=lam, m=model: sk.graph_cut(im, s, lam=l, model=m))
+                    lambda im, s, lam=lam, m=model: sk.graph_cut(im, s, lam=lam, model=m))
         for bins in (16, 32):
             runs[f"graph_cut bins={bins}"] = lambda im, s, b=bins: sk.graph_cut(im, s, bins=b)
         for fraction in (0.0, 0.03, 0.06, 0.1, 0.15):
@@ -96,7 +95,7 @@ def box_runs(grid: bool):
         for model in ("histogram", "gmm"):
             for lam in (3.0, 10.0, 30.0):
                 runs[f"grab_cut model={model} lam={lam:g}"] = (
-                    lambda im, box, m=model, l=lam: sk.grab_cut(im, box, model=m, lam=l))
+                    lambda im, box, m=model, lam=lam: sk.grab_cut(im, box, model=m, lam=lam))
     return runs
 
 
@@ -120,14 +119,14 @@ def main(argv=None):
               f"background scribbled pixels, D = {size:.1f}")
         print("| tool | Dice | IoU | s per update |\n|---|---|---|---|")
         for tool, run in scribble_runs(image, size, args.grid).items():
-            out, seconds = timed(lambda: run(image, seeds))
+            out, seconds = timed(lambda r=run, im=image, s=seeds: r(im, s))
             dice, iou = foreground_scores(out, labels)
             print(f"| {tool} | {dice:.3f} | {iou:.3f} | {seconds:.3f} |", flush=True)
         for tool, run in box_runs(args.grid).items():
             ious, total = [], 0.0
             for i, box in boxes(labels):
                 try:
-                    out, seconds = timed(lambda: run(image, box))
+                    out, seconds = timed(lambda r=run, im=image, b=box: r(im, b))
                 except ValueError:
                     out, seconds = np.zeros(labels.shape, bool), 0.0
                 ious.append(foreground_scores(out, labels == i)[1])

@@ -13,10 +13,10 @@ import platform
 from pathlib import Path
 
 import numpy as np
+from _timing import measure_call
 from scipy import ndimage
 from skimage.measure import label, regionprops_table
 
-from _timing import measure_call
 from napari_segkit import measure
 
 REF = {"area": "area", "centroid": "centroid", "bbox": "bbox",

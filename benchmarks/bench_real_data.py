@@ -25,9 +25,8 @@ from scipy import ndimage
 from skimage import feature, filters, measure, segmentation
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests import real_data as rd  # noqa: E402
-
 import napari_segkit as sk  # noqa: E402
+from tests import real_data as rd  # noqa: E402
 
 NSBATWM = ("napari-segment-blobs-and-things-with-membranes", "0.3.12")
 
@@ -124,7 +123,8 @@ def best_of_grid(defaults: dict, grid: dict, datasets) -> list[str]:
         cells = []
         for d in datasets:
             best = max(v[d] for k, v in grid.items() if k.startswith(recipe + " "))
-            cells.append(f"{defaults[recipe][d]:.2f} / {best:.2f} ({defaults[recipe][d] - best:+.2f})")
+            default = defaults[recipe][d]
+            cells.append(f"{default:.2f} / {best:.2f} ({default - best:+.2f})")
         rows.append(f"| {recipe} | " + " | ".join(cells) + " |")
     return rows
 

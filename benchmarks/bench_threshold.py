@@ -16,10 +16,9 @@ import os
 import platform
 
 import numpy as np
+from _timing import measure_call
 from scipy import ndimage
 from skimage import filters, measure
-
-from _timing import measure_call
 
 import napari_segkit
 from napari_segkit import adaptive_threshold, backend, label, threshold

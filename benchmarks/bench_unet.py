@@ -43,7 +43,6 @@ import time
 
 import numpy as np
 
-
 _TMP = os.environ.get("TMPDIR", "/tmp")
 STACK, TRUTH = (os.path.join(_TMP, f"segkit-bench-unet-{n}.npy") for n in ("stack", "truth"))
 MODEL = os.path.join(_TMP, "segkit-bench-unet-3d")

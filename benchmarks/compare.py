@@ -28,9 +28,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--child"] and sys.argv[3] == "1":
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # before any thread pool starts

@@ -53,7 +53,8 @@ def boundary_figure(tolerance=4.0):
     far = edge & (distance > tolerance)
     picture[edge & ~far] = COLOURS[1]
     picture[far] = COLOURS[3]
-    name = (f"HD95 {metrics.hd95(pred, ref):.0f} ASD {metrics.average_surface_distance(pred, ref):.1f}"
+    name = (f"HD95 {metrics.hd95(pred, ref):.0f}"
+            f" ASD {metrics.average_surface_distance(pred, ref):.1f}"
             f" BF1 {metrics.boundary_f1(pred, ref, tolerance=tolerance):.2f}")
     return picture, name
 

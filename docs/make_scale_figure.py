@@ -1,8 +1,9 @@
 """Make docs/images/scale-dsb2018.png, the automatic object scale in docs/segmentation.md:
-stardist's DSB 2018 nuclei (real, 512², the middle 352² shown) with the estimated diameter drawn as a circle at each
-detected blob, and the outlines of ``split_touching_objects`` at its defaults.
+stardist's DSB 2018 nuclei (real, 512², the middle 352² shown) with the estimated diameter
+drawn as a circle at each detected blob, and the outlines of ``split_touching_objects`` at its
+defaults.
 
-    python docs/make_scale_figure.py      (downloads the stardist wheel once, see tests/real_data.py)
+    python docs/make_scale_figure.py   (downloads the stardist wheel once, see tests/real_data.py)
 """
 
 import sys
@@ -13,10 +14,9 @@ import numpy as np
 from skimage.draw import circle_perimeter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests import real_data as rd  # noqa: E402
-
 import napari_segkit as sk  # noqa: E402
 from napari_segkit.render import as_rgb, montage, overview  # noqa: E402
+from tests import real_data as rd  # noqa: E402
 
 OUT = Path(__file__).parent / "images" / "scale-dsb2018.png"
 

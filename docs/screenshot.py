@@ -12,7 +12,6 @@ import napari
 import numpy as np
 from qtpy.QtWidgets import QApplication
 
-
 IMAGES = Path(__file__).parent / "images"
 
 

@@ -9,7 +9,6 @@ import pytest
 
 from napari_segkit import backend
 
-
 #: fixtures that open Qt widgets or a napari viewer: tests using them are "gui" tests
 GUI_FIXTURES = {"make_napari_viewer", "make_napari_viewer_proxy", "qtbot"}
 
@@ -68,7 +67,8 @@ def has_gpu() -> bool:
 
 def gpu(test):
     """Mark ``test`` as a GPU test (``pytest -m gpu`` selects it), skipped without a GPU."""
-    return pytest.mark.gpu(pytest.mark.skipif(not has_gpu(), reason="no CUDA GPU answers here")(test))
+    skip = pytest.mark.skipif(not has_gpu(), reason="no CUDA GPU answers here")
+    return pytest.mark.gpu(skip(test))
 
 
 # PyTorch and MONAI (the unet extra) are looked up, not imported

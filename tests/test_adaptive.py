@@ -138,7 +138,8 @@ def test_block_in_physical_units_respects_anisotropy():
     assert window(8, None, (10, 10)) == (9, 9)  # even sizes round up to odd
     mask, t = adaptive_threshold(volume.data, block_size=5.0, spacing=volume.spacing,
                                  offset=0, return_threshold=True)
-    assert_same_split(volume.data, mask, t, filters.threshold_local(volume.data, (5, 21, 21), "mean"))
+    assert_same_split(volume.data, mask, t,
+                      filters.threshold_local(volume.data, (5, 21, 21), "mean"))
 
 
 def test_per_slice_uses_2d_windows():

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import napari_segkit.methods as sk
-from napari_segkit.methods import metrics, postprocess as pp
+from napari_segkit.methods import metrics
+from napari_segkit.methods import postprocess as pp
 
 rng = np.random.default_rng(0)
 IMAGE = rng.normal(10.0, 1.0, (16, 16)).astype(np.float32)

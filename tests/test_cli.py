@@ -92,7 +92,8 @@ def test_demo_writes_labels_and_overviews(tmp_path):
     "args, message",
     [
         (["run", "threshold", "missing.tif", "-o", "out.tif"], "no such file"),
-        (["run", "threshold", "in.tif", "-o", "out.tif", "--colour", "red"], "no parameter --colour"),
+        (["run", "threshold", "in.tif", "-o", "out.tif", "--colour", "red"],
+         "no parameter --colour"),
         (["run", "threshold", "in.tif", "-o", "out.tif", "--nbins", "many"], "takes a int"),
         (["run", "threshold", "in.tif", "-o", "in.tif"], "already exists"),
         (["run", "threshold", "flat.tif", "-o", "out.tif"], "constant"),

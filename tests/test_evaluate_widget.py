@@ -4,10 +4,9 @@ import csv
 
 import numpy as np
 import pytest
+from gui_helpers import run_widget
 
 from napari_segkit import label, metrics, samples, threshold, write
-
-from gui_helpers import run_widget
 
 pytestmark = pytest.mark.gui
 

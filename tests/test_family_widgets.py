@@ -4,11 +4,10 @@ viewer (needs a display: Xvfb under CI). Each result is compared with the librar
 import numpy as np
 import pytest
 import tifffile
+from gui_helpers import run_widget
 
 import napari_segkit as sk
 from napari_segkit import postprocess, samples
-
-from gui_helpers import run_widget
 
 pytestmark = pytest.mark.gui
 

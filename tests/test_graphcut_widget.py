@@ -5,14 +5,13 @@ Every result is compared with the library call on the same scribbles."""
 import numpy as np
 import pytest
 import tifffile
+from gui_helpers import run_widget
+from test_grabcut import two_stain_slide
+from test_graphcut import ellipse_image
 
 import napari_segkit as sk
 from napari_segkit import metrics, samples
 from napari_segkit.widgets.graphcut import cut_each_box
-
-from gui_helpers import run_widget
-from test_grabcut import two_stain_slide
-from test_graphcut import ellipse_image
 
 pytestmark = pytest.mark.gui
 

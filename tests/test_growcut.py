@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
+from test_graphcut import ellipse_image, strokes
 
 import napari_segkit as sk
 from napari_segkit import metrics
 from napari_segkit.methods import growcut
 from napari_segkit.methods.graphcut import offsets
-from test_graphcut import ellipse_image, strokes
 
 FRAME = [np.s_[24:26, 50:170], np.s_[176:178, 50:170], np.s_[24:178, 50:52],
          np.s_[24:178, 168:170]]  # background strokes around the ellipse
@@ -81,7 +81,8 @@ def test_anisotropic_3d_from_seeds_on_two_slices():
 def test_three_labels_and_colour():
     rng = np.random.default_rng(6)
     yy, xx = np.mgrid[:120, :160]
-    left, right = (yy - 60) ** 2 + (xx - 45) ** 2 < 30 ** 2, (yy - 60) ** 2 + (xx - 115) ** 2 < 30 ** 2
+    left = (yy - 60) ** 2 + (xx - 45) ** 2 < 30 ** 2
+    right = (yy - 60) ** 2 + (xx - 115) ** 2 < 30 ** 2
     image = np.empty((120, 160, 3), np.float32)
     image[:] = (230, 220, 235)
     image[left], image[right] = (120, 70, 160), (200, 90, 140)

@@ -4,9 +4,10 @@ import dask.array as da
 import numpy as np
 import pandas as pd
 import pytest
-from skimage import data, filters, measure as skmeasure
-
 import real_data
+from skimage import data, filters
+from skimage import measure as skmeasure
+
 from napari_segkit import measure
 
 #: our column -> regionprops_table's property

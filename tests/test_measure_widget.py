@@ -10,14 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import tifffile
+from gui_helpers import run_widget
 from qtpy.QtCore import Qt
 
 import napari_segkit as sk
 from napari_segkit import samples
 from napari_segkit.recipe import Recipe
 from napari_segkit.widgets.recipe import recipe_of
-
-from gui_helpers import run_widget
 
 pytestmark = pytest.mark.gui
 

@@ -8,8 +8,12 @@ from napari_segkit import metrics
 
 try:  # MONAI is the reference of some tests; without the unet extra those skip
     import torch
-    from monai.metrics import (compute_average_surface_distance, compute_dice,
-                               compute_hausdorff_distance, compute_iou)
+    from monai.metrics import (
+        compute_average_surface_distance,
+        compute_dice,
+        compute_hausdorff_distance,
+        compute_iou,
+    )
 except ImportError:
     torch = None
 needs_monai = pytest.mark.skipif(torch is None, reason="needs the unet extra (PyTorch, MONAI)")
@@ -24,7 +28,8 @@ def _blobs(shape, seed, classes=3):
 
 
 def _onehot(labels, classes):
-    return torch.from_numpy(np.stack([labels == c for c in range(classes)])[None].astype(np.float32))
+    onehot = np.stack([labels == c for c in range(classes)])[None]
+    return torch.from_numpy(onehot.astype(np.float32))
 
 
 # --- overlap --------------------------------------------------------------------------------

@@ -66,7 +66,8 @@ def test_train_on_painted_labels_save_and_apply_to_a_new_image(make_napari_viewe
                                                             spacing=(0.325, 0.325)))
     assert dice(result.data > 0, other_truth > 0) > 0.85
     probability = viewer.layers["new P(class 1)"].data
-    assert probability.shape == other.data.shape and 0 <= probability.min() <= probability.max() <= 1
+    assert probability.shape == other.data.shape
+    assert 0 <= probability.min() <= probability.max() <= 1
 
     apply.instances.value = True
     apply.run()

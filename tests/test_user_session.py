@@ -12,14 +12,13 @@ import warnings
 import numpy as np
 import pytest
 import tifffile
+from conftest import has_gpu, needs_unet
+from gui_helpers import GapMeter
 from qtpy.QtCore import QCoreApplication, QEvent
 from skimage import data as skdata
 
 from napari_segkit import backend
 from napari_segkit.widgets import _family
-
-from conftest import has_gpu, needs_unet
-from gui_helpers import GapMeter
 
 pytestmark = pytest.mark.gui
 
@@ -249,7 +248,7 @@ def test_closing_a_panel_while_it_runs_or_previews(session, qtbot):
     qtbot.waitUntil(lambda: not worker.is_running and not preview.is_running, timeout=10_000)
     qtbot.wait(100)
     assert not raised and f"{coins.name} Chan-Vese" not in viewer.layers
-    warnings.warn("a warning after the workers", UserWarning)  # no worker's hook left over
+    warnings.warn("a warning after the workers", UserWarning, stacklevel=2)  # no hook left over
 
 
 # -- the whole session --------------------------------------------------------------------

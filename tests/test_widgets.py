@@ -6,14 +6,13 @@ import time
 import numpy as np
 import pytest
 import tifffile
+from gui_helpers import GapMeter, run_widget
 from napari.utils import progress
 
 import napari_segkit
 from napari_segkit import adaptive_threshold, label, read, samples, threshold
 from napari_segkit.methods.adaptive import auto_window
 from napari_segkit.widgets.threshold import TRY_ALL
-
-from gui_helpers import GapMeter, run_widget
 
 pytestmark = pytest.mark.gui
 

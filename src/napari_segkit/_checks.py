@@ -1,9 +1,9 @@
 """Checks for the public boundary: refuse bad arguments before any work, in one sentence.
 
 Every check names the argument, the value given and what is allowed, e.g.
-``min_size must be a finite number ≥ 0, got -3``. :class:`TypeError` when an argument is not a number (or not an
-array) at all; :class:`ValueError` when it is NaN, infinite, out of range or of a dtype
-no method can use (complex, text, objects).
+``min_size must be a finite number ≥ 0, got -3``. :class:`TypeError` when an argument is not
+a number (or not an array) at all; :class:`ValueError` when it is NaN, infinite, out of range or of
+a dtype no method can use (complex, text, objects).
 Nothing here imports the rest of the package: :mod:`.backend` (every method's array
 argument) and :mod:`.methods` use it.
 """

@@ -21,8 +21,9 @@ import inspect
 import logging
 import threading
 import warnings
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import numpy as np
 

@@ -256,8 +256,9 @@ def _run_options(run: argparse.ArgumentParser) -> None:
     _series_option(run)
     run.add_argument("--seeds", type=Path, metavar="SEEDS",
                      help="for graph-cut and grow-from-seeds (scribbles: 1 object, 2 "
-                     "background, 3… more classes; grab-cut: optional strokes), watershed, region-grow, chan-vese and geodesic: a label image "
-                     "of INPUT's shape (each id one seed) or a CSV file of points, one row "
+                     "background, 3… more classes; grab-cut: optional strokes), watershed, "
+                     "region-grow, chan-vese and geodesic: a label image of INPUT's shape "
+                     "(each id one seed) or a CSV file of points, one row "
                      "per seed, voxel indices in axis order (z,y,x); a header row is skipped")
     run.add_argument("--instances", action=argparse.BooleanOptionalAction, default=None,
                      help="number each connected object (default; unet: split touching "
@@ -730,7 +731,8 @@ def _measure(args, _extra) -> int:
     frame = _measure_volume(labels, image, args.spacing)
     _write_frame(args.output, frame, overwrite=args.overwrite)
     size = "area" if "area" in frame else "volume"
-    units = "pixel" if not (args.spacing or _spacing_of(labels)) else         "the --spacing units" if args.spacing else labels.units[-1]
+    units = ("pixel" if not (args.spacing or _spacing_of(labels))
+             else "the --spacing units" if args.spacing else labels.units[-1])
     print(f"wrote {args.output}: {len(frame)} objects, {len(frame.columns)} columns, {size} "
           f"and lengths in {units}, {time.perf_counter() - start:.2f} s")
     return 0
@@ -922,7 +924,7 @@ def _run_blockwise(args, function, params: dict) -> int:
     if not tiling.is_dask(data):
         data = da.from_array(np.asarray(data), chunks=_default_chunks(volume))
     if args.chunks:
-        edge = {axis: args.chunks for axis in range(data.ndim - volume.rgb)}
+        edge = dict.fromkeys(range(data.ndim - volume.rgb), args.chunks)
         data = data.rechunk({**edge, **({data.ndim - 1: -1} if volume.rgb else {})})
     if "spacing" in inspect.signature(function).parameters and _spacing_of(volume):
         params["spacing"] = volume.spacing

@@ -11,8 +11,9 @@ command line for its progress bar; a script can pass ``progress=print``.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
 _callback: ContextVar[Callable[[float], None] | None] = ContextVar("segkit_progress",

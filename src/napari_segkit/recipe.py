@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import inspect
 import keyword
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -138,7 +139,7 @@ class Recipe:
         return path
 
     @classmethod
-    def load(cls, path) -> "Recipe":
+    def load(cls, path) -> Recipe:
         """Read a recipe YAML file and check every step."""
         import yaml
 

@@ -17,8 +17,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .orientation import describe, to_canonical, with_leading_axis, world_from_lps
-from .volume import (MAX_COMPRESSION_RATIO, ReadError, Volume, available_memory, check_size,
-                     reader_errors)
+from .volume import (
+    MAX_COMPRESSION_RATIO,
+    ReadError,
+    Volume,
+    available_memory,
+    check_size,
+    reader_errors,
+)
 
 if TYPE_CHECKING:
     import pydicom

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-
 #: words in a file name that say it holds labels ("case1_seg.nii.gz", "nuclei_masks.tif")
 LABEL_WORDS = {"label", "labels", "seg", "segmentation", "segmentations", "mask", "masks",
                "annotation", "annotations", "gt", "groundtruth"}

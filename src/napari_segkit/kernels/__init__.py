@@ -3,9 +3,9 @@
 Every ``<name>.cu`` here is compiled once per process by NVRTC through
 :class:`cupy.RawModule` (CI also compiles it with nvcc for sm_80 and sm_90 and fails on any
 warning, so a broken kernel cannot land on a machine without a GPU). Every ``<name>.py``
-runs its kernels (named in its ``KERNELS``) on CuPy arrays and its twin on NumPy arrays. The host-side driver
-(iterations, convergence checks, relabelling) is one piece of code written against the array
-module, so the CPU tests exercise it too.
+runs its kernels (named in its ``KERNELS``) on CuPy arrays and its twin on NumPy arrays. The
+host-side driver (iterations, convergence checks, relabelling) is one piece of code written against
+the array module, so the CPU tests exercise it too.
 """
 
 from __future__ import annotations

@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import functools
 import importlib
+from collections.abc import Callable, Iterator
 from concurrent.futures import as_completed
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
+from .._checks import check_number, check_numbers, check_range
 from ..backend import as_xp, get_xp, on_device, to_device, to_host
 from ..kernels import adaptive as fused
-from .._checks import check_number, check_numbers, check_range
 from ._geometry import spacing_for
 from ._pool import submit
 from ._pool import workers as pool_workers

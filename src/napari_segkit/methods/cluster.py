@@ -14,10 +14,10 @@ from __future__ import annotations
 import numpy as np
 from skimage import segmentation
 
+from .._checks import check_choice, check_number
 from ..backend import cpu_only, get_xp, on_device, to_host
 from ..kernels.kmeans import nearest
 from ..progress import report
-from .._checks import check_choice, check_number
 from ._geometry import spacing_for
 from .components import label
 from .scale import auto_min_size, estimate_or_warn, without_small

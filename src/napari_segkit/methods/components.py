@@ -8,9 +8,9 @@ from typing import Any
 import cc3d
 import numpy as np
 
+from .._checks import check_connectivity
 from ..backend import get_xp, on_device
 from ..kernels import label as label_kernel
-from .._checks import check_connectivity
 
 
 @on_device
@@ -31,7 +31,8 @@ def label(mask: Any, *, connectivity: int | None = None):
         if a 2D or 3D mask holds 2**31 objects or more.
     """
     xp = get_xp(mask)
-    ndimage = importlib.import_module("scipy.ndimage" if xp.__name__ == "numpy" else "cupyx.scipy.ndimage")
+    ndimage = importlib.import_module(
+        "scipy.ndimage" if xp.__name__ == "numpy" else "cupyx.scipy.ndimage")
     connectivity = check_connectivity(connectivity, mask.ndim, optional=True) or mask.ndim
     foreground = mask if mask.dtype == bool else mask != 0
     if xp.__name__ != "numpy" and mask.ndim <= 3:  # block-based union-find (kernels/label.cu)

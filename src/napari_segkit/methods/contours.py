@@ -4,16 +4,16 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 from skimage import segmentation
 
-from scipy import ndimage
-
+from .._checks import check_choice, check_number
 from ..backend import cpu_only
 from ..progress import report
-from .._checks import check_choice, check_number
 from ._geometry import ball
 from .channels import to_grey
 from .watershed import seeds_to_markers
+
 
 def _grey(image, rgb: bool) -> np.ndarray:
     grey = to_grey(np.asarray(image), rgb=rgb, channel=None).astype(np.float32)

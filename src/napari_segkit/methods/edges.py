@@ -12,9 +12,9 @@ import numpy as np
 from scipy import ndimage
 from skimage import feature, segmentation
 
+from .._checks import check_choice, check_number
 from ..backend import cpu_only
 from ..progress import report, steps
-from .._checks import check_choice, check_number
 from ._geometry import ball, sigma_voxels, spacing_for
 from .channels import to_grey
 from .components import label

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import check_connectivity, check_number, check_numbers
 from ..backend import cpu_only
 from ..progress import share
 from ._geometry import spacing_for
-from .._checks import check_connectivity, check_number, check_numbers
-from .graphcut import (HARD, MODELS, check_cut_options, data_costs, fix_scribbles,
-                       min_energy_labels)
-
+from .graphcut import HARD, MODELS, check_cut_options, data_costs, fix_scribbles, min_energy_labels
 
 #: the fewest voxels a colour model is fitted to (a Gaussian mixture needs two)
 _MIN_VOXELS = 2
@@ -30,9 +28,9 @@ def grab_cut(image, box: tuple, *, seeds=None, iterations: int = 5, lam: float =
     """The mask (uint8, 1 = object) of the object inside ``box``.
 
     ``box``: two opposite corners in voxel coordinates, ((z0,) y0, x0) and ((z1,) y1, x1)
-    (or the same numbers flat); corners on one slice of a stack cut that slice only. ``seeds``: optional
-    scribbles of ``image``'s shape (1 object, 2 background). ``iterations``: model
-    re-estimations (stops early when the cut no longer changes). ``model``: "histogram"
+    (or the same numbers flat); corners on one slice of a stack cut that slice only.
+    ``seeds``: optional scribbles of ``image``'s shape (1 object, 2 background). ``iterations``:
+    model re-estimations (stops early when the cut no longer changes). ``model``: "histogram"
     (default) or "gmm": on real nuclei the same median IoU at 1/100 of the time
     (docs/benchmarks/real-data.md); ``lam``, ``sigma``, ``connectivity``: as in :func:`graph_cut`.
     ``margin``: how far around the box the background model looks (physical units with

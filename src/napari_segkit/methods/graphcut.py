@@ -20,9 +20,9 @@ import itertools
 import numpy as np
 from scipy import ndimage
 
+from .._checks import check_choice, check_connectivity, check_number, check_range, require
 from ..backend import cpu_only
 from ..progress import report, share
-from .._checks import check_choice, check_connectivity, check_number, check_range, require
 from ._geometry import spacing_for
 
 #: voxels' labels are fixed in a scribble: this cost stands in for "infinite"

@@ -18,11 +18,11 @@ import functools
 import numpy as np
 from scipy import ndimage
 
+from .._checks import check_number
 from ..backend import get_xp, on_device, to_host
 from ..kernels import growcut as automaton
 from ..progress import report
 from ._geometry import sigma_voxels
-from .._checks import check_number
 from .graphcut import check_cut_options, check_scribbles, offsets, scribble_box
 
 #: cost per step of one voxel (the finest spacing), so a flat region goes to the nearest seed

@@ -46,9 +46,9 @@ def measure(labels, image=None, *, spacing=None, origin=None, properties="all"):
     units); ``bbox-i`` (voxel indices: start of each axis, then end, exclusive, as in
     ``regionprops_table``); ``equivalent_diameter`` (of the disc or ball of that size);
     ``perimeter`` (2D: scikit-image's 4-connected estimate on square pixels, else the
-    Cauchy-Crofton estimate from crossings in four directions) or ``surface_area`` (3D: marching-cubes mesh
-    with spacing); ``circularity`` 4πA/P² or ``sphericity`` π^⅓(6V)^⅔/S (about 1 for a
-    disc or ball); ``axis_major_length``/``axis_minor_length`` (of the ellipse or
+    Cauchy-Crofton estimate from crossings in four directions) or ``surface_area`` (3D:
+    marching-cubes mesh with spacing); ``circularity`` 4πA/P² or ``sphericity`` π^⅓(6V)^⅔/S (about 1
+    for a disc or ball); ``axis_major_length``/``axis_minor_length`` (of the ellipse or
     ellipsoid with the same second moments); ``solidity`` (size / convex hull size; NaN
     for flat objects); ``intensity_mean/min/max/std`` and ``intensity_sum`` (the sum of
     the object's values, "integrated intensity").

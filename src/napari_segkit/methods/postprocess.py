@@ -14,9 +14,9 @@ import numpy as np
 from scipy import ndimage
 from skimage import segmentation
 
+from .._checks import check_choice, check_connectivity, check_number
 from ..backend import cpu_only
 from ..progress import steps
-from .._checks import check_choice, check_connectivity, check_number
 from ._geometry import ball, spacing_for, voxels_for_size
 from .components import label
 from .distance import distance_transform

@@ -7,9 +7,9 @@ import numpy as np
 from scipy import ndimage
 from skimage import graph, segmentation
 
+from .._checks import check_connectivity, check_number, check_numbers
 from ..backend import cpu_only
 from ..progress import report, steps
-from .._checks import check_connectivity, check_number, check_numbers
 from .cluster import slic
 from .components import label
 from .scale import auto_min_size, estimate_or_warn, typical_volume, without_small

@@ -8,8 +8,8 @@ bright disc (ball) of radius ``r``. Over a geometric series of σ (physical unit
 are the local maxima of that response which stand out of the noise (more than
 :data:`NOISE_FACTOR` times what the same filter gives on the image's own noise, measured from
 neighbour differences); the typical diameter is the median over them of ``2 √ndim σ``,
-weighted by squared response × volume, so many small specks do not set it. The Laplacian ignores smooth
-background, so uneven illumination does not shift it.
+weighted by squared response × volume, so many small specks do not set it. The Laplacian
+ignores smooth background, so uneven illumination does not shift it.
 """
 
 from __future__ import annotations
@@ -251,9 +251,9 @@ def stable_sigma(image, mask, diameter: float, spacing, *, ndi=ndimage):
     Too little smoothing leaves several maxima per object (texture, irregular outlines),
     too much merges neighbours; between the two the count has a plateau. The candidates run
     from :data:`FIRST` × ``diameter`` (0.096) up by :data:`STEP` (1.2×) to 0.24 ×; the first
-    whose next step loses under 4 % of the maxima wins, else the step that loses the fewest. Smoothing is
-    incremental (Gaussians compose), so the search costs about one blur per candidate at
-    the size of the difference. ``ndi``: scipy.ndimage or cupyx.scipy.ndimage.
+    whose next step loses under 4 % of the maxima wins, else the step that loses the fewest.
+    Smoothing is incremental (Gaussians compose), so the search costs about one blur per candidate
+    at the size of the difference. ``ndi``: scipy.ndimage or cupyx.scipy.ndimage.
     """
     ndim = image.ndim
     sigmas = FIRST * diameter * STEP ** np.arange(STEPS + 1)

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 from skimage import filters
 
+from .._checks import check_number
 from ..backend import as_xp, get_xp, on_device, to_host
 from ..kernels.histogram import INTEGER_TYPES, float_counts, integer_counts
-from .._checks import check_number
 from ._pages import empty
 from ._pool import map_tasks
 from ._pool import workers as pool_workers

@@ -13,10 +13,10 @@ import numpy as np
 from scipy import ndimage
 from skimage import segmentation
 
+from .._checks import check_choice, check_connectivity, check_number, check_same_shape
 from ..backend import cpu_only, get_xp, is_cupy, on_device, to_host
 from ..kernels.watershed import flood
 from ..progress import report
-from .._checks import check_choice, check_connectivity, check_number, check_same_shape
 from ._geometry import sigma_voxels, spacing_for
 from .channels import auto_channel, to_grey
 from .components import label

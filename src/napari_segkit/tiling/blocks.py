@@ -3,7 +3,8 @@ blocks, local work with a halo, and a pass over the blocks that returns small pe
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import dask
 import dask.array as da

@@ -8,8 +8,13 @@ import dask.array as da
 import numpy as np
 
 from ..methods import threshold as in_memory
-from ..methods.threshold import (NothingToSeparate, check_method, apply_threshold, from_histogram,
-                                 histogram)
+from ..methods.threshold import (
+    NothingToSeparate,
+    apply_threshold,
+    check_method,
+    from_histogram,
+    histogram,
+)
 from ..progress import reporting, share
 from .blocks import as_dask, grey_of, lazy_version_of, per_block
 
@@ -99,7 +104,7 @@ def _from_full_range(counts, dtype, method, percentile, classes):
     present = np.flatnonzero(counts)
     if present.size == 0:
         raise NothingToSeparate("the mask selects no pixels; draw or choose a non-empty region")
-    start = int(np.iinfo(dtype).min) if dtype != bool else 0
+    start = int(np.iinfo(dtype).min) if dtype.kind != "b" else 0
     first, last = int(present[0]), int(present[-1])
     _check_not_constant(first + start, last + start)
     if method == "mean":
@@ -137,7 +142,7 @@ def _typed(value_range, values):
 def _per_slice(grey, mask, method, dark, options, return_threshold, device):
     """A threshold for each plane: blocks hold whole planes (split along the first axis
     only), each block is done in memory."""
-    grey = grey.rechunk({axis: -1 for axis in range(1, grey.ndim)})
+    grey = grey.rechunk(dict.fromkeys(range(1, grey.ndim), -1))
     arrays = (grey,) if mask is None else (grey, mask.rechunk(grey.chunks))
     dtype = np.uint8 if method == "multiotsu" else bool
     result = da.map_blocks(_slices_block, *arrays, method=method, dark=dark, device=device,

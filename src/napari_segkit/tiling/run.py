@@ -6,14 +6,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import dask
 from dask.callbacks import Callback
 
 from .._checks import require
 from ..progress import report
-
 
 #: a dask scheduler's address: tcp:// or tls://, a host name or IP address, a port
 _ADDRESS = re.compile(r"(tcp|tls)://(\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):\d{1,5}")

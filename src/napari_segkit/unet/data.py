@@ -8,7 +8,8 @@ edge, 1 at its centre), learnt by one more output channel and used to split touc
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy import ndimage

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -70,6 +70,7 @@ def build(architecture: str, *, spatial_dims: int, in_channels: int, out_channel
                           num_heads=6, dropout_rate=dropout)
     if architecture == "swin_unetr":
         return nets.SwinUNETR(in_channels=in_channels, out_channels=out_channels,
-                              spatial_dims=spatial_dims, feature_size=12 * max(1, channels[0] // 12),
+                              spatial_dims=spatial_dims,
+                              feature_size=12 * max(1, channels[0] // 12),
                               drop_rate=dropout)
     raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")

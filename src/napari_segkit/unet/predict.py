@@ -1,8 +1,8 @@
 """Apply a trained network: sliding-window inference with Gaussian blending (MONAI's
 ``sliding_window_inference``), in slabs along the first axis so that memory is bounded by the
-slab, not the image (with the same result); a 2D network goes slice by slice through a stack. Labels, probabilities,
-and objects: split by a seeded watershed on the learnt distance map (models trained on
-objects), else by the classic distance watershed. :func:`preview`: one quick pass over a
+slab, not the image (with the same result); a 2D network goes slice by slice through a stack.
+Labels, probabilities, and objects: split by a seeded watershed on the learnt distance map (models
+trained on objects), else by the classic distance watershed. :func:`preview`: one quick pass over a
 slice, for a live view while training.
 """
 

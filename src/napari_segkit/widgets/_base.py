@@ -2,9 +2,9 @@
 
 - Runs: :meth:`Panel.start` runs a job in a napari thread worker with a progress bar and
   Cancel in the panel, and the same bar in napari's activity dock (whose cancel button is
-  the panel's Cancel). The job gets a :class:`RunState` to pass as ``progress=state.update``: Cancel makes
-  the next report raise :class:`~napari_segkit.progress.Cancelled`, and the panel is usable
-  again at once (a cancelled or superseded run's result is dropped). The job does all the
+  the panel's Cancel). The job gets a :class:`RunState` to pass as ``progress=state.update``:
+  Cancel makes the next report raise :class:`~napari_segkit.progress.Cancelled`, and the panel is
+  usable again at once (a cancelled or superseded run's result is dropped). The job does all the
   heavy work, result post-processing included; only adding layers is left to the GUI thread.
 - Errors of any type end the run: "failed: …" in the panel and a napari notification (a bug,
   not bad input, is also logged with its traceback); the panel is reset.
@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 import napari
 import numpy as np

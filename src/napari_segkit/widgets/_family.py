@@ -14,19 +14,26 @@ from __future__ import annotations
 
 import inspect
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import napari
 import numpy as np
-from magicgui.widgets import (CheckBox, ComboBox, Container, FloatSpinBox, PushButton, SpinBox,
-                              Widget)
+from magicgui.widgets import (
+    CheckBox,
+    ComboBox,
+    Container,
+    FloatSpinBox,
+    PushButton,
+    SpinBox,
+    Widget,
+)
 
 from ..backend import last_device
 from ..methods import label
 from ._base import Panel, RunState, follow_active, pick
-from ._layers import (displayed_plane, full_data, provenance, public_name, show_labels,
-                      spatial_ndim)
+from ._layers import displayed_plane, full_data, provenance, public_name, show_labels, spatial_ndim
 
 log = logging.getLogger(__name__)
 

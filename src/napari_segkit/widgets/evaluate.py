@@ -22,8 +22,15 @@ from pathlib import Path
 
 import napari
 import numpy as np
-from magicgui.widgets import (CheckBox, ComboBox, FileEdit, FloatSpinBox, PushButton,
-                              RadioButtons, Table)
+from magicgui.widgets import (
+    CheckBox,
+    ComboBox,
+    FileEdit,
+    FloatSpinBox,
+    PushButton,
+    RadioButtons,
+    Table,
+)
 from napari.utils.colormaps import DirectLabelColormap
 from scipy import ndimage
 

@@ -8,8 +8,7 @@ from functools import partial
 import numpy as np
 from magicgui.widgets import CheckBox
 
-from ..methods.regions import (felzenszwalb, magic_wand, normalized_cut, region_grow,
-                               split_and_merge)
+from ..methods.regions import felzenszwalb, magic_wand, normalized_cut, region_grow, split_and_merge
 from ._family import FamilyWidget, Method
 from ._layers import full_data, provenance, show_labels, spatial_ndim
 

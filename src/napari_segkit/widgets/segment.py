@@ -14,8 +14,7 @@ from magicgui.widgets import Label
 from ..methods.channels import CHOICES
 from ..methods.scale import estimate_object_size
 from ..methods.threshold import HISTOGRAM_METHODS
-from ..methods.watershed import (LANDSCAPES, split_touching_objects, voronoi_otsu_labeling,
-                                 watershed)
+from ..methods.watershed import LANDSCAPES, split_touching_objects, voronoi_otsu_labeling, watershed
 from ._family import Auto, FamilyWidget, Method
 from ._layers import full_data, spatial_ndim, unit_symbol
 

@@ -17,8 +17,7 @@ import math
 
 import napari
 import numpy as np
-from magicgui.widgets import (CheckBox, ComboBox, FloatSpinBox, PushButton, RadioButtons,
-                              SpinBox)
+from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox, PushButton, RadioButtons, SpinBox
 
 from .. import backend
 from ..methods import adaptive, label

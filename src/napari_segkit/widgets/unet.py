@@ -14,8 +14,16 @@ from pathlib import Path
 
 import napari
 import numpy as np
-from magicgui.widgets import (CheckBox, ComboBox, Container, FileEdit, FloatSpinBox, Label,
-                              PushButton, SpinBox)
+from magicgui.widgets import (
+    CheckBox,
+    ComboBox,
+    Container,
+    FileEdit,
+    FloatSpinBox,
+    Label,
+    PushButton,
+    SpinBox,
+)
 
 from .. import unet
 from ._base import Panel, RunState, follow_active, pick
@@ -62,7 +70,7 @@ class _RunningWidget(Panel):
 class _Pair(Container):
     """One training pair: an image layer and its labels layer."""
 
-    def __init__(self, owner: "TrainUNetWidget", number: int):
+    def __init__(self, owner: TrainUNetWidget, number: int):
         self.image = ComboBox(label=f"image {number}", choices=owner._image_layers,
                               nullable=True)
         self.annotations = ComboBox(label=f"labels {number}", choices=owner._labels_layers,

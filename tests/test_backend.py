@@ -99,3 +99,22 @@ def test_cupy_in_cupy_out_and_numpy_in_numpy_out():
     assert isinstance(from_numpy, np.ndarray)
     np.testing.assert_array_equal(on_gpu.get(), threshold(image, device="cpu"))
     np.testing.assert_array_equal(from_numpy, threshold(image, device="cpu"))
+
+
+def test_public_signatures_show_device_and_progress():
+    """help() and inspect.signature show the keywords the decorators add, once, keyword-only,
+    with their defaults; the method's own parameters are unchanged."""
+    import inspect
+
+    import napari_segkit as sk
+
+    for function in (sk.threshold, sk.label, sk.split_touching_objects, sk.felzenszwalb,
+                     sk.postprocess.fill_holes, sk.kmeans, sk.adaptive_threshold):
+        params = inspect.signature(function).parameters
+        assert params["device"].default == "auto", function.__name__
+        assert params["device"].kind is inspect.Parameter.KEYWORD_ONLY
+        assert params["progress"].default is None
+        assert list(params).count("progress") == 1
+        own = inspect.signature(inspect.unwrap(function)).parameters
+        assert [p for p in params if p not in ("device", "progress")] == \
+            [p for p in own if p not in ("device", "progress")]

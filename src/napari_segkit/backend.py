@@ -216,6 +216,7 @@ def on_device(func: Callable) -> Callable:
         _last.device = "cpu"
         return like_input(result, image)
 
+    wrapper.__signature__ = run_signature(func)
     return wrapper
 
 
@@ -244,7 +245,22 @@ def cpu_only(func: Callable) -> Callable:
         _last.device = "cpu"
         return like_input(result, image)
 
+    wrapper.__signature__ = run_signature(func)
     return wrapper
+
+
+def run_signature(func: Callable) -> inspect.Signature:
+    """``func``'s signature with the keywords the decorators add (``device="auto"``,
+    ``progress=None``), so that ``help()`` and ``inspect.signature`` show them."""
+    signature = inspect.signature(func)
+    params = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    rest = [p for p in signature.parameters.values() if p.kind is p.VAR_KEYWORD]
+    added = [inspect.Parameter("device", inspect.Parameter.KEYWORD_ONLY, default="auto",
+                               annotation=Device),
+             inspect.Parameter("progress", inspect.Parameter.KEYWORD_ONLY, default=None,
+                               annotation="Callable[[float], None] | None")]
+    params += [p for p in added if p.name not in signature.parameters]
+    return signature.replace(parameters=params + rest)
 
 
 def _first_argument(func: Callable) -> str:

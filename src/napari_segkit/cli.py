@@ -59,7 +59,7 @@ CLASSIC = {
 }
 #: every METHOD of `segkit run METHOD`, in the order of its help
 METHOD_NAMES = ("threshold", "adaptive", *CLASSIC, "unet")
-_NOT_OPTIONS = {"spacing", "seeds", "device", "return_membership", "mask"}
+_NOT_OPTIONS = {"spacing", "seeds", "device", "progress", "return_membership", "mask"}
 
 
 def _options(function) -> dict[str, type]:

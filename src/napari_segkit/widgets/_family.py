@@ -38,7 +38,8 @@ from ._layers import displayed_plane, full_data, provenance, public_name, show_l
 log = logging.getLogger(__name__)
 
 #: parameters the widget fills in itself rather than showing
-_FILLED = ("spacing", "rgb", "seeds", "point", "mask", "return_membership", "seed", "sample")
+_FILLED = ("spacing", "rgb", "seeds", "point", "mask", "return_membership", "seed", "sample",
+           "device", "progress")
 
 @dataclass(frozen=True)
 class Method:

@@ -322,7 +322,7 @@ def test_mask_written_into_prefaulted_pages_equals_the_plain_compare(monkeypatch
     assert filters.threshold_otsu(grey8) == threshold(grey8, return_threshold=True)[1]
 
 
-def test_default_numbers_skip_the_checks_and_others_are_checked():
+def test_check_method_accepts_whole_numbers_and_refuses_others():
     from napari_segkit.methods.threshold import check_method
 
     check_method("otsu", None)

@@ -31,7 +31,6 @@ _CHUNK = 1 << 21  # elements per bincount pass: bounds the int64 temporary to 16
 _MAX_INTEGER_BINS = 1 << 24  # wider integer ranges use ``nbins`` equal bins instead
 _COUNTED = (np.dtype(np.uint8), np.dtype(np.uint16))  # counted by :func:`_count` in one pass
 _THREADED = 1 << 20  # elements from which the counting is split between threads
-_DEFAULT_NUMBERS = ((int, 3), (int, 256), (float, 50.0))  # classes, nbins, percentile
 
 
 class NothingToSeparate(ValueError):
@@ -121,9 +120,6 @@ def check_method(method: str, value: float | None, *, classes: int = 3, nbins: i
         raise ValueError("method='manual' needs a value, e.g. value=120")
     if method != "manual" and value is not None:
         raise ValueError(f"value={value} is only used with method='manual', not {method!r}")
-    if value is None and _DEFAULT_NUMBERS == tuple(
-            (type(v), v) for v in (classes, nbins, percentile)):
-        return  # the defaults, known good
     check_number("value", value, optional=True)
     check_number("classes", classes, minimum=2, maximum=256, integer=True)
     check_number("nbins", nbins, minimum=2, integer=True)

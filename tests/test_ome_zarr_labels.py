@@ -16,8 +16,8 @@ import zarr
 
 from napari_segkit import label, threshold
 from napari_segkit.io import Volume, read
-from napari_segkit.tiling import store
-from napari_segkit.tiling.store import labels_path, write_labels
+from napari_segkit.io import chunked as store
+from napari_segkit.io.chunked import labels_path, write_labels
 
 ome_zarr_writer = pytest.importorskip("ome_zarr.writer")
 ome_zarr_models = pytest.importorskip("ome_zarr_models")

@@ -15,8 +15,9 @@ import pytest
 import tifffile
 
 from napari_segkit import cli, read, write
+from napari_segkit.io import write_labels
 from napari_segkit.io._atomic import TEMP_NAME, sweep, temp_name
-from napari_segkit.tiling import scheduler, write_labels
+from napari_segkit.tiling import scheduler
 
 from .conftest import needs_unet
 
@@ -32,7 +33,7 @@ CHILD = textwrap.dedent("""
     import numpy as np
     from napari_segkit import write
     from napari_segkit.io import _atomic
-    from napari_segkit.tiling import write_labels
+    from napari_segkit.io import write_labels
 
     path = sys.argv[1]
 

@@ -160,13 +160,13 @@ def test_blockwise_labels_open_lazily_as_a_multiscale_labels_layer(make_napari_v
     reader as a lazy multiscale Labels layer with the source's pixel size."""
     import dask.array as da
 
-    from napari_segkit import label, threshold, tiling
+    from napari_segkit import io, label, threshold
     from napari_segkit.samples import nuclei_2d
 
     source = nuclei_2d(shape=(300, 400), count=60)
     image = da.from_array(np.tile(source.data, (8, 7)), chunks=512)
     path = tmp_path / "nuclei.ome.zarr"
-    tiling.write_labels(path, label(threshold(image)), like=source)
+    io.write_labels(path, label(threshold(image)), like=source)
     viewer = make_napari_viewer()
     layer, = viewer.open(path, plugin="napari-segkit")
     assert isinstance(layer, napari.layers.Labels) and layer.multiscale

@@ -10,7 +10,7 @@ import tifffile
 from skimage import measure
 
 import napari_segkit as sk
-from napari_segkit import tiling
+from napari_segkit import io, tiling
 from napari_segkit.methods import postprocess
 from napari_segkit.methods.threshold import NothingToSeparate
 from napari_segkit.progress import Cancelled
@@ -168,7 +168,7 @@ def test_write_chunked_with_pyramid_and_read_back(tmp_path, name):
     image = np.tile(source.data, (8, 7))  # 2400 × 2800: gets a pyramid
     labels = sk.label(sk.threshold(da.from_array(image, chunks=512)))
     seen = []
-    info = tiling.write_labels(tmp_path / name, labels, like=source, progress=seen.append)
+    info = io.write_labels(tmp_path / name, labels, like=source, progress=seen.append)
     assert seen and seen[-1] == pytest.approx(1.0) and seen == sorted(seen)
     expected = measure.label(sk.threshold(image))
     assert info == {"max": expected.max(), "levels": 2}
@@ -184,7 +184,7 @@ def test_write_chunked_with_pyramid_and_read_back(tmp_path, name):
 def test_written_tiff_is_tiled_ome_that_others_read(tmp_path):
     labels = da.from_array(np.arange(600 * 700, dtype=np.int32).reshape(600, 700) % 70000,
                            chunks=256)
-    tiling.write_labels(tmp_path / "big.tif", labels)
+    io.write_labels(tmp_path / "big.tif", labels)
     with tifffile.TiffFile(tmp_path / "big.tif") as tif:
         assert tif.is_ome and tif.pages.first.is_tiled
         assert tif.pages.first.dtype == np.uint32  # ids above 65535 kept
@@ -197,12 +197,12 @@ def test_write_refuses_and_keeps_what_is_there(tmp_path):
     (target / "precious").write_text("keep me")
     labels = da.zeros((64, 64), chunks=32, dtype=np.uint8)
     with pytest.raises(FileExistsError):
-        tiling.write_labels(target, labels)
+        io.write_labels(target, labels)
     assert (target / "precious").read_text() == "keep me"
     with pytest.raises(ValueError, match="integer"):
-        tiling.write_labels(tmp_path / "f.zarr", labels.astype(np.float32))
+        io.write_labels(tmp_path / "f.zarr", labels.astype(np.float32))
     with pytest.raises(ValueError, match=".zarr or .tif"):
-        tiling.write_labels(tmp_path / "f.nii", labels)
+        io.write_labels(tmp_path / "f.nii", labels)
 
 
 def test_cancel_stops_and_leaves_nothing(tmp_path, mask):
@@ -213,7 +213,7 @@ def test_cancel_stops_and_leaves_nothing(tmp_path, mask):
             raise Cancelled
 
     with pytest.raises(Cancelled):
-        tiling.write_labels(tmp_path / "out.zarr", labels, progress=cancel)
+        io.write_labels(tmp_path / "out.zarr", labels, progress=cancel)
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(Cancelled):
         sk.label(da.from_array(mask, chunks=(4, 40, 40)), progress=cancel)
@@ -226,7 +226,7 @@ def test_local_cluster_run_equals_in_memory(tmp_path, mask):
         assert client is not None and len(client.scheduler_info()["workers"]) == 2
         lazy = da.from_array(image, chunks=CHUNKS_3D)
         result = postprocess.remove_small_objects(sk.label(sk.threshold(lazy)), 100)
-        tiling.write_labels(tmp_path / "out.zarr", result)
+        io.write_labels(tmp_path / "out.zarr", result)
     expected = postprocess.remove_small_objects(sk.label(mask), 100)
     same_objects(sk.read(tmp_path / "out.zarr").data.compute(), expected)
 

@@ -268,13 +268,46 @@ def _first_argument(func: Callable) -> str:
     return next(iter(inspect.signature(func).parameters), "image")
 
 
+#: "module.function" of a public method -> its version for dask arrays; filled by the
+#: modules that define those versions (see :func:`lazy_version_of`), which
+#: :func:`on_dask_input` loads on the first dask array
+LAZY: dict[str, Callable] = {}
+_loaders: list[Callable[[], object]] = []
+_loading = threading.Lock()
+
+
+def lazy_version_of(public: Callable) -> Callable:
+    """Register the decorated function as what ``public`` does with a dask array."""
+    def register(implementation: Callable) -> Callable:
+        LAZY[_key(public)] = implementation
+        return implementation
+    return register
+
+
+def on_dask_input(loader: Callable[[], object]) -> None:
+    """Call ``loader`` (which imports the modules that register lazy versions) before the
+    first dask array is looked up, so that they and dask load only when needed."""
+    _loaders.append(loader)
+
+
+def blockwise_version(func: Callable) -> Callable | None:
+    """The registered version of public method ``func`` for dask arrays, or None."""
+    with _loading:
+        while _loaders:
+            _loaders.pop(0)()
+    return LAZY.get(_key(inspect.unwrap(func)))
+
+
+def _key(function: Callable) -> str:
+    return f"{function.__module__}.{function.__name__}"
+
+
 def _lazy_version(func: Callable, image: Any) -> Callable | None:
-    """The blockwise version of ``func`` (see :mod:`napari_segkit.tiling`) when ``image`` is
-    a dask array and there is one; None otherwise (dask input is then read into memory)."""
-    if not type(image).__module__.startswith("dask.array"):
+    """The blockwise version of ``func`` when ``image`` is a dask array and there is one;
+    None otherwise (dask input is then read into memory)."""
+    if not is_dask(image):
         return None
-    tiling = importlib.import_module("napari_segkit.tiling")
-    return tiling.LAZY.get(f"{func.__module__}.{func.__name__}")
+    return blockwise_version(func)
 
 
 def _free_gpu_memory() -> None:

@@ -351,22 +351,6 @@ def _series_option(parser: argparse.ArgumentParser) -> None:
                         "text found in its description (see `segkit info FOLDER`)")
 
 
-def pick_series(volumes, choice: str | None):
-    """The one volume of ``read``'s result that ``choice`` names (see ``--series``)."""
-    if not isinstance(volumes, list):
-        return volumes
-    if choice is None:
-        names = "; ".join(f"{v.metadata.get('series_number')}: {v.name}" for v in volumes)
-        raise ValueError(f"the input holds {len(volumes)} series ({names}); "
-                         "choose one with --series")
-    found = [v for v in volumes if str(v.metadata.get("series_number")) == choice] or \
-        [v for v in volumes if choice.lower() in v.name.lower()]
-    if len(found) != 1:
-        raise ValueError(f"--series {choice!r} matches {len(found)} of the series "
-                         f"({', '.join(v.name for v in volumes)}); be more specific")
-    return found[0]
-
-
 def _device_option(parser: argparse.ArgumentParser) -> None:
     from .backend import DEVICES
 
@@ -440,7 +424,7 @@ def _run_one(args, extra) -> int:
     from tqdm import tqdm
 
     from . import backend
-    from .io import read, write
+    from .io import pick_series, read, write
     from .methods import label, postprocess
 
     function, _ = _methods()[args.method]
@@ -678,7 +662,7 @@ def _batch_table(source: Path, target: Path, table: Path, redo: bool) -> dict:
     """Write (or read back) the measurements of one output; its summary statistics."""
     import pandas as pd
 
-    from .io import read
+    from .io import pick_series, read
 
     labels = pick_series(read(target), None)
     if redo or not table.exists():
@@ -721,7 +705,7 @@ def _write_frame(path: Path, frame, overwrite: bool = True) -> None:
 
 def _measure(args, _extra) -> int:
     """`segkit measure LABELS [--image IMAGE] -o TABLE.csv`."""
-    from .io import read
+    from .io import pick_series, read
 
     if args.output.exists() and not args.overwrite:
         raise FileExistsError(f"{args.output} already exists; add --overwrite to replace it")
@@ -744,7 +728,7 @@ def _run_unet(args, params: dict) -> int:
     from tqdm import tqdm
 
     from . import unet
-    from .io import read, write
+    from .io import pick_series, read, write
 
     unet.devices.require_torch()
     if "model" not in params:
@@ -772,7 +756,7 @@ def _train(args, _extra) -> int:
     import numpy as np
 
     from . import unet
-    from .io import read
+    from .io import pick_series, read
 
     unet.devices.require_torch()  # before reading anything
     if len(args.image) != len(args.labels):
@@ -814,7 +798,7 @@ def _run_classic(args, function, params: dict) -> int:
     import numpy as np
     from tqdm import tqdm
 
-    from .io import read, write
+    from .io import pick_series, read, write
     from .methods import label
 
     if params.get("mode") == "panoptic":
@@ -907,12 +891,13 @@ def _run_blockwise(args, function, params: dict) -> int:
     from tqdm import tqdm
 
     from . import tiling
-    from .io import is_zarr_path, read, write
+    from .backend import blockwise_version
+    from .io import is_zarr_path, pick_series, read, write, write_labels
     from .methods import label, postprocess
 
-    if tiling.LAZY.get(tiling.blocks.key(function)) is None:
+    if blockwise_version(function) is None:
         blockwise = sorted(name for name, (f, _) in _methods().items()
-                           if tiling.LAZY.get(tiling.blocks.key(f)))
+                           if blockwise_version(f))
         raise ValueError(f"{args.method} needs the whole image in memory; block by block "
                          f"runs: {', '.join(blockwise)}. Leave out --scheduler, --workers, "
                          "--memory-limit and --chunks, and write .tif or .nii")
@@ -956,9 +941,8 @@ def _run_blockwise(args, function, params: dict) -> int:
             if result.dtype == bool:
                 result = result.astype(np.uint8)
             if args.output.suffix.lower() in (".tif", ".tiff") or is_zarr_path(args.output):
-                found = tiling.write_labels(args.output, result, like=volume,
-                                            overwrite=args.overwrite,
-                                            progress=stage("write"))["max"]
+                found = write_labels(args.output, result, like=volume,
+                                     overwrite=args.overwrite, progress=stage("write"))["max"]
             else:
                 result = tiling.compute([result])[0]
                 write(args.output, result, like=volume, overwrite=args.overwrite)
@@ -972,7 +956,7 @@ def _run_blockwise(args, function, params: dict) -> int:
 
 
 def _default_chunks(volume) -> tuple:
-    from .tiling.store import CHUNK_2D, CHUNK_3D
+    from .io.chunked import CHUNK_2D, CHUNK_3D
 
     spatial = volume.data.ndim - volume.rgb
     edge = CHUNK_2D if spatial == 2 else CHUNK_3D
@@ -984,7 +968,7 @@ def read_seeds(path: Path) -> np.ndarray:
     label image file."""
     import numpy as np
 
-    from .io import read
+    from .io import pick_series, read
 
     if path.suffix.lower() != ".csv":
         return np.asarray(pick_series(read(path), None).data)

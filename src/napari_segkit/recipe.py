@@ -251,14 +251,9 @@ def load(path) -> Recipe:
 def run_file(recipe: Recipe, path, output, *, overwrite: bool = False, series=None):
     """Run ``recipe`` on image file ``path`` and write the labels to ``output`` with the
     image's voxel size; returns the labels."""
-    from .io import read, write
+    from .io import pick_series, read, write
 
-    volume = read(path)
-    if isinstance(volume, list):
-        from .cli import pick_series
-
-        volume = pick_series(volume, series)
-    volume = volume.load()
+    volume = pick_series(read(path), series).load()
     spacing = volume.spacing if set(volume.units) != {"pixel"} else None
     result = recipe.run(volume.data, spacing=spacing)
     if result.dtype == bool:

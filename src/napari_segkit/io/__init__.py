@@ -7,6 +7,7 @@ from pathlib import Path
 from .dicom import is_dicom_file, read_dicom
 from .image import read_image, write_png
 from .nifti import nifti_suffix, read_nifti, write_nifti
+from .series import pick_series
 from .tiff import read_tiff, write_tiff
 from .volume import ReadError, Volume
 from .zarr import is_zarr_path, read_zarr
@@ -44,13 +45,13 @@ def write(path, labels, *, like: Volume | None = None, overwrite: bool = False) 
     """Write ``labels`` to ``path`` (format from the extension) with the geometry of ``like``.
 
     ".zarr" (OME-Zarr), and TIFF for dask arrays, are written block by block (tiled
-    OME-TIFF) through :func:`napari_segkit.tiling.write_labels`; dask arrays written to
+    OME-TIFF) through :func:`napari_segkit.io.write_labels`; dask arrays written to
     other formats are computed into memory first.
     """
     path = Path(path)
     if is_zarr_path(path) or (suffix(path) in (".tif", ".tiff")
                               and type(labels).__module__.startswith("dask")):
-        from ..tiling import write_labels
+        from .chunked import write_labels
 
         write_labels(path, labels, like=like, overwrite=overwrite)
         return
@@ -72,4 +73,14 @@ def _by_extension(table: dict, path: Path, verb: str):
     return function
 
 
-__all__ = ["READERS", "WRITERS", "ReadError", "Volume", "read", "write"]
+def __getattr__(name: str):
+    """``write_labels`` (the chunked writer) imports dask and zarr on first use."""
+    if name == "write_labels":
+        from .chunked import write_labels
+
+        return write_labels
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["READERS", "WRITERS", "ReadError", "Volume", "pick_series", "read", "write",
+           "write_labels"]

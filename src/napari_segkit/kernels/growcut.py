@@ -35,13 +35,13 @@ def _arguments(values, shape, steps, decay, max_drop, xp):
         return values, steps, decay, np.float32(max_drop)
     padded = np.zeros((len(steps), 3), np.int32)  # as (dz, dy, dx)
     padded[:, 3 - len(shape):] = steps
-    dims = (1,) * (3 - len(shape)) + tuple(shape)
-    return (xp.ascontiguousarray(values, dtype=xp.float32), dims, xp.asarray(padded),
+    return (xp.ascontiguousarray(values, dtype=xp.float32), xp.asarray(padded),
             xp.asarray(decay), np.float32(max_drop))
 
 
-def _step_gpu(labels, strength, new_labels, new_strength, changed, values, dims, steps, decay,
+def _step_gpu(labels, strength, new_labels, new_strength, changed, values, steps, decay,
               max_drop):
+    dims = (1,) * (3 - labels.ndim) + labels.shape
     kernel("growcut", "growcut_step")(
         grid(labels.size), (256,),
         (values, np.int32(values.shape[-1]), labels, strength, new_labels, new_strength,

@@ -30,12 +30,11 @@ def flood(landscape, markers, mask=None, connectivity: int = 1):
     mask = (xp.ones(landscape.shape, bool) if mask is None
             else xp.ascontiguousarray(mask, dtype=bool))
     markers = xp.where(mask, markers, 0).astype(xp.int32)
-    seeded = markers > 0
-    cost = xp.where(seeded, landscape, xp.float32(np.inf)).astype(xp.float32)
+    cost = xp.where(markers > 0, landscape, xp.float32(np.inf)).astype(xp.float32)
     state = (cost, cost.copy(), xp.zeros(landscape.shape, xp.int32), markers.copy())
     offsets = flood_offsets(landscape.ndim, connectivity)
     if xp is np:
-        step = _twin_step(landscape, mask, seeded, offsets)
+        step = _twin_step(landscape, mask, markers, offsets)
     else:
         step = _gpu_step(landscape, mask, markers, offsets)
     return until_stable(step, state, xp)[3]
@@ -65,9 +64,9 @@ def _gpu_step(landscape, mask, markers, offsets):
     return step
 
 
-def _twin_step(landscape, mask, seeded, offsets):
+def _twin_step(landscape, mask, markers, offsets):
     """One synchronous step of the automaton, neighbours in the kernel's order."""
-    free = mask & ~seeded
+    free = mask & (markers <= 0)
     shape = landscape.shape
 
     def step(state, spare, changed):

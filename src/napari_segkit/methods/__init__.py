@@ -1,5 +1,8 @@
 """Segmentation algorithms. Nothing here imports napari or Qt."""
 
+import importlib
+
+from ..backend import on_dask_input
 from . import cluster, contours, edges, metrics, postprocess, regions
 from .adaptive import adaptive_threshold
 from .cluster import fuzzy_cmeans, kmeans, mean_shift, slic
@@ -15,6 +18,8 @@ from .regions import felzenszwalb, magic_wand, normalized_cut, region_grow, spli
 from .scale import estimate_object_size
 from .threshold import threshold
 from .watershed import find_seeds, split_touching_objects, voronoi_otsu_labeling, watershed
+
+on_dask_input(lambda: importlib.import_module("._blockwise", __name__))
 
 __all__ = ["adaptive_threshold", "chan_vese", "cluster", "contours", "distance_transform",
            "edge_map", "edge_regions", "edges", "estimate_object_size", "felzenszwalb",

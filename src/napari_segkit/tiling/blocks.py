@@ -1,5 +1,7 @@
-"""What every blockwise method needs: the registry of lazy versions, grey images from colour
-blocks, local work with a halo, and a pass over the blocks that returns small per-block facts."""
+"""What every blockwise method needs: dask input chunked like the image, local work with a
+halo, and a pass over the blocks that returns small per-block facts. Nothing here knows the
+methods; they use it (:mod:`napari_segkit.methods._blockwise`), and so do the chunked writers
+(:mod:`napari_segkit.io.chunked`)."""
 
 from __future__ import annotations
 
@@ -11,23 +13,6 @@ import dask.array as da
 import numpy as np
 
 from ..backend import is_dask
-from ..methods.channels import to_grey
-
-#: "module.function" of a public method -> its version for dask arrays
-LAZY: dict[str, Callable] = {}
-
-
-def key(function: Callable) -> str:
-    """The registry key of a public method (its module and name)."""
-    return f"{function.__module__}.{function.__name__}"
-
-
-def lazy_version_of(public: Callable) -> Callable:
-    """Register the decorated function as what ``public`` does with a dask array."""
-    def register(implementation: Callable) -> Callable:
-        LAZY[key(public)] = implementation
-        return implementation
-    return register
 
 
 def as_dask(array: Any, like: da.Array) -> da.Array:
@@ -35,19 +20,6 @@ def as_dask(array: Any, like: da.Array) -> da.Array:
     if is_dask(array):
         return array.rechunk(like.chunks)
     return da.from_array(np.asarray(array), chunks=like.chunks)
-
-
-def grey_of(image: da.Array, *, rgb: bool | None, channel) -> da.Array:
-    """The grey image of a dask image (colour blocks hold all of their pixel's channels)."""
-    if rgb is None:
-        rgb = image.ndim >= 3 and image.shape[-1] in (3, 4)
-    sample = np.zeros((1,) * (image.ndim - 1) + (image.shape[-1],), image.dtype)
-    grey = to_grey(sample, rgb=rgb, channel=channel)  # checks rgb and channel as in memory
-    if not rgb:
-        return image
-    image = image.rechunk({image.ndim - 1: -1})
-    return image.map_blocks(to_grey, rgb=True, channel=channel, drop_axis=image.ndim - 1,
-                            dtype=grey.dtype)
 
 
 def overlapping(function: Callable, image: da.Array, *others: da.Array, halo, dtype,

@@ -14,9 +14,10 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from ..methods import components
-from ..progress import reporting
-from .blocks import lazy_version_of, per_block
+from ...backend import lazy_version_of
+from ...progress import reporting
+from ...tiling.blocks import per_block
+from .. import components
 
 _MAX_ID = np.iinfo(np.int32).max
 

@@ -15,12 +15,12 @@ import numpy as np
 import tifffile
 import zarr
 
-from ..io._atomic import atomic_path, remove_own_temporaries, scratch_folder
-from ..io.tiff import LABELS_SOFTWARE
-from ..io.volume import Volume
-from ..io.zarr import NGFF_UNITS, ngff_image, transform_of
 from ..progress import reporting, share
-from .blocks import is_dask, per_block
+from ..tiling.blocks import is_dask, per_block
+from ._atomic import atomic_path, remove_own_temporaries, scratch_folder
+from .tiff import LABELS_SOFTWARE
+from .volume import Volume
+from .zarr import NGFF_UNITS, ngff_image, transform_of
 
 #: chunk edge (voxels) for new stores: 1024² tiles in 2D, 128³ in 3D
 CHUNK_2D, CHUNK_3D = 1024, 128

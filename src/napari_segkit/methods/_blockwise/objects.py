@@ -7,10 +7,11 @@ import dask
 import dask.array as da
 import numpy as np
 
-from ..methods import postprocess
-from ..methods._geometry import spacing_for, voxels_for_size
-from ..progress import reporting, share
-from .blocks import lazy_version_of, per_block
+from ...backend import lazy_version_of
+from ...progress import reporting, share
+from ...tiling.blocks import per_block
+from .. import postprocess
+from .._geometry import spacing_for, voxels_for_size
 from .local import _check_labels, _is_mask
 from .stitch import label
 

@@ -7,10 +7,12 @@ import math
 
 import numpy as np
 
-from ..methods import adaptive, postprocess
-from ..methods._geometry import spacing_for
-from ..progress import reporting
-from .blocks import as_dask, grey_of, lazy_version_of, overlapping, per_block
+from ...backend import lazy_version_of
+from ...progress import reporting
+from ...tiling.blocks import as_dask, overlapping, per_block
+from .. import adaptive, postprocess
+from .._geometry import spacing_for
+from .grey import grey_of
 from .histogram import _finite_range
 
 

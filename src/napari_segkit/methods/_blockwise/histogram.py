@@ -7,16 +7,18 @@ from __future__ import annotations
 import dask.array as da
 import numpy as np
 
-from ..methods import threshold as in_memory
-from ..methods.threshold import (
+from ...backend import lazy_version_of
+from ...progress import reporting, share
+from ...tiling.blocks import as_dask, per_block
+from .. import threshold as in_memory
+from ..threshold import (
     NothingToSeparate,
     apply_threshold,
     check_method,
     from_histogram,
     histogram,
 )
-from ..progress import reporting, share
-from .blocks import as_dask, grey_of, lazy_version_of, per_block
+from .grey import grey_of
 
 _SMALL_INTEGERS = (np.uint8, np.uint16, np.int8, np.int16, np.bool_)
 

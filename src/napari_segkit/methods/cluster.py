@@ -105,21 +105,106 @@ def _check_sampling(mode: str, seed: int, sample: int, iterations: int,
 def kmeans(image, k: int = 3, *, rgb: bool = False, mode: str = "semantic", seed: int = 0,
            iterations: int = 30, starts: int = 10, sample: int = SAMPLE, dark: bool = False,
            min_size: float | None = None):
-    """k-means on intensity or colour; classes 1…k by brightness. Each of ``starts`` runs
-    (greedy k-means++ start, as scikit-learn's) is at most ``iterations`` Lloyd steps, ending
-    early when no pixel changes class or no centre moves by over 1e-4 × the spread, then
-    Hartigan's exchange, which only lowers the within-class variance; the lowest is kept.
-    Sums in float64; one channel: on the sample's histogram (exact, O(levels)); colour:
-    compiled (:mod:`._kmeans`). Every pixel then goes to its nearest centre (compiled).
+    """Cluster pixels by intensity or colour with k-means; classes 1…k by brightness.
 
-    ``mode``: "semantic" (uint8 class ids), "instance" (int32 ids of the connected parts
-    of every class but the background: the darkest class, or the brightest with ``dark``)
-    or "panoptic" (both, as a tuple); instance parts smaller than ``min_size`` voxels are
-    dropped (None, "auto": 0.2 × the area/volume of the image's typical object,
-    :func:`~napari_segkit.methods.scale.estimate_object_size`; 0 keeps every part).
-    ``device``: "auto", "cpu" or "gpu";
-    on the GPU every pixel is assigned there (kernels/kmeans.cu), the centres are fitted on
-    the host from the same sample, so the classes are the CPU's.
+    The centres are learnt from a seeded random sample of at most ``sample`` finite pixels
+    (so results repeat and memory stays at a few copies of the image). Each of ``starts``
+    runs (a greedy k-means++ start, as scikit-learn's) is at most ``iterations`` Lloyd
+    steps, ending early when no pixel changes class or no centre moves by over 1e-4 × the
+    spread, then Hartigan's exchange, which only lowers the within-class variance; the run
+    with the lowest is kept. Sums are in float64; one channel works on the sample's histogram
+    (exact, O(levels)), colour is compiled (:mod:`~napari_segkit.methods._kmeans`). Every
+    pixel then goes to its nearest centre (compiled). Classes are numbered by increasing
+    brightness (mean over the channels), so similar images get the same class ids.
+
+    Parameters
+    ----------
+    image : (N,), (M, N) or (P, M, N) array, or a colour array (..., C) with ``rgb=True``
+        Intensities, or colour in the last axis (clustered as vectors). Any array-like
+        (NumPy, CuPy, dask, zarr); the result is CuPy for CuPy input, else NumPy.
+    k : int, default 3
+        Number of classes, 2 to 255.
+    rgb : bool, default False
+        The last axis holds colour channels.
+    mode : {"semantic", "instance", "panoptic"}, default "semantic"
+        "semantic": uint8 class ids; "instance": int32 ids of the connected parts (faces
+        touching) of every class but the background; "panoptic": both, as a tuple.
+    seed : int, default 0
+        Seed (≥ 0) of the pixel sample and of the k-means++ starts.
+    iterations : int, default 30
+        Most Lloyd steps per start (≥ 1); Hartigan's exchange then takes as many passes.
+    starts : int, default 10
+        Runs from different k-means++ starts (≥ 1); the lowest within-class sum of squares
+        wins.
+    sample : int, default 200000
+        Most pixels the centres are learnt from (≥ 1).
+    dark : bool, default False
+        For "instance" and "panoptic": the objects are dark, so the brightest class is the
+        background (else the darkest).
+    min_size : float, optional
+        For "instance" and "panoptic": parts smaller than this many voxels are dropped and
+        the ids renumbered 1…N. None (auto): 0.2 × the area/volume of a disc/ball of the
+        typical object diameter of a 2D or 3D image
+        (:func:`~napari_segkit.methods.scale.estimate_object_size`); when no object stands
+        out of the noise, a warning and empty labels. 0 keeps every part.
+    device : {"auto", "cpu", "gpu"}, default "auto"
+        Where to run: "auto" uses the GPU when CuPy and a CUDA device work, else the CPU; on
+        GPU out-of-memory it runs again on the CPU, with a warning. On the GPU every pixel
+        is assigned there (kernels/kmeans.cu); the centres are fitted on the host from the
+        same sample, so the classes are the CPU's.
+    progress : callable, optional
+        Called with the fraction done (0 to 1); see :mod:`napari_segkit.progress`.
+
+    Returns
+    -------
+    labels : uint8 or int32 array, or a tuple of both
+        Of the image's shape (without the colour axis). "semantic": uint8 class ids 1…k,
+        1 the darkest; "instance": int32 object ids 1…N, 0 the background; "panoptic":
+        (classes, objects).
+
+    Raises
+    ------
+    TypeError
+        If ``image`` is not an array, or a numeric argument is not a number.
+    ValueError
+        If ``k`` is not an integer from 2 to 255, ``mode`` is unknown, ``seed`` < 0,
+        ``sample``, ``iterations`` or ``starts`` < 1, ``min_size`` < 0; if the image is
+        not 1D-3D grey (or ``rgb`` colour), has no finite pixel or fewer than ``k``
+        distinct values.
+    GPUUnavailableError
+        If ``device="gpu"`` and no CUDA device works.
+
+    See Also
+    --------
+    fuzzy_cmeans : Soft memberships instead of one class per pixel.
+    mean_shift : The number of classes from the data.
+    slic : Superpixels: compact regions, not classes.
+
+    References
+    ----------
+    .. [1] S. Lloyd, "Least squares quantization in PCM", IEEE Transactions on Information
+           Theory 28(2):129-137, 1982. :doi:`10.1109/TIT.1982.1056489`
+    .. [2] D. Arthur and S. Vassilvitskii, "k-means++: the advantages of careful seeding",
+           Proceedings of the 18th ACM-SIAM Symposium on Discrete Algorithms (SODA),
+           1027-1035, 2007.
+    .. [3] J. A. Hartigan, Clustering Algorithms, Wiley, 1975.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari_segkit import kmeans
+    >>> image = np.zeros((32, 48)); image[4:28, 4:20] = 1.0; image[4:28, 28:44] = 2.0
+    >>> classes = kmeans(image, k=3)
+    >>> classes.dtype.name, np.unique(classes).tolist()
+    ('uint8', [1, 2, 3])
+    >>> int(classes[0, 0]), int(classes[16, 12]), int(classes[16, 36])  # dark to bright
+    (1, 2, 3)
+
+    In "instance" mode the darkest class is the background and each rectangle an object:
+
+    >>> objects = kmeans(image, k=3, mode="instance")
+    >>> objects.dtype.name, int(objects.max())
+    ('int32', 2)
     """
     _check_sampling(mode, seed, sample, iterations, min_size)
     check_number("starts", starts, minimum=1, integer=True)
@@ -141,11 +226,91 @@ def fuzzy_cmeans(image, k: int = 3, *, m: float = 2.0, rgb: bool = False,
                  mode: str = "semantic", return_membership: bool = False, seed: int = 0,
                  iterations: int = 200, sample: int = SAMPLE, dark: bool = False,
                  min_size: float | None = None):
-    """Fuzzy c-means (Bezdek) on intensity or colour: each pixel belongs to every class with
-    a membership in 0…1; the label is the class with the largest. ``m`` > 1 is the
-    fuzziness (2 is usual); the centres start from k-means'. With ``return_membership``
-    also returns float32 memberships of shape (k, *image shape), classes ordered as the
-    labels (1…k by brightness). ``mode``, ``dark`` and ``min_size`` as in :func:`kmeans`.
+    """Cluster pixels by intensity or colour with fuzzy c-means (Bezdek).
+
+    Each pixel belongs to every class with a membership in 0…1 (summing to 1); the label is
+    the class with the largest, which is the nearest centre. The centres start from
+    k-means' (:func:`kmeans`'s sample, starts and steps) and are then refined on the same
+    sample of at most ``sample`` pixels, in float64, until none moves by more than 1e-6 × the
+    sample's range or after ``iterations``. Classes are numbered 1…k by brightness, as in
+    :func:`kmeans`. Each step costs O(sample × k²).
+
+    Parameters
+    ----------
+    image : (N,), (M, N) or (P, M, N) array, or a colour array (..., C) with ``rgb=True``
+        Intensities, or colour in the last axis. Any array-like (NumPy, CuPy, dask, zarr);
+        the result is CuPy for CuPy input, else NumPy.
+    k : int, default 3
+        Number of classes, 2 to 255.
+    m : float, default 2.0
+        Fuzziness, > 1 (2 is usual; near 1 the memberships approach k-means' 0 or 1).
+    rgb : bool, default False
+        The last axis holds colour channels.
+    mode : {"semantic", "instance", "panoptic"}, default "semantic"
+        As in :func:`kmeans`.
+    return_membership : bool, default False
+        Also return the memberships.
+    seed : int, default 0
+        Seed (≥ 0) of the pixel sample and of the k-means start.
+    iterations : int, default 200
+        Most fuzzy c-means steps (≥ 1).
+    sample : int, default 200000
+        Most pixels the centres are learnt from (≥ 1).
+    dark : bool, default False
+        As in :func:`kmeans`: for "instance" and "panoptic", the brightest class is the
+        background.
+    min_size : float, optional
+        As in :func:`kmeans`: parts smaller than this many voxels are dropped (None: 0.2 ×
+        the typical object's area/volume; 0 keeps every part).
+    device : {"auto", "cpu", "gpu"}, default "auto"
+        Runs on the CPU ("auto" and "cpu"); "gpu" raises GPUUnavailableError.
+    progress : callable, optional
+        Called with the fraction done (0 to 1); see :mod:`napari_segkit.progress`.
+
+    Returns
+    -------
+    labels : uint8 or int32 array, or a tuple of both
+        As in :func:`kmeans`: uint8 classes 1…k ("semantic"), int32 objects ("instance") or
+        both ("panoptic").
+    membership : (k, ...) float32 array
+        Only with ``return_membership``: the memberships, of shape (k, *image shape), class
+        ``i + 1`` at index ``i`` (ordered as the labels).
+
+    Raises
+    ------
+    TypeError
+        If ``image`` is not an array, or a numeric argument is not a number.
+    ValueError
+        If ``m`` ≤ 1, ``k`` is not an integer from 2 to 255, ``mode`` is unknown, ``seed``
+        < 0, ``sample`` or ``iterations`` < 1, ``min_size`` < 0; if the image is not 1D-3D
+        grey (or ``rgb`` colour), has no finite pixel or fewer than ``k`` distinct values.
+    GPUUnavailableError
+        If ``device="gpu"``.
+
+    See Also
+    --------
+    kmeans : Hard classes, on the CPU or the GPU.
+
+    References
+    ----------
+    .. [1] J. C. Bezdek, R. Ehrlich and W. Full, "FCM: the fuzzy c-means clustering
+           algorithm", Computers & Geosciences 10(2-3):191-203, 1984.
+           :doi:`10.1016/0098-3004(84)90020-7`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari_segkit import fuzzy_cmeans
+    >>> image = np.zeros((32, 48)); image[4:28, 4:20] = 1.0; image[4:28, 28:44] = 2.0
+    >>> image += np.random.default_rng(0).normal(0, 0.2, image.shape)
+    >>> labels, membership = fuzzy_cmeans(image, k=3, return_membership=True)
+    >>> np.unique(labels).tolist(), membership.shape, membership.dtype.name
+    ([1, 2, 3], (3, 32, 48), 'float32')
+
+    A pixel of the dim rectangle is mostly, but not only, in class 2:
+
+    >>> [round(float(u), 2) for u in membership[:, 16, 12]]
+    [0.07, 0.9, 0.03]
     """
     _check_sampling(mode, seed, sample, iterations, min_size)
     check_number("m", m, above=1)
@@ -205,10 +370,87 @@ def _memberships(points, centres, m):
 def mean_shift(image, *, bandwidth: float | None = None, rgb: bool = False,
                mode: str = "semantic", seed: int = 0, sample: int = 1000,
                iterations: int = 100, dark: bool = False, min_size: float | None = None):
-    """Mean shift on intensity or colour: the number of classes follows from the data (the
-    modes of its density, smoothed by a Gaussian of ``bandwidth`` in intensity units;
-    default: Silverman's rule). Classes 1…n by brightness; at most 255 modes. ``mode``,
-    ``dark`` and ``min_size`` as in :func:`kmeans`.
+    """Cluster pixels by intensity or colour with mean shift; the number of classes is found.
+
+    The classes are the modes of the intensity (colour) density, smoothed by a Gaussian of
+    ``bandwidth``: each of a seeded sample of at most ``sample`` pixels climbs to its mode
+    (at most ``iterations`` steps, until none moves by 1e-3 × ``bandwidth``), modes closer
+    than ``bandwidth`` are joined, and every pixel goes to the nearest mode. Classes 1…n by
+    brightness; at most 255 modes. Each step costs O(sample²), so the sample is small.
+
+    Parameters
+    ----------
+    image : (N,), (M, N) or (P, M, N) array, or a colour array (..., C) with ``rgb=True``
+        Intensities, or colour in the last axis. Any array-like (NumPy, CuPy, dask, zarr);
+        the result is CuPy for CuPy input, else NumPy.
+    bandwidth : float, optional
+        Width (> 0) of the Gaussian kernel, in intensity units. None: Silverman's rule,
+        1.06 × the sample's standard deviation (mean over the channels) × n^(-1/5), or 1 for
+        a flat sample.
+    rgb : bool, default False
+        The last axis holds colour channels.
+    mode : {"semantic", "instance", "panoptic"}, default "semantic"
+        As in :func:`kmeans`.
+    seed : int, default 0
+        Seed (≥ 0) of the pixel sample.
+    sample : int, default 1000
+        Most pixels whose modes are sought (≥ 1).
+    iterations : int, default 100
+        Most mean-shift steps (≥ 1).
+    dark : bool, default False
+        As in :func:`kmeans`: for "instance" and "panoptic", the brightest class is the
+        background.
+    min_size : float, optional
+        As in :func:`kmeans`: parts smaller than this many voxels are dropped (None: 0.2 ×
+        the typical object's area/volume; 0 keeps every part).
+    device : {"auto", "cpu", "gpu"}, default "auto"
+        Runs on the CPU ("auto" and "cpu"); "gpu" raises GPUUnavailableError.
+    progress : callable, optional
+        Called with the fraction done (0 to 1); see :mod:`napari_segkit.progress`.
+
+    Returns
+    -------
+    labels : uint8 or int32 array, or a tuple of both
+        As in :func:`kmeans`: uint8 classes 1…n ("semantic"), int32 objects ("instance") or
+        both ("panoptic").
+
+    Raises
+    ------
+    TypeError
+        If ``image`` is not an array, or a numeric argument is not a number.
+    ValueError
+        If ``bandwidth`` ≤ 0, ``mode`` is unknown, ``seed`` < 0, ``sample`` or
+        ``iterations`` < 1, ``min_size`` < 0; if the image is not 1D-3D grey (or ``rgb``
+        colour) or has no finite pixel; if more than 255 modes are found (use a larger
+        ``bandwidth``).
+    GPUUnavailableError
+        If ``device="gpu"``.
+
+    See Also
+    --------
+    kmeans : A given number of classes.
+
+    References
+    ----------
+    .. [1] D. Comaniciu and P. Meer, "Mean shift: a robust approach toward feature space
+           analysis", IEEE Transactions on Pattern Analysis and Machine Intelligence
+           24(5):603-619, 2002. :doi:`10.1109/34.1000236`
+    .. [2] B. W. Silverman, Density Estimation for Statistics and Data Analysis, Chapman and
+           Hall, 1986.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari_segkit import mean_shift
+    >>> image = np.zeros((32, 48)); image[4:28, 4:20] = 1.0; image[4:28, 28:44] = 2.0
+    >>> image += np.random.default_rng(0).normal(0, 0.1, image.shape)
+    >>> classes = mean_shift(image)  # three intensity levels: three classes
+    >>> np.unique(classes).tolist()
+    [1, 2, 3]
+    >>> int(classes[0, 0]), int(classes[16, 12]), int(classes[16, 36])
+    (1, 2, 3)
+    >>> np.unique(mean_shift(image, bandwidth=2.0)).tolist()  # wider: one mode
+    [1]
     """
     _check_sampling(mode, seed, sample, iterations, min_size)
     check_number("bandwidth", bandwidth, above=0, optional=True)
@@ -243,10 +485,77 @@ def mean_shift(image, *, bandwidth: float | None = None, rgb: bool = False,
 @cpu_only
 def slic(image, *, n_segments: int = 100, compactness: float = 10.0, sigma: float = 0.0,
          spacing=None, rgb: bool = False):
-    """SLIC superpixels (:func:`skimage.segmentation.slic`): about ``n_segments`` compact
-    regions that follow edges; ``compactness`` trades shape for colour (higher = squarer;
-    grey images are scaled to 0…100 like Lab lightness, so 10 suits grey and colour);
-    ``spacing`` makes 3D superpixels round in physical units. int32 labels 1…N."""
+    """Divide the image into SLIC superpixels: compact regions that follow edges.
+
+    Runs :func:`skimage.segmentation.slic`: k-means in (intensity or colour, position) space
+    from a grid of about ``n_segments`` centres. Grey images are scaled to 0…100 like Lab
+    lightness first (3-channel colour is converted to Lab by scikit-image), so the same
+    ``compactness`` (10) suits grey and colour, whatever the bit depth.
+
+    Parameters
+    ----------
+    image : (M, N) or (P, M, N) array, or a colour array (..., C) with ``rgb=True``
+        Finite intensities, or colour in the last axis (3 channels: converted to Lab). Any
+        array-like (NumPy, CuPy, dask, zarr); the result is CuPy for CuPy input, else NumPy.
+    n_segments : int, default 100
+        About how many superpixels (≥ 1).
+    compactness : float, default 10.0
+        Trades shape for colour (> 0): higher gives squarer superpixels, lower ones that
+        follow intensity more closely.
+    sigma : float, default 0.0
+        Gaussian smoothing first (≥ 0; 0 = none), in the units of ``spacing``.
+    spacing : sequence of float, optional
+        Physical voxel size per axis (default 1 per axis): 3D superpixels are round in
+        physical units.
+    rgb : bool, default False
+        The last axis holds colour channels.
+    device : {"auto", "cpu", "gpu"}, default "auto"
+        Runs on the CPU ("auto" and "cpu"); "gpu" raises GPUUnavailableError.
+    progress : callable, optional
+        Called with the fraction done (0 to 1); see :mod:`napari_segkit.progress`.
+
+    Returns
+    -------
+    labels : int32 array
+        Superpixel ids 1…N, of the image's shape (without the colour axis).
+
+    Raises
+    ------
+    TypeError
+        If ``image`` is not an array, or a numeric argument is not a number.
+    ValueError
+        If ``n_segments`` < 1, ``compactness`` ≤ 0 or ``sigma`` < 0; if the image is not 2D
+        or 3D (plus colour), or has NaN or infinite values; if ``spacing`` is not one
+        positive number per axis.
+    GPUUnavailableError
+        If ``device="gpu"``.
+
+    See Also
+    --------
+    normalized_cut : Joins superpixels into regions.
+    felzenszwalb : Graph-based regions of any shape.
+
+    References
+    ----------
+    .. [1] R. Achanta, A. Shaji, K. Smith, A. Lucchi, P. Fua and S. Süsstrunk, "SLIC
+           superpixels compared to state-of-the-art superpixel methods", IEEE Transactions
+           on Pattern Analysis and Machine Intelligence 34(11):2274-2282, 2012.
+           :doi:`10.1109/TPAMI.2012.120`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari_segkit import slic
+    >>> image = np.zeros((32, 32)); image[:, 12:] = 1.0  # an edge off the 4 × 4 grid
+    >>> labels = slic(image, n_segments=16, compactness=1)
+    >>> labels.dtype.name, int(labels.max())
+    ('int32', 16)
+    >>> all(np.ptp(image[labels == i]) == 0 for i in range(1, 17))  # none crosses the edge
+    True
+    >>> squarer = slic(image, n_segments=16, compactness=10)
+    >>> all(np.ptp(image[squarer == i]) == 0 for i in range(1, 17))
+    False
+    """
     check_number("n_segments", n_segments, minimum=1, integer=True)
     check_number("compactness", compactness, above=0)
     check_number("sigma", sigma, minimum=0)

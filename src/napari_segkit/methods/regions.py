@@ -29,14 +29,77 @@ def _values(image, rgb: bool) -> np.ndarray:
 
 @cpu_only
 def region_grow(image, seeds, *, tolerance: float, connectivity: int = 1, rgb: bool = False):
-    """Grow each seed over the connected voxels whose intensity (colour: Euclidean
-    distance in colour space) is within ``tolerance`` of the seed's: its value for a point
-    seed, its mean for a painted one.
+    """Grow each seed over the connected voxels whose intensity is close to the seed's.
 
-    ``seeds`` are points (N × ndim voxel coordinates, one region each) or a label image
-    (each id one region, e.g. strokes in a Labels layer). Voxels within reach of two seeds go
-    to the region they are connected to first (a flood from the uncontested parts). Returns
-    int32 labels with the seeds' ids.
+    A region is every voxel connected to its seed through voxels whose intensity (colour:
+    Euclidean distance in colour space, float32) is within ``tolerance`` of the seed's
+    reference: its value for a point seed, its mean for a painted one. Voxels within reach
+    of two seeds go to the region they are connected to first (a flood from the uncontested
+    parts). The flood is compiled for 1D to 3D images with up to 4 channels, one seed at a
+    time.
+
+    Parameters
+    ----------
+    image : (M, N) or (P, M, N) array, or a colour array (..., C) with ``rgb=True``
+        Intensities, or colour in the last axis. Any array-like (NumPy, CuPy, dask, zarr);
+        the result is CuPy for CuPy input, else NumPy.
+    seeds : (K, ndim) array or label image
+        Points (voxel coordinates, rounded; one region each, ids 1…K in their order) or a
+        label image of the image's shape (each id one region, e.g. strokes in a Labels
+        layer).
+    tolerance : float
+        Largest distance (≥ 0, intensity units) of a voxel's value to the seed's reference;
+        required.
+    connectivity : int, default 1
+        Neighbours that touch: 1 = faces only (4 in 2D, 6 in 3D) up to ndim (faces, edges
+        and corners: 8 in 2D, 26 in 3D).
+    rgb : bool, default False
+        The last axis holds colour channels.
+    device : {"auto", "cpu", "gpu"}, default "auto"
+        Runs on the CPU ("auto" and "cpu"); "gpu" raises GPUUnavailableError.
+    progress : callable, optional
+        Called with the fraction done (0 to 1); see :mod:`napari_segkit.progress`.
+
+    Returns
+    -------
+    labels : int32 array
+        Each region with its seed's id, 0 where no seed reached; of the image's shape
+        (without the colour axis).
+
+    Raises
+    ------
+    TypeError
+        If ``image`` is not an array, or ``tolerance`` is not a number.
+    ValueError
+        If ``tolerance`` < 0 or ``connectivity`` is not from 1 to ndim; if there is no seed,
+        a point lies outside the image, or ``seeds`` are neither a label image (integers) of
+        the image's shape nor K × ndim points.
+    GPUUnavailableError
+        If ``device="gpu"``.
+
+    See Also
+    --------
+    magic_wand : One region around a point, as a mask.
+    watershed : Seeds that flood until they meet.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari_segkit import region_grow
+    >>> image = np.zeros((16, 16))
+    >>> image[2:7, 2:7] = 10; image[7:12, 2:7] = 11; image[9:14, 9:14] = 20
+    >>> labels = region_grow(image, [[4, 4], [11, 11]], tolerance=2)
+    >>> labels.dtype.name, np.bincount(labels.ravel()).tolist()
+    ('int32', [181, 50, 25])
+
+    Seed 1 (value 10) took its square and the touching one of 11; a tighter tolerance
+    keeps it to its own:
+
+    >>> np.bincount(region_grow(image, [[4, 4], [11, 11]], tolerance=0.5).ravel()).tolist()
+    [206, 25, 25]
+    >>> painted = np.zeros((16, 16), int); painted[3, 3:6] = 5  # a stroke with id 5
+    >>> np.unique(region_grow(image, painted, tolerance=2)).tolist()
+    [0, 5]
     """
     return _grown_regions(image, seeds, tolerance, connectivity, rgb, np.int32)
 
@@ -149,8 +212,61 @@ def _reached(allowed: np.ndarray, seed: np.ndarray, connectivity: int) -> np.nda
 
 @cpu_only
 def magic_wand(image, point, *, tolerance: float, connectivity: int = 1, rgb: bool = False):
-    """The connected region around ``point`` (voxel coordinates) within ``tolerance`` of its
-    intensity or colour, as a boolean mask — Fiji's and Photoshop's wand tool, in 2D or 3D."""
+    """Select the connected region around a point whose intensity is close to the point's.
+
+    Fiji's and Photoshop's wand tool, in 2D or 3D: :func:`region_grow` from one point seed,
+    the voxels connected to ``point`` whose intensity or colour is within ``tolerance`` of
+    its own.
+
+    Parameters
+    ----------
+    image : (M, N) or (P, M, N) array, or a colour array (..., C) with ``rgb=True``
+        Intensities, or colour in the last axis. Any array-like (NumPy, CuPy, dask, zarr);
+        the result is CuPy for CuPy input, else NumPy.
+    point : sequence of float
+        Voxel coordinates of the start, one per axis (rounded).
+    tolerance : float
+        Largest distance (≥ 0, intensity units; colour: Euclidean) of a voxel's value to the
+        point's; required.
+    connectivity : int, default 1
+        Neighbours that touch: 1 = faces only, up to ndim (faces, edges and corners).
+    rgb : bool, default False
+        The last axis holds colour channels.
+    device : {"auto", "cpu", "gpu"}, default "auto"
+        Runs on the CPU ("auto" and "cpu"); "gpu" raises GPUUnavailableError.
+    progress : callable, optional
+        Called with the fraction done (0 to 1); see :mod:`napari_segkit.progress`.
+
+    Returns
+    -------
+    mask : bool array
+        True on the selected region; of the image's shape (without the colour axis).
+
+    Raises
+    ------
+    TypeError
+        If ``image`` is not an array, or ``point`` or ``tolerance`` is not numbers.
+    ValueError
+        If ``tolerance`` < 0 or ``connectivity`` is not from 1 to ndim; if ``point`` has
+        not one coordinate per axis or lies outside the image.
+    GPUUnavailableError
+        If ``device="gpu"``.
+
+    See Also
+    --------
+    region_grow : Several seeds at once, as labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari_segkit import magic_wand
+    >>> image = np.zeros((16, 16)); image[2:7, 2:7] = 10; image[7:12, 2:7] = 11
+    >>> mask = magic_wand(image, (4, 4), tolerance=2)  # both squares: 10 and 11
+    >>> mask.dtype.name, int(mask.sum())
+    ('bool', 50)
+    >>> int(magic_wand(image, (4, 4), tolerance=0.5).sum())  # only the square of 10
+    25
+    """
     point = np.asarray(check_numbers("point", point)).reshape(1, -1)
     return _grown_regions(image, point, tolerance, connectivity, rgb, np.uint8).view(bool)
 
@@ -159,15 +275,75 @@ def magic_wand(image, point, *, tolerance: float, connectivity: int = 1, rgb: bo
 def split_and_merge(image, *, tolerance: float | None = None, min_block: int = 1,
                     merge_tolerance: float | None = None, rgb: bool = False,
                     min_size: float | None = None):
-    """Split-and-merge (Horowitz & Pavlidis): blocks (quadtree in 2D, octree in 3D) are split
+    """Segment by split-and-merge (Horowitz & Pavlidis) into regions of even intensity.
+
+    Blocks (quadtree in 2D, octree in 3D, over the image padded to a power of 2) are split
     until the intensity range inside each is at most ``tolerance`` or they reach
-    ``min_block`` voxels on a side; neighbouring blocks whose mean intensities differ by
-    less than ``merge_tolerance`` (default ``tolerance``) are then joined. ``tolerance``
-    defaults to :data:`SPLIT_TOLERANCE` × the image's intensity range (0.5–99.5
-    percentiles; colour: the largest channel's). Regions smaller than ``min_size`` voxels
-    are given to their nearest neighbours (None, "auto": 0.2 × the area/volume of the
-    typical object, :func:`~napari_segkit.methods.scale.estimate_object_size`; 0 keeps
-    them). int32 labels 1…N.
+    ``min_block`` voxels on a side; neighbouring blocks whose mean intensities (colour: mean
+    colours, Euclidean) differ by less than ``merge_tolerance`` are then joined, on the
+    graph of the blocks (so a chain of similar blocks joins). Regions smaller than
+    ``min_size`` voxels are then given to their nearest neighbours.
+
+    Parameters
+    ----------
+    image : (M, N) or (P, M, N) array, or a colour array (..., C) with ``rgb=True``
+        Intensities, or colour in the last axis (the merge uses the first 3 channels). Any
+        array-like (NumPy, CuPy, dask, zarr); the result is CuPy for CuPy input, else NumPy.
+    tolerance : float, optional
+        Largest intensity range (≥ 0) inside a block. None: :data:`SPLIT_TOLERANCE` (0.1) ×
+        the image's intensity range (0.5-99.5 percentiles; colour: the largest channel's).
+    min_block : int, default 1
+        Smallest block side, in voxels (≥ 1).
+    merge_tolerance : float, optional
+        Largest difference (≥ 0) of the mean intensities of blocks that are joined. None:
+        ``tolerance``.
+    rgb : bool, default False
+        The last axis holds colour channels.
+    min_size : float, optional
+        Regions smaller than this many voxels (≥ 0) are filled by the nearest larger region.
+        None (auto): 0.2 × the area/volume of a disc/ball of the typical object diameter
+        (:func:`~napari_segkit.methods.scale.estimate_object_size`), or 0 with a warning
+        when no object stands out of the noise; 0 keeps every region.
+    device : {"auto", "cpu", "gpu"}, default "auto"
+        Runs on the CPU ("auto" and "cpu"); "gpu" raises GPUUnavailableError.
+    progress : callable, optional
+        Called with the fraction done (0 to 1); see :mod:`napari_segkit.progress`.
+
+    Returns
+    -------
+    labels : int32 array
+        Region ids 1…N (every voxel in one); of the image's shape (without the colour axis).
+
+    Raises
+    ------
+    TypeError
+        If ``image`` is not an array, or a numeric argument is not a number.
+    ValueError
+        If ``tolerance``, ``merge_tolerance`` or ``min_size`` < 0, or ``min_block`` < 1.
+    GPUUnavailableError
+        If ``device="gpu"``.
+
+    See Also
+    --------
+    felzenszwalb : Graph-based regions.
+    region_grow : Regions grown from seeds.
+
+    References
+    ----------
+    .. [1] S. L. Horowitz and T. Pavlidis, "Picture segmentation by a tree traversal
+           algorithm", Journal of the ACM 23(2):368-388, 1976.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari_segkit import split_and_merge
+    >>> yy, xx = np.mgrid[:64, :64]
+    >>> image = np.zeros((64, 64))
+    >>> for cy, cx in [(16, 16), (16, 48), (48, 16), (48, 48)]:  # four discs of 109 pixels
+    ...     image[(yy - cy) ** 2 + (xx - cx) ** 2 < 6 ** 2] = 1.0
+    >>> labels = split_and_merge(image)
+    >>> labels.dtype.name, np.bincount(labels.ravel())[1:].tolist()  # background, 4 discs
+    ('int32', [3660, 109, 109, 109, 109])
     """
     check_number("tolerance", tolerance, minimum=0, optional=True)
     check_number("min_block", min_block, minimum=1, integer=True)
@@ -243,14 +419,77 @@ def _merge(values: np.ndarray, leaves: np.ndarray, tolerance: float) -> np.ndarr
 @cpu_only
 def felzenszwalb(image, *, scale: float | None = None, sigma: float = 0.8,
                  min_size: int | None = None, rgb: bool = False):
-    """Felzenszwalb–Huttenlocher graph segmentation (:func:`skimage.segmentation.felzenszwalb`):
-    larger ``scale`` gives larger regions; ``min_size`` in pixels; grey images are scaled to
-    0…255 first, so the same ``scale`` suits any bit depth. 2D; a 3D stack is done
-    slice by slice with ids unique across slices. int32 labels 1…N. Left on None, ``scale``
-    is 5 × and ``min_size`` 0.2 × the area of a disc of the typical object diameter
-    (:func:`~napari_segkit.methods.scale.estimate_object_size`, in pixels, of the middle
-    slice of a stack); an image
-    without objects then gives scale 100 and min_size 20, with a warning."""
+    """Segment by Felzenszwalb and Huttenlocher's graph method into regions of any shape.
+
+    Runs :func:`skimage.segmentation.felzenszwalb`: pixels are joined along the edges of the
+    pixel graph, weakest first, while the difference between two regions is small next to
+    the variation inside them; larger ``scale`` gives larger regions. Grey images are scaled
+    to 0…255 first, so the same ``scale`` suits any bit depth. 2D; a 3D stack is done slice
+    by slice, with ids unique across slices.
+
+    Parameters
+    ----------
+    image : (M, N) or (P, M, N) array, or a colour array (..., C) with ``rgb=True``
+        An image or a stack of 2D slices; colour in the last axis. Any array-like (NumPy,
+        CuPy, dask, zarr); the result is CuPy for CuPy input, else NumPy.
+    scale : float, optional
+        Larger gives larger regions (> 0). None: 5 × the area of a disc of the typical
+        object diameter (:func:`~napari_segkit.methods.scale.estimate_object_size`, in
+        pixels, of the middle slice of a stack); 100, with a warning, for an image without
+        objects.
+    sigma : float, default 0.8
+        Gaussian smoothing first, in pixels (≥ 0).
+    min_size : int, optional
+        Smallest region, in pixels (≥ 0). None: 0.2 × the area of a disc of the typical
+        object diameter; 20, with a warning, for an image without objects.
+    rgb : bool, default False
+        The last axis holds colour channels.
+    device : {"auto", "cpu", "gpu"}, default "auto"
+        Runs on the CPU ("auto" and "cpu"); "gpu" raises GPUUnavailableError.
+    progress : callable, optional
+        Called with the fraction done (0 to 1); see :mod:`napari_segkit.progress`.
+
+    Returns
+    -------
+    labels : int32 array
+        Region ids 1…N (every pixel in one); of the image's shape (without the colour
+        axis).
+
+    Raises
+    ------
+    TypeError
+        If ``image`` is not an array, or a numeric argument is not a number.
+    ValueError
+        If ``scale`` ≤ 0, ``sigma`` < 0, or ``min_size`` is not an integer ≥ 0; if the
+        image is neither 2D nor a 3D stack (plus colour).
+    GPUUnavailableError
+        If ``device="gpu"``.
+
+    See Also
+    --------
+    slic : Compact superpixels.
+    split_and_merge : Regions of even intensity.
+
+    References
+    ----------
+    .. [1] P. F. Felzenszwalb and D. P. Huttenlocher, "Efficient graph-based image
+           segmentation", International Journal of Computer Vision 59(2):167-181, 2004.
+           :doi:`10.1023/B:VISI.0000022288.19776.77`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari_segkit import felzenszwalb
+    >>> yy, xx = np.mgrid[:64, :64]
+    >>> image = np.zeros((64, 64))
+    >>> for cy, cx in [(16, 16), (16, 48), (48, 16), (48, 48)]:  # four discs of 109 pixels
+    ...     image[(yy - cy) ** 2 + (xx - cx) ** 2 < 6 ** 2] = 1.0
+    >>> labels = felzenszwalb(image, sigma=0)
+    >>> labels.dtype.name, np.bincount(labels.ravel())[1:].tolist()  # background, 4 discs
+    ('int32', [3660, 109, 109, 109, 109])
+    >>> int(felzenszwalb(np.stack([image, image]), sigma=0).max())  # 5 new ids per slice
+    10
+    """
     check_number("scale", scale, above=0, optional=True)
     check_number("sigma", sigma, minimum=0)
     check_number("min_size", min_size, minimum=0, integer=True, optional=True)
@@ -283,9 +522,73 @@ def felzenszwalb(image, *, scale: float | None = None, sigma: float = 0.8,
 @cpu_only
 def normalized_cut(image, *, n_segments: int = 400, compactness: float = 10.0,
                    threshold: float = 0.001, spacing=None, rgb: bool = False, seed: int = 0):
-    """Normalised cut (Shi & Malik) on the region adjacency graph of SLIC superpixels, edges
-    weighted by mean-colour similarity; ``threshold`` stops the recursive cuts (smaller =
-    more regions). 2D or 3D. int32 labels 1…N."""
+    """Segment by normalised cuts (Shi & Malik) of a graph of SLIC superpixels.
+
+    The image is divided into :func:`slic` superpixels; on their region adjacency graph,
+    edges weighted by mean-colour similarity (:func:`skimage.graph.rag_mean_color` on the
+    image scaled to 0…255), :func:`skimage.graph.cut_normalized` cuts recursively in two
+    while a cut costs less than ``threshold``. 2D or 3D. Each cut solves an eigenproblem of
+    the graph, so the cost grows quickly with ``n_segments``.
+
+    Parameters
+    ----------
+    image : (M, N) or (P, M, N) array, or a colour array (..., C) with ``rgb=True``
+        Finite intensities, or colour in the last axis. Any array-like (NumPy, CuPy, dask,
+        zarr); the result is CuPy for CuPy input, else NumPy.
+    n_segments : int, default 400
+        About how many superpixels (≥ 1), as in :func:`slic`.
+    compactness : float, default 10.0
+        Superpixel shape against colour (> 0), as in :func:`slic`.
+    threshold : float, default 0.001
+        Largest normalised-cut value (> 0) that still splits a region: smaller gives more
+        regions.
+    spacing : sequence of float, optional
+        Physical voxel size per axis (default 1 per axis), as in :func:`slic`.
+    rgb : bool, default False
+        The last axis holds colour channels.
+    seed : int, default 0
+        Seed of the eigensolver's random start, so results repeat.
+    device : {"auto", "cpu", "gpu"}, default "auto"
+        Runs on the CPU ("auto" and "cpu"); "gpu" raises GPUUnavailableError.
+    progress : callable, optional
+        Called with the fraction done (0 to 1); see :mod:`napari_segkit.progress`.
+
+    Returns
+    -------
+    labels : int32 array
+        Region ids 1…N (every voxel in one); of the image's shape (without the colour axis).
+
+    Raises
+    ------
+    TypeError
+        If ``image`` is not an array, or a numeric argument is not a number.
+    ValueError
+        If ``threshold`` ≤ 0; as :func:`slic` (``n_segments`` < 1, ``compactness`` ≤ 0,
+        an image not 2D or 3D or with NaN or infinite values, a bad ``spacing``).
+    GPUUnavailableError
+        If ``device="gpu"``.
+
+    See Also
+    --------
+    slic : The superpixels alone.
+    felzenszwalb : Another graph method, on pixels.
+
+    References
+    ----------
+    .. [1] J. Shi and J. Malik, "Normalized cuts and image segmentation", IEEE Transactions
+           on Pattern Analysis and Machine Intelligence 22(8):888-905, 2000.
+           :doi:`10.1109/34.868688`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari_segkit import normalized_cut
+    >>> image = np.zeros((32, 32)); image[:, 16:] = 1.0; image[16:, :16] = 0.5  # 3 regions
+    >>> image += np.random.default_rng(0).normal(0, 0.05, image.shape)
+    >>> labels = normalized_cut(image, n_segments=16, compactness=1)
+    >>> labels.dtype.name, np.bincount(labels.ravel())[1:].tolist()
+    ('int32', [256, 512, 256])
+    """
     check_number("threshold", threshold, above=0)
     superpixels = slic(image, n_segments=n_segments, compactness=compactness,
                        spacing=spacing, rgb=rgb, device="cpu")

@@ -37,22 +37,73 @@ DEFAULT_NGFF = "0.4"
 
 def write_labels(path, labels, *, like: Volume | None = None, overwrite: bool = False,
                  pyramid: bool | None = None, ngff: str | None = None, progress=None) -> dict:
-    """Write ``labels`` (dask or NumPy, 2D or 3D) to ``path``: an OME-Zarr folder
-    (".zarr", NGFF ``ngff``: "0.4" on Zarr v2, the default, or "0.5" on Zarr v3), a label
-    image of an OME-Zarr image (``IMAGE.zarr/labels/NAME``, see :func:`labels_path`) or a
-    tiled, zlib-compressed OME-TIFF (".tif"/".tiff"), with the voxel size of ``like``. The
-    work is done block by block on the current scheduler (see
-    :func:`napari_segkit.tiling.scheduler`); nothing is left at ``path`` if it fails.
+    """Write labels block by block to OME-Zarr or a tiled OME-TIFF, with a pyramid.
 
-    ``pyramid`` (default: 2D images larger than :data:`PYRAMID_FROM`) adds levels halved
-    each time (every other pixel, so ids stay ids) down to :data:`PYRAMID_FROM`.
+    The work runs block by block on the current scheduler (see
+    :func:`napari_segkit.tiling.scheduler`), so a result larger than memory is never held
+    whole; nothing is left at ``path`` if it fails or is cancelled.
 
-    A label image of an OME-Zarr image follows that image instead, as NGFF asks: its NGFF
-    version, its space axes, one level per image level with that level's shape and
-    coordinate transformations (each pixel takes the id of the nearest full-resolution
-    pixel), and ``"source": {"image": "../../"}``; NAME is added to the ``labels`` list of
-    ``IMAGE.zarr/labels``. The image's own arrays are never touched; ``like`` and
-    ``pyramid`` do not apply. Returns ``{"max": largest id, "levels": number of levels}``.
+    A label image of an OME-Zarr image follows that image, as NGFF asks: its NGFF version,
+    its space axes, one level per image level with that level's shape and coordinate
+    transformations (each pixel takes the id of the nearest full-resolution pixel), and
+    ``"source": {"image": "../../"}``; NAME is added to the ``labels`` list of
+    ``IMAGE.zarr/labels``. The image's own arrays are never touched.
+
+    Parameters
+    ----------
+    path : str or Path
+        ".zarr" (an OME-Zarr folder), ``IMAGE.zarr/labels/NAME`` (a label image of the
+        OME-Zarr image IMAGE.zarr, see :func:`labels_path`) or ".tif"/".tiff" (tiled,
+        zlib-compressed OME-TIFF).
+    labels : (M, N) or (P, M, N) integer or bool array
+        NumPy, zarr or dask; bool is written as uint8.
+    like : Volume, optional
+        The image the labels belong to: its voxel size and origin are written with them.
+        Not used for a label image of an OME-Zarr image (that image's geometry is).
+    overwrite : bool, default False
+        Replace an existing ``path``; without it an existing path is an error.
+    pyramid : bool, optional
+        Add levels halved each time (every other pixel, so ids stay ids) down to
+        :data:`PYRAMID_FROM` pixels. Default: for 2D labels larger than that.
+    ngff : {"0.4", "0.5"}, optional
+        NGFF version of a new store: "0.4" on Zarr v2 (the default, which every OME-Zarr
+        reader opens) or "0.5" on Zarr v3.
+    progress : callable, optional
+        Called with the fraction done (0 to 1); raising from it cancels the write.
+
+    Returns
+    -------
+    info : dict
+        ``{"max": largest id written, "levels": number of levels}``.
+
+    Raises
+    ------
+    ValueError
+        If ``labels`` is not integer or bool, not 2D or 3D, or ``path`` is not a ".zarr",
+        a label image path or a TIFF.
+    FileExistsError
+        If ``path`` exists and ``overwrite`` is False.
+
+    See Also
+    --------
+    napari_segkit.io.write : Any format, in memory; picks this writer for ".zarr".
+
+    References
+    ----------
+    .. [1] J. Moore et al., "OME-NGFF: a next-generation file format for expanding
+           bioimaging data-access strategies", Nature Methods 18:1496-1498, 2021.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import numpy as np
+    >>> from napari_segkit.io import read, write_labels
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> labels = np.zeros((64, 64), np.uint16); labels[8:24, 8:24] = 1; labels[40:56, 30:60] = 2
+    >>> write_labels(folder / "labels.zarr", labels)
+    {'max': 2, 'levels': 1}
+    >>> np.array_equal(np.asarray(read(folder / "labels.zarr").data), labels)
+    True
     """
     path = Path(path)
     labels = labels if is_dask(labels) else da.from_array(np.asarray(labels))

@@ -41,11 +41,59 @@ _last = threading.local()
 
 
 class GPUUnavailableError(RuntimeError):
-    """``device="gpu"`` was asked for but no usable CUDA GPU is there."""
+    """``device="gpu"`` was asked for but no usable CUDA GPU is there.
+
+    Raised by every method given ``device="gpu"`` when CuPy is missing or does not import,
+    or CUDA has no working device (the message names the cause and the fix, from
+    :func:`gpu_status`), and by the CPU-only methods, which have no GPU path yet, whatever
+    the machine. A :class:`RuntimeError`; ``device="auto"`` never raises it (it falls back to
+    the CPU).
+
+    See Also
+    --------
+    gpu_status : Whether a GPU is usable, and why.
+    resolve_device : Turn "auto", "cpu" or "gpu" into the device to use.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari_segkit import slic
+    >>> from napari_segkit.backend import GPUUnavailableError
+    >>> try:
+    ...     slic(np.zeros((8, 8)), device="gpu")
+    ... except GPUUnavailableError as err:
+    ...     print(err)
+    slic runs on the CPU only (no GPU path yet); use device='auto' or 'cpu'
+    """
 
 
 def gpu_status() -> tuple[bool, str]:
-    """Whether a CUDA GPU is usable through CuPy, and why (cached after the first call)."""
+    """Tell whether a CUDA GPU is usable through CuPy, and why.
+
+    The first call imports CuPy (if it is installed) and asks CUDA for its devices; the
+    answer is cached for the session (:func:`reset_gpu_status` forgets it, e.g. after
+    installing a driver). A missing CuPy, a missing or too old NVIDIA driver or no device
+    is not an error: it gives ``False`` and a sentence naming the cause and the fix.
+
+    Returns
+    -------
+    ok : bool
+        True when CuPy imports and CUDA device 0 answers.
+    message : str
+        Why: e.g. "CUDA device 0 is NVIDIA H100", or "CuPy is not installed; install it with
+        ``pip install napari-segkit[gpu]`` ...".
+
+    See Also
+    --------
+    resolve_device : The device a ``device="auto"`` call runs on.
+
+    Examples
+    --------
+    >>> from napari_segkit.backend import gpu_status
+    >>> ok, message = gpu_status()  # with or without a GPU
+    >>> isinstance(ok, bool), isinstance(message, str)
+    (True, True)
+    """
     global _status
     if _status is None:
         _status = _probe_gpu()
@@ -92,7 +140,41 @@ def reset_gpu_status() -> None:
 
 
 def resolve_device(device: str = "auto") -> Literal["cpu", "gpu"]:
-    """Turn ``"auto" | "cpu" | "gpu"`` into the device to use now."""
+    """Turn ``"auto" | "cpu" | "gpu"`` into the device to use now.
+
+    "cpu" is always the CPU. "gpu" is the GPU when :func:`gpu_status` says one works, else
+    an error. "auto" is the GPU when one works, else the CPU; the first "auto" logs the
+    choice and its reason (at INFO level, once per session).
+
+    Parameters
+    ----------
+    device : {"auto", "cpu", "gpu"}, default "auto"
+        The device asked for.
+
+    Returns
+    -------
+    device : {"cpu", "gpu"}
+        Where to run.
+
+    Raises
+    ------
+    ValueError
+        If ``device`` is not "auto", "cpu" or "gpu".
+    GPUUnavailableError
+        If ``device`` is "gpu" and no CUDA GPU works (the message says why).
+
+    Examples
+    --------
+    >>> from napari_segkit.backend import resolve_device
+    >>> resolve_device("cpu")
+    'cpu'
+    >>> resolve_device("auto") in ("cpu", "gpu")  # "gpu" only where one works
+    True
+    >>> resolve_device("tpu")
+    Traceback (most recent call last):
+    ...
+    ValueError: device must be one of ('auto', 'cpu', 'gpu'), not 'tpu'
+    """
     global _auto_announced
     if device not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}, not {device!r}")
@@ -291,7 +373,32 @@ def on_dask_input(loader: Callable[[], object]) -> None:
 
 
 def blockwise_version(func: Callable) -> Callable | None:
-    """The registered version of public method ``func`` for dask arrays, or None."""
+    """Find the registered version of public method ``func`` for dask arrays.
+
+    Methods decorated with :func:`on_device` or :func:`cpu_only` call it when given a dask
+    array: a method with a blockwise version runs block by block (lazily, the same result
+    as in memory); one without reads the array into memory. The first call imports the
+    modules that register these versions (and dask).
+
+    Parameters
+    ----------
+    func : callable
+        A public method, decorated or not (e.g. :func:`napari_segkit.threshold`).
+
+    Returns
+    -------
+    version : callable or None
+        The function that does ``func`` on a dask array, or None when there is none.
+
+    Examples
+    --------
+    >>> from napari_segkit import adaptive_threshold, kmeans
+    >>> from napari_segkit.backend import blockwise_version
+    >>> blockwise_version(adaptive_threshold).__module__  # block by block, with a halo
+    'napari_segkit.methods._blockwise.local'
+    >>> blockwise_version(kmeans) is None  # a dask image is read into memory
+    True
+    """
     with _loading:
         while _loaders:
             _loaders.pop(0)()

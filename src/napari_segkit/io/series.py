@@ -6,11 +6,50 @@ from .volume import Volume
 
 
 def pick_series(volumes: Volume | list[Volume], choice: str | None) -> Volume:
-    """The volume of :func:`napari_segkit.io.read`'s result that ``choice`` names.
+    """Choose the volume of :func:`napari_segkit.io.read`'s result that ``choice`` names.
 
-    ``volumes`` is one volume (returned as it is) or a list of them; ``choice`` is a series
-    number or part of a series name (case-insensitive). Raises ValueError naming the series
-    when ``choice`` is None for a list, or matches none or several of them.
+    A file or folder with several series (a DICOM folder, a multi-series TIFF) reads as a
+    list of volumes; this picks one, as the command line's ``--series`` does. ``choice``
+    matches a series number (``metadata["series_number"]``) exactly first, else any series
+    whose name contains it (case-insensitive). A single volume is returned as it is.
+
+    Parameters
+    ----------
+    volumes : Volume or list of Volume
+        What :func:`napari_segkit.io.read` returned.
+    choice : str or None
+        A series number ("3") or part of a series name ("t1"). None is fine for a single
+        volume only.
+
+    Returns
+    -------
+    volume : Volume
+        The one volume chosen (``volumes`` itself when it is not a list).
+
+    Raises
+    ------
+    ValueError
+        If ``volumes`` is a list and ``choice`` is None, or matches none or more than one of
+        the series; the message lists the series (numbers and names) to choose from.
+
+    See Also
+    --------
+    napari_segkit.io.read : Read a file or folder into one volume or a list of them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari_segkit.io import Volume, pick_series
+    >>> series = [Volume.plain(np.zeros((4, 4)), "YX", name="T1 axial", series_number=3),
+    ...           Volume.plain(np.ones((4, 4)), "YX", name="T2 axial", series_number=4)]
+    >>> pick_series(series, "4").name  # by series number
+    'T2 axial'
+    >>> pick_series(series, "t1").name  # by part of the name, any case
+    'T1 axial'
+    >>> pick_series(series, "axial")
+    Traceback (most recent call last):
+    ...
+    ValueError: --series 'axial' matches 2 of the series (T1 axial, T2 axial); be more specific
     """
     if not isinstance(volumes, list):
         return volumes

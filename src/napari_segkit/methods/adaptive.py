@@ -69,53 +69,190 @@ def adaptive_threshold(
 ):
     """Segment ``image`` with a threshold that follows the local background.
 
+    Every pixel gets its own threshold ``t`` from the window around it (Fiji's Auto Local
+    Threshold set plus scikit-image's), and the foreground is ``image > t`` (``image >= t``
+    for "bernsen", "contrast" and "otsu"; the other side with ``dark``). Unlike
+    :func:`skimage.filters.threshold_local`, the window is 2D or 3D, may be given in
+    physical units (anisotropic voxels), and the window and offset default to values sized
+    from the image. Local means and standard deviations come from running sums (O(1) per
+    voxel whatever the window, in float64 along each line, centred on the image mean). The
+    image is done in slabs along its first spatial axis with a halo as wide as the window
+    reaches: the result equals a whole-image run, memory stays bounded, and progress is
+    reported (and a run can be cancelled) between slabs, which run in threads on the CPU.
+    The local mean and Gaussian of 2D planes (8/16-bit integers; float32 for the Gaussian)
+    run in compiled row kernels that repeat scipy's arithmetic without float32 copies. A
+    dask array is done block by block with a halo (the same result, lazily).
+
     Parameters
     ----------
-    image : array, 2D, 3D or nD (leading axes beyond Z, e.g. time, are done one by one);
-        grey, or RGB(A) in the last axis (see ``channel``).
-    method : str, default "mean", one of :data:`METHODS`. With ``m``, ``s``, ``min``, ``max``
-        the mean, standard deviation, minimum and maximum in the window:
+    image : (M, N), (P, M, N) or nD array, or (..., 3) or (..., 4) colour array
+        The image: 2D or 3D (leading axes beyond Z, e.g. time, are done one by one); grey,
+        or RGB(A) in the last axis (see ``channel``). Any array-like (NumPy, CuPy, dask,
+        zarr); the result is the same kind.
+    method : str, default "mean"
+        One of :data:`METHODS`. With ``x`` the pixel and ``m``, ``s``, ``min``, ``max`` the
+        mean, standard deviation, minimum and maximum in its window:
 
         - "mean": ``m - offset`` (= scikit-image ``threshold_local(method="mean")``)
-        - "gaussian": Gaussian-weighted mean, σ = (block - 1) / 6, minus ``offset``
+        - "gaussian": Gaussian-weighted mean, σ = (block - 1) / 6 (truncated at 4σ), minus
+          ``offset``
         - "median": median minus ``offset``
         - "midgrey": ``(max + min) / 2 - offset``
-        - "bernsen" (Bernsen 1986): foreground if ``x >= (max + min) / 2``; where
+        - "bernsen" (Bernsen 1986 [1]_): foreground if ``x >= (max + min) / 2``; where
           ``max - min < contrast`` the window is one class, decided by whether its
           mid-grey lies above the image's mid-grey
         - "contrast": foreground if ``x`` is nearer ``max`` than ``min``
-        - "niblack" (Niblack 1986): ``m - k s - offset``, k = 0.2 (= scikit-image)
-        - "sauvola" (Sauvola & Pietikäinen 2000): ``m (1 + k (s / r - 1))``, k = 0.2,
-          r = half the dtype range (= scikit-image)
-        - "phansalkar" (Phansalkar et al. 2011): on intensities scaled to [0, 1],
-          ``m (1 + 2 exp(-10 m) + k (s / r - 1))``, k = 0.25, r = 0.5
-        - "otsu": Otsu's threshold of the window (8-bit quantised, skimage.filters.rank)
+        - "niblack" (Niblack 1986 [2]_): ``m - k s - offset``, k = 0.2 (= scikit-image)
+        - "sauvola" (Sauvola & Pietikäinen 2000 [3]_): ``m (1 + k (s / r - 1)) - offset``,
+          k = 0.2, r = half the dtype range (1 for float images; = scikit-image)
+        - "phansalkar" (Phansalkar et al. 2011 [4]_): on intensities scaled to [0, 1],
+          ``m (1 + 2 exp(-10 m) + k (s / r - 1))``, k = 0.25, r = 0.5 (fixed)
+        - "otsu": Otsu's threshold [5]_ of the window (8-bit quantised,
+          :func:`skimage.filters.rank.otsu`; computed on the CPU)
     block_size : float or tuple, default None ("auto")
-        Window edge: pixels (odd; even sizes are rounded up), or physical units when
-        ``spacing`` is given. Auto: 4 × the typical object diameter (:func:`auto_window`;
-        51 pixels when the image has no objects to size, with a warning).
-    spacing : tuple of the spatial axes' voxel size, optional.
-    offset : float, default None ("auto"): for "mean", "gaussian" and "median", 2 × the
-        noise's standard deviation, so flat background does not pass its own mean (0 gives
+        Window edge, one value or one per spatial axis: pixels (odd; even sizes are rounded
+        up), or physical units when ``spacing`` is given. Auto: 4 × the typical object
+        diameter (:func:`auto_window`; 51 pixels when the image has no objects to size, with
+        a warning).
+    spacing : tuple of float, optional
+        The spatial axes' voxel size (default 1 per axis); ``block_size`` is then in its
+        units, so a 3D window has the same extent in µm along every axis.
+    offset : float, default None ("auto")
+        Subtracted from the threshold of "mean", "gaussian", "median", "midgrey", "niblack"
+        and "sauvola" (the others ignore it), in intensity units. Auto: for "mean",
+        "gaussian" and "median", 2 × the noise's standard deviation, so flat background does
+        not pass its own mean (negative for bright objects, positive with ``dark``; 0 gives
         scikit-image's ``threshold_local``); 0 for the other methods.
-    k, r, contrast : method parameters as above; ``contrast`` defaults to 15/255 of
-        the intensity range (Fiji's 15 for 8-bit).
-    dark : bool, default False: objects darker than their surroundings.
-    mask : bool array, optional: foreground only inside it.
-    per_slice : bool, default False: 2D windows on each plane of a stack.
-    channel, rgb : see :func:`napari_segkit.methods.channels.to_grey`.
-    return_threshold : bool, default False: also return the threshold image (float32).
-    intensity_range : (min, max), optional: the intensities that Bernsen's contrast and
-        mid-grey, Phansalkar's [0, 1] scaling of float images and local Otsu's 8-bit
-        quantisation refer to; default this image's. Give the whole image's range when
-        ``image`` is a piece of it (a preview, a block), so the piece matches the whole.
-    progress : callable(fraction), optional, called after each slab.
+    k : float, optional
+        The weight of ``s`` for "niblack", "sauvola" and "phansalkar" (defaults as above).
+    r : float, optional
+        For "sauvola": the dynamic range of ``s`` (> 0; default half the dtype range).
+    contrast : float, optional
+        For "bernsen": the least ``max - min`` of a window with two classes, in intensity
+        units (≥ 0); default 15/255 of the intensity range (Fiji's 15 for 8-bit).
+    dark : bool, default False
+        Objects darker than their surroundings: foreground is ``image <= t`` (``< t`` for
+        "bernsen", "contrast" and "otsu").
+    mask : bool array of the grey image's shape, optional
+        Foreground only inside it (the thresholds still see the whole image).
+    per_slice : bool, default False
+        2D windows on each plane of a stack, instead of 3D windows.
+    channel : str or int, optional
+        For colour input, the grey image to use (see
+        :func:`napari_segkit.methods.channels.to_grey`): "luminance" (the default), "red",
+        "green", "blue" (or 0, 1, 2), "hematoxylin", "eosin" or "dab".
+    rgb : bool, optional
+        Whether the last axis holds colour. Default None: guessed (3 or more axes and a last
+        axis of length 3 or 4).
+    return_threshold : bool, default False
+        Also return the threshold image (float32).
+    intensity_range : (float, float), optional
+        (min, max) with min < max: the intensities that Bernsen's contrast and mid-grey,
+        Phansalkar's [0, 1] scaling of float images and local Otsu's 8-bit quantisation
+        refer to; default this image's. Give the whole image's range when ``image`` is a
+        piece of it (a preview, a block), so the piece matches the whole.
+    progress : callable, optional
+        Called with the fraction done (0 to 1) after each slab; see
+        :mod:`napari_segkit.progress`. Raising in it (e.g.
+        :class:`~napari_segkit.progress.Cancelled`) stops the run.
     device : {"auto", "cpu", "gpu"}, default "auto"
+        Where to run: "auto" uses the GPU when CuPy and a CUDA device work, else the CPU
+        (and re-runs on the CPU, with a warning, when the GPU runs out of memory); "gpu"
+        raises :class:`~napari_segkit.backend.GPUUnavailableError` when none works. On the
+        GPU, "mean", "gaussian", "niblack", "sauvola" and "phansalkar" run in fused kernels.
 
     Returns
     -------
-    mask : bool array of the grey image's shape (NaN pixels are never foreground), and the
-        threshold image with ``return_threshold``.
+    mask : bool array of the grey image's shape
+        The foreground; NaN pixels are never foreground. Same array kind as ``image``.
+    threshold : float32 array of the grey image's shape
+        Only with ``return_threshold``: each pixel's threshold (before ``mask`` is
+        applied; ±inf in Bernsen's one-class windows).
+
+    Raises
+    ------
+    ValueError
+        If ``method`` is unknown, the grey image has fewer than 2 axes, ``mask`` does not
+        have its shape, ``block_size``, ``spacing`` or ``r`` is not positive, ``contrast``
+        is negative, ``offset`` or ``k`` is not finite, ``spacing`` does not give one value
+        per spatial axis, ``intensity_range`` is not two numbers with min < max,
+        ``channel`` is unknown or given for a grey image, or ``device`` is not one of the
+        three.
+    NothingToSeparate
+        A :class:`ValueError` subclass: the image is constant (and no ``intensity_range``
+        is given), or every pixel is NaN or infinite.
+    TypeError
+        If ``image`` is not an array, or a numeric argument is not a number.
+    GPUUnavailableError
+        If ``device="gpu"`` and no CUDA GPU works.
+
+    Warns
+    -----
+    UserWarning
+        When ``block_size`` is "auto" and no objects stand out of the noise to size it (the
+        window is then 51 pixels).
+
+    See Also
+    --------
+    threshold : One global threshold from the histogram.
+    auto_window : The "auto" window and offset.
+    skimage.filters.threshold_local : scikit-image's local mean, Gaussian and median.
+
+    Notes
+    -----
+    "median" is exact (:func:`scipy.ndimage.median_filter`) on the GPU and for windows of at
+    most 125 voxels. Larger windows count, for each of 256 intensity levels, the voxels at or
+    below it (a box sum): exact for integer data spanning at most 256 values, else within
+    half a level (1/512 of the intensity range); the time grows with the levels, not the
+    window. "niblack", "sauvola" and "phansalkar" see mirrored borders, as scikit-image; the
+    others reflected ones. Phansalkar's [0, 1] scaling is the dtype's range for integer
+    images, the data's (or ``intensity_range``) for float images. Fiji's plugin [6]_
+    describes the methods it shares.
+
+    References
+    ----------
+    .. [1] J. Bernsen, "Dynamic thresholding of grey-level images", Proceedings of the 8th
+           International Conference on Pattern Recognition, Paris, pp. 1251-1255, 1986.
+    .. [2] W. Niblack, "An Introduction to Digital Image Processing", Prentice-Hall, 1986.
+    .. [3] J. Sauvola and M. Pietikäinen, "Adaptive document image binarization", Pattern
+           Recognition 33(2):225-236, 2000. :doi:`10.1016/S0031-3203(99)00055-2`
+    .. [4] N. Phansalkar, S. More, A. Sabale and M. Joshi, "Adaptive local thresholding for
+           detection of nuclei in diversity stained cytology images", International
+           Conference on Communications and Signal Processing (ICCSP), pp. 218-220, 2011.
+           :doi:`10.1109/ICCSP.2011.5739305`
+    .. [5] N. Otsu, "A threshold selection method from gray-level histograms", IEEE
+           Transactions on Systems, Man, and Cybernetics 9(1):62-66, 1979.
+           :doi:`10.1109/TSMC.1979.4310076`
+    .. [6] G. Landini, "Auto Local Threshold", ImageJ/Fiji plugin documentation,
+           https://imagej.net/plugins/auto-local-threshold
+
+    Examples
+    --------
+    Nine bright discs on a background that brightens from left to right, where one global
+    threshold also takes the bright side of the background:
+
+    >>> import numpy as np
+    >>> from napari_segkit import adaptive_threshold, threshold
+    >>> y, x = np.mgrid[:48, :48]
+    >>> discs = (y % 16 - 8) ** 2 + (x % 16 - 8) ** 2 <= 9  # radius 3, on a 3 x 3 grid
+    >>> image = (2 * x + 40 * discs).astype(np.uint8)
+    >>> int(discs.sum()), int(threshold(image).sum())
+    (261, 1245)
+    >>> mask = adaptive_threshold(image, block_size=15, offset=-10)
+    >>> mask.dtype.name, bool((mask == discs).all())
+    ('bool', True)
+
+    The threshold image: foreground is where the image is above it.
+
+    >>> mask, t = adaptive_threshold(image, block_size=15, offset=-10, return_threshold=True)
+    >>> t.dtype.name, bool((mask == (image > t)).all())
+    ('float32', True)
+
+    Bernsen's method needs no offset: flat windows are one class.
+
+    >>> mask = adaptive_threshold(image, "bernsen", block_size=15)
+    >>> bool((mask == discs).all())
+    True
     """
     steps = iter_adaptive_threshold(
         image, method, block_size=block_size, spacing=spacing, offset=offset, k=k, r=r,

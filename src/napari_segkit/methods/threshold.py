@@ -55,18 +55,37 @@ def threshold(
 ):
     """Segment ``image`` with a global threshold chosen from its histogram.
 
+    One threshold ``t`` for the whole image (or, with ``per_slice``, one per 2D plane) is
+    chosen by ``method`` from the histogram of the grey image, and the foreground is
+    ``image > t`` (``image <= t`` with ``dark``). The histogram is counted where the image
+    lives (NumPy, or CuPy on the GPU), with the bins of :func:`skimage.exposure.histogram`:
+    one bin per integer value for integer images (``nbins`` equal bins when the values span
+    more than 2**24 integers), ``nbins`` equal bins between the minimum and maximum for
+    float images. It is counted in chunks, so a large integer stack is never copied whole;
+    NaN and ±inf pixels are left out. A dask array gives the same threshold (the histograms
+    of its blocks, summed) and a lazy mask. Cost: one pass to count (8- and 16-bit images on
+    the CPU) or two (range, then counts), and one to compare.
+
     Parameters
     ----------
-    image : array, 2D, 3D or nD (e.g. T, Z, Y, X); grey, or RGB(A) in the last axis.
+    image : (M, N), (P, M, N) or nD array, or (..., 3) or (..., 4) colour array
+        The image: 2D, 3D or nD (e.g. T, Z, Y, X); grey, or RGB(A) in the last axis (see
+        ``channel`` and ``rgb``). Any array-like (NumPy, CuPy, dask, zarr); the result is the
+        same kind.
     method : str, default "otsu"
         One of :data:`METHODS`: Fiji's Auto Threshold set ("default", "huang",
         "intermodes", "isodata", "li", "max_entropy", "mean", "min_error", "minimum",
         "moments", "otsu", "percentile", "renyi_entropy", "shanbhag", "triangle", "yen"),
-        "multiotsu" (``classes`` intensity classes → labels 0 … classes-1) or "manual".
-        Methods scikit-image has give its values exactly.
-    value : float, the threshold for "manual", in image intensity units.
-    percentile : float, default 50, for "percentile": % of pixels at or below the threshold.
-    classes : int, default 3, for "multiotsu".
+        "multiotsu" (``classes`` intensity classes → labels 0 … classes-1) or "manual"
+        (``value``). Methods scikit-image has give its values exactly; "li" on a float image
+        iterates on the pixel values, as :func:`skimage.filters.threshold_li` does.
+    value : float, optional
+        The threshold for "manual" (required there, refused with any other method), in image
+        intensity units.
+    percentile : float, default 50
+        For "percentile": the % of pixels at or below the threshold, 0 < ``percentile`` < 100.
+    classes : int, default 3
+        For "multiotsu": the number of intensity classes, 2 to 256.
     dark : bool, default False
         Objects are darker than the background: foreground is ``image <= t``
         (multi-Otsu: class 0 is the brightest).
@@ -75,20 +94,155 @@ def threshold(
     per_slice : bool, default False
         For 3D and more: a threshold for each 2D plane (the last two axes). A plane with
         nothing to separate (constant) gets no foreground and threshold NaN.
-    channel, rgb : which grey image to use from colour input, see
-        :func:`napari_segkit.methods.channels.to_grey` ("luminance", a colour, or
-        "hematoxylin", "eosin", "dab" for stains). Default None = "auto": on a brightfield
-        slide (bright background) the haematoxylin stain (nuclei), else luminance
-        (:func:`~napari_segkit.methods.channels.auto_channel`).
-    nbins : int, default 256, bins for float images (integer images: one per value).
-    return_threshold : bool, default False, also return the threshold(s).
+    channel : str or int, optional
+        Which grey image to use from colour input, see
+        :func:`napari_segkit.methods.channels.to_grey`: "luminance", a colour ("red",
+        "green", "blue" or 0, 1, 2), or "hematoxylin", "eosin", "dab" for stains. Default
+        None = "auto": on a brightfield slide (bright background) the haematoxylin stain
+        (nuclei), else luminance (:func:`~napari_segkit.methods.channels.auto_channel`).
+        Must be None or "luminance" for grey input.
+    rgb : bool, optional
+        Whether the last axis holds colour. Default None: guessed (3 or more axes and a last
+        axis of length 3 or 4).
+    nbins : int, default 256
+        Histogram bins for float images (integer images: one per value), at least 2.
+    return_threshold : bool, default False
+        Also return the threshold(s).
     device : {"auto", "cpu", "gpu"}, default "auto"
+        Where to run: "auto" uses the GPU when CuPy and a CUDA device work, else the CPU
+        (and re-runs on the CPU, with a warning, when the GPU runs out of memory); "gpu"
+        raises :class:`~napari_segkit.backend.GPUUnavailableError` when none works.
+    progress : callable, optional
+        Called with the fraction done (0 to 1; here 1.0 when the mask is ready); see
+        :mod:`napari_segkit.progress`.
 
     Returns
     -------
-    mask : bool array of the grey image's shape (uint8 class labels for "multiotsu"), and
-        with ``return_threshold`` the threshold: a float, an array of one per slice, or the
-        ``classes - 1`` multi-Otsu thresholds. NaN pixels are never foreground.
+    mask : bool array of the grey image's shape
+        The foreground (uint8 class labels 0 … ``classes`` - 1 for "multiotsu", 0 the
+        darkest class unless ``dark``). NaN pixels are never foreground (class 0 for
+        "multiotsu"). Same array kind as ``image``.
+    threshold : float or float64 array
+        Only with ``return_threshold``: the threshold in intensity units (a Python int for
+        a bin of an integer image, a float otherwise); with ``per_slice`` an array of one
+        per plane (shape ``image.shape[:-2]``, NaN for a constant plane); for "multiotsu"
+        the ``classes - 1`` thresholds (per plane: one more axis).
+
+    Raises
+    ------
+    ValueError
+        If ``method`` is unknown, ``value`` is missing for "manual" or given for another
+        method, ``classes``, ``nbins`` or ``percentile`` is out of range, ``mask`` does not
+        have the grey image's shape, ``channel`` is unknown or given for a grey image,
+        ``device`` is not one of the three, or the method finds no threshold on this
+        histogram (e.g. "intermodes" or "minimum" when it never becomes bimodal).
+    NothingToSeparate
+        A :class:`ValueError` subclass: the pixels to threshold are all equal (a constant
+        image), there are none (an empty ``mask``), or every one is NaN or infinite. With
+        ``per_slice`` such a plane gets threshold NaN instead.
+    TypeError
+        If ``image`` is not an array, or ``value``, ``percentile``, ``classes`` or ``nbins``
+        is not a number.
+    GPUUnavailableError
+        If ``device="gpu"`` and no CUDA GPU works.
+
+    See Also
+    --------
+    adaptive_threshold : A threshold for every pixel from its neighbourhood, for uneven
+        backgrounds.
+    skimage.filters.threshold_otsu : scikit-image's version of the "otsu" method.
+
+    Notes
+    -----
+    Methods, by their papers: "otsu" [1]_, "isodata" [2]_ ("default" is ImageJ's variant of
+    it), "li" [3]_ [4]_, "max_entropy" [5]_, "triangle" [6]_, "yen" [7]_, "huang" [8]_,
+    "intermodes" and "minimum" [9]_ [10]_, "mean" [10]_, "min_error" [11]_, "moments" [12]_,
+    "shanbhag" [13]_, "multiotsu" [14]_, "renyi_entropy" [15]_, "percentile" [16]_. The
+    methods scikit-image lacks follow their papers as Fiji's Auto Threshold does [17]_, on
+    bin indices, returning the centre of the chosen bin.
+
+    References
+    ----------
+    .. [1] N. Otsu, "A threshold selection method from gray-level histograms", IEEE
+           Transactions on Systems, Man, and Cybernetics 9(1):62-66, 1979.
+           :doi:`10.1109/TSMC.1979.4310076`
+    .. [2] T. W. Ridler and S. Calvard, "Picture thresholding using an iterative selection
+           method", IEEE Transactions on Systems, Man, and Cybernetics 8(8):630-632, 1978.
+           :doi:`10.1109/TSMC.1978.4310039`
+    .. [3] C. H. Li and C. K. Lee, "Minimum cross entropy thresholding", Pattern Recognition
+           26(4):617-625, 1993. :doi:`10.1016/0031-3203(93)90115-D`
+    .. [4] C. H. Li and P. K. S. Tam, "An iterative algorithm for minimum cross entropy
+           thresholding", Pattern Recognition Letters 19(8):771-776, 1998.
+           :doi:`10.1016/S0167-8655(98)00057-9`
+    .. [5] J. N. Kapur, P. K. Sahoo and A. K. C. Wong, "A new method for gray-level picture
+           thresholding using the entropy of the histogram", Computer Vision, Graphics, and
+           Image Processing 29(3):273-285, 1985. :doi:`10.1016/0734-189X(85)90125-2`
+    .. [6] G. W. Zack, W. E. Rogers and S. A. Latt, "Automatic measurement of sister
+           chromatid exchange frequency", Journal of Histochemistry and Cytochemistry
+           25(7):741-753, 1977. :doi:`10.1177/25.7.70454`
+    .. [7] J.-C. Yen, F.-J. Chang and S. Chang, "A new criterion for automatic multilevel
+           thresholding", IEEE Transactions on Image Processing 4(3):370-378, 1995.
+           :doi:`10.1109/83.366472`
+    .. [8] L.-K. Huang and M.-J. J. Wang, "Image thresholding by minimizing the measures of
+           fuzziness", Pattern Recognition 28(1):41-51, 1995.
+           :doi:`10.1016/0031-3203(94)E0043-K`
+    .. [9] J. M. S. Prewitt and M. L. Mendelsohn, "The analysis of cell images", Annals of
+           the New York Academy of Sciences 128:1035-1053, 1966.
+           :doi:`10.1111/j.1749-6632.1965.tb11715.x`
+    .. [10] C. A. Glasbey, "An analysis of histogram-based thresholding algorithms", CVGIP:
+            Graphical Models and Image Processing 55(6):532-537, 1993.
+            :doi:`10.1006/cgip.1993.1040`
+    .. [11] J. Kittler and J. Illingworth, "Minimum error thresholding", Pattern Recognition
+            19(1):41-47, 1986. :doi:`10.1016/0031-3203(86)90030-0`
+    .. [12] W.-H. Tsai, "Moment-preserving thresholding: a new approach", Computer Vision,
+            Graphics, and Image Processing 29(3):377-393, 1985.
+            :doi:`10.1016/0734-189X(85)90133-1`
+    .. [13] A. G. Shanbhag, "Utilization of information measure as a means of image
+            thresholding", CVGIP: Graphical Models and Image Processing 56(5):414-419, 1994.
+            :doi:`10.1006/cgip.1994.1037`
+    .. [14] P.-S. Liao, T.-S. Chen and P.-C. Chung, "A fast algorithm for multilevel
+            thresholding", Journal of Information Science and Engineering 17(5):713-727,
+            2001.
+    .. [15] P. K. Sahoo, C. Wilkins and J. Yeager, "Threshold selection using Renyi's
+            entropy", Pattern Recognition 30(1):71-84, 1997.
+            :doi:`10.1016/S0031-3203(96)00065-9`
+    .. [16] W. Doyle, "Operations useful for similarity-invariant pattern recognition",
+            Journal of the ACM 9(2):259-267, 1962. :doi:`10.1145/321119.321123`
+    .. [17] G. Landini, "Auto Threshold", ImageJ/Fiji plugin documentation,
+            https://imagej.net/plugins/auto-threshold
+
+    Examples
+    --------
+    A bright square on a dark background:
+
+    >>> import numpy as np
+    >>> from napari_segkit import threshold
+    >>> image = np.full((32, 32), 20, np.uint8); image[8:24, 8:24] = 200
+    >>> mask = threshold(image)
+    >>> mask.dtype.name, int(mask.sum())  # the 16 x 16 square
+    ('bool', 256)
+
+    The threshold itself, on a noisy float copy:
+
+    >>> noisy = image + np.random.default_rng(0).normal(0, 10, image.shape)
+    >>> mask, t = threshold(noisy, "otsu", return_threshold=True)
+    >>> int(mask.sum()), 20 < t < 200
+    (256, True)
+
+    Three intensity classes with multi-Otsu (left, middle and right thirds):
+
+    >>> bands = np.zeros((32, 48)); bands[:, 16:32] = 0.5; bands[:, 32:] = 1.0
+    >>> bands += np.random.default_rng(0).normal(0, 0.05, bands.shape)
+    >>> labels, cuts = threshold(bands, "multiotsu", classes=3, return_threshold=True)
+    >>> labels.dtype.name, labels[16, [8, 24, 40]].tolist(), len(cuts)
+    ('uint8', [0, 1, 2], 2)
+
+    A constant image has nothing to separate:
+
+    >>> threshold(np.ones((8, 8)))
+    Traceback (most recent call last):
+    ...
+    napari_segkit.methods.threshold.NothingToSeparate: image is constant (every pixel is 1.0); ...
     """
     check_method(method, value, classes=classes, nbins=nbins, percentile=percentile)
     xp = get_xp(image)

@@ -86,6 +86,9 @@ def test_bad_dask_input_is_refused_before_any_work():
         sk.threshold(da.zeros((8, 8), chunks=4), "otsuu")
     with pytest.raises(ValueError, match="mask shape"):
         sk.threshold(da.zeros((8, 8), chunks=4), mask=np.ones((4, 4), bool))
+    for bad in ({"classes": 1}, {"nbins": 1}, {"percentile": 100}):  # as in memory
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            sk.threshold(da.zeros((8, 8), chunks=4), "multiotsu", **bad)
 
 
 @pytest.mark.parametrize("method", ["mean", "gaussian", "median", "sauvola", "bernsen", "otsu"])

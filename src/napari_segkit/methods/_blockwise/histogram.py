@@ -30,7 +30,7 @@ def threshold(image, method: str = "otsu", *, value=None, percentile: float = 50
               device: str = "auto", progress=None):
     """:func:`napari_segkit.threshold` of a dask array: the same threshold (a histogram of
     every block, summed) and a lazy mask."""
-    check_method(method, value)
+    check_method(method, value, classes=classes, nbins=nbins, percentile=percentile)
     grey = grey_of(image, rgb=rgb, channel=channel)
     if grey.dtype == bool:
         grey = grey.astype(np.uint8)

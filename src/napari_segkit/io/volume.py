@@ -19,7 +19,31 @@ LABEL_FOLDERS = ("label", "mask", "annotation", "groundtruth", "ground_truth")
 
 
 class ReadError(ValueError):
-    """A file that cannot be read; the message names the file and what is wrong with it."""
+    """A file that cannot be read; the message names the file and what is wrong with it.
+
+    Raised by :func:`napari_segkit.io.read` and every reader for whatever is wrong with a
+    file: damaged, truncated, not what its extension says, a header claiming more data
+    than the file holds or memory can take (a decompression bomb). The library's own
+    exception is not passed on, so one ``except ReadError`` covers every format. A
+    subclass of ValueError. A missing or unreadable file raises FileNotFoundError or
+    PermissionError instead.
+
+    See Also
+    --------
+    napari_segkit.io.read : Read an image file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from napari_segkit import io
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "broken.tif").write_bytes(b"not a TIFF")
+    >>> try:
+    ...     io.read(folder / "broken.tif")
+    ... except io.ReadError as err:
+    ...     print(err)
+    cannot read broken.tif: not a readable TIFF file (...)
+    """
 
 
 #: deflate (zlib, gzip) and LZW expand at most about 1030× and 1300×; a header that claims
@@ -104,23 +128,85 @@ def format_bytes(n: float) -> str:
 class Volume:
     """An image array with its geometry.
 
+    What every reader returns (:func:`napari_segkit.io.read`) and every writer and method
+    understands: the pixels, the name of each axis, and where the voxels are in the world.
     ``spacing``, ``origin`` and ``units`` have one entry per *spatial* axis, i.e. per axis
     of ``data`` except a trailing colour axis (``axes`` ending in "S"), which is what napari
     calls the layer's dimensions: they become the layer's ``scale``, ``translate`` and
-    ``units``.
+    ``units`` (:meth:`layer_kwargs`). Spacing and origin are stored as floats.
 
-    ``affine`` is the (n+1)×(n+1) matrix that maps an index of ``data`` (spatial axes, in
-    array order) to a position in the world, with the world axes in the same order as the
-    array axes. It equals ``diag(spacing)`` plus ``origin`` unless the source has a
-    rotation (oblique scans) or a shear (gantry tilt), which napari's scale and translate
-    cannot show; the affine keeps them. ``space`` names the world: "" for plain image
-    coordinates (microscopy) or "LPS" for patient coordinates (x to the patient's left,
-    y to posterior, z to superior, in mm), stored in array order, i.e. as (z, y, x). The
-    source's own convention (RAS for NIfTI, LPS for DICOM) is in ``metadata["source_space"]``.
+    Parameters
+    ----------
+    data : array
+        The pixels: NumPy, or a lazy array (dask, zarr) that is read when used.
+    axes : str
+        One letter per axis of ``data``, e.g. "YX", "ZYX", "CZYX", or "YXS" for colour
+        samples (RGB or RGBA) last.
+    spacing : sequence of float
+        Voxel size per spatial axis, each positive and finite, in ``units``.
+    origin : sequence of float
+        World position of the first voxel's centre per spatial axis, in ``units``.
+    units : sequence of str
+        Unit per spatial axis, e.g. "µm", "mm" or "pixel".
+    metadata : dict, optional
+        What the reader found: e.g. "path", "name", "reader", "labels" (True when the file
+        marks itself as labels), "source_space", DICOM tags. Default empty.
+    affine : ((n+1), (n+1)) array, optional
+        The matrix that maps an index of ``data`` (spatial axes, in array order) to a
+        position in the world, with the world axes in the same order as the array axes.
+        By default ``diag(spacing)`` plus ``origin``; a source with a rotation (oblique
+        scans) or a shear (gantry tilt), which napari's scale and translate cannot show,
+        keeps them here.
+    space : str, default ""
+        Names the world: "" for plain image coordinates (microscopy) or "LPS" for patient
+        coordinates (x to the patient's left, y to posterior, z to superior, in mm), stored
+        in array order, i.e. as (z, y, x). The source's own convention (RAS for NIfTI, LPS
+        for DICOM) is in ``metadata["source_space"]``.
+    pyramid : tuple of arrays, default ()
+        Lower-resolution copies of ``data`` (whole-slide images), largest first; napari
+        shows them as a multiscale layer.
+    loader : callable, optional
+        Set by a lazy reader: a function that reads all of ``data`` at once faster than
+        chunk by chunk (used by :meth:`load`).
 
-    ``pyramid`` holds lower-resolution copies of ``data`` (whole-slide images), largest
-    first; napari shows them as a multiscale layer. A lazy reader may set ``loader``, a
-    function that reads all of ``data`` at once faster than chunk by chunk.
+    Attributes
+    ----------
+    rgb : bool
+        True when the last axis holds colour samples (RGB or RGBA).
+    is_labels : bool
+        True for integer data meant as labels: marked so in the file or named so
+        ("case1_seg.nii.gz", a "labelsTr" folder; see :data:`LABEL_WORDS`).
+    name : str
+        A short name for the layer: the series description or the file name.
+
+    Raises
+    ------
+    ValueError
+        If ``axes`` does not have one letter per axis of ``data``, ``spacing``, ``origin``
+        or ``units`` does not have one entry per spatial axis, a voxel size is not positive
+        and finite, or ``affine`` is not (n+1)×(n+1).
+
+    See Also
+    --------
+    napari_segkit.io.read : Read a file into a Volume.
+    napari_segkit.io.write : Write labels with a Volume's geometry.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari_segkit.io import Volume
+    >>> volume = Volume(np.zeros((5, 64, 64), np.uint16), "ZYX", spacing=(2.0, 0.5, 0.5),
+    ...                 origin=(10.0, 0.0, 0.0), units=("µm", "µm", "µm"))
+    >>> volume.affine.tolist()  # diag(spacing) plus origin
+    [[2.0, 0.0, 0.0, 10.0], [0.0, 0.5, 0.0, 0.0], [0.0, 0.0, 0.5, 0.0], [0.0, 0.0, 0.0, 1.0]]
+    >>> volume.layer_kwargs()["scale"], volume.layer_kwargs()["translate"]
+    ((2.0, 0.5, 0.5), (10.0, 0.0, 0.0))
+
+    A colour picture has two spatial axes, so two voxel sizes:
+
+    >>> photo = Volume.plain(np.zeros((32, 32, 3), np.uint8), "YXS")
+    >>> photo.rgb, photo.spacing, photo.units
+    (True, (1.0, 1.0), ('pixel', 'pixel'))
     """
 
     data: Any

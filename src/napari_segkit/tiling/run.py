@@ -22,17 +22,73 @@ _ADDRESS = re.compile(r"(tcp|tls)://(\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):\d{1,5}")
 @contextlib.contextmanager
 def scheduler(address: str | None = None, *, workers: int | None = None,
               memory_limit: str | None = None) -> Iterator[Any]:
-    """Run the dask work started inside this block on:
+    """Choose where the dask work started inside this ``with`` block runs.
 
-    - ``None`` or ``"threads"`` (default): threads of this process (``workers`` of them,
-      default one per core);
-    - ``"local"``: a new ``dask.distributed.LocalCluster`` of ``workers`` processes (default
-      2) with one thread each, each held to ``memory_limit`` (e.g. "2GB"; default: the
-      machine's memory shared out), closed at the end of the block;
-    - an address ``"tcp://host:port"`` (or ``tls://``), e.g. ``"tcp://10.0.0.5:8786"``: that
-      running cluster's scheduler; anything else is refused.
+    Methods given dask arrays build lazy results; :func:`compute` (and writing a result)
+    runs them on the scheduler chosen here: threads of this process, a LocalCluster of
+    worker processes started for the block, or a running cluster. Outside any block dask's
+    own default applies.
 
-    Yields the ``distributed.Client`` (None for threads).
+    Parameters
+    ----------
+    address : str, optional
+        ``None`` or ``"threads"`` (default): threads of this process. ``"local"``: a new
+        ``dask.distributed.LocalCluster`` of ``workers`` processes with one thread each,
+        closed at the end of the block. An address ``"tcp://host:port"`` (or ``tls://``),
+        e.g. ``"tcp://10.0.0.5:8786"``: that running cluster's scheduler; anything else is
+        refused.
+    workers : int, optional
+        Threads (default one per core) or, with ``"local"``, worker processes (default 2).
+        Not used with an address.
+    memory_limit : str, optional
+        With ``"local"``: the memory each worker process is held to, e.g. "2GB" (default:
+        the machine's memory shared out).
+
+    Yields
+    ------
+    client : distributed.Client or None
+        The client of the cluster; None for threads.
+
+    Raises
+    ------
+    ValueError
+        If ``address`` is none of the forms above.
+    OSError
+        If no dask scheduler answers at the address (within 5 s).
+    MissingDependency
+        If ``"local"`` or an address is asked for and the ``distributed`` extra is not
+        installed (an ImportError saying what to install).
+
+    See Also
+    --------
+    compute : Run dask collections on the chosen scheduler, with progress.
+    current_client : The cluster's client inside the block.
+
+    Notes
+    -----
+    ``"local"`` starts its workers as new processes that import the calling script, so a
+    script must open the block under ``if __name__ == "__main__":`` (without it the
+    workers fail to start).
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> from napari_segkit.tiling import compute, scheduler
+    >>> image = da.ones((64, 64), chunks=32)
+    >>> with scheduler(workers=2):  # two threads
+    ...     (total,) = compute([image.sum()])
+    >>> int(total)
+    4096
+
+    A LocalCluster of worker processes (takes a few seconds to start):
+
+    >>> with scheduler("local", workers=2, memory_limit="1GB") as client:  # doctest: +SKIP
+    ...     (total,) = compute([image.sum()])
+    >>> with scheduler("localhost:8786"):
+    ...     pass
+    Traceback (most recent call last):
+    ...
+    ValueError: scheduler must be 'threads', 'local' or a running cluster's address ...
     """
     if address in (None, "", "threads"):
         with dask.config.set(scheduler="threads", num_workers=workers):
@@ -67,7 +123,28 @@ def import_distributed():
 
 
 def current_client():
-    """The dask.distributed Client that work goes to now, or None (threads)."""
+    """Return the dask.distributed Client that work goes to now, or None (threads).
+
+    A client counts only while dask's scheduler is set to it (inside a :func:`scheduler`
+    block with ``"local"`` or an address, or after ``Client(...)`` made itself the
+    default); without the ``distributed`` package installed, it is always None.
+
+    Returns
+    -------
+    client : distributed.Client or None
+        The default client, or None when work runs in threads of this process.
+
+    See Also
+    --------
+    scheduler : Choose where the work runs.
+
+    Examples
+    --------
+    >>> from napari_segkit.tiling import current_client, scheduler
+    >>> with scheduler("threads"):
+    ...     print(current_client())
+    None
+    """
     try:
         from distributed import default_client
     except ImportError:  # without the distributed extra no cluster runs
@@ -80,9 +157,48 @@ def current_client():
 
 
 def compute(collections: list) -> list:
-    """Compute dask ``collections`` on the current scheduler; progress is reported as tasks
-    (threads) or collections (cluster) finish, and a callback that raises (Cancel) stops the
-    run: threads stop taking tasks, a cluster's tasks are cancelled."""
+    """Compute dask collections on the current scheduler, with progress and cancel.
+
+    Like ``dask.compute(*collections)`` on the scheduler chosen by :func:`scheduler`, but
+    progress is reported (:func:`napari_segkit.progress.report`) as tasks (threads) or
+    collections (cluster) finish, and a progress callback that raises (e.g.
+    :class:`~napari_segkit.progress.Cancelled`) stops the run: threads stop taking tasks,
+    a cluster's tasks are cancelled. Shared parts of the collections' graphs are computed
+    once.
+
+    Parameters
+    ----------
+    collections : list
+        Dask collections (arrays, delayed objects, …).
+
+    Returns
+    -------
+    results : list
+        Their computed values, in the same order (a dask array becomes a NumPy array).
+
+    Raises
+    ------
+    Exception
+        Whatever a task or the progress callback raises (e.g. ``Cancelled``) comes out
+        unchanged, after the cluster's remaining tasks are cancelled.
+
+    See Also
+    --------
+    scheduler : Choose where the work runs.
+    napari_segkit.progress.reporting : Receive the progress reports.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> from napari_segkit.progress import reporting
+    >>> from napari_segkit.tiling import compute
+    >>> image = da.arange(64 * 64, chunks=1024).reshape(64, 64)
+    >>> fractions = []
+    >>> with reporting(fractions.append):
+    ...     low, high = compute([image.min(), image.max()])
+    >>> int(low), int(high), fractions[-1]
+    (0, 4095, 1.0)
+    """
     client = current_client()
     if client is None:
         with _Counting():

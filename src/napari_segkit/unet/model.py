@@ -31,8 +31,54 @@ class UntrustedModelError(ValueError):
 
 @dataclass
 class Model:
-    """``network``: a torch module; ``config``: JSON-able settings (see the module doc);
-    ``training``: optimiser and sampler state for resuming (None when not resumable)."""
+    """A trained network with what it takes to use it again.
+
+    What :func:`~napari_segkit.unet.train` and :func:`load_model` return and
+    :func:`~napari_segkit.unet.predict` applies. :meth:`save` writes it as a folder with
+    the weights (``weights.pt``), ``config.json`` and the optimiser state
+    (``training.pt``), so that training can resume.
+
+    Parameters
+    ----------
+    network : torch.nn.Module
+        The network.
+    config : dict
+        JSON-able settings: architecture, classes, spacing, normalisation, training patch,
+        training history (see the module doc).
+    training : dict, optional
+        Optimiser and sampler state for resuming (None when not resumable, e.g. a
+        TorchScript or MONAI bundle model).
+
+    Attributes
+    ----------
+    spatial_dims : int
+        2 or 3, the dimension of the images the network takes.
+    history : list of dict
+        One record per epoch trained (see :class:`~napari_segkit.unet.train.Epoch`).
+
+    See Also
+    --------
+    load_model : Open a saved model.
+
+    Examples
+    --------
+    Needs PyTorch (the ``unet`` extra), so not run as a doctest:
+
+    >>> import tempfile, pathlib
+    >>> import numpy as np
+    >>> from napari_segkit import unet
+    >>> image = np.zeros((64, 64), np.float32); image[16:48, 16:48] = 1.0
+    >>> mask = (image > 0).astype(np.uint8)
+    >>> model = unet.train(image, mask, labels_are="classes", epochs=2, steps=10,
+    ...                    device="cpu")  # doctest: +SKIP
+    >>> model.spatial_dims, len(model.history), model.config["classes"]["names"]  # doctest: +SKIP
+    (2, 2, ['background', 'class 1'])
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> model.save(folder / "squares").name  # doctest: +SKIP
+    'squares'
+    >>> sorted(p.name for p in (folder / "squares").iterdir())  # doctest: +SKIP
+    ['config.json', 'training.pt', 'weights.pt']
+    """
 
     network: object
     config: dict
@@ -47,8 +93,39 @@ class Model:
         return self.config.setdefault("history", [])
 
     def save(self, folder: str | os.PathLike, *, overwrite: bool = False) -> Path:
-        """Write the model folder completely or not at all. An existing folder is replaced
-        (in one step) only with ``overwrite`` and only if it is a segkit model folder."""
+        """Write the model as a folder, completely or not at all.
+
+        The folder holds ``weights.pt`` (the network's tensors), ``config.json`` (with the
+        napari-segkit version) and, when the model can resume training, ``training.pt``;
+        :func:`load_model` opens it without needing trust. An existing folder is replaced
+        (in one step) only with ``overwrite`` and only if it is a segkit model folder.
+
+        Parameters
+        ----------
+        folder : str or os.PathLike
+            The folder to write; its parent must exist.
+        overwrite : bool, default False
+            Replace an existing segkit model folder.
+
+        Returns
+        -------
+        folder : pathlib.Path
+            The folder written.
+
+        Raises
+        ------
+        ValueError
+            If the model is a TorchScript or MONAI bundle model (keep its original file).
+        FileExistsError
+            If ``folder`` exists and ``overwrite`` is False, or it is not a segkit model
+            folder.
+        FileNotFoundError
+            If the parent folder does not exist.
+
+        Examples
+        --------
+        See :class:`Model`.
+        """
         import torch
 
         from ..io._atomic import atomic_path
@@ -69,15 +146,70 @@ class Model:
 
 
 def load_model(path: str | os.PathLike, *, trust: bool = False, **config) -> Model:
-    """A model from a segkit model folder, a MONAI bundle folder (``configs/`` with
-    ``network_def``, ``models/model.pt`` or ``model.ts``) or a TorchScript file.
+    """Open a saved model: a segkit model folder, a MONAI bundle or a TorchScript file.
 
-    ``trust`` (default False): open a MONAI bundle or TorchScript, which can run code of
-    their own on this computer; give it only for a model from a source you trust. Without it
-    they raise :class:`UntrustedModelError`. A segkit folder never needs it.
-    For a TorchScript file give ``spatial_dims`` and ``classes`` (number of output channels,
-    or the label value of each); these ``config`` keywords also override a bundle's metadata
-    (e.g. ``normalisation={"mode": "fixed", "low": [-1000], "high": [1000]}``)."""
+    A segkit folder (written by :meth:`Model.save`) is read with
+    ``torch.load(..., weights_only=True)``, which loads tensors and plain data only, and
+    never needs trust. A MONAI bundle folder (``configs/`` with ``network_def``, and
+    ``models/model.pt``, or ``models/model.ts``) and a TorchScript file can run code of
+    their own on this computer when they are loaded, so they open only with
+    ``trust=True`` (see docs/security.md). The network is loaded on the CPU, in
+    evaluation mode.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The model folder or file.
+    trust : bool, default False
+        Open a MONAI bundle or TorchScript; give it only for a model from a source you
+        trust.
+    **config
+        For a TorchScript file, ``spatial_dims`` (2 or 3) and ``classes`` (number of output
+        channels, or the label value of each) are required, ``in_channels`` optional
+        (default 1); these keywords also override a bundle's metadata and any other setting
+        (e.g. ``normalisation={"mode": "fixed", "low": [-1000], "high": [1000]}``).
+
+    Returns
+    -------
+    model : Model
+        The network with its config; resumable (``training`` set) when a segkit folder
+        holds ``training.pt``.
+
+    Raises
+    ------
+    MissingDependency
+        If PyTorch or MONAI (the ``unet`` extra) is not installed.
+    FileNotFoundError
+        If ``path`` does not exist.
+    UntrustedModelError
+        If ``path`` is a MONAI bundle or TorchScript file and ``trust`` is False.
+    ValueError
+        If ``path`` is none of the three kinds, is damaged, holds more than tensors where
+        only tensors may be (refused, not opened), or a TorchScript model lacks
+        ``spatial_dims`` or ``classes``.
+
+    See Also
+    --------
+    Model.save : Write a segkit model folder.
+    predict : Apply a model; it also takes the path directly.
+
+    Examples
+    --------
+    Needs PyTorch (the ``unet`` extra), so not run as a doctest:
+
+    >>> import tempfile, pathlib
+    >>> import numpy as np
+    >>> from napari_segkit import unet
+    >>> image = np.zeros((64, 64), np.float32); image[16:48, 16:48] = 1.0
+    >>> mask = (image > 0).astype(np.uint8)
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> model = unet.train(image, mask, labels_are="classes", epochs=2, steps=10,
+    ...                    device="cpu")  # doctest: +SKIP
+    >>> _ = model.save(folder / "squares")  # doctest: +SKIP
+    >>> again = unet.load_model(folder / "squares")  # doctest: +SKIP
+    >>> again.spatial_dims, again.config["labels_are"], again.training is not None  # doctest: +SKIP
+    (2, 'classes', True)
+    """
     require_torch()
     path = Path(path)
     if not path.exists():

@@ -34,21 +34,109 @@ def predict(model, image, *, tile=None, overlap: float = 0.25, batch_size: int =
             slices: bool = False, spacing=None, probabilities: bool = False,
             instances: bool | None = None, min_size: float | None = None,
             device: str = "auto", trust: bool = False, progress=None):
-    """Segment ``image`` (array, napari layer or segkit Volume) with ``model`` (a
-    :class:`Model` or a model folder/file).
+    """Segment an image with a trained network.
 
-    ``tile``: the window (default the training patch); ``overlap``: its overlap (0…1).
-    ``slices``: apply a 2D model to each slice of a stack. ``spacing``: the image's voxel
-    size; when it differs from the model's by more than 5 % the image is resampled to the
-    model's and the result back. ``instances``: split the foreground into objects (default
-    for a model trained on objects) — from the seeds and distance map it learnt (older
-    object models: the boundary class as the watershed's barrier),
-    else by the distance watershed of :func:`split_touching_objects` — then fill holes and
-    remove objects under ``min_size`` voxels (default a fifth of the median object).
-    ``trust``: allow a model path that can run code (MONAI bundle, TorchScript), see
-    :func:`~napari_segkit.unet.load_model`.
-    Returns labels (uint8 classes, background 0; int32 objects), and with ``probabilities``
-    also the float32 probabilities (classes first).
+    Sliding-window inference with Gaussian blending of overlapping windows (MONAI's
+    ``sliding_window_inference``), each voxel taking the class of highest probability. The
+    image is processed in slabs along its first axis, so memory is bounded by the slab
+    (about 2**25 voxels), not the image, with the same result as one whole-image run; a 2D
+    network goes slice by slice through a stack. Normalised as the model's training
+    images were. A CuPy image is segmented on the GPU and gives CuPy labels.
+
+    Parameters
+    ----------
+    model : Model or path
+        A trained :class:`Model`, or a model folder or file (see :func:`load_model`).
+    image : array, napari layer or Volume
+        The image, of the model's dimension and channels (grey or RGB); NumPy or CuPy.
+    tile : int or sequence of int, optional
+        The sliding window in voxels (default the training patch).
+    overlap : float, default 0.25
+        Overlap of neighbouring windows, from 0 to below 1.
+    batch_size : int, default 4
+        Windows per network call.
+    slices : bool, default False
+        Apply a 2D model to each slice of a stack.
+    spacing : sequence of float, optional
+        The image's voxel size (default: from the layer or Volume). When it differs from
+        the model's by more than 5 % the image is resampled to the model's and the result
+        back.
+    probabilities : bool, default False
+        Also return the class probabilities.
+    instances : bool, optional
+        Split the foreground into objects (default for a model trained on objects): from
+        the seeds and distance map it learnt (older object models: the boundary class as
+        the watershed's barrier), else by the distance watershed of
+        :func:`~napari_segkit.split_touching_objects`; then fill holes and remove small
+        objects.
+    min_size : float, optional
+        With ``instances``: objects under this many voxels are removed (default a fifth of
+        the median object).
+    device : {"auto", "cpu", "gpu"}, default "auto"
+        Where the network runs: "auto" takes CUDA when PyTorch sees a GPU; "gpu" without
+        one raises GPUUnavailableError. A CuPy image always runs on the GPU.
+    trust : bool, default False
+        Allow a model path that can run code (MONAI bundle, TorchScript), see
+        :func:`~napari_segkit.unet.load_model`.
+    progress : callable, optional
+        Called with the fraction done (0 to 1); see :mod:`napari_segkit.progress`.
+
+    Returns
+    -------
+    labels : uint8 or int32 array
+        Of the image's spatial shape: class labels (uint8, background 0, each class the
+        value it had in the training labels) or, with ``instances``, objects (int32,
+        numbered 1, 2, …). Same array kind as ``image``.
+    probabilities : (C, ...) float32 array
+        Only with ``probabilities=True``: the probability of each of the model's C
+        classes, class axis first.
+
+    Raises
+    ------
+    MissingDependency
+        If PyTorch or MONAI (the ``unet`` extra) is not installed.
+    TypeError
+        If ``model`` is neither a Model nor a path.
+    ValueError
+        If the model does not fit the image (grey vs. RGB, 2D vs. 3D; a 2D model on a stack
+        needs ``slices=True``), or ``overlap`` is not from 0 to below 1.
+    UntrustedModelError
+        If ``model`` is a path to a model that can run code and ``trust`` is False.
+    GPUUnavailableError
+        If ``device="gpu"`` and PyTorch sees no CUDA GPU.
+
+    See Also
+    --------
+    train : Train a model.
+    preview : One quick pass over a slice, while training.
+
+    Examples
+    --------
+    Applying a model needs PyTorch (the ``unet`` extra) and a trained model, so these lines
+    are not run as doctests.
+
+    >>> import tempfile, pathlib
+    >>> import numpy as np
+    >>> from napari_segkit import unet
+    >>> from napari_segkit.methods import metrics
+    >>> image = np.zeros((64, 64), np.float32); image[16:48, 16:48] = 1.0
+    >>> image += np.random.default_rng(0).normal(0, 0.2, image.shape).astype(np.float32)
+    >>> mask = np.zeros((64, 64), np.uint8); mask[16:48, 16:48] = 1
+    >>> model = unet.train(image, mask, labels_are="classes", epochs=2, steps=10,
+    ...                    device="cpu")  # doctest: +SKIP
+    >>> labels, probabilities = unet.predict(model, image,
+    ...                                      probabilities=True)  # doctest: +SKIP
+    >>> labels.dtype.name, probabilities.shape  # doctest: +SKIP
+    ('uint8', (2, 64, 64))
+    >>> metrics.dice(labels, mask) > 0.9  # doctest: +SKIP
+    True
+
+    From a saved model folder:
+
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = model.save(folder / "squares")  # doctest: +SKIP
+    >>> unet.predict(folder / "squares", image).shape  # doctest: +SKIP
+    (64, 64)
     """
     require_torch()
     if isinstance(model, (str, os.PathLike)):
@@ -86,12 +174,56 @@ def predict(model, image, *, tile=None, overlap: float = 0.25, batch_size: int =
 
 
 def preview(model, image_slice, *, instances: bool = False):
-    """Quick labels of ``image_slice`` (a 2D image for a 2D model, a small block for a 3D
-    one) by ``model`` in one pass of its network where it is (e.g. while it trains, from a
-    :class:`~napari_segkit.unet.train.Batch`), leaving it in training mode if it was.
-    Normalised by the slice's own percentiles; class labels (uint8), or objects with
-    ``instances``. For a live view: a 256² slice takes a few hundredths of a second on a
-    CPU."""
+    """Label one slice quickly with a model, e.g. while it trains.
+
+    One pass of the network where it is (on the GPU while training there; e.g. from a
+    :class:`~napari_segkit.unet.train.Batch`), over a window covering the whole slice,
+    leaving it in training mode if it was. Normalised by the slice's own percentiles. For
+    a live view: a 256² slice takes a few hundredths of a second on a CPU.
+
+    Parameters
+    ----------
+    model : Model
+        The model, e.g. ``batch.model`` in an ``on_batch`` callback of :func:`train`.
+    image_slice : array, napari layer or Volume
+        A 2D image for a 2D model, a small block for a 3D one (grey or RGB as the model).
+    instances : bool, default False
+        Split the foreground into objects, as :func:`predict` does.
+
+    Returns
+    -------
+    labels : uint8 or int32 array
+        Class labels (uint8, background 0), or objects (int32) with ``instances``.
+
+    Raises
+    ------
+    MissingDependency
+        If PyTorch or MONAI (the ``unet`` extra) is not installed.
+    ValueError
+        If the model does not fit the slice (grey vs. RGB, 2D vs. 3D).
+
+    See Also
+    --------
+    predict : The full sliding-window inference.
+
+    Examples
+    --------
+    Show a preview after every tenth batch while training (needs PyTorch, so not run as a
+    doctest):
+
+    >>> import numpy as np
+    >>> from napari_segkit import unet
+    >>> image = np.zeros((64, 64), np.float32); image[16:48, 16:48] = 1.0
+    >>> mask = (image > 0).astype(np.uint8)
+    >>> previews = []
+    >>> def on_batch(batch):
+    ...     if batch.step % 10 == 0:
+    ...         previews.append(unet.preview(batch.model, image))
+    >>> model = unet.train(image, mask, labels_are="classes", epochs=2, steps=10,
+    ...                    device="cpu", on_batch=on_batch)  # doctest: +SKIP
+    >>> len(previews), previews[-1].dtype.name  # doctest: +SKIP
+    (2, 'uint8')
+    """
     require_torch()
     config, network = model.config, model.network
     array = np.asarray(data.layer_parts(image_slice)[0])

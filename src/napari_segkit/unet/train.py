@@ -86,34 +86,172 @@ def train(images, labels, *, labels_are: str = "auto", background: int | None = 
           callback: Callable[[Epoch], None] | None = None,
           on_batch: Callable[[Batch], None] | None = None,
           progress: Callable[[float], None] | None = None) -> Model:
-    """Train a segmentation network on ``images`` and their ``labels`` (an array, a napari
-    layer or a segkit Volume each, or lists of them, paired in order).
+    """Train a segmentation network on images and their (sparse) labels.
 
-    ``labels_are``: "auto" (default: 5 or more ids are objects; label ``background`` (2)
-    in sparse strokes are scribbles; else classes, e.g. a 0/1 mask), "scribbles" (0 = not
-    labelled, ignored; 1, 2, … classes; ``background``'s id predicts as 0), "classes" (every
-    voxel labelled; 0 = background) or "objects" (instance ids; trained as background /
-    object / boundary plus each object's distance to its edge, so that touching objects are
-    split). ``spatial_dims``: 2 or 3 (default the image's; 2 on a stack trains on its
-    slices). ``architecture``: see :mod:`~napari_segkit.unet.networks`; ``channels`` and
-    ``residual_units`` default to the device's plan (:data:`PLANS`: 16-32-64-128 with 1
-    residual unit on the CPU, 2 on a GPU).
+    Training runs batches of random patches, each centred near a labelled voxel of a class
+    drawn uniformly (rare classes are seen as often as common ones); the loss counts
+    labelled voxels only, so scribbles are enough. Every epoch the validation voxels (whole
+    blocks held out of training) are predicted with sliding-window inference and scored per
+    class with MONAI's Dice; the best epoch's weights are kept. Training stops when
+    ``time_limit`` is up (after one last validation), after ``epochs``, after ``patience``
+    epochs without improvement, or when the caller cancels: the best model so far is
+    returned either way. Uses AdamW (weight decay 1e-5), and mixed precision on CUDA.
 
-    How long: ``time_limit`` seconds (default 120 when ``epochs`` is not given either),
-    validating every tenth of it (or every ``steps`` batches); else ``epochs`` of ``steps``
-    (default 16) batches. Batches of ``batch_size`` patches (default 4 of 96² or 2 of 48³ on
-    the CPU, 8 of 128² or 2 of 64³ on a GPU; fewer voxels along a coarse axis). ``threads``:
-    torch's CPU threads while training (default the cores this process may use).
-    ``loss``: "dicece", "dice", "focal" or "dicefocal"; ``class_weights``: "balanced"
-    (inverse square root of each class's share), a weight per class, None, or "auto"
-    (default: None for objects, whose distance map does the splitting, else "balanced").
-    ``validation``: share of labelled voxels held out (0: none; then the last epoch is kept).
-    ``resume``: a model (or folder) to go on training; ``trust``: allow a ``resume`` path that
-    can run code (see :func:`~napari_segkit.unet.load_model`). ``callback(epoch)`` gets each
-    :class:`Epoch`, ``on_batch(batch)`` each :class:`Batch`; raising ``Cancelled`` there (or
-    in ``progress``) stops training and keeps the best model. The model's config records how
-    it was trained (``config["training"]``) and whether a validation finished
-    (``config["validated"]``).
+    Parameters
+    ----------
+    images : array, napari layer or Volume, or a list of them
+        2D or 3D images, grey or RGB, read into memory. A layer or Volume also gives the
+        voxel size and whether it is RGB.
+    labels : integer array, napari layer or Volume, or a list of them
+        One labels image per image, paired in order, of the image's spatial shape.
+    labels_are : {"auto", "scribbles", "classes", "objects"}, default "auto"
+        What the label values mean. "auto": 5 or more ids are objects; label
+        ``background`` (2) in sparse strokes (less than half the voxels labelled) are
+        scribbles; else classes, e.g. a 0/1 mask. "scribbles": 0 = not labelled, ignored;
+        1, 2, … classes; ``background``'s id predicts as 0. "classes": every voxel
+        labelled; 0 = background. "objects": instance ids; trained as background / object /
+        boundary plus each object's distance to its edge, so that touching objects are
+        split.
+    background : int or None, default 2
+        The scribble id that means background.
+    spatial_dims : {2, 3}, optional
+        Dimension of the network (default the image's; 2 on a stack trains on its slices).
+    rgb : bool, optional
+        Whether the last axis holds colour (default: from the layer or Volume; False for a
+        bare array).
+    spacing : sequence of float, optional
+        Voxel size per spatial axis (default: from the first layer or Volume, else
+        isotropic). An anisotropic stack gets fewer patch voxels along its coarse axis,
+        which is not down-sampled until its voxels are no more than twice as coarse as the
+        finest (as nnU-Net does); recorded so that :func:`predict` resamples images of
+        another voxel size.
+    architecture : {"unet", "attention_unet", "segresnet", "unetr", "swin_unetr"}, default "unet"
+        The MONAI network, see :mod:`~napari_segkit.unet.networks`.
+    channels : sequence of int, optional
+        Feature channels per level; with ``residual_units`` it defaults to the device's
+        plan (:data:`PLANS`: 16-32-64-128 with 1 residual unit on the CPU, 2 on a GPU).
+    residual_units : int, optional
+        Residual units per block (0: plain convolutions).
+    dropout : float, default 0.0
+        Dropout probability.
+    time_limit : float, optional
+        Seconds of training (> 0; default 120 when ``epochs`` is not given either),
+        validating every tenth of it (or every ``steps`` batches).
+    epochs : int, optional
+        Number of epochs of ``steps`` batches; with ``time_limit`` too, whichever comes
+        first ends training.
+    steps : int, optional
+        Batches per epoch (default 16 without ``time_limit``).
+    batch_size : int, optional
+        Patches per batch (default 4 of 96² or 2 of 48³ on the CPU, 8 of 128² or 2 of 64³
+        on a GPU; fewer voxels along a coarse axis).
+    patch_size : int or sequence of int, optional
+        Training patch in voxels (default as for ``batch_size``, at most the smallest
+        image, rounded down to a multiple of 16). It must fit in the smallest image and be
+        a multiple of the network's down-sampling.
+    learning_rate : float, default 2e-3
+        AdamW's learning rate.
+    loss : {"dicece", "dice", "focal", "dicefocal"}, default "dicece"
+        MONAI's loss of that name (softmax over the classes).
+    class_weights : "auto", "balanced", sequence of float or None, default "auto"
+        "balanced": the inverse square root of each class's share; a weight per class;
+        None; or "auto": None for objects (whose distance map does the splitting), else
+        "balanced".
+    normalisation : {"percentile", "fixed"}, default "percentile"
+        "percentile" rescales each image's 1st-99.8th percentiles per channel to 0-1
+        (microscopy: exposure differs between images); "fixed" uses one window from the
+        training images (CT: intensities mean something).
+    augment : bool, default True
+        Random flips on every axis, 90° turns in the image plane, contrast, gain, offset
+        and a little noise.
+    validation : float, default 0.2
+        Share (0 to below 1) of labelled voxels held out, in whole blocks of about half a
+        patch, each class in both parts. 0: none; then the last epoch is kept.
+    patience : int, default 15
+        Stop after this many epochs without improvement.
+    resume : Model or path, optional
+        A model (or folder) to go on training, with its settings and optimiser state.
+    trust : bool, default False
+        Allow a ``resume`` path that can run code (see
+        :func:`~napari_segkit.unet.load_model`).
+    seed : int, default 0
+        Seed of the weights, the patches and the validation split.
+    device : {"auto", "cpu", "gpu"}, default "auto"
+        Where to train: "auto" takes CUDA when PyTorch sees a GPU; "gpu" without one
+        raises GPUUnavailableError.
+    threads : int, optional
+        PyTorch's CPU threads while training (default the cores this process may use).
+    callback : callable, optional
+        ``callback(epoch)`` gets each :class:`Epoch`.
+    on_batch : callable, optional
+        ``on_batch(batch)`` gets each :class:`Batch` (e.g. for a live plot or
+        :func:`preview`).
+    progress : callable, optional
+        Called with the fraction done (0 to 1; by time with a ``time_limit``); see
+        :mod:`napari_segkit.progress`. Raising
+        :class:`~napari_segkit.progress.Cancelled` here, in ``callback`` or in ``on_batch``
+        stops training and keeps the best model.
+
+    Returns
+    -------
+    model : Model
+        The trained network (on the CPU, in evaluation mode). Its config records how it
+        was trained (``config["training"]``), whether a validation finished
+        (``config["validated"]``; False when none did), why it stopped
+        (``config["stopped"]``: "finished", "no improvement" or "cancelled"), the best mean
+        validation Dice (``config["best_dice"]``, None without validation) and each epoch
+        (``config["history"]``). Training can go on from it (``resume``).
+
+    Raises
+    ------
+    MissingDependency
+        If PyTorch or MONAI (the ``unet`` extra) is not installed.
+    ValueError
+        If the images and labels do not pair up (numbers, shapes, non-integer labels, not
+        all 2D or all 3D), the labels have no labelled voxel or one class only, an option
+        is not one of its choices, ``time_limit`` is not above 0, ``validation`` is 1 or
+        more, the patch does not fit, or the labels are in too few places to hold some of
+        every class out for validation.
+    GPUUnavailableError
+        If ``device="gpu"`` and PyTorch sees no CUDA GPU.
+    UntrustedModelError
+        If ``resume`` is a path to a model that can run code and ``trust`` is False.
+
+    See Also
+    --------
+    predict : Apply the model to new images.
+    Model.save : Keep it as a folder.
+
+    References
+    ----------
+    .. [1] O. Ronneberger, P. Fischer and T. Brox, "U-Net: convolutional networks for
+           biomedical image segmentation", MICCAI 2015, LNCS 9351:234-241.
+           :doi:`10.1007/978-3-319-24574-4_28`
+    .. [2] F. Isensee, P. F. Jaeger, S. A. A. Kohl, J. Petersen and K. H. Maier-Hein,
+           "nnU-Net: a self-configuring method for deep learning-based biomedical image
+           segmentation", Nature Methods 18:203-211, 2021.
+           :doi:`10.1038/s41592-020-01008-z`
+    .. [3] M. J. Cardoso et al., "MONAI: an open-source framework for deep learning in
+           healthcare", arXiv:2211.02701, 2022.
+
+    Examples
+    --------
+    A bright square on a noisy background, its mask as two classes. Training needs PyTorch
+    (the ``unet`` extra) and takes some seconds, so the lines that train are not run as
+    doctests.
+
+    >>> import numpy as np
+    >>> from napari_segkit import unet
+    >>> from napari_segkit.methods import metrics
+    >>> image = np.zeros((64, 64), np.float32); image[16:48, 16:48] = 1.0
+    >>> image += np.random.default_rng(0).normal(0, 0.2, image.shape).astype(np.float32)
+    >>> mask = np.zeros((64, 64), np.uint8); mask[16:48, 16:48] = 1
+    >>> model = unet.train(image, mask, labels_are="classes", epochs=2, steps=10,
+    ...                    device="cpu")  # doctest: +SKIP
+    >>> model.config["validated"], model.config["stopped"]  # doctest: +SKIP
+    (True, 'finished')
+    >>> metrics.dice(unet.predict(model, image), mask) > 0.9  # doctest: +SKIP
+    True
     """
     require_torch()
     import torch

@@ -71,7 +71,7 @@ def colour_figure() -> None:
     """Clustering an IHC slide: classes, the DAB class's fuzzy membership, superpixels."""
     slide = samples.ihc_slide().data[:256, :256]
     classes = sk.kmeans(slide, 3, rgb=True)
-    _, membership = sk.fuzzy_cmeans(slide, 3, rgb=True, return_membership=True)
+    membership = sk.fuzzy_memberships(slide, 3, rgb=True)
     dab = int(np.argmin([slide[..., 2][classes == c].mean() for c in (1, 2, 3)]))  # brown
     # (the class with the least blue)
     save("classic-colour.png",

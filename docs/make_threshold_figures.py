@@ -8,7 +8,7 @@ from pathlib import Path
 import imageio.v3 as iio
 from skimage import data
 
-from napari_segkit import adaptive_threshold, threshold
+from napari_segkit import adaptive_threshold, threshold, threshold_value
 from napari_segkit.methods import adaptive
 from napari_segkit.methods.channels import to_grey
 from napari_segkit.render import montage, tinted
@@ -23,7 +23,7 @@ def main() -> None:
     stain = to_grey(slide, channel="hematoxylin")
     tiles, names = [], []
     for method in TRY_ALL:
-        mask, t = threshold(stain, method, return_threshold=True)
+        mask, t = threshold(stain, method), threshold_value(stain, method)
         tiles.append(tinted(slide, mask, rgb=True))
         names.append(f"{method}: {t:.3g}")
     iio.imwrite(OUT / "threshold-global.png", montage(tiles, names, columns=4))

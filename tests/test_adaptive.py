@@ -6,7 +6,7 @@ from scipy import ndimage
 from skimage import data, filters
 from skimage.filters import rank
 
-from napari_segkit import adaptive_threshold, samples
+from napari_segkit import adaptive_threshold, adaptive_threshold_map, samples
 from napari_segkit.methods import _adaptive_rows as rows
 from napari_segkit.methods.adaptive import window
 
@@ -20,12 +20,12 @@ def assert_same_split(image, mask, t, t_ref, rtol=1e-4):
     np.testing.assert_array_equal(mask[clear], (image > t_ref)[clear])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["mean", "gaussian", "median"])
 def test_local_mean_gaussian_median_equal_scikit_image(method):
     volume = samples.nuclei_3d().data[:, :64, :80]
     for image, block in ((data.page(), 35), (volume, (5, 21, 21))):
-        mask, t = adaptive_threshold(image, method, block_size=block, offset=2.5,
-                                     return_threshold=True)
+        mask, t = adaptive_threshold(image, method, block_size=block, offset=2.5), adaptive_threshold_map(image, method, block_size=block, offset=2.5)
         t_ref = filters.threshold_local(image, block, method, offset=2.5)
         if method == "median" and image is volume:  # 1028 grey levels: 256 bins, see below
             step = (int(volume.max()) - int(volume.min())) / 256
@@ -43,14 +43,12 @@ def test_large_median_windows_against_scipy_exact_median():
     stack = rng.integers(0, 256, (12, 30, 34)).astype(np.uint8)
     stack[:, 10:20, 5:25] //= 3  # some structure
     for image, block in ((data.page()[:, :200], 35), (stack, (7, 9, 11))):
-        mask, t = adaptive_threshold(image, "median", block_size=block, offset=0,
-                                      return_threshold=True)
+        mask, t = adaptive_threshold(image, "median", block_size=block, offset=0), adaptive_threshold_map(image, "median", block_size=block, offset=0)
         exact = ndimage.median_filter(image.astype(np.float32), block, mode="reflect")
         np.testing.assert_array_equal(t, exact)
         np.testing.assert_array_equal(mask, image > exact)
     floats = rng.random((20, 24, 28)).astype(np.float32)
-    mask, t = adaptive_threshold(floats, "median", block_size=9, offset=0,
-                                  return_threshold=True)
+    mask, t = adaptive_threshold(floats, "median", block_size=9, offset=0), adaptive_threshold_map(floats, "median", block_size=9, offset=0)
     exact = ndimage.median_filter(floats, 9, mode="reflect")
     span = float(floats.max() - floats.min())
     assert np.abs(t - exact).max() <= span / 512 * 1.001
@@ -64,8 +62,7 @@ def test_large_median_windows_against_scipy_exact_median():
 def test_niblack_and_sauvola_equal_scikit_image(method, reference):
     for image, block in ((data.page(), 25), (samples.nuclei_3d().data, (3, 15, 15)),
                          (data.camera().astype(np.float32) / 255, 51)):
-        mask, t = adaptive_threshold(image, method, block_size=block, k=0.3,
-                                     return_threshold=True)
+        mask, t = adaptive_threshold(image, method, block_size=block, k=0.3), adaptive_threshold_map(image, method, block_size=block, k=0.3)
         assert_same_split(image, mask, t, reference(image, block))
 
 
@@ -118,34 +115,35 @@ def test_fiji_local_methods_equal_a_window_by_window_reference(method):
         np.testing.assert_array_equal(mask, brute_force(image, method, 7, contrast=20))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["mean", "gaussian", "median", "niblack", "bernsen", "otsu"])
 def test_slabs_with_halo_equal_one_whole_volume_run(monkeypatch, method):
     volume = samples.nuclei_3d().data[:, :64, :64]
-    whole, t_whole = adaptive_threshold(volume, method, block_size=(5, 9, 9),
-                                        return_threshold=True)
+    whole, t_whole = adaptive_threshold(volume, method, block_size=(5, 9, 9)), adaptive_threshold_map(volume, method, block_size=(5, 9, 9))
     monkeypatch.setattr(adaptive, "_SLAB_VOXELS", 64 * 64 * 3)  # three planes a slab
     steps = []
-    slabbed, t_slabbed = adaptive_threshold(volume, method, block_size=(5, 9, 9),
-                                            return_threshold=True, progress=steps.append)
+    slabbed = adaptive_threshold(volume, method, block_size=(5, 9, 9), progress=steps.append)
+    t_slabbed = adaptive_threshold_map(volume, method, block_size=(5, 9, 9))
     np.testing.assert_array_equal(slabbed, whole)
     np.testing.assert_allclose(t_slabbed, t_whole, rtol=1e-6)
     assert len(steps) > 1 and steps == sorted(steps) and steps[-1] == 1.0
 
 
+@pytest.mark.slow
 def test_block_in_physical_units_respects_anisotropy():
     volume = samples.nuclei_3d()
     assert window(5.0, volume.spacing, volume.data.shape) == (5, 21, 21)
     assert window(8, None, (10, 10)) == (9, 9)  # even sizes round up to odd
     mask, t = adaptive_threshold(volume.data, block_size=5.0, spacing=volume.spacing,
-                                 offset=0, return_threshold=True)
+                                 offset=0), adaptive_threshold_map(volume.data, block_size=5.0, spacing=volume.spacing,
+                                 offset=0)
     assert_same_split(volume.data, mask, t,
                       filters.threshold_local(volume.data, (5, 21, 21), "mean"))
 
 
 def test_per_slice_uses_2d_windows():
     volume = samples.nuclei_3d().data[:4]
-    mask, t = adaptive_threshold(volume, block_size=15, per_slice=True, offset=0,
-                                 return_threshold=True)
+    mask, t = adaptive_threshold(volume, block_size=15, per_slice=True, offset=0), adaptive_threshold_map(volume, block_size=15, per_slice=True, offset=0)
     for z in range(4):
         assert_same_split(volume[z], mask[z], t[z], filters.threshold_local(volume[z], 15, "mean"))
 
@@ -153,7 +151,7 @@ def test_per_slice_uses_2d_windows():
 def test_running_sums_do_not_drift_along_a_long_line():
     rng = np.random.default_rng(3)
     line = (60000 + rng.integers(-3000, 3000, 200_000)).astype(np.uint16)[None, :]
-    _, t = adaptive_threshold(line, block_size=(1, 101), offset=0, return_threshold=True)
+    t = adaptive_threshold_map(line, block_size=(1, 101), offset=0)
     sums = np.concatenate([[0], np.cumsum(line[0].astype(np.int64))])
     exact = (sums[101:] - sums[:-101]) / 101  # windows fully inside the line
     np.testing.assert_allclose(t[0, 50:-50], exact, atol=0.01)
@@ -169,9 +167,9 @@ def test_dark_mask_and_nan():
     assert not adaptive_threshold(image, block_size=25, mask=roi)[:, 100:].any()
     holed = image.copy()
     holed[10:20, 10:20] = np.nan
-    mask, t = adaptive_threshold(holed, "sauvola", block_size=25, return_threshold=True)
+    mask, t = adaptive_threshold(holed, "sauvola", block_size=25), adaptive_threshold_map(holed, "sauvola", block_size=25)
     assert not mask[10:20, 10:20].any()
-    _, t_full = adaptive_threshold(image, "sauvola", block_size=25, return_threshold=True)
+    t_full = adaptive_threshold_map(image, "sauvola", block_size=25)
     far = (slice(60, None), slice(60, None))  # beyond the window, NaN changes nothing
     assert_same_split(image[far], mask[far], t[far], t_full[far])
 
@@ -208,10 +206,12 @@ def _both_paths(monkeypatch, image, method, **kwargs):
     calls = []
     kernel = getattr(rows, name)
     monkeypatch.setattr(rows, name, lambda *a: calls.append(1) or kernel(*a))
-    compiled = adaptive_threshold(image, method, return_threshold=True, **kwargs)
+    compiled = (adaptive_threshold(image, method, **kwargs),
+                adaptive_threshold_map(image, method, **kwargs))
     assert calls, "the compiled kernel did not run"
     monkeypatch.setattr(adaptive, "COMPILED", False)
-    reference = adaptive_threshold(image, method, return_threshold=True, **kwargs)
+    reference = (adaptive_threshold(image, method, **kwargs),
+                 adaptive_threshold_map(image, method, **kwargs))
     monkeypatch.setattr(adaptive, "COMPILED", True)
     return compiled, reference
 
@@ -266,6 +266,7 @@ def test_compiled_gaussian_on_float32_and_many_slabs(monkeypatch):
     np.testing.assert_array_equal(inside, adaptive_threshold(coins, block_size=35) & roi)
 
 
+@pytest.mark.slow
 def test_compiled_rows_are_not_used_for_3d_windows_floats_means_or_nan(monkeypatch):
     """3D windows, float means and NaN images stay on scipy's path."""
     monkeypatch.setattr(rows, "mean_rows", None)
@@ -321,7 +322,7 @@ def test_auto_window_and_offset_follow_the_objects_and_the_noise():
     assert offset == pytest.approx(-0.2, rel=0.15)  # 2 sigma, sigma = 0.1
     assert auto_window(image, dark=True)[1] == -offset
     assert auto_window(image, "sauvola")[1] == 0.0
-    mask, t = adaptive_threshold(image, return_threshold=True)
+    mask, t = adaptive_threshold(image), adaptive_threshold_map(image)
     reference = filters.threshold_local(image, window(block, None, image.shape)[0], "mean",
                                         offset=offset, mode="reflect")
     assert_same_split(image, mask, t, reference)

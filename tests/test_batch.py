@@ -33,6 +33,7 @@ def folder(tmp_path):
     return images
 
 
+@pytest.mark.slow
 def test_batch_folder_with_a_corrupt_file_and_resume(folder, tmp_path):
     out = tmp_path / "out"
     done = subprocess.run([SEGKIT, "run", "threshold", str(folder), "-o", str(out),

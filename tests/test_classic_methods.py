@@ -80,7 +80,7 @@ def test_intensity_clusters_order_by_brightness(function):
 
 def test_fuzzy_memberships_sum_to_one_and_pick_the_label():
     image, _ = _discs(noise=5.0)
-    labels, u = cluster.fuzzy_cmeans(image, 3, return_membership=True)
+    labels, u = cluster.fuzzy_cmeans(image, 3), cluster.fuzzy_memberships(image, 3)
     assert u.shape == (3, *image.shape)
     np.testing.assert_allclose(u.sum(axis=0), 1.0, atol=1e-5)
     np.testing.assert_array_equal(np.argmax(u, axis=0) + 1, labels)
@@ -308,7 +308,7 @@ def test_kmeans_histogram_lloyd_is_lloyd_on_the_pixels(iterations):
 
 
 def _markers(seeds, shape):
-    from napari_segkit.methods.watershed import seeds_to_markers
+    from napari_segkit.methods.separate import seeds_to_markers
 
     return seeds_to_markers(seeds, shape)
 

@@ -77,6 +77,7 @@ def test_info_describes_the_file(stack):
     assert "1 µm × 0.25 µm × 0.25 µm" in done.stdout and "imagej" in done.stdout
 
 
+@pytest.mark.slow
 def test_demo_writes_labels_and_overviews(tmp_path):
     done = segkit("demo", "--out", tmp_path / "demo")
     assert done.returncode == 0, done.stderr
@@ -115,6 +116,7 @@ def test_bad_input_exits_non_zero_with_one_line(tmp_path, args, message):
     assert not (tmp_path / "out.tif").exists()
 
 
+@pytest.mark.slow
 def test_run_adaptive_in_physical_units(stack, tmp_path):
     path, volume = stack
     done = segkit("run", "adaptive", path, "-o", tmp_path / "labels.tif", "--method",
@@ -182,6 +184,7 @@ def test_eval_over_two_folders_writes_one_table(tmp_path):
 
 # --- classic methods and post-processing ------------------------------------------------------
 
+@pytest.mark.slow
 def test_run_split_uses_the_files_voxel_size_and_equals_the_api(tmp_path):
     volume = samples.nuclei_3d(count=40, touching=True)
     write(tmp_path / "nuclei.tif", volume.data, like=volume)
@@ -211,6 +214,7 @@ def test_run_post_processing_steps_on_a_label_file(tmp_path):
     assert set(np.unique(out)) == {0, 2} and out[16, 16] == 2
 
 
+@pytest.mark.slow
 def test_run_clustering_mode_and_bad_options(tmp_path):
     volume = samples.nuclei_2d()
     write(tmp_path / "n.tif", volume.data, like=volume)
@@ -311,6 +315,7 @@ def test_run_grow_from_seeds_and_grab_cut(tmp_path):
     assert done.returncode == 1 and "grab-cut needs --box" in done.stderr
 
 
+@pytest.mark.slow
 @needs_unet
 def test_train_then_run_unet_writes_a_model_and_labels(stack, tmp_path):
     path, volume = stack

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from skimage import data, exposure, filters
 
-from napari_segkit import threshold
+from napari_segkit import threshold, threshold_value
 from napari_segkit.methods import histogram_thresholds as ht
 
 
@@ -206,7 +206,7 @@ def test_every_method_separates_two_clear_classes():
     for method in ("default", "huang", "intermodes", "isodata", "li", "max_entropy", "mean",
                    "min_error", "minimum", "moments", "otsu", "renyi_entropy", "shanbhag",
                    "yen"):
-        mask, t = threshold(image, method, return_threshold=True)
+        mask, t = threshold(image, method), threshold_value(image, method)
         assert 50 < t < 200, method  # between the two class means
         assert 0.25 < mask.mean() < 0.35, method
     assert threshold(image, "percentile", percentile=70).mean() == pytest.approx(0.3, abs=0.01)
@@ -217,5 +217,5 @@ def test_wide_histograms_are_merged_for_quadratic_methods():
     image = np.concatenate([rng.normal(8000, 900, 5000), rng.normal(40000, 3000, 5000)])
     image = image.clip(0, 65535).astype(np.uint16)
     for method in ("huang", "shanbhag"):
-        t = threshold(image, method, return_threshold=True)[1]
+        t = threshold_value(image, method)
         assert 8000 < t < 40000, method  # between the two class means

@@ -173,8 +173,8 @@ def _adaptive_case(method, image, size, dark, xp=np):
         offset=params["offset"], k=params["k"], r=params["r"], unit_lo=params["unit_lo"],
         unit_span=params["unit_span"])
     cpu_mask, cpu_t = adaptive.adaptive_threshold(
-        image, method, block_size=size, offset=params["offset"], dark=dark,
-        return_threshold=True, device="cpu")
+        image, method, block_size=size, offset=params["offset"], dark=dark, device="cpu"), adaptive.adaptive_threshold_map(
+        image, method, block_size=size, offset=params["offset"], dark=dark, device="cpu")
     return mask, t, cpu_mask, cpu_t
 
 

@@ -62,6 +62,7 @@ def test_2d_coins_equal_regionprops(coins, spacing):
         table["area"] / np.prod(spacing)))
 
 
+@pytest.mark.slow
 def test_3d_nuclei_equal_regionprops(nuclei):
     image, labels, spacing = nuclei
     table = measure(labels, image, spacing=spacing)

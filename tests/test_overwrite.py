@@ -90,6 +90,7 @@ def _result(path: Path) -> str:
     raise AssertionError(f"{path} holds neither the old nor the new result")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, exchange, fractions", [
     ("labels.zarr", True, (0.1, 0.3, 0.6, 0.9)),
     ("labels.zarr", False, (0.1, 0.45, 0.6, 0.9)),  # 0.45, 0.6: the old store moved aside

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from skimage import color, data, exposure, filters
 
-from napari_segkit import samples, threshold
+from napari_segkit import samples, threshold, threshold_value
 from napari_segkit.methods.channels import to_grey
-from napari_segkit.methods.threshold import histogram
+from napari_segkit.methods.global_threshold import histogram
 
 SKIMAGE = {
     "otsu": filters.threshold_otsu,
@@ -39,19 +39,19 @@ def _images():
 def test_equals_scikit_image(method, name):
     image = _images()[name]
     expected = SKIMAGE[method](image)
-    mask, value = threshold(image, method, return_threshold=True, device="cpu")
+    mask, value = threshold(image, method, device="cpu"), threshold_value(image, method, device="cpu")
     assert value == pytest.approx(expected, rel=1e-6)
     np.testing.assert_array_equal(mask, image > expected)
 
 
 def test_mean_equals_scikit_image():
     image = samples.nuclei_2d().data
-    _, value = threshold(image, "mean", return_threshold=True)
+    value = threshold_value(image, "mean")
     assert value == pytest.approx(filters.threshold_mean(image), rel=1e-12)
 
 
 def test_histogram_equals_scikit_image_across_chunks(monkeypatch):
-    module = sys.modules["napari_segkit.methods.threshold"]  # the function shadows the name
+    module = sys.modules["napari_segkit.methods.global_threshold"]
     monkeypatch.setattr(module, "_CHUNK", 1000)  # many bincount passes
     image = samples.nuclei_3d().data
     counts, centers = histogram(image)
@@ -69,16 +69,16 @@ def test_hand_computed_bimodal_histogram():
     # two classes, 10 and 200: every method must put the threshold between them
     image = np.array([10] * 60 + [200] * 40, np.uint8).reshape(10, 10)
     for method in ("otsu", "isodata", "yen", "mean"):
-        mask, t = threshold(image, method, return_threshold=True)
+        mask, t = threshold(image, method), threshold_value(image, method)
         assert 10 <= t < 200, method
         assert mask.sum() == 40, method
     # mean of the pixels: (60*10 + 40*200) / 100 = 86
-    assert threshold(image, "mean", return_threshold=True)[1] == pytest.approx(86.0)
+    assert threshold_value(image, "mean") == pytest.approx(86.0)
 
 
 def test_dark_objects_are_the_complement():
     image = data.coins()
-    bright, t = threshold(image, return_threshold=True)
+    bright, t = threshold(image), threshold_value(image)
     dark = threshold(image, dark=True)
     np.testing.assert_array_equal(dark, image <= t)
     np.testing.assert_array_equal(dark, ~bright)
@@ -97,7 +97,7 @@ def test_threshold_from_a_region_applies_to_the_whole_image():
     image = data.camera()
     roi = np.zeros(image.shape, bool)
     roi[100:300, 150:400] = True
-    mask, value = threshold(image, mask=roi, return_threshold=True)
+    mask, value = threshold(image, mask=roi), threshold_value(image, mask=roi)
     assert value == filters.threshold_otsu(image[roi])
     assert value != filters.threshold_otsu(image)
     np.testing.assert_array_equal(mask, image > value)
@@ -108,7 +108,7 @@ def test_rgb_uses_luminance_like_scikit_image():
     grey = to_grey(rgb)
     assert grey.dtype == np.float32 and grey.shape == rgb.shape[:2]
     np.testing.assert_allclose(grey, color.rgb2gray(rgb) * 255, atol=1e-3)
-    mask, value = threshold(rgb, channel="luminance", dark=True, return_threshold=True)
+    mask, value = threshold(rgb, channel="luminance", dark=True), threshold_value(rgb, channel="luminance", dark=True)
     assert mask.shape == rgb.shape[:2]
     assert value == pytest.approx(filters.threshold_otsu(grey), rel=1e-6)
     with pytest.raises(ValueError, match="colour in the last axis"):
@@ -117,7 +117,7 @@ def test_rgb_uses_luminance_like_scikit_image():
 
 def test_default_channel_is_haematoxylin_on_brightfield_and_luminance_on_fluorescence():
     slide = data.immunohistochemistry()  # light background: brightfield
-    mask, value = threshold(slide, return_threshold=True)
+    mask, value = threshold(slide), threshold_value(slide)
     nuclei = to_grey(slide, channel="hematoxylin")
     assert value == pytest.approx(filters.threshold_otsu(nuclei), rel=1e-6)
     np.testing.assert_array_equal(mask, nuclei > value)
@@ -127,7 +127,7 @@ def test_default_channel_is_haematoxylin_on_brightfield_and_luminance_on_fluores
     glowing = np.zeros((40, 40, 3), np.uint8)  # fluorescence: black where nothing glows
     glowing[10:20, 10:20, 1] = 200
     glowing[25:35, 25:35] = (90, 30, 0)
-    mask, value = threshold(glowing, return_threshold=True)
+    mask, value = threshold(glowing), threshold_value(glowing)
     assert value == pytest.approx(filters.threshold_otsu(to_grey(glowing)), rel=1e-6)
 
 
@@ -172,7 +172,7 @@ def test_uint16_stack_is_not_copied_to_float():
 
 def test_multiotsu_gives_class_labels_like_scikit_image():
     image = data.camera()
-    labels, cuts = threshold(image, "multiotsu", classes=3, return_threshold=True)
+    labels, cuts = threshold(image, "multiotsu", classes=3), threshold_value(image, "multiotsu", classes=3)
     np.testing.assert_array_equal(cuts, filters.threshold_multiotsu(image, classes=3))
     np.testing.assert_array_equal(labels, np.digitize(image, cuts))
     assert labels.dtype == np.uint8 and labels.max() == 2
@@ -183,7 +183,7 @@ def test_nan_pixels_are_left_out_and_never_foreground():
     image = data.camera().astype(np.float32)
     holed = image.copy()
     holed[:50] = np.nan
-    mask, t = threshold(holed, return_threshold=True)
+    mask, t = threshold(holed), threshold_value(holed)
     assert t == pytest.approx(filters.threshold_otsu(image[50:]), rel=1e-6)
     assert not mask[:50].any()
     assert not threshold(holed, dark=True)[:50].any()
@@ -201,7 +201,7 @@ def test_bool_input_is_its_own_mask():
     np.array([[2**63 - 3, 2**63 - 2], [2**63 - 1, 2**63 - 1]], dtype=np.uint64),
 ])
 def test_extreme_values_give_a_sensible_split(image):
-    mask, t = threshold(image, return_threshold=True)
+    mask, t = threshold(image), threshold_value(image)
     assert image.min() <= t < image.max()
     assert mask.any() and not mask.all()
     np.testing.assert_array_equal(mask, image > t)
@@ -211,7 +211,7 @@ def test_per_slice_thresholds_each_plane():
     volume = samples.nuclei_3d().data.copy()
     volume[5] //= 4  # a dimmer plane gets its own threshold
     volume[7] = 3  # and a constant plane gets none
-    mask, ts = threshold(volume, per_slice=True, return_threshold=True)
+    mask, ts = threshold(volume, per_slice=True), threshold_value(volume, per_slice=True)
     assert ts.shape == (volume.shape[0],)
     for z in (0, 5, 12):
         assert ts[z] == filters.threshold_otsu(volume[z])
@@ -222,7 +222,7 @@ def test_per_slice_thresholds_each_plane():
 
 def test_time_series_per_slice_keeps_leading_axes():
     series = np.stack([samples.nuclei_3d(seed=s).data[:4] for s in (1, 2)])  # (T, Z, Y, X)
-    mask, ts = threshold(series, per_slice=True, return_threshold=True)
+    mask, ts = threshold(series, per_slice=True), threshold_value(series, per_slice=True)
     assert mask.shape == series.shape and ts.shape == (2, 4)
     assert ts[1, 2] == filters.threshold_otsu(series[1, 2])
 
@@ -241,7 +241,7 @@ def test_stain_channel_equals_scikit_image_deconvolution():
 def test_counted_histogram_of_8_and_16_bit_images_equals_bincount(monkeypatch, threaded):
     """uint8/uint16 are counted in one compiled pass (no min/max passes); split between
     threads the counts are the same, also for sizes that do not divide evenly."""
-    module = sys.modules["napari_segkit.methods.threshold"]
+    module = sys.modules["napari_segkit.methods.global_threshold"]
     monkeypatch.setattr(module, "_THREADED", 1000 if threaded else 1 << 40)
     monkeypatch.setattr(module, "pool_workers", lambda: 3)
     rng = np.random.default_rng(1)
@@ -262,7 +262,7 @@ def test_otsu_on_8_bit_equals_opencv(name):
     """On 8-bit images the Otsu mask equals OpenCV's THRESH_OTSU (and scikit-image's)."""
     cv2 = pytest.importorskip("cv2")
     image = getattr(data, name)()
-    mask, t = threshold(image, return_threshold=True)
+    mask, t = threshold(image), threshold_value(image)
     level, binary = cv2.threshold(image, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     assert t == level == filters.threshold_otsu(image)
     np.testing.assert_array_equal(mask, binary > 0)
@@ -303,7 +303,7 @@ def test_mask_written_into_prefaulted_pages_equals_the_plain_compare(monkeypatch
     """The 2-class mask (into pages mapped at once, from 256 KiB, or a plain new array when
     madvise is missing) is ``grey > t`` (``<=`` for dark), for every dtype and layout."""
     from napari_segkit.methods import _pages
-    from napari_segkit.methods.threshold import apply_threshold
+    from napari_segkit.methods.global_threshold import apply_threshold
 
     if not populate:
         monkeypatch.setattr(_pages, "_madvise", lambda: None)
@@ -319,11 +319,11 @@ def test_mask_written_into_prefaulted_pages_equals_the_plain_compare(monkeypatch
             assert got.dtype == bool and got.shape == grey.shape
             np.testing.assert_array_equal(got, expected)
             got[:] = ~got  # an array of its own, writable
-    assert filters.threshold_otsu(grey8) == threshold(grey8, return_threshold=True)[1]
+    assert filters.threshold_otsu(grey8) == threshold_value(grey8)
 
 
 def test_check_method_accepts_whole_numbers_and_refuses_others():
-    from napari_segkit.methods.threshold import check_method
+    from napari_segkit.methods.global_threshold import check_method
 
     check_method("otsu", None)
     check_method("otsu", None, classes=3.0, nbins=np.int64(256), percentile=50)

@@ -12,7 +12,7 @@ from skimage import measure
 import napari_segkit as sk
 from napari_segkit import io, tiling
 from napari_segkit.methods import postprocess
-from napari_segkit.methods.threshold import NothingToSeparate
+from napari_segkit.methods.global_threshold import NothingToSeparate
 from napari_segkit.progress import Cancelled
 from napari_segkit.samples import nuclei_2d, nuclei_3d
 
@@ -43,9 +43,8 @@ def mask(stack):
 @pytest.mark.parametrize("dtype", [np.uint16, np.float32, np.int32])
 def test_threshold_from_blockwise_histogram_equals_in_memory(stack, method, dtype):
     image = (stack.data.astype(np.float64) / (7 if dtype == np.float32 else 1)).astype(dtype)
-    expected, t = sk.threshold(image, method, return_threshold=True)
-    lazy, t_lazy = sk.threshold(da.from_array(image, chunks=CHUNKS_3D), method,
-                                return_threshold=True)
+    expected, t = sk.threshold(image, method), sk.threshold_value(image, method)
+    lazy, t_lazy = sk.threshold(da.from_array(image, chunks=CHUNKS_3D), method), sk.threshold_value(da.from_array(image, chunks=CHUNKS_3D), method)
     assert isinstance(lazy, da.Array)
     if method == "li" and dtype == np.float32:  # in memory Li iterates on the values,
         bin_width = (image.max() - image.min()) / 256  # blockwise on the 256-bin histogram
@@ -59,7 +58,7 @@ def test_threshold_not_from_one_block():
     """A block of background alone must not decide the threshold: the whole histogram does."""
     image = np.full((64, 64), 10, np.uint8)
     image[40:, 40:] = 200
-    lazy, t = sk.threshold(da.from_array(image, chunks=32), return_threshold=True)
+    lazy, t = sk.threshold(da.from_array(image, chunks=32)), sk.threshold_value(da.from_array(image, chunks=32))
     assert 10 <= t < 200
     np.testing.assert_array_equal(lazy.compute(), image > t)
 
@@ -91,6 +90,7 @@ def test_bad_dask_input_is_refused_before_any_work():
             sk.threshold(da.zeros((8, 8), chunks=4), "multiotsu", **bad)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["mean", "gaussian", "median", "sauvola", "bernsen", "otsu"])
 def test_adaptive_threshold_with_halo_equals_in_memory(stack, method):
     expected = sk.adaptive_threshold(stack.data, method, block_size=9)
@@ -165,6 +165,7 @@ def test_methods_without_a_blockwise_version_read_the_image(mask):
     np.testing.assert_array_equal(result, postprocess.remove_small_holes(mask, 50))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["labels.zarr", "labels.ome.tif"])
 def test_write_chunked_with_pyramid_and_read_back(tmp_path, name):
     source = nuclei_2d(shape=(300, 400), count=60)
@@ -222,6 +223,7 @@ def test_cancel_stops_and_leaves_nothing(tmp_path, mask):
         sk.label(da.from_array(mask, chunks=(4, 40, 40)), progress=cancel)
 
 
+@pytest.mark.slow
 def test_local_cluster_run_equals_in_memory(tmp_path, mask):
     """threshold → label → remove small objects → OME-Zarr, on two worker processes."""
     image = nuclei_3d(touching=True).data
@@ -234,6 +236,7 @@ def test_local_cluster_run_equals_in_memory(tmp_path, mask):
     same_objects(sk.read(tmp_path / "out.zarr").data.compute(), expected)
 
 
+@pytest.mark.slow
 def test_scheduler_errors():
     with pytest.raises(ValueError, match="tcp://"):
         with tiling.scheduler("nowhere"):

@@ -32,6 +32,7 @@ def trained(nuclei):
     return unet.train(image, (truth > 0).astype(np.uint8), labels_are="classes", **FAST)
 
 
+@pytest.mark.slow
 def test_learns_2d_and_beats_an_untrained_network(nuclei, trained):
     _, _, test_image, test_truth = nuclei
     untrained = unet.train(nuclei[0], (nuclei[1] > 0).astype(np.uint8), labels_are="classes",
@@ -64,6 +65,7 @@ def test_validation_blocks_are_never_trained_on(nuclei):
     assert ((val > 0).reshape(8, 32, 8, 32).all(axis=(1, 3)) == blocks).all()
 
 
+@pytest.mark.slow
 def test_learns_3d_anisotropic_and_keeps_z():
     volume = samples.nuclei_3d(seed=1)
     model = unet.train(volume, (volume.metadata["truth"] > 0).astype(np.uint8),
@@ -98,6 +100,7 @@ def scribbles_of(truth, rng):
     return marks
 
 
+@pytest.mark.slow
 def test_sparse_scribbles_predict_whole_objects(nuclei):
     image, truth, test_image, test_truth = nuclei
     marks = scribbles_of(truth, np.random.default_rng(0))
@@ -116,6 +119,7 @@ def objects_model(nuclei):
     return unet.train(nuclei[0], nuclei[1], **{**FAST, "epochs": 12, "steps": 16})
 
 
+@pytest.mark.slow
 def test_objects_mode_splits_touching_nuclei(nuclei, objects_model):
     image, truth, test_image, test_truth = nuclei
     model = objects_model
@@ -159,6 +163,7 @@ def test_slabs_give_the_whole_image_result(nuclei, trained, monkeypatch):
     np.testing.assert_allclose(tiles, whole, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_save_load_round_trip_predicts_the_same(nuclei, trained, tmp_path):
     _, _, test_image, _ = nuclei
     folder = trained.save(tmp_path / "model")
@@ -181,6 +186,7 @@ def test_save_load_round_trip_predicts_the_same(nuclei, trained, tmp_path):
     assert unet.load_model(folder).config["history"] == config["history"]
 
 
+@pytest.mark.slow
 def test_resume_goes_on_from_the_saved_state(nuclei, tmp_path):
     image, truth, _, _ = nuclei
     labels = (truth > 0).astype(np.uint8)
@@ -193,6 +199,7 @@ def test_resume_goes_on_from_the_saved_state(nuclei, tmp_path):
     assert len(first.history) == 2  # the model resumed from is not changed
 
 
+@pytest.mark.slow
 def test_cancel_keeps_the_best_model_so_far(nuclei):
     image, truth, test_image, test_truth = nuclei
     seen = []
@@ -209,6 +216,7 @@ def test_cancel_keeps_the_best_model_so_far(nuclei):
     assert dice(unet.predict(model, test_image) > 0, test_truth > 0) > 0.8
 
 
+@pytest.mark.slow
 def test_two_pairs_of_images_and_labels():
     a, b = samples.nuclei_2d((64, 128), seed=1), samples.nuclei_2d((160, 128), seed=2)
     labels = [(v.metadata["truth"] > 0).astype(np.uint8) for v in (a, b)]
@@ -218,6 +226,7 @@ def test_two_pairs_of_images_and_labels():
     assert len(model.history) == 1
 
 
+@pytest.mark.slow
 def test_2d_model_on_a_stack_slice_by_slice():
     volume = samples.nuclei_3d(seed=1)
     truth = (volume.metadata["truth"] > 0).astype(np.uint8)
@@ -398,6 +407,7 @@ def test_distance_target_is_one_at_centres_and_zero_at_a_shared_edge():
     np.testing.assert_allclose(distance[3, 1:6], [0, 0.5, 1, 0.5, 0])  # EDT 0 1 2 1 0, / 2
 
 
+@pytest.mark.slow
 def test_dense_binary_mask_trains_with_default_arguments(nuclei):
     image, truth, test_image, test_truth = nuclei
     mask = (truth > 0).astype(np.uint8)
@@ -410,6 +420,7 @@ def test_dense_binary_mask_trains_with_default_arguments(nuclei):
     assert dice(result > 0, test_truth > 0) > 0.6  # a few seconds of a loaded 2-core CPU
 
 
+@pytest.mark.slow
 def test_time_limit_stops_in_time_and_reports_every_batch(nuclei, tmp_path):
     image, truth, _, _ = nuclei
     batches, epochs = [], []

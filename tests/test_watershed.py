@@ -7,7 +7,7 @@ from skimage import segmentation
 
 import napari_segkit as sk
 from napari_segkit import metrics, samples
-from napari_segkit.methods.watershed import seeds_to_markers
+from napari_segkit.methods.separate import seeds_to_markers
 
 from .conftest import gpu, has_gpu
 
@@ -165,7 +165,7 @@ def test_inverted_landscape_is_the_watershed_of_the_negated_image():
 
 @pytest.mark.parametrize("compactness", [0.0, 0.5])
 def test_flooding_part_by_part_equals_one_watershed_of_the_whole_mask(compactness):
-    from napari_segkit.methods.watershed import _flood_by_parts
+    from napari_segkit.methods.separate import _flood_by_parts
 
     rng = np.random.default_rng(3)
     mask = ndimage.gaussian_filter(rng.random((30, 64, 64)), 1.5) > 0.52
@@ -286,7 +286,7 @@ def test_box_maxima_equal_scipys_maximum_filter(dtype, size):
     """Compiled maxima in a box (row first, then candidates against the whole box) equal
     ``image >= maximum_filter(image, size, mode="nearest")``, plateaus, borders and masks
     included; boxes too large for the candidate check fall back to scipy."""
-    from napari_segkit.methods.watershed import box_maxima
+    from napari_segkit.methods.separate import box_maxima
 
     rng = np.random.default_rng(3)
     image = ndimage.gaussian_filter(rng.random((12, 40, 33)), 1.5)

@@ -10,7 +10,7 @@ from gui_helpers import GapMeter, run_widget
 from napari.utils import progress
 
 import napari_segkit
-from napari_segkit import adaptive_threshold, label, read, samples, threshold
+from napari_segkit import adaptive_threshold, label, read, samples, threshold, threshold_value
 from napari_segkit.methods.adaptive import auto_window
 from napari_segkit.widgets.threshold import TRY_ALL
 
@@ -38,7 +38,7 @@ def test_threshold_widget_on_each_sample(viewer_and_widget, qtbot, sample, dark)
 
     result = viewer.layers[f"{image.name} threshold"]
     assert result._type_string == "labels"
-    expected_mask, value = threshold(image.data, dark=dark, return_threshold=True, device="cpu")
+    expected_mask, value = threshold(image.data, dark=dark, device="cpu"), threshold_value(image.data, dark=dark, device="cpu")
     np.testing.assert_array_equal(result.data, label(expected_mask))
     np.testing.assert_allclose(result.scale, image.scale)
     np.testing.assert_allclose(result.translate, image.translate)
@@ -130,13 +130,13 @@ def test_live_preview_follows_parameters_and_slice(viewer_and_widget, qtbot):
     widget.preview.value = True
     wait_preview(qtbot, widget)
     preview = viewer.layers[f"{image.name} preview"]
-    _, t = threshold(image.data, return_threshold=True)  # the whole volume's threshold
+    t = threshold_value(image.data)  # the whole volume's threshold
     np.testing.assert_array_equal(preview.data, image.data[9] > t)
     np.testing.assert_allclose(preview.scale, image.scale[-2:])
 
     widget.method.value = "yen"
     wait_preview(qtbot, widget)
-    _, t = threshold(image.data, "yen", return_threshold=True)
+    t = threshold_value(image.data, "yen")
     np.testing.assert_array_equal(preview.data, image.data[9] > t)
     assert widget.result.value == f"{t:.6g}"
 

@@ -11,6 +11,7 @@ import shutil
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,42 +25,24 @@ if TYPE_CHECKING:
 # add their options (which list the methods, networks and samples) when they are used.
 
 _COMMON = {"dark": bool, "per_slice": bool, "channel": str, "rgb": bool}
-#: segmentation and post-processing methods run by `segkit run NAME`: name -> function (its
-#: path in :mod:`napari_segkit.methods`); their keyword parameters (from the signature) become
-#: --options, and ``spacing`` is the input file's voxel size, so sizes and radii are in its
-#: physical units
-CLASSIC = {
-    "split": "split_touching_objects",
-    "voronoi-otsu": "voronoi_otsu_labeling",
-    "edges": "edge_regions",
-    "kmeans": "kmeans",
-    "fuzzy-cmeans": "fuzzy_cmeans",
-    "mean-shift": "mean_shift",
-    "slic": "slic",
-    "felzenszwalb": "felzenszwalb",
-    "normalized-cut": "normalized_cut",
-    "split-merge": "split_and_merge",
-    "chan-vese": "chan_vese",
-    "geodesic": "geodesic_active_contour",
-    "watershed": "watershed",
-    "region-grow": "region_grow",
-    "graph-cut": "graph_cut",
-    "grow-from-seeds": "grow_from_seeds",
-    "grab-cut": "grab_cut",
-    "fill-holes": "postprocess.fill_holes",
-    "remove-small": "postprocess.remove_small_objects",
-    "remove-small-holes": "postprocess.remove_small_holes",
-    "morphology": "postprocess.morphology_op",
-    "expand": "postprocess.expand_labels",
-    "smooth": "postprocess.smooth_labels",
-    "clear-border": "postprocess.remove_border_objects",
-    "relabel": "postprocess.relabel_sequential",
-    "keep-largest": "postprocess.keep_largest",
-    "fill-between-slices": "postprocess.fill_between_slices",
+#: the command names of `segkit run` that are not a method's name with dashes (kept as they
+#: were); every other method gets its name with dashes (see :func:`classic_commands`)
+_SHORT_NAMES = {
+    "split_touching_objects": "split",
+    "voronoi_otsu_labeling": "voronoi-otsu",
+    "edge_regions": "edges",
+    "split_and_merge": "split-merge",
+    "geodesic_active_contour": "geodesic",
+    "remove_small_objects": "remove-small",
+    "morphology_op": "morphology",
+    "expand_labels": "expand",
+    "smooth_labels": "smooth",
+    "remove_border_objects": "clear-border",
+    "relabel_sequential": "relabel",
 }
-#: every METHOD of `segkit run METHOD`, in the order of its help
-METHOD_NAMES = ("threshold", "adaptive", *CLASSIC, "unet")
-_NOT_OPTIONS = {"spacing", "seeds", "device", "progress", "return_membership", "mask"}
+#: methods with commands of their own
+_OWN_COMMANDS = {"threshold", "adaptive_threshold"}
+_NOT_OPTIONS = {"spacing", "seeds", "device", "progress", "mask"}
 
 
 def _options(function) -> dict[str, type]:
@@ -79,13 +62,31 @@ def _options(function) -> dict[str, type]:
 
 
 @functools.cache
+def classic_commands() -> dict[str, Callable]:
+    """`segkit run NAME` -> method, for every method that gives labels
+    (:func:`napari_segkit.methods.label_methods`): a new one in a family module's ``__all__``
+    becomes a command without an edit here."""
+    from . import methods
+
+    found = {_SHORT_NAMES.get(name, name.replace("_", "-")): function
+             for module in (*methods.FAMILIES, methods.postprocess)
+             for name, function in methods.label_methods(module).items()
+             if name not in _OWN_COMMANDS}
+    return dict(sorted(found.items()))
+
+
+def method_names() -> tuple[str, ...]:
+    """Every METHOD of `segkit run METHOD`, in the order of its help."""
+    return ("threshold", "adaptive", *classic_commands(), "unet")
+
+
+@functools.cache
 def _methods() -> dict:
     """METHOD -> (function, {parameter: type}) for `segkit run METHOD`, built on first use
     (it imports every method, hence scikit-image and SciPy, and the U-Net package)."""
     from . import methods, unet
 
-    functions = {name: functools.reduce(getattr, path.split("."), methods)
-                 for name, path in CLASSIC.items()}
+    functions = classic_commands()
     return {
         "threshold": (methods.threshold, {"method": str, "value": float, "percentile": float,
                                           "classes": int, "nbins": int, **_COMMON}),
@@ -238,7 +239,7 @@ def _run_options(run: argparse.ArgumentParser) -> None:
         for m, (_, types) in _methods().items()
     ) + ". --physical: --block_size in the file's physical units (µm) instead of pixels."
     run.add_argument("method", metavar="METHOD|RECIPE.yaml",
-                     help=f"one of: {', '.join(sorted(METHOD_NAMES))}; or a recipe file (.yaml, "
+                     help=f"one of: {', '.join(sorted(method_names()))}; or a recipe file (.yaml, "
                      "see docs/measure.md)")
     run.add_argument("input", type=str, nargs="+", metavar="INPUT",
                      help="image file(s); with -o OUTDIR also folders (their image files) "
@@ -405,8 +406,8 @@ def _convert(name: str, value: str, kind: type):
 def _run(args, extra) -> int:
     """`segkit run`: one file (the paths below), or a batch when OUTPUT is a folder."""
     recipe = _recipe_of(args.method)
-    if recipe is None and args.method not in METHOD_NAMES:
-        raise ValueError(f"METHOD must be one of {', '.join(sorted(METHOD_NAMES))} or a recipe "
+    if recipe is None and args.method not in method_names():
+        raise ValueError(f"METHOD must be one of {', '.join(sorted(method_names()))} or a recipe "
                          f"file (.yaml), not {args.method!r}")
     if _is_batch(args):
         return _batch(args, extra, recipe)
@@ -425,7 +426,7 @@ def _run_one(args, extra) -> int:
 
     from . import backend
     from .io import pick_series, read, write
-    from .methods import label, postprocess
+    from .methods import label, postprocess, threshold_value
 
     function, _ = _methods()[args.method]
     params = method_parameters(args.method, extra)
@@ -436,7 +437,7 @@ def _run_one(args, extra) -> int:
     args.instances = True if args.instances is None else args.instances
     if args.method != "unet" and _blockwise(args):
         return _run_blockwise(args, function, params)
-    if args.method in CLASSIC:
+    if args.method in classic_commands():
         return _run_classic(args, function, params)
     if args.seeds is not None:
         raise ValueError(f"{args.method} takes no --seeds")
@@ -457,8 +458,8 @@ def _run_one(args, extra) -> int:
                               progress=lambda f: bar.set_postfix_str(f"adaptive {f:.0%}"))
             value = "local"
         else:
-            result, t = function(volume.data, return_threshold=True, device=args.device,
-                                 **params)
+            result = function(volume.data, device=args.device, **params)
+            t = threshold_value(volume.data, device=args.device, **params)
             value = f"{t:.6g}" if np.ndim(t) == 0 else "per slice or class"
         device = backend.last_device()
         bar.update()
@@ -794,7 +795,7 @@ def _train(args, _extra) -> int:
 
 
 def _run_classic(args, function, params: dict) -> int:
-    """A segmentation or post-processing method from :data:`CLASSIC` on one file."""
+    """A segmentation or post-processing method from :func:`classic_commands` on one file."""
     import numpy as np
     from tqdm import tqdm
 

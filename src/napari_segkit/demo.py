@@ -12,7 +12,7 @@ import numpy as np
 from . import backend, samples
 from .io import write
 from .io._atomic import atomic_path
-from .methods import split_touching_objects, threshold
+from .methods import split_touching_objects, threshold_value
 from .render import overview
 
 #: sample name -> (maker, threshold parameters suited to it; the slide's nuclei are the
@@ -43,8 +43,7 @@ def run_demo(out_dir: str | Path, *, names=tuple(DEMO_SAMPLES), device: str = "a
         make, params = DEMO_SAMPLES[name]
         volume = make()
         start = time.perf_counter()
-        _, value = threshold(volume.data, return_threshold=True, rgb=volume.rgb,
-                             device=device, **params)
+        value = threshold_value(volume.data, rgb=volume.rgb, device=device, **params)
         labels = split_touching_objects(volume.data, spacing=volume.spacing, rgb=volume.rgb,
                                         channel=params.get("channel"), device=device)
         seconds = time.perf_counter() - start

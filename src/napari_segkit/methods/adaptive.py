@@ -33,7 +33,9 @@ from ._geometry import spacing_for
 from ._pool import submit
 from ._pool import workers as pool_workers
 from .channels import to_grey
-from .threshold import NothingToSeparate
+from .global_threshold import NothingToSeparate
+
+__all__ = ["adaptive_threshold", "adaptive_threshold_map"]
 
 METHODS = ("mean", "gaussian", "median", "midgrey", "bernsen", "contrast", "niblack",
            "sauvola", "phansalkar", "otsu")
@@ -63,7 +65,6 @@ def adaptive_threshold(
     per_slice: bool = False,
     channel: str | int | None = None,
     rgb: bool | None = None,
-    return_threshold: bool = False,
     intensity_range: tuple[float, float] | None = None,
     progress: Callable[[float], None] | None = None,
 ):
@@ -144,8 +145,6 @@ def adaptive_threshold(
     rgb : bool, optional
         Whether the last axis holds colour. Default None: guessed (3 or more axes and a last
         axis of length 3 or 4).
-    return_threshold : bool, default False
-        Also return the threshold image (float32).
     intensity_range : (float, float), optional
         (min, max) with min < max: the intensities that Bernsen's contrast and mid-grey,
         Phansalkar's [0, 1] scaling of float images and local Otsu's 8-bit quantisation
@@ -165,9 +164,7 @@ def adaptive_threshold(
     -------
     mask : bool array of the grey image's shape
         The foreground; NaN pixels are never foreground. Same array kind as ``image``.
-    threshold : float32 array of the grey image's shape
-        Only with ``return_threshold``: each pixel's threshold (before ``mask`` is
-        applied; ±inf in Bernsen's one-class windows).
+        Each pixel's threshold: :func:`adaptive_threshold_map` with the same arguments.
 
     Raises
     ------
@@ -244,7 +241,8 @@ def adaptive_threshold(
 
     The threshold image: foreground is where the image is above it.
 
-    >>> mask, t = adaptive_threshold(image, block_size=15, offset=-10, return_threshold=True)
+    >>> from napari_segkit import adaptive_threshold_map
+    >>> t = adaptive_threshold_map(image, block_size=15, offset=-10)
     >>> t.dtype.name, bool((mask == (image > t)).all())
     ('float32', True)
 
@@ -254,10 +252,81 @@ def adaptive_threshold(
     >>> bool((mask == discs).all())
     True
     """
-    steps = iter_adaptive_threshold(
+    return _finish(iter_adaptive_threshold(
         image, method, block_size=block_size, spacing=spacing, offset=offset, k=k, r=r,
         contrast=contrast, dark=dark, mask=mask, per_slice=per_slice, channel=channel, rgb=rgb,
-        return_threshold=return_threshold, intensity_range=intensity_range)
+        intensity_range=intensity_range), progress)
+
+
+@on_device
+def adaptive_threshold_map(
+    image: Any,
+    method: str = "mean",
+    *,
+    block_size: float | tuple | None = None,
+    spacing: tuple | None = None,
+    offset: float | None = None,
+    k: float | None = None,
+    r: float | None = None,
+    contrast: float | None = None,
+    dark: bool = False,
+    per_slice: bool = False,
+    channel: str | int | None = None,
+    rgb: bool | None = None,
+    intensity_range: tuple[float, float] | None = None,
+    progress: Callable[[float], None] | None = None,
+):
+    """Compute each pixel's threshold that :func:`adaptive_threshold` compares it with.
+
+    The local threshold image of the same call (as :func:`skimage.filters.threshold_local`
+    gives it): foreground is ``image > t`` (``image <= t`` with ``dark``, where the offset
+    works the other way).
+
+    Parameters
+    ----------
+    image : array
+        As for :func:`adaptive_threshold`.
+    method, block_size, spacing, offset, k, r, contrast, dark, per_slice, channel, rgb
+        As for :func:`adaptive_threshold`.
+    intensity_range : (float, float), optional
+        As for :func:`adaptive_threshold`.
+    device : {"auto", "cpu", "gpu"}, default "auto"
+        Where to run.
+    progress : callable, optional
+        Called with the fraction done (0 to 1) after each slab.
+
+    Returns
+    -------
+    threshold : float32 array of the grey image's shape
+        Each pixel's threshold in intensity units (±inf in Bernsen's one-class windows).
+        Same array kind as ``image``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`adaptive_threshold`.
+
+    See Also
+    --------
+    adaptive_threshold : The mask for the same arguments.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari_segkit import adaptive_threshold_map
+    >>> ramp = np.tile(np.arange(64, dtype=np.float32), (32, 1))  # brighter to the right
+    >>> t = adaptive_threshold_map(ramp, block_size=9, offset=0)
+    >>> t.dtype.name, round(float(t[16, 32]), 3)  # the mean of a 9 x 9 window of a ramp
+    ('float32', 32.0)
+    """
+    return _finish(iter_adaptive_threshold(
+        image, method, block_size=block_size, spacing=spacing, offset=offset, k=k, r=r,
+        contrast=contrast, dark=dark, per_slice=per_slice, channel=channel, rgb=rgb,
+        return_threshold=True, intensity_range=intensity_range), progress)[1]
+
+
+def _finish(steps, progress):
+    """Run a generator from :func:`iter_adaptive_threshold`, reporting its progress."""
     while True:
         try:
             fraction = next(steps)

@@ -22,6 +22,8 @@ from ._geometry import spacing_for
 from .components import label
 from .scale import auto_min_size, estimate_or_warn, without_small
 
+__all__ = ["kmeans", "fuzzy_cmeans", "fuzzy_memberships", "mean_shift", "slic"]
+
 MODES = ("semantic", "instance", "panoptic")
 SAMPLE = 200_000
 
@@ -223,9 +225,8 @@ def kmeans(image, k: int = 3, *, rgb: bool = False, mode: str = "semantic", seed
 
 @cpu_only
 def fuzzy_cmeans(image, k: int = 3, *, m: float = 2.0, rgb: bool = False,
-                 mode: str = "semantic", return_membership: bool = False, seed: int = 0,
-                 iterations: int = 200, sample: int = SAMPLE, dark: bool = False,
-                 min_size: float | None = None):
+                 mode: str = "semantic", seed: int = 0, iterations: int = 200,
+                 sample: int = SAMPLE, dark: bool = False, min_size: float | None = None):
     """Cluster pixels by intensity or colour with fuzzy c-means (Bezdek).
 
     Each pixel belongs to every class with a membership in 0…1 (summing to 1); the label is
@@ -248,8 +249,6 @@ def fuzzy_cmeans(image, k: int = 3, *, m: float = 2.0, rgb: bool = False,
         The last axis holds colour channels.
     mode : {"semantic", "instance", "panoptic"}, default "semantic"
         As in :func:`kmeans`.
-    return_membership : bool, default False
-        Also return the memberships.
     seed : int, default 0
         Seed (≥ 0) of the pixel sample and of the k-means start.
     iterations : int, default 200
@@ -271,10 +270,7 @@ def fuzzy_cmeans(image, k: int = 3, *, m: float = 2.0, rgb: bool = False,
     -------
     labels : uint8 or int32 array, or a tuple of both
         As in :func:`kmeans`: uint8 classes 1…k ("semantic"), int32 objects ("instance") or
-        both ("panoptic").
-    membership : (k, ...) float32 array
-        Only with ``return_membership``: the memberships, of shape (k, *image shape), class
-        ``i + 1`` at index ``i`` (ordered as the labels).
+        both ("panoptic"). The memberships themselves: :func:`fuzzy_memberships`.
 
     Raises
     ------
@@ -290,6 +286,7 @@ def fuzzy_cmeans(image, k: int = 3, *, m: float = 2.0, rgb: bool = False,
     See Also
     --------
     kmeans : Hard classes, on the CPU or the GPU.
+    fuzzy_memberships : Each pixel's membership of each class.
 
     References
     ----------
@@ -300,10 +297,11 @@ def fuzzy_cmeans(image, k: int = 3, *, m: float = 2.0, rgb: bool = False,
     Examples
     --------
     >>> import numpy as np
-    >>> from napari_segkit import fuzzy_cmeans
+    >>> from napari_segkit import fuzzy_cmeans, fuzzy_memberships
     >>> image = np.zeros((32, 48)); image[4:28, 4:20] = 1.0; image[4:28, 28:44] = 2.0
     >>> image += np.random.default_rng(0).normal(0, 0.2, image.shape)
-    >>> labels, membership = fuzzy_cmeans(image, k=3, return_membership=True)
+    >>> labels = fuzzy_cmeans(image, k=3)
+    >>> membership = fuzzy_memberships(image, k=3)
     >>> np.unique(labels).tolist(), membership.shape, membership.dtype.name
     ([1, 2, 3], (3, 32, 48), 'float32')
 
@@ -313,6 +311,62 @@ def fuzzy_cmeans(image, k: int = 3, *, m: float = 2.0, rgb: bool = False,
     [0.07, 0.9, 0.03]
     """
     _check_sampling(mode, seed, sample, iterations, min_size)
+    features, centres, shape = _fuzzy_centres(image, k, m, rgb, seed, iterations, sample)
+    classes = (nearest(features, centres) + 1).reshape(shape).astype(np.uint8)
+    return _as_output(classes, mode, dark, image=image, rgb=rgb, min_size=min_size)
+
+
+@cpu_only
+def fuzzy_memberships(image, k: int = 3, *, m: float = 2.0, rgb: bool = False, seed: int = 0,
+                      iterations: int = 200, sample: int = SAMPLE):
+    """Compute each pixel's fuzzy c-means membership of each class.
+
+    The memberships behind :func:`fuzzy_cmeans`'s classes, for the same arguments: in 0…1,
+    summing to 1 over the classes at each pixel.
+
+    Parameters
+    ----------
+    image : (N,), (M, N) or (P, M, N) array, or a colour array (..., C) with ``rgb=True``
+        As for :func:`fuzzy_cmeans`.
+    k, m, rgb, seed, iterations, sample
+        As for :func:`fuzzy_cmeans`.
+    device : {"auto", "cpu", "gpu"}, default "auto"
+        Runs on the CPU ("auto" and "cpu"); "gpu" raises GPUUnavailableError.
+    progress : callable, optional
+        Called with the fraction done (0 to 1).
+
+    Returns
+    -------
+    membership : (k, ...) float32 array
+        Of shape (k, *image shape): class ``i + 1`` of :func:`fuzzy_cmeans` at index ``i``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`fuzzy_cmeans`.
+
+    See Also
+    --------
+    fuzzy_cmeans : The classes (the largest membership).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari_segkit import fuzzy_memberships
+    >>> image = np.repeat([0.0, 1.0, 2.0], 16).reshape(3, 16).repeat(8, axis=0)
+    >>> u = fuzzy_memberships(image, k=3)
+    >>> u.shape, [round(float(v), 2) for v in u[:, 0, 0]]  # a pixel of the darkest band
+    ((3, 24, 16), [1.0, 0.0, 0.0])
+    """
+    _check_sampling("semantic", seed, sample, iterations, None)
+    features, centres, shape = _fuzzy_centres(image, k, m, rgb, seed, iterations, sample)
+    u = np.concatenate([_memberships(features[i:i + (1 << 20)].astype(np.float64), centres, m)
+                        for i in range(0, len(features), 1 << 20)])
+    return np.moveaxis(u.astype(np.float32), 1, 0).reshape((k, *shape))
+
+
+def _fuzzy_centres(image, k, m, rgb, seed, iterations, sample):
+    """(features, class centres by brightness, image shape) of fuzzy c-means."""
     check_number("m", m, above=1)
     _check_k(k)
     if m <= 1:
@@ -329,14 +383,7 @@ def fuzzy_cmeans(image, k: int = 3, *, m: float = 2.0, rgb: bool = False,
         step, centres = np.abs(moved - centres).max(), moved
         if step <= 1e-6 * (np.ptp(points) + 1e-12):
             break
-    centres = _by_brightness(centres)
-    classes = (nearest(features, centres) + 1).reshape(shape).astype(np.uint8)
-    result = _as_output(classes, mode, dark, image=image, rgb=rgb, min_size=min_size)
-    if not return_membership:
-        return result
-    u = np.concatenate([_memberships(features[i:i + (1 << 20)].astype(np.float64), centres, m)
-                        for i in range(0, len(features), 1 << 20)])
-    return result, np.moveaxis(u.astype(np.float32), 1, 0).reshape((k, *shape))
+    return features, _by_brightness(centres), shape
 
 
 def _kmeans_centres(points, k, seed, iterations=30, starts=10):

@@ -12,6 +12,8 @@ from .._checks import check_connectivity
 from ..backend import get_xp, on_device
 from ..kernels import label as label_kernel
 
+__all__ = ["label"]
+
 
 @on_device
 def label(mask: Any, *, connectivity: int | None = None):

@@ -12,7 +12,9 @@ from ..backend import cpu_only
 from ..progress import report
 from ._geometry import ball
 from .channels import to_grey
-from .watershed import seeds_to_markers
+from .separate import seeds_to_markers
+
+__all__ = ["chan_vese", "geodesic_active_contour"]
 
 
 def _grey(image, rgb: bool) -> np.ndarray:

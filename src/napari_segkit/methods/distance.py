@@ -10,6 +10,8 @@ import numpy as np
 from ..backend import get_xp, on_device
 from ._geometry import spacing_for
 
+__all__ = ["distance_transform"]
+
 
 @on_device
 def distance_transform(mask, *, spacing=None, black_border: bool = False):

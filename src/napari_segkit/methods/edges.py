@@ -18,10 +18,12 @@ from ..progress import report, steps
 from ._geometry import ball, sigma_voxels, spacing_for
 from .channels import to_grey
 from .components import label
+from .global_threshold import threshold_value
 from .postprocess import filled_mask, remove_small_objects
 from .scale import NoObjects, auto_min_size, estimate_object_size, estimate_or_warn
-from .threshold import threshold
-from .watershed import seed_every_part
+from .separate import seed_every_part
+
+__all__ = ["edge_map", "edge_regions"]
 
 METHODS = ("sobel", "prewitt", "scharr", "log", "canny")
 _GRADIENTS = ("sobel", "prewitt", "scharr")  # compiled: ._gradient
@@ -269,12 +271,11 @@ def _edge_regions(image, method, sigma, spacing, edge_threshold, close_gaps, dar
     if method == "log":
         response = strength if dark else -strength
         if edge_threshold is None:
-            edge_threshold = threshold(np.maximum(response, 0), "otsu", device="cpu",
-                                       return_threshold=True)[1]
+            edge_threshold = threshold_value(np.maximum(response, 0), "otsu", device="cpu")
         return label(response > edge_threshold, device="cpu")
     edges = strength
     if edges.dtype != bool:
-        edges = edges > (threshold(edges, "otsu", device="cpu", return_threshold=True)[1]
+        edges = edges > (threshold_value(edges, "otsu", device="cpu")
                          if edge_threshold is None else edge_threshold)
     if per_slice and edges.ndim == 3:
         plane_spacing = None if spacing is None else spacing_for(spacing, 3)[1:]

@@ -17,6 +17,8 @@ from ..progress import share
 from ._geometry import spacing_for
 from .graphcut import HARD, MODELS, check_cut_options, data_costs, fix_scribbles, min_energy_labels
 
+__all__ = ["grab_cut"]
+
 #: the fewest voxels a colour model is fitted to (a Gaussian mixture needs two)
 _MIN_VOXELS = 2
 

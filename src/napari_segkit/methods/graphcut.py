@@ -25,6 +25,8 @@ from ..backend import cpu_only
 from ..progress import report, share
 from ._geometry import spacing_for
 
+__all__ = ["graph_cut"]
+
 #: voxels' labels are fixed in a scribble: this cost stands in for "infinite"
 HARD = 1e9
 _COLOUR_BINS = 16  # per channel: 16³ joint colour bins

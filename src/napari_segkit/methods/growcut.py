@@ -25,6 +25,8 @@ from ..progress import report
 from ._geometry import sigma_voxels
 from .graphcut import check_cut_options, check_scribbles, offsets, scribble_box
 
+__all__ = ["grow_from_seeds"]
+
 #: cost per step of one voxel (the finest spacing), so a flat region goes to the nearest seed
 STEP_COST = 1e-3
 #: the most a single step can weaken a path (g never reaches 0)

@@ -19,6 +19,8 @@ from .._checks import check_array
 from ..backend import to_host
 from ._geometry import spacing_for
 
+__all__ = ["measure"]
+
 _COMMON = ("centroid", "bbox", "equivalent_diameter", "axis_major_length",
            "axis_minor_length", "solidity", "intensity_mean", "intensity_min",
            "intensity_max", "intensity_std", "intensity_sum")

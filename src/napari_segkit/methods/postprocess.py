@@ -21,6 +21,10 @@ from ._geometry import ball, spacing_for, voxels_for_size
 from .components import label
 from .distance import distance_transform
 
+__all__ = ["fill_holes", "remove_small_objects", "remove_small_holes", "morphology_op",
+           "expand_labels", "smooth_labels", "remove_border_objects", "relabel_sequential",
+           "keep_largest", "fill_between_slices"]
+
 OPERATIONS = ("erode", "dilate", "open", "close")
 
 

@@ -13,7 +13,9 @@ from ..progress import report, steps
 from .cluster import slic
 from .components import label
 from .scale import auto_min_size, estimate_or_warn, typical_volume, without_small
-from .watershed import seeds_to_markers
+from .separate import seeds_to_markers
+
+__all__ = ["region_grow", "magic_wand", "split_and_merge", "felzenszwalb", "normalized_cut"]
 
 #: felzenszwalb's automatic ``scale``: this many times the typical object's area (pixels)
 FELZENSZWALB_SCALE = 5.0
@@ -211,7 +213,7 @@ def _reached(allowed: np.ndarray, seed: np.ndarray, connectivity: int) -> np.nda
 
 
 @cpu_only
-def magic_wand(image, point, *, tolerance: float, connectivity: int = 1, rgb: bool = False):
+def magic_wand(image, point: tuple[float, ...], *, tolerance: float, connectivity: int = 1, rgb: bool = False):
     """Select the connected region around a point whose intensity is close to the point's.
 
     Fiji's and Photoshop's wand tool, in 2D or 3D: :func:`region_grow` from one point seed,

@@ -22,6 +22,8 @@ from scipy import ndimage
 from ._geometry import sigma_voxels, spacing_for
 from .channels import to_grey
 
+__all__ = ["estimate_object_size"]
+
 #: a blob counts when its response exceeds this many standard deviations of the noise's
 NOISE_FACTOR = 6.0
 _BUDGET = 1 << 20  # voxels the scale space is computed on (larger images are binned)

@@ -16,6 +16,7 @@ import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import napari
@@ -30,15 +31,16 @@ from magicgui.widgets import (
     Widget,
 )
 
+from .._docstrings import parameter_docs
 from ..backend import last_device
-from ..methods import label
+from ..methods import label, label_methods
 from ._base import Panel, RunState, follow_active, pick
 from ._layers import displayed_plane, full_data, provenance, public_name, show_labels, spatial_ndim
 
 log = logging.getLogger(__name__)
 
 #: parameters the widget fills in itself rather than showing
-_FILLED = ("spacing", "rgb", "seeds", "point", "mask", "return_membership", "seed", "sample",
+_FILLED = ("spacing", "rgb", "seeds", "point", "mask", "seed", "sample",
            "device", "progress")
 
 @dataclass(frozen=True)
@@ -99,12 +101,25 @@ class Auto(Container):
 
 
 def _field(name: str, parameter: inspect.Parameter, method: Method, key: str) -> Widget:
-    """The field for one parameter, from its default (or the method's starting value); its
-    widget name is ``key`` (unique in the dock)."""
+    """The field for one parameter, from its default (or the method's starting value) and
+    its docstring entry (the tooltip; the choices of a ``{"a", "b"}`` type); its widget name
+    is ``key`` (unique in the dock)."""
+    field = _plain_field(name, parameter, method, key)
+    documented = parameter_docs(method.function).get(name)
+    if documented is not None and documented.text:
+        field.tooltip = documented.text
+    return field
+
+
+def _plain_field(name: str, parameter: inspect.Parameter, method: Method, key: str) -> Widget:
     default = method.start.get(name, parameter.default)
     label = method.labels.get(name, name.replace("_", " "))
-    if name in method.choices:
-        choices = list(method.choices[name])  # a default of None: the first choice
+    documented = parameter_docs(method.function).get(name)
+    choices = method.choices.get(name)
+    if choices is None and documented and default in documented.choices:
+        choices = documented.choices  # a string default among the documented ones
+    if choices:
+        choices = list(choices)  # a default of None: the first choice
         return ComboBox(name=key, label=label, choices=choices,
                         value=default if default in choices else choices[0])
     if default is None or default == "auto":
@@ -126,6 +141,10 @@ class FamilyWidget(Panel):
 
     #: display name -> method; the first is the default
     METHODS: dict[str, Method] = {}
+    #: the methods module of the family: every labels method in its ``__all__`` that is not
+    #: in METHODS is offered too, with fields from its signature and docstring (see
+    #: :func:`napari_segkit.methods.label_methods`)
+    FAMILY: ModuleType | None = None
     #: the layer type the methods take
     INPUT: type = napari.layers.Image
     #: what the seeds field is called
@@ -133,6 +152,7 @@ class FamilyWidget(Panel):
 
     def __init__(self, napari_viewer: napari.Viewer):
         super().__init__(napari_viewer)
+        self.METHODS = {**type(self).METHODS, **self.more_methods()}
         kind = "labels" if self.INPUT is napari.layers.Labels else "image"
         self.image = ComboBox(label=kind, choices=self._input_layers, nullable=True)
         self.method = ComboBox(label="method", choices=list(self.METHODS))
@@ -165,6 +185,25 @@ class FamilyWidget(Panel):
                      (self.viewer.layers.selection.events.active, self._on_active)])
         self._on_layers()
         self._on_image()
+
+    @classmethod
+    def more_methods(cls) -> dict[str, Method]:
+        """The family's labels methods missing from METHODS whose only required input besides
+        the image is ``seeds`` (a point or a box needs its own panel), by name."""
+        if cls.FAMILY is None:
+            return {}
+        listed = {method.function for method in cls.METHODS.values()}
+        found = {}
+        for name, function in label_methods(cls.FAMILY).items():
+            parameters = list(inspect.signature(function).parameters.values())[1:]
+            needed = {p.name for p in parameters if p.default is p.empty
+                      and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+            if function in listed or not needed <= {"seeds"}:
+                continue
+            seeds = "none" if not any(p.name == "seeds" for p in parameters) else \
+                "required" if "seeds" in needed else "optional"
+            found[name.replace("_", " ")] = Method(function, seeds=seeds)
+        return found
 
     # -- what the widget shows -----------------------------------------------------------
 

@@ -3,6 +3,7 @@ SLIC superpixels; classes, objects, or both."""
 
 from __future__ import annotations
 
+from ..methods import cluster
 from ..methods.cluster import MODES, fuzzy_cmeans, kmeans, mean_shift, slic
 from ._family import FamilyWidget, Method
 
@@ -16,3 +17,4 @@ class ClusterWidget(FamilyWidget):
         "mean shift": Method(mean_shift, choices={"mode": MODES}),
         "SLIC superpixels": Method(slic),
     }
+    FAMILY = cluster

@@ -3,6 +3,7 @@ seeds (optional) and split into objects if wanted."""
 
 from __future__ import annotations
 
+from ..methods import contours
 from ..methods.contours import chan_vese, geodesic_active_contour
 from ._family import FamilyWidget, Method
 
@@ -17,3 +18,4 @@ class ContoursWidget(FamilyWidget):
         "geodesic active contour": Method(geodesic_active_contour, seeds="optional",
                                           choices={"init": _INITS}, mask=True),
     }
+    FAMILY = contours

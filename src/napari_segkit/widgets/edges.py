@@ -3,6 +3,7 @@ the edge map itself as an image to look at."""
 
 from __future__ import annotations
 
+from ..methods import edges
 from ..methods.edges import METHODS, edge_map, edge_regions
 from ._family import FamilyWidget, Method
 
@@ -16,3 +17,4 @@ class EdgesWidget(FamilyWidget):
         "edge map (image)": Method(edge_map, choices={"method": METHODS},
                                    labels={"method": "operator"}, preview=False),
     }
+    FAMILY = edges

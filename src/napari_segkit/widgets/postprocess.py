@@ -27,3 +27,4 @@ class PostprocessWidget(FamilyWidget):
         "keep largest": Method(pp.keep_largest),
         "fill between slices": Method(pp.fill_between_slices, preview=False),
     }
+    FAMILY = pp

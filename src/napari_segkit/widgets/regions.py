@@ -8,6 +8,7 @@ from functools import partial
 import numpy as np
 from magicgui.widgets import CheckBox
 
+from ..methods import regions
 from ..methods.regions import felzenszwalb, magic_wand, normalized_cut, region_grow, split_and_merge
 from ._family import FamilyWidget, Method
 from ._layers import full_data, provenance, show_labels, spatial_ndim
@@ -24,6 +25,7 @@ class RegionsWidget(FamilyWidget):
         "Felzenszwalb": Method(felzenszwalb),
         "normalised cut": Method(normalized_cut, preview=False),
     }
+    FAMILY = regions
 
     def __init__(self, napari_viewer):
         self.wand = CheckBox(text="magic wand: click to add a region",

@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 from magicgui.widgets import Label
 
+from ..methods import separate
 from ..methods.channels import CHOICES
+from ..methods.global_threshold import HISTOGRAM_METHODS
 from ..methods.scale import estimate_object_size
-from ..methods.threshold import HISTOGRAM_METHODS
-from ..methods.watershed import LANDSCAPES, split_touching_objects, voronoi_otsu_labeling, watershed
+from ..methods.separate import LANDSCAPES, split_touching_objects, voronoi_otsu_labeling, watershed
 from ._family import Auto, FamilyWidget, Method
 from ._layers import full_data, spatial_ndim, unit_symbol
 
@@ -32,6 +33,7 @@ class SegmentWidget(FamilyWidget):
                                        choices={"landscape": LANDSCAPES},
                                        start={"landscape": "edges", "sigma": 1.0}),
     }
+    FAMILY = separate
 
     def __init__(self, napari_viewer):
         self.size = Label(label="estimate", value="—",

@@ -23,8 +23,14 @@ from .. import backend
 from ..methods import adaptive, label
 from ..methods.adaptive import DEFAULT_K, iter_adaptive_threshold
 from ..methods.channels import CHANNELS, to_grey
-from ..methods.threshold import METHODS as GLOBAL_METHODS
-from ..methods.threshold import apply_threshold, from_histogram, histogram, threshold
+from ..methods.global_threshold import METHODS as GLOBAL_METHODS
+from ..methods.global_threshold import (
+    apply_threshold,
+    from_histogram,
+    histogram,
+    threshold,
+    threshold_value,
+)
 from ..render import montage, tinted
 from ._base import Panel, RunState, follow_active, pick
 from ._layers import displayed_plane, full_data, provenance, show_labels, spatial_ndim
@@ -300,7 +306,8 @@ def _apply(data, kind: str, params: dict, instances: bool, state: RunState):
     where = backend.resolve_device(params.pop("device"))
     image = backend.to_device(np.asarray(data), where)
     if kind == "global":
-        mask, value = threshold(image, return_threshold=True, device=where, **params)
+        mask = threshold(image, device=where, **params)
+        value = threshold_value(image, device=where, **params)
     else:
         slabs = iter_adaptive_threshold(image, **params)
         while True:
@@ -342,8 +349,8 @@ def _preview_global(whole_image_histogram, layer, params, plane):
     method = params["method"]
     if method == "manual" or params.get("per_slice"):
         options = {k: params[k] for k in ("value", "percentile", "classes") if k in params}
-        mask, value = threshold(grey, method, dark=params["dark"], return_threshold=True,
-                                device="cpu", **options)
+        mask = threshold(grey, method, dark=params["dark"], device="cpu", **options)
+        value = threshold_value(grey, method, dark=params["dark"], device="cpu", **options)
     else:
         value = from_histogram(*whole_image_histogram(layer, params), method,
                                percentile=params.get("percentile", 50.0),

@@ -10,14 +10,15 @@ import numpy as np
 from ...backend import lazy_version_of
 from ...progress import reporting, share
 from ...tiling.blocks import as_dask, per_block
-from .. import threshold as in_memory
-from ..threshold import (
+from ..global_threshold import (
     NothingToSeparate,
     apply_threshold,
     check_method,
     from_histogram,
     histogram,
 )
+from ..global_threshold import threshold as in_memory
+from ..global_threshold import threshold_value as in_memory_value
 from .grey import grey_of
 
 _SMALL_INTEGERS = (np.uint8, np.uint16, np.int8, np.int16, np.bool_)
@@ -26,11 +27,37 @@ _SMALL_INTEGERS = (np.uint8, np.uint16, np.int8, np.int16, np.bool_)
 @lazy_version_of(in_memory)
 def threshold(image, method: str = "otsu", *, value=None, percentile: float = 50.0,
               classes: int = 3, dark: bool = False, mask=None, per_slice: bool = False,
-              channel=None, rgb=None, nbins: int = 256, return_threshold: bool = False,
-              device: str = "auto", progress=None):
+              channel=None, rgb=None, nbins: int = 256, device: str = "auto", progress=None):
     """:func:`napari_segkit.threshold` of a dask array: the same threshold (a histogram of
     every block, summed) and a lazy mask."""
-    check_method(method, value, classes=classes, nbins=nbins, percentile=percentile)
+    grey, mask, options = _prepared(image, method, mask, channel, rgb, value=value,
+                                    percentile=percentile, classes=classes, nbins=nbins)
+    if per_slice and grey.ndim >= 3:
+        return _per_slice(grey, mask, method, dark, options, device)
+    with reporting(progress):
+        t = grey_value(grey, method, mask=mask, **options)
+    return grey.map_blocks(apply_threshold, t, method=method, dark=dark, classes=classes,
+                           dtype=np.uint8 if method == "multiotsu" else bool)
+
+
+@lazy_version_of(in_memory_value)
+def threshold_value(image, method: str = "otsu", *, value=None, percentile: float = 50.0,
+                    classes: int = 3, dark: bool = False, mask=None, per_slice: bool = False,
+                    channel=None, rgb=None, nbins: int = 256, device: str = "auto",
+                    progress=None):
+    """:func:`napari_segkit.threshold_value` of a dask array (computed now)."""
+    grey, mask, options = _prepared(image, method, mask, channel, rgb, value=value,
+                                    percentile=percentile, classes=classes, nbins=nbins)
+    with reporting(progress):
+        if per_slice and grey.ndim >= 3:
+            return _slice_values(grey, mask, method, options)
+        return grey_value(grey, method, mask=mask, **options)
+
+
+def _prepared(image, method, mask, channel, rgb, **options):
+    """(grey dask image, dask mask or None, options) after the in-memory checks."""
+    check_method(method, options["value"], classes=options["classes"], nbins=options["nbins"],
+                 percentile=options["percentile"])
     grey = grey_of(image, rgb=rgb, channel=channel)
     if grey.dtype == bool:
         grey = grey.astype(np.uint8)
@@ -39,18 +66,11 @@ def threshold(image, method: str = "otsu", *, value=None, percentile: float = 50
             raise ValueError(f"mask shape {tuple(mask.shape)} does not match the image's "
                              f"{tuple(grey.shape)}")
         mask = as_dask(mask, grey).astype(bool)
-    options = {"value": value, "percentile": percentile, "classes": classes, "nbins": nbins}
-    if per_slice and grey.ndim >= 3:
-        return _per_slice(grey, mask, method, dark, options, return_threshold, device)
-    with reporting(progress):
-        t = threshold_value(grey, method, mask=mask, **options)
-    result = grey.map_blocks(apply_threshold, t, method=method, dark=dark, classes=classes,
-                             dtype=np.uint8 if method == "multiotsu" else bool)
-    return (result, t) if return_threshold else result
+    return grey, mask, options
 
 
-def threshold_value(grey, method: str = "otsu", *, mask=None, value=None,
-                    percentile: float = 50.0, classes: int = 3, nbins: int = 256):
+def grey_value(grey, method: str = "otsu", *, mask=None, value=None,
+               percentile: float = 50.0, classes: int = 3, nbins: int = 256):
     """The threshold of a dask grey image by ``method``, from all of its pixels (inside
     ``mask``): one pass for 8- and 16-bit data, two (range, then histogram) otherwise."""
     if method == "manual":
@@ -141,25 +161,32 @@ def _typed(value_range, values):
     return tuple(values.dtype.type(v) for v in value_range)
 
 
-def _per_slice(grey, mask, method, dark, options, return_threshold, device):
-    """A threshold for each plane: blocks hold whole planes (split along the first axis
-    only), each block is done in memory."""
-    grey = grey.rechunk(dict.fromkeys(range(1, grey.ndim), -1))
-    arrays = (grey,) if mask is None else (grey, mask.rechunk(grey.chunks))
+def _per_slice(grey, mask, method, dark, options, device):
+    """A mask from a threshold for each plane: blocks hold whole planes (split along the
+    first axis only), each block is done in memory."""
+    grey, arrays = _whole_planes(grey, mask)
     dtype = np.uint8 if method == "multiotsu" else bool
-    result = da.map_blocks(_slices_block, *arrays, method=method, dark=dark, device=device,
-                           dtype=dtype, **options)
-    if not return_threshold:
-        return result
+    return da.map_blocks(_slices_block, *arrays, method=method, dark=dark, device=device,
+                         dtype=dtype, **options)
+
+
+def _slice_values(grey, mask, method, options):
+    """The threshold of each plane (computed now)."""
+    grey, arrays = _whole_planes(grey, mask)
     values = per_block(_slices_values, *arrays, method=method, **options)
-    return result, np.concatenate(list(values.ravel()))
+    return np.concatenate(list(values.ravel()))
+
+
+def _whole_planes(grey, mask):
+    grey = grey.rechunk(dict.fromkeys(range(1, grey.ndim), -1))
+    return grey, (grey,) if mask is None else (grey, mask.rechunk(grey.chunks))
 
 
 def _slices_block(block, mask_block=None, *, device, **options):
-    return in_memory(block, mask=mask_block, per_slice=True, rgb=False,
-                            device=device, **options)
+    return in_memory(block, mask=mask_block, per_slice=True, rgb=False, device=device,
+                     **options)
 
 
 def _slices_values(block, mask_block=None, *, block_index, **options):
-    return in_memory(block, mask=mask_block, per_slice=True, rgb=False, device="cpu",
-                            return_threshold=True, **options)[1]
+    return in_memory_value(block, mask=mask_block, per_slice=True, rgb=False, device="cpu",
+                           **options)

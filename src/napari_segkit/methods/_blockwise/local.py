@@ -20,12 +20,36 @@ from .histogram import _finite_range
 def adaptive_threshold(image, method: str = "mean", *, block_size=None, spacing=None,
                        offset: float | None = None, k=None, r=None, contrast=None,
                        dark: bool = False, mask=None, per_slice: bool = False, channel=None,
-                       rgb=None,
-                       return_threshold: bool = False, intensity_range=None,
-                       device: str = "auto", progress=None):
+                       rgb=None, intensity_range=None, device: str = "auto", progress=None):
     """:func:`napari_segkit.adaptive_threshold` of a dask image, block by block with a halo of
     half a window (the whole image's intensity range, and the "auto" window and offset from
     its central box, are found first)."""
+    grey, halo, options = _adaptive_options(
+        image, method, block_size=block_size, spacing=spacing, offset=offset, k=k, r=r,
+        contrast=contrast, dark=dark, per_slice=per_slice, channel=channel, rgb=rgb,
+        intensity_range=intensity_range, device=device, progress=progress)
+    others = () if mask is None else (as_dask(mask, grey).astype(bool),)
+    return overlapping(_adaptive_block, grey, *others, halo=halo, dtype=bool, **options)
+
+
+@lazy_version_of(adaptive.adaptive_threshold_map)
+def adaptive_threshold_map(image, method: str = "mean", *, block_size=None, spacing=None,
+                           offset: float | None = None, k=None, r=None, contrast=None,
+                           dark: bool = False, per_slice: bool = False, channel=None,
+                           rgb=None, intensity_range=None, device: str = "auto",
+                           progress=None):
+    """:func:`napari_segkit.adaptive_threshold_map` of a dask image, as
+    :func:`adaptive_threshold`."""
+    grey, halo, options = _adaptive_options(
+        image, method, block_size=block_size, spacing=spacing, offset=offset, k=k, r=r,
+        contrast=contrast, dark=dark, per_slice=per_slice, channel=channel, rgb=rgb,
+        intensity_range=intensity_range, device=device, progress=progress)
+    return overlapping(_threshold_block, grey, halo=halo, dtype=np.float32, **options)
+
+
+def _adaptive_options(image, method, *, block_size, spacing, offset, k, r, contrast, dark,
+                      per_slice, channel, rgb, intensity_range, device, progress):
+    """(grey dask image, halo per axis, options for each block's in-memory run)."""
     if method not in adaptive.METHODS:
         raise ValueError(f"unknown adaptive method {method!r}; choose one of {adaptive.METHODS}")
     grey = grey_of(image, rgb=rgb, channel=channel)
@@ -50,12 +74,7 @@ def adaptive_threshold(image, method: str = "mean", *, block_size=None, spacing=
                "offset": offset, "k": k, "r": r, "contrast": contrast, "dark": dark,
                "per_slice": per_slice, "rgb": False, "intensity_range": intensity_range,
                "device": device}
-    others = () if mask is None else (as_dask(mask, grey).astype(bool),)
-    result = overlapping(_adaptive_block, grey, *others, halo=halo, dtype=bool, **options)
-    if not return_threshold:
-        return result
-    thresholds = overlapping(_threshold_block, grey, halo=halo, dtype=np.float32, **options)
-    return result, thresholds
+    return grey, halo, options
 
 
 def _adaptive_block(block, mask_block=None, **options):
@@ -63,7 +82,7 @@ def _adaptive_block(block, mask_block=None, **options):
 
 
 def _threshold_block(block, **options):
-    return adaptive.adaptive_threshold(block, return_threshold=True, **options)[1]
+    return adaptive.adaptive_threshold_map(block, **options)
 
 
 def _reach(radius: float, spacing, ndim: int, times: int = 1) -> list[int]:

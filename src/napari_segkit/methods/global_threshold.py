@@ -24,6 +24,8 @@ from ._pool import workers as pool_workers
 from .channels import auto_channel, to_grey
 from .histogram_thresholds import HISTOGRAM_METHODS, multiotsu
 
+__all__ = ["threshold", "threshold_value"]
+
 #: every global method; "multiotsu" gives class labels, "manual" uses ``value``
 METHODS = (*sorted(HISTOGRAM_METHODS), "multiotsu", "manual")
 
@@ -51,7 +53,6 @@ def threshold(
     channel: str | int | None = None,
     rgb: bool | None = None,
     nbins: int = 256,
-    return_threshold: bool = False,
 ):
     """Segment ``image`` with a global threshold chosen from its histogram.
 
@@ -106,8 +107,6 @@ def threshold(
         axis of length 3 or 4).
     nbins : int, default 256
         Histogram bins for float images (integer images: one per value), at least 2.
-    return_threshold : bool, default False
-        Also return the threshold(s).
     device : {"auto", "cpu", "gpu"}, default "auto"
         Where to run: "auto" uses the GPU when CuPy and a CUDA device work, else the CPU
         (and re-runs on the CPU, with a warning, when the GPU runs out of memory); "gpu"
@@ -121,12 +120,8 @@ def threshold(
     mask : bool array of the grey image's shape
         The foreground (uint8 class labels 0 … ``classes`` - 1 for "multiotsu", 0 the
         darkest class unless ``dark``). NaN pixels are never foreground (class 0 for
-        "multiotsu"). Same array kind as ``image``.
-    threshold : float or float64 array
-        Only with ``return_threshold``: the threshold in intensity units (a Python int for
-        a bin of an integer image, a float otherwise); with ``per_slice`` an array of one
-        per plane (shape ``image.shape[:-2]``, NaN for a constant plane); for "multiotsu"
-        the ``classes - 1`` thresholds (per plane: one more axis).
+        "multiotsu"). Same array kind as ``image``. The threshold itself:
+        :func:`threshold_value` with the same arguments.
 
     Raises
     ------
@@ -216,7 +211,7 @@ def threshold(
     A bright square on a dark background:
 
     >>> import numpy as np
-    >>> from napari_segkit import threshold
+    >>> from napari_segkit import threshold, threshold_value
     >>> image = np.full((32, 32), 20, np.uint8); image[8:24, 8:24] = 200
     >>> mask = threshold(image)
     >>> mask.dtype.name, int(mask.sum())  # the 16 x 16 square
@@ -225,7 +220,7 @@ def threshold(
     The threshold itself, on a noisy float copy:
 
     >>> noisy = image + np.random.default_rng(0).normal(0, 10, image.shape)
-    >>> mask, t = threshold(noisy, "otsu", return_threshold=True)
+    >>> mask, t = threshold(noisy, "otsu"), threshold_value(noisy, "otsu")
     >>> int(mask.sum()), 20 < t < 200
     (256, True)
 
@@ -233,17 +228,90 @@ def threshold(
 
     >>> bands = np.zeros((32, 48)); bands[:, 16:32] = 0.5; bands[:, 32:] = 1.0
     >>> bands += np.random.default_rng(0).normal(0, 0.05, bands.shape)
-    >>> labels, cuts = threshold(bands, "multiotsu", classes=3, return_threshold=True)
+    >>> labels = threshold(bands, "multiotsu", classes=3)
+    >>> cuts = threshold_value(bands, "multiotsu", classes=3)
     >>> labels.dtype.name, labels[16, [8, 24, 40]].tolist(), len(cuts)
     ('uint8', [0, 1, 2], 2)
 
     A constant image has nothing to separate:
 
-    >>> threshold(np.ones((8, 8)))
+    >>> threshold(np.ones((8, 8)))  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
     ...
-    napari_segkit.methods.threshold.NothingToSeparate: image is constant (every pixel is 1.0); ...
+    NothingToSeparate: image is constant (every pixel is 1.0); ...
     """
+    grey, t, dark = _grey_and_value(image, method, value=value, percentile=percentile,
+                                    classes=classes, dark=dark, mask=mask, per_slice=per_slice,
+                                    channel=channel, rgb=rgb, nbins=nbins)
+    return apply_threshold(grey, t, method=method, dark=dark, classes=classes,
+                           per_slice=per_slice and grey.ndim >= 3)
+
+
+@on_device
+def threshold_value(
+    image: Any,
+    method: str = "otsu",
+    *,
+    value: float | None = None,
+    percentile: float = 50.0,
+    classes: int = 3,
+    dark: bool = False,
+    mask: Any = None,
+    per_slice: bool = False,
+    channel: str | int | None = None,
+    rgb: bool | None = None,
+    nbins: int = 256,
+):
+    """Find the global threshold(s) that :func:`threshold` applies, in intensity units.
+
+    Takes the same arguments as :func:`threshold` (``dark`` matters only on colour input,
+    where it picks the channel) and returns the value(s) it compares the image with.
+
+    Parameters
+    ----------
+    image : array
+        As for :func:`threshold`.
+    method, value, percentile, classes, dark, mask, per_slice, channel, rgb, nbins
+        As for :func:`threshold`.
+    device : {"auto", "cpu", "gpu"}, default "auto"
+        Where the histogram is counted.
+    progress : callable, optional
+        Called with the fraction done (0 to 1).
+
+    Returns
+    -------
+    threshold : float or float64 array
+        A Python int for a bin of an integer image, a float otherwise; with ``per_slice`` a
+        NumPy array of one per plane (shape ``image.shape[:-2]``, NaN for a constant plane);
+        for "multiotsu" the ``classes - 1`` thresholds (per plane: one more axis).
+
+    Raises
+    ------
+    ValueError
+        As :func:`threshold` (NothingToSeparate for a constant image).
+
+    See Also
+    --------
+    threshold : The mask (or classes) for the same arguments.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari_segkit import threshold_value
+    >>> image = np.full((32, 32), 20, np.uint8); image[8:24, 8:24] = 200
+    >>> threshold_value(image)  # Otsu: any value from 20 up to 199 separates the two
+    20
+    >>> threshold_value(image, "manual", value=120)
+    120.0
+    """
+    return _grey_and_value(image, method, value=value, percentile=percentile, classes=classes,
+                           dark=dark, mask=mask, per_slice=per_slice, channel=channel, rgb=rgb,
+                           nbins=nbins)[1]
+
+
+def _grey_and_value(image, method, *, value, percentile, classes, dark, mask, per_slice,
+                    channel, rgb, nbins):
+    """(grey image, threshold(s), dark) of a :func:`threshold` call."""
     check_method(method, value, classes=classes, nbins=nbins, percentile=percentile)
     xp = get_xp(image)
     channel, dark = auto_channel(image, rgb=rgb, channel=channel, dark=dark)
@@ -256,12 +324,8 @@ def threshold(
             raise ValueError(f"mask shape {mask.shape} does not match the image's {grey.shape}")
     options = {"value": value, "percentile": percentile, "classes": classes, "nbins": nbins}
     if per_slice and grey.ndim >= 3:
-        t = _per_slice(grey, mask, method, options)
-    else:
-        t = threshold_value(grey, method, mask=mask, **options)
-    result = apply_threshold(grey, t, method=method, dark=dark, classes=classes,
-                             per_slice=per_slice and grey.ndim >= 3)
-    return (result, t) if return_threshold else result
+        return grey, _per_slice(grey, mask, method, options), dark
+    return grey, grey_value(grey, method, mask=mask, **options), dark
 
 
 def check_method(method: str, value: float | None, *, classes: int = 3, nbins: int = 256,
@@ -280,7 +344,7 @@ def check_method(method: str, value: float | None, *, classes: int = 3, nbins: i
     check_number("percentile", percentile, above=0, below=100)
 
 
-def threshold_value(values: Any, method: str = "otsu", *, mask: Any = None,
+def grey_value(values: Any, method: str = "otsu", *, mask: Any = None,
                     value: float | None = None, percentile: float = 50.0, classes: int = 3,
                     nbins: int = 256):
     """The threshold of grey ``values`` by ``method`` (see :func:`threshold`), on their device."""
@@ -445,8 +509,8 @@ def _per_slice(grey, mask, method, options):
     found = []
     for i, plane in enumerate(planes):
         try:
-            found.append(threshold_value(plane, method, mask=None if masks is None else masks[i],
-                                         **options))
+            found.append(grey_value(plane, method, mask=None if masks is None else masks[i],
+                                    **options))
         except NothingToSeparate:
             found.append(np.full(options["classes"] - 1, np.nan) if method == "multiotsu"
                          else np.nan)

@@ -21,8 +21,10 @@ from ._geometry import sigma_voxels, spacing_for
 from .channels import auto_channel, to_grey
 from .components import label
 from .distance import distance_transform
+from .global_threshold import METHODS, threshold
 from .scale import auto_min_size, estimate_or_warn, stable_sigma, without_small
-from .threshold import METHODS, threshold
+
+__all__ = ["watershed", "find_seeds", "split_touching_objects", "voronoi_otsu_labeling"]
 
 #: "auto" sizes as fractions of the typical object diameter (measured on real images, see
 #: docs/benchmarks/real-data.md): smoothing before the threshold, the outline sigma
@@ -374,7 +376,7 @@ def split_touching_objects(image, *, spacing=None, sigma: float | None = None,
         highest distance), ≥ 0; default 2 × ``sigma``.
     method : str, default "otsu"
         How a raw image is thresholded: a global method of
-        :func:`~napari_segkit.methods.threshold.threshold` (e.g. "otsu", "li", "triangle";
+        :func:`~napari_segkit.methods.global_threshold.threshold` (e.g. "otsu", "li", "triangle";
         not "multiotsu" or "manual").
     dark : bool, default False
         The objects are darker than the background.
@@ -384,7 +386,7 @@ def split_touching_objects(image, *, spacing=None, sigma: float | None = None,
         ≥ 0; above 0 the flood is scikit-image's compact watershed (rounder objects).
     channel : str, optional
         With ``rgb``, the channel thresholded, as in
-        :func:`~napari_segkit.methods.threshold.threshold`; "auto" (or None) =
+        :func:`~napari_segkit.methods.global_threshold.threshold`; "auto" (or None) =
         "hematoxylin" on a brightfield slide, else "luminance" (always with ``dark``).
     object_size : float, optional
         The typical object diameter. Default: for a raw image
@@ -612,7 +614,7 @@ def voronoi_otsu_labeling(image, *, spot_sigma: float | None = None,
         ``image`` is colour (3 or 4 values in the last axis).
     channel : str, optional
         With ``rgb``, the channel segmented, as in
-        :func:`~napari_segkit.methods.threshold.threshold`; "auto" (or None) =
+        :func:`~napari_segkit.methods.global_threshold.threshold`; "auto" (or None) =
         "hematoxylin" on a brightfield slide, else "luminance" (always with ``dark``).
     object_size : float, optional
         The typical object diameter, ≥ 0; default
@@ -655,7 +657,7 @@ def voronoi_otsu_labeling(image, *, spot_sigma: float | None = None,
     See Also
     --------
     split_touching_objects : Seeds from the distance map of the mask instead.
-    napari_segkit.methods.threshold.threshold : The Otsu threshold and the channels.
+    napari_segkit.methods.global_threshold.threshold : The Otsu threshold and the channels.
 
     References
     ----------

@@ -68,7 +68,7 @@ def main():
         f"`python benchmarks/bench_measure.py --repeat {args.repeat}` on {platform.machine()}, "
         f"{platform.python_version()}; best of {args.repeat} runs; peak memory traced by "
         "tracemalloc (NumPy allocations) during one more run. Ratio = regionprops time / "
-        "measure time (> 1: measure is faster). Values are equal (tests/test_measure.py).", "",
+        "measure time (> 1: measure is faster). Values are equal (tests/methods/test_measure.py).", "",
         "| case | objects | measure s | regionprops_table s | ratio | measure peak MiB | "
         "regionprops peak MiB |", "|---|---|---|---|---|---|---|", *rows, ""])
     if args.out:

@@ -5,10 +5,9 @@ with ``pytest -m realdata``; they skip, saying why, when pip cannot download the
 
 import numpy as np
 import pytest
+import real_data as rd
 
 import napari_segkit as sk
-
-from . import real_data as rd
 
 pytestmark = pytest.mark.realdata
 MARGIN = 0.03

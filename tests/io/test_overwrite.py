@@ -13,13 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
+from conftest import needs_unet
 
 from napari_segkit import cli, read, write
 from napari_segkit.io import write_labels
 from napari_segkit.io._atomic import TEMP_NAME, sweep, temp_name
 from napari_segkit.tiling import scheduler
-
-from .conftest import needs_unet
 
 SHAPE = (160, 160)
 OLD = np.ones(SHAPE, np.uint16)

@@ -2,12 +2,13 @@
 
 import numpy as np
 import pytest
-from test_graphcut import ellipse_image, strokes
 
 import napari_segkit as sk
 from napari_segkit import metrics
 from napari_segkit.methods import growcut
 from napari_segkit.methods.graphcut import offsets
+
+from .test_graphcut import ellipse_image, strokes
 
 FRAME = [np.s_[24:26, 50:170], np.s_[176:178, 50:170], np.s_[24:178, 50:52],
          np.s_[24:178, 168:170]]  # background strokes around the ellipse

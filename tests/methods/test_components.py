@@ -1,10 +1,9 @@
 import numpy as np
 import pytest
+from conftest import gpu
 from skimage import measure
 
 from napari_segkit import label
-
-from .conftest import gpu
 
 
 @pytest.mark.parametrize("shape", [(64, 80), (12, 30, 40)])

@@ -157,7 +157,7 @@ def test_cancel_keeps_a_model_and_bad_input_is_one_line(make_napari_viewer, qtbo
 
 
 def test_apply_opens_a_bundle_only_when_trusted(make_napari_viewer, tmp_path):
-    from .test_model_trust import make_bundle
+    from ..unet.test_model_trust import make_bundle
 
     viewer = make_napari_viewer()
     marker = tmp_path / "marker"

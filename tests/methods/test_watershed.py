@@ -2,14 +2,13 @@
 
 import numpy as np
 import pytest
+from conftest import gpu, has_gpu
 from scipy import ndimage
 from skimage import segmentation
 
 import napari_segkit as sk
 from napari_segkit import metrics, samples
 from napari_segkit.methods.separate import seeds_to_markers
-
-from .conftest import gpu, has_gpu
 
 
 def _touching_discs(shape=(80, 120), centres=((40, 40), (40, 75)), radius=20):

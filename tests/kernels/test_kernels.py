@@ -10,13 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import gpu
 from skimage import measure
 
 from napari_segkit import kernels
 from napari_segkit.kernels import histogram as khist
 from napari_segkit.kernels import label as klabel
-
-from .conftest import gpu
 
 
 def _nvrtc():
@@ -238,10 +237,10 @@ def _growcut_case(shape, channels, connectivity, seed):
 
 @pytest.mark.parametrize("connectivity", [1, 2])
 def test_growcut_twin_reaches_the_automatons_fixed_point(connectivity):
-    from test_growcut import automaton
-
     from napari_segkit.kernels import growcut as kgrowcut
     from napari_segkit.methods import growcut
+
+    from ..methods.test_growcut import automaton
 
     values, seeds, steps, decay = _growcut_case((30, 34), 1, connectivity, connectivity)
     grown = kgrowcut.grow(values, seeds, steps, decay, growcut._MAX_DROP)
@@ -279,10 +278,10 @@ def test_growcut_kernel_equals_twin(shape, channels, connectivity):
 
 @gpu
 def test_grow_from_seeds_on_the_gpu_matches_the_cpu():
-    from test_graphcut import ellipse_image, strokes
-    from test_growcut import FRAME
-
     import napari_segkit as sk
+
+    from ..methods.test_graphcut import ellipse_image, strokes
+    from ..methods.test_growcut import FRAME
 
     image, _ = ellipse_image()
     seeds = strokes(image.shape, [np.s_[95:105, 105:115]], FRAME)

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 import tifffile
 from gui_helpers import run_widget
-from test_grabcut import two_stain_slide
-from test_graphcut import ellipse_image
 
 import napari_segkit as sk
 from napari_segkit import metrics, samples
 from napari_segkit.widgets.graphcut import cut_each_box
+
+from ..methods.test_grabcut import two_stain_slide
+from ..methods.test_graphcut import ellipse_image
 
 pytestmark = pytest.mark.gui
 

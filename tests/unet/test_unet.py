@@ -5,12 +5,11 @@ import time
 
 import numpy as np
 import pytest
+from conftest import gpu
 
 from napari_segkit import samples, unet
 from napari_segkit.methods.metrics import dice, match
 from napari_segkit.progress import Cancelled
-
-from .conftest import gpu
 
 torch = pytest.importorskip("torch", reason="needs the unet extra (PyTorch, MONAI)")
 pytest.importorskip("monai", reason="needs the unet extra (PyTorch, MONAI)")

@@ -35,7 +35,8 @@ def image(shape, dtype, seed=0):
     rng = np.random.default_rng(seed)
     small = tuple(max(1, n // 4) for n in shape)
     blobs = ndimage.zoom(rng.random(small, dtype=np.float32), 4, order=1)[
-        tuple(slice(0, n) for n in shape)]
+        tuple(slice(0, n) for n in shape)
+    ]
     values = np.clip(blobs + rng.normal(0, 0.05, shape).astype(np.float32), 0, 1)
     return values if dtype == np.float32 else (values * 4095).astype(np.uint16)
 
@@ -79,6 +80,7 @@ def operations(cupy):
         counts, edges = cupy.histogram(x, bins=256)
         centres = ((edges[:-1] + edges[1:]) / 2).get()
         from skimage.filters import threshold_otsu
+
         return x > threshold_otsu(hist=(counts.get(), centres))
 
     def cupyx_mean(x):
@@ -86,14 +88,24 @@ def operations(cupy):
 
     return [
         ("threshold otsu", lambda x, d: sk.threshold(x, "otsu", device=d), cupyx_otsu, True),
-        ("adaptive mean 25", lambda x, d: sk.adaptive_threshold(x, "mean", block_size=25,
-                                                               offset=0, device=d),
-         cupyx_mean, False),
-        ("adaptive sauvola 25", lambda x, d: sk.adaptive_threshold(x, "sauvola", block_size=25,
-                                                                  device=d), None, False),
-        ("label (of x > mean)", lambda m, d: sk.label(m, device=d),
-         lambda m: cndi.label(m, structure=cndi.generate_binary_structure(m.ndim, m.ndim))[0],
-         False),
+        (
+            "adaptive mean 25",
+            lambda x, d: sk.adaptive_threshold(x, "mean", block_size=25, offset=0, device=d),
+            cupyx_mean,
+            False,
+        ),
+        (
+            "adaptive sauvola 25",
+            lambda x, d: sk.adaptive_threshold(x, "sauvola", block_size=25, device=d),
+            None,
+            False,
+        ),
+        (
+            "label (of x > mean)",
+            lambda m, d: sk.label(m, device=d),
+            lambda m: cndi.label(m, structure=cndi.generate_binary_structure(m.ndim, m.ndim))[0],
+            False,
+        ),
         ("kmeans k=3 assign", lambda x, d: sk.kmeans(x, 3, device=d, starts=1), None, False),
     ]
 
@@ -107,18 +119,33 @@ def run(args) -> str:
 
     name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
     name = name.decode() if isinstance(name, bytes) else name
-    cases = [((4096, 4096), np.float32), ((256,) * 3, np.float32), ((256,) * 3, np.uint16),
-             ((512,) * 3, np.float32), ((512,) * 3, np.uint16)]
-    about = (f"`python benchmarks/bench_gpu.py{' --quick' if args.quick else ''}`; "
-             f"CuPy {cupy.__version__}, napari-segkit {sk.__version__}. GPU-resident: median "
-             f"of {args.repeat} runs by CUDA events after a warm-up; end to end: NumPy in and "
-             "out, median of 5; CPU: best of 2. Gvox/s = voxels / GPU-resident time; "
-             "% copy = the bytes one pass reads and writes over the measured device copy "
-             "bandwidth (one-pass operations only).")
-    header = ("| operation | image | GPU Gvox/s | % copy | end to end s | CPU s | "
-              "GPU vs CPU | cupyx s | segkit vs cupyx |")
-    lines = [f"# GPU kernels on {name}", "", about, "", header,
-             "|---|---|---|---|---|---|---|---|---|"]
+    cases = [
+        ((4096, 4096), np.float32),
+        ((256,) * 3, np.float32),
+        ((256,) * 3, np.uint16),
+        ((512,) * 3, np.float32),
+        ((512,) * 3, np.uint16),
+    ]
+    about = (
+        f"`python benchmarks/bench_gpu.py{' --quick' if args.quick else ''}`; "
+        f"CuPy {cupy.__version__}, napari-segkit {sk.__version__}. GPU-resident: median "
+        f"of {args.repeat} runs by CUDA events after a warm-up; end to end: NumPy in and "
+        "out, median of 5; CPU: best of 2. Gvox/s = voxels / GPU-resident time; "
+        "% copy = the bytes one pass reads and writes over the measured device copy "
+        "bandwidth (one-pass operations only)."
+    )
+    header = (
+        "| operation | image | GPU Gvox/s | % copy | end to end s | CPU s | "
+        "GPU vs CPU | cupyx s | segkit vs cupyx |"
+    )
+    lines = [
+        f"# GPU kernels on {name}",
+        "",
+        about,
+        "",
+        header,
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for shape, dtype in cases:
         host = image(shape, dtype)
         device = cupy.asarray(host)
@@ -143,16 +170,20 @@ def run(args) -> str:
             end_to_end = wall(lambda c=call, d=data_host: cupy.asnumpy(c(d, "gpu")), 5)
             moved = data.nbytes + data.size  # reads the image, writes a 1-byte mask
             fraction = f"{moved / seconds / bandwidth:.0%}" if one_pass else "–"
-            cupyx_time = (gpu_median(cupy, lambda o=other, d=data: o(d), args.repeat)
-                          if other else None)
+            cupyx_time = (
+                gpu_median(cupy, lambda o=other, d=data: o(d), args.repeat) if other else None
+            )
             lines.append(
                 f"| {title} | {'×'.join(map(str, shape))} {np.dtype(dtype).name} | "
                 f"{data.size / seconds / 1e9:.2f} | {fraction} | {end_to_end:.3f} | "
                 + (f"{cpu_time:.3f} | {cpu_time / seconds:.0f}× | " if cpu_time else "– | – | ")
-                + (f"{cupyx_time:.4f} | {cupyx_time / seconds:.2f}× |" if other else "– | – |"))
+                + (f"{cupyx_time:.4f} | {cupyx_time / seconds:.2f}× |" if other else "– | – |")
+            )
             print(lines[-1], flush=True)
-        lines.append(f"| device copy | {'×'.join(map(str, shape))} {np.dtype(dtype).name} | "
-                     f"{bandwidth / 1e9:.0f} GB/s | | | | | | |")
+        lines.append(
+            f"| device copy | {'×'.join(map(str, shape))} {np.dtype(dtype).name} | "
+            f"{bandwidth / 1e9:.0f} GB/s | | | | | | |"
+        )
     return "\n".join(lines) + "\n"
 
 

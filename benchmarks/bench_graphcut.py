@@ -35,7 +35,7 @@ def make_case(name: str):
         yy, xx = np.mgrid[:512, :512]
         truth = np.zeros((512, 512), bool)
         for cy, cx, r in ((140, 150, 70), (330, 360, 90), (400, 120, 50)):
-            truth |= (yy - cy) ** 2 + (xx - cx) ** 2 < r ** 2
+            truth |= (yy - cy) ** 2 + (xx - cx) ** 2 < r**2
         image = np.empty((512, 512, 3), np.float32)
         image[:] = (200, 190, 220)
         image[truth] = (120, 80, 50)
@@ -50,7 +50,7 @@ def make_case(name: str):
     image = (rng.normal(100, 20, truth.shape) + 60 * truth).astype(np.float32)
     seeds = np.zeros(truth.shape, np.uint8)
     for plane in (n // 2 - 10, n // 2, n // 2 + 10):
-        seeds[plane, n // 2 - 5:n // 2 + 5, n // 2 - 5:n // 2 + 5] = 1
+        seeds[plane, n // 2 - 5 : n // 2 + 5, n // 2 - 5 : n // 2 + 5] = 1
         seeds[plane, 2:6, :] = 2
     return image, seeds, truth, False
 
@@ -73,8 +73,9 @@ def reference_cut(image, seeds, rgb, lam=10.0):
     for axis in range(len(shape)):
         diff = (np.diff(values, axis=axis) ** 2).sum(axis=-1)
         weights = np.zeros(shape, np.float32)
-        weights[tuple(slice(0, n - (k == axis)) for k, n in enumerate(shape))] = \
-            lam * np.exp(-beta * diff)
+        weights[tuple(slice(0, n - (k == axis)) for k, n in enumerate(shape))] = lam * np.exp(
+            -beta * diff
+        )
         structure = np.zeros((3,) * len(shape))
         structure[tuple(2 if k == axis else 1 for k in range(len(shape)))] = 1
         graph.add_grid_edges(nodes, weights=weights, structure=structure, symmetric=True)
@@ -115,16 +116,22 @@ def main() -> None:
     for case in CASES:
         found = {}
         for impl in ("segkit", "reference"):
-            done = subprocess.run([sys.executable, __file__, "--one", case, impl,
-                                   "--repeat", str(args.repeat)], capture_output=True,
-                                  text=True, check=True)
+            done = subprocess.run(
+                [sys.executable, __file__, "--one", case, impl, "--repeat", str(args.repeat)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             found[impl] = json.loads(done.stdout.strip().splitlines()[-1])
         ours, ref = found["segkit"], found["reference"]
         rows.append((case, ours, ref))
-        print(f"{case:9} segkit {ours['seconds']:6.3f} s {ours['peak_mib']:6.0f} MiB "
-              f"Dice {ours['dice']:.4f} | reference {ref['seconds']:6.3f} s "
-              f"{ref['peak_mib']:6.0f} MiB Dice {ref['dice']:.4f} | speed-up "
-              f"{ref['seconds'] / ours['seconds']:.2f}×", flush=True)
+        print(
+            f"{case:9} segkit {ours['seconds']:6.3f} s {ours['peak_mib']:6.0f} MiB "
+            f"Dice {ours['dice']:.4f} | reference {ref['seconds']:6.3f} s "
+            f"{ref['peak_mib']:6.0f} MiB Dice {ref['dice']:.4f} | speed-up "
+            f"{ref['seconds'] / ours['seconds']:.2f}×",
+            flush=True,
+        )
 
     import napari_segkit as sk
 
@@ -143,9 +150,11 @@ def main() -> None:
     ]
     names = {"rgb-512": "512² RGB, 4-connected", "grey-256": "256³ grey, 6-connected"}
     for case, ours, ref in rows:
-        lines.append(f"| {names[case]} | {ours['seconds']:.3f} | {ref['seconds']:.3f} | "
-                     f"{ref['seconds'] / ours['seconds']:.2f}× | {ours['peak_mib']:.0f} | "
-                     f"{ref['peak_mib']:.0f} | {ours['dice']:.4f} | {ref['dice']:.4f} |")
+        lines.append(
+            f"| {names[case]} | {ours['seconds']:.3f} | {ref['seconds']:.3f} | "
+            f"{ref['seconds'] / ours['seconds']:.2f}× | {ours['peak_mib']:.0f} | "
+            f"{ref['peak_mib']:.0f} | {ours['dice']:.4f} | {ref['dice']:.4f} |"
+        )
     if args.out:
         with open(args.out, "w") as f:
             f.write("\n".join(lines) + "\n")

@@ -45,19 +45,19 @@ def make_case(name: str):
         image = (rng.normal(100, 20, truth.shape) + 60 * truth).astype(np.float32)
         seeds = np.zeros(truth.shape, np.uint8)
         for plane in (n // 2 - 10, n // 2, n // 2 + 10):
-            seeds[plane, n // 2 - 5:n // 2 + 5, n // 2 - 5:n // 2 + 5] = 1
+            seeds[plane, n // 2 - 5 : n // 2 + 5, n // 2 - 5 : n // 2 + 5] = 1
             seeds[plane, 2:6, :] = seeds[plane, -6:-2, :] = 2
             seeds[plane, :, 2:6] = seeds[plane, :, -6:-2] = 2
         return image, seeds, truth
     yy, xx = np.mgrid[:512, :512]
     truth = np.zeros((512, 512), bool)
     for cy, cx, r in _DISCS:
-        truth |= (yy - cy) ** 2 + (xx - cx) ** 2 < r ** 2
+        truth |= (yy - cy) ** 2 + (xx - cx) ** 2 < r**2
     if name == "grow-512":
         image = (rng.normal(100, 20, truth.shape) + 60 * truth).astype(np.float32)
         seeds = np.zeros(truth.shape, np.uint8)
         for cy, cx, r in _DISCS:
-            seeds[cy - 3:cy + 3, cx - r // 2:cx + r // 2] = 1
+            seeds[cy - 3 : cy + 3, cx - r // 2 : cx + r // 2] = 1
         seeds[4:8, :], seeds[-8:-4, :], seeds[:, 4:8], seeds[:, -8:-4] = 2, 2, 2, 2
         seeds[250:254, :], seeds[:, 250:254] = 2, 2
         return image, seeds, truth
@@ -67,7 +67,7 @@ def make_case(name: str):
     image = np.clip(image + rng.normal(0, 25, image.shape), 0, 255).astype(np.uint8)
     cy, cx, r = _DISCS[1]
     box = ((cy - r - 15, cx - r - 15), (cy + r + 15, cx + r + 15))
-    one = (yy - cy) ** 2 + (xx - cx) ** 2 < r ** 2
+    one = (yy - cy) ** 2 + (xx - cx) ** 2 < r**2
     return image, box, one
 
 
@@ -87,8 +87,14 @@ def call(case: str, impl: str, image, given):
     (y0, x0), (y1, x1) = given
     mask = np.zeros(image.shape[:2], np.uint8)
     models = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    cv2.grabCut(np.ascontiguousarray(image[..., ::-1]), mask, (x0, y0, x1 - x0, y1 - y0),
-                *models, 5, cv2.GC_INIT_WITH_RECT)
+    cv2.grabCut(
+        np.ascontiguousarray(image[..., ::-1]),
+        mask,
+        (x0, y0, x1 - x0, y1 - y0),
+        *models,
+        5,
+        cv2.GC_INIT_WITH_RECT,
+    )
     return (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
 
 
@@ -122,8 +128,11 @@ def main() -> None:
     for case, (title, ours_name, ref_name) in CASES.items():
         found = {}
         for impl in ("segkit", "reference"):
-            done = subprocess.run([sys.executable, __file__, "--one", case, impl,
-                                   "--repeat", str(args.repeat)], capture_output=True, text=True)
+            done = subprocess.run(
+                [sys.executable, __file__, "--one", case, impl, "--repeat", str(args.repeat)],
+                capture_output=True,
+                text=True,
+            )
             if done.returncode:
                 print(f"{case} {impl}: skipped ({done.stderr.strip().splitlines()[-1]})")
                 continue
@@ -131,15 +140,17 @@ def main() -> None:
         if len(found) == 2:
             rows.append((title, ours_name, ref_name, found["segkit"], found["reference"]))
             ours, ref = found["segkit"], found["reference"]
-            print(f"{case:9} segkit {ours['seconds']:7.3f} s {ours['peak_mib']:6.0f} MiB Dice "
-                  f"{ours['dice']:.4f} | {ref_name} {ref['seconds']:7.3f} s "
-                  f"{ref['peak_mib']:6.0f} MiB Dice {ref['dice']:.4f}", flush=True)
+            print(
+                f"{case:9} segkit {ours['seconds']:7.3f} s {ours['peak_mib']:6.0f} MiB Dice "
+                f"{ours['dice']:.4f} | {ref_name} {ref['seconds']:7.3f} s "
+                f"{ref['peak_mib']:6.0f} MiB Dice {ref['dice']:.4f}",
+                flush=True,
+            )
 
     import napari_segkit as sk
 
     lines = [
-        f"# Grow from seeds and GrabCut: napari-segkit {sk.__version__} vs scikit-image and "
-        "OpenCV",
+        f"# Grow from seeds and GrabCut: napari-segkit {sk.__version__} vs scikit-image and OpenCV",
         "",
         f"CPU ({platform.machine()}, {os.cpu_count()} cores); Python "
         f"{platform.python_version()}, NumPy {np.__version__}; best of {args.repeat} runs. "
@@ -151,10 +162,12 @@ def main() -> None:
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for title, ours_name, ref_name, ours, ref in rows:
-        lines.append(f"| {title} | {ours_name} | {ref_name} | {ours['seconds']:.3f} | "
-                     f"{ref['seconds']:.3f} | {ref['seconds'] / ours['seconds']:.2f}× | "
-                     f"{ours['peak_mib']:.0f} | {ref['peak_mib']:.0f} | {ours['dice']:.4f} | "
-                     f"{ref['dice']:.4f} |")
+        lines.append(
+            f"| {title} | {ours_name} | {ref_name} | {ours['seconds']:.3f} | "
+            f"{ref['seconds']:.3f} | {ref['seconds'] / ours['seconds']:.2f}× | "
+            f"{ours['peak_mib']:.0f} | {ref['peak_mib']:.0f} | {ours['dice']:.4f} | "
+            f"{ref['dice']:.4f} |"
+        )
     if args.out:
         with open(args.out, "w") as f:
             f.write("\n".join(lines) + "\n")

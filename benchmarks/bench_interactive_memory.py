@@ -48,7 +48,7 @@ def make_case(side: int, seed: int = 0):
     balls = np.zeros(image.shape, bool)
     seeds = np.zeros(image.shape, np.uint8)
     r = max(side // 12, 2)
-    zz, yy, xx = np.ogrid[-r:r + 1, -r:r + 1, -r:r + 1]
+    zz, yy, xx = np.ogrid[-r : r + 1, -r : r + 1, -r : r + 1]
     for centre in rng.integers(r + 2, side - r - 2, (12, 3)):
         balls[tuple(slice(c - r, c + r + 1) for c in centre)] |= zz**2 + yy**2 + xx**2 <= r * r
         s = max(r // 3, 1)
@@ -122,8 +122,12 @@ def run_case(case: str, folder: str) -> dict:
     start = time.perf_counter()
     result = call(image, seeds)
     seconds = time.perf_counter() - start
-    row = {"case": case, "voxels": image.size, "seconds": seconds,
-           "extra_bytes": _status("VmHWM") - before}
+    row = {
+        "case": case,
+        "voxels": image.size,
+        "seconds": seconds,
+        "extra_bytes": _status("VmHWM") - before,
+    }
     if case == "maxflow":
         row["graph_bytes"] = result[1]
     return row
@@ -133,8 +137,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[128, 256, 384])
     parser.add_argument("--cases", nargs="*", default=list(CASES))
-    parser.add_argument("--peer-max", type=int, default=256,
-                        help="largest side the plain PyMaxflow grid is run at")
+    parser.add_argument(
+        "--peer-max", type=int, default=256, help="largest side the plain PyMaxflow grid is run at"
+    )
     parser.add_argument("--out", default=None, help="write the markdown table here")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
@@ -152,8 +157,11 @@ def main() -> None:
             for case in args.cases:
                 if case == "maxflow" and side > args.peer_max:
                     continue
-                done = subprocess.run([sys.executable, __file__, "--case", case,
-                                       "--folder", folder], capture_output=True, text=True)
+                done = subprocess.run(
+                    [sys.executable, __file__, "--case", case, "--folder", folder],
+                    capture_output=True,
+                    text=True,
+                )
                 row = {"case": case, "side": side}
                 if done.returncode:
                     row["error"] = (done.stderr.strip().splitlines() or ["killed"])[-1]
@@ -169,12 +177,16 @@ def main() -> None:
 
 
 def _markdown(rows) -> str:
-    names = {"grow": "grow from seeds", "cut": "graph cut (segkit)",
-             "maxflow": "graph cut, plain PyMaxflow grid"}
+    names = {
+        "grow": "grow from seeds",
+        "cut": "graph cut (segkit)",
+        "maxflow": "graph cut, plain PyMaxflow grid",
+    }
     lines = [
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, NumPy {np.__version__}. Peak: the rise of "
-        "resident memory over one call in a fresh process (input not counted).", "",
+        "resident memory over one call in a fresh process (input not counted).",
+        "",
         "| case | size | time (s) | s / Mvoxel | peak (MiB) | B/voxel | graph B/voxel |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
@@ -186,9 +198,11 @@ def _markdown(rows) -> str:
             continue
         n = row["voxels"]
         graph = f"{row['graph_bytes'] / n:.0f}" if "graph_bytes" in row else "–"
-        lines.append(f"| {name} | {side} | {row['seconds']:.1f} | "
-                     f"{row['seconds'] / n * 1e6:.2f} | {row['extra_bytes'] / 2**20:.0f} | "
-                     f"{row['extra_bytes'] / n:.1f} | {graph} |")
+        lines.append(
+            f"| {name} | {side} | {row['seconds']:.1f} | "
+            f"{row['seconds'] / n * 1e6:.2f} | {row['extra_bytes'] / 2**20:.0f} | "
+            f"{row['extra_bytes'] / n:.1f} | {graph} |"
+        )
     return "\n".join(lines) + "\n"
 
 

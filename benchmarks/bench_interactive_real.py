@@ -48,8 +48,9 @@ def strokes(labels: np.ndarray) -> np.ndarray:
         row = cols[rows == middle]
         half = max((row.max() - row.min()) // 4, 1)
         centre = int(np.median(row))
-        seeds[middle, centre - half:centre + half + 1] = inside[middle, centre - half:
-                                                               centre + half + 1]
+        seeds[middle, centre - half : centre + half + 1] = inside[
+            middle, centre - half : centre + half + 1
+        ]
     diameter = np.sqrt(4 / np.pi * np.median(np.bincount(labels.ravel())[ids]))
     far = ndimage.distance_transform_edt(labels == 0) > 0.75 * diameter
     rows = np.flatnonzero(far.sum(axis=1) > diameter)
@@ -73,18 +74,22 @@ def timed(function):
 
 def scribble_runs(image, size, grid: bool):
     """name -> function(image, seeds) of the scribble tools (defaults first)."""
-    runs = {"graph_cut (defaults)": lambda im, s: sk.graph_cut(im, s),
-            "grow_from_seeds (defaults)": lambda im, s: sk.grow_from_seeds(im, s)}
+    runs = {
+        "graph_cut (defaults)": lambda im, s: sk.graph_cut(im, s),
+        "grow_from_seeds (defaults)": lambda im, s: sk.grow_from_seeds(im, s),
+    }
     if grid:
         for lam in (1.0, 3.0, 10.0, 30.0):
             for model in ("histogram", "gmm"):
-                runs[f"graph_cut lam={lam:g} model={model}"] = (
-                    lambda im, s, lam=lam, m=model: sk.graph_cut(im, s, lam=lam, model=m))
+                runs[f"graph_cut lam={lam:g} model={model}"] = lambda im, s, lam=lam, m=model: (
+                    sk.graph_cut(im, s, lam=lam, model=m)
+                )
         for bins in (16, 32):
             runs[f"graph_cut bins={bins}"] = lambda im, s, b=bins: sk.graph_cut(im, s, bins=b)
         for fraction in (0.0, 0.03, 0.06, 0.1, 0.15):
-            runs[f"grow_from_seeds sigma={fraction}D"] = (
-                lambda im, s, f=fraction: sk.grow_from_seeds(im, s, sigma=f * size))
+            runs[f"grow_from_seeds sigma={fraction}D"] = lambda im, s, f=fraction: (
+                sk.grow_from_seeds(im, s, sigma=f * size)
+            )
         runs["grow_from_seeds sigma=2"] = lambda im, s: sk.grow_from_seeds(im, s, sigma=2.0)
     return runs
 
@@ -94,8 +99,9 @@ def box_runs(grid: bool):
     if grid:
         for model in ("histogram", "gmm"):
             for lam in (3.0, 10.0, 30.0):
-                runs[f"grab_cut model={model} lam={lam:g}"] = (
-                    lambda im, box, m=model, lam=lam: sk.grab_cut(im, box, model=m, lam=lam))
+                runs[f"grab_cut model={model} lam={lam:g}"] = lambda im, box, m=model, lam=lam: (
+                    sk.grab_cut(im, box, model=m, lam=lam)
+                )
     return runs
 
 
@@ -104,8 +110,13 @@ def boxes(labels):
     found = ndimage.find_objects(labels)
     for i in ids[:: max(len(ids) // BOXES, 1)][:BOXES]:
         rows, cols = found[i - 1]
-        yield i, ((rows.start - BOX_MARGIN, cols.start - BOX_MARGIN),
-                  (rows.stop - 1 + BOX_MARGIN, cols.stop - 1 + BOX_MARGIN))
+        yield (
+            i,
+            (
+                (rows.start - BOX_MARGIN, cols.start - BOX_MARGIN),
+                (rows.stop - 1 + BOX_MARGIN, cols.stop - 1 + BOX_MARGIN),
+            ),
+        )
 
 
 def main(argv=None):
@@ -115,8 +126,10 @@ def main(argv=None):
     for name, (image, labels) in images().items():
         seeds = strokes(labels)
         size = sk.estimate_object_size(image)
-        print(f"## {name}: {int((seeds == 1).sum())} object / {int((seeds == 2).sum())} "
-              f"background scribbled pixels, D = {size:.1f}")
+        print(
+            f"## {name}: {int((seeds == 1).sum())} object / {int((seeds == 2).sum())} "
+            f"background scribbled pixels, D = {size:.1f}"
+        )
         print("| tool | Dice | IoU | s per update |\n|---|---|---|---|")
         for tool, run in scribble_runs(image, size, args.grid).items():
             out, seconds = timed(lambda r=run, im=image, s=seeds: r(im, s))
@@ -131,8 +144,11 @@ def main(argv=None):
                     out, seconds = np.zeros(labels.shape, bool), 0.0
                 ious.append(foreground_scores(out, labels == i)[1])
                 total += seconds
-            print(f"| {tool} | – | {np.median(ious):.3f} (median of {len(ious)} boxes) | "
-                  f"{total / len(ious):.3f} |", flush=True)
+            print(
+                f"| {tool} | – | {np.median(ious):.3f} (median of {len(ious)} boxes) | "
+                f"{total / len(ious):.3f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -19,15 +19,32 @@ from skimage.measure import label, regionprops_table
 
 from napari_segkit import measure
 
-REF = {"area": "area", "centroid": "centroid", "bbox": "bbox",
-       "equivalent_diameter": "equivalent_diameter_area",
-       "axis_major_length": "axis_major_length", "axis_minor_length": "axis_minor_length",
-       "intensity_mean": "intensity_mean", "intensity_min": "intensity_min",
-       "intensity_max": "intensity_max", "intensity_std": "intensity_std",
-       "perimeter": "perimeter", "solidity": "solidity"}
-MOMENTS = ["area", "centroid", "bbox", "equivalent_diameter", "axis_major_length",
-           "axis_minor_length", "intensity_mean", "intensity_min", "intensity_max",
-           "intensity_std"]
+REF = {
+    "area": "area",
+    "centroid": "centroid",
+    "bbox": "bbox",
+    "equivalent_diameter": "equivalent_diameter_area",
+    "axis_major_length": "axis_major_length",
+    "axis_minor_length": "axis_minor_length",
+    "intensity_mean": "intensity_mean",
+    "intensity_min": "intensity_min",
+    "intensity_max": "intensity_max",
+    "intensity_std": "intensity_std",
+    "perimeter": "perimeter",
+    "solidity": "solidity",
+}
+MOMENTS = [
+    "area",
+    "centroid",
+    "bbox",
+    "equivalent_diameter",
+    "axis_major_length",
+    "axis_minor_length",
+    "intensity_mean",
+    "intensity_min",
+    "intensity_max",
+    "intensity_std",
+]
 
 
 def blobs(shape, sigma, seed=0):
@@ -40,13 +57,17 @@ def blobs(shape, sigma, seed=0):
 def case(name, labels, image, spacing, props, repeat):
     ours = [("volume" if p == "area" and labels.ndim == 3 else p) for p in props]
     theirs = ["label", *(REF[p] for p in props)]
-    t_ours, m_ours = measure_call(lambda: measure(labels, image, spacing=spacing,
-                                                  properties=ours), repeat)
-    t_ref, m_ref = measure_call(lambda: regionprops_table(labels, image, spacing=spacing,
-                                                          properties=theirs), repeat)
+    t_ours, m_ours = measure_call(
+        lambda: measure(labels, image, spacing=spacing, properties=ours), repeat
+    )
+    t_ref, m_ref = measure_call(
+        lambda: regionprops_table(labels, image, spacing=spacing, properties=theirs), repeat
+    )
     objects = int(labels.max())
-    row = (f"| {name} | {objects} | {t_ours:.2f} | {t_ref:.2f} | {t_ref / t_ours:.1f}× | "
-           f"{m_ours / 2**20:.0f} | {m_ref / 2**20:.0f} |")
+    row = (
+        f"| {name} | {objects} | {t_ours:.2f} | {t_ref:.2f} | {t_ref / t_ours:.1f}× | "
+        f"{m_ours / 2**20:.0f} | {m_ref / 2**20:.0f} |"
+    )
     print(row, flush=True)
     return row
 
@@ -59,18 +80,35 @@ def main():
     rows = []
     labels, image = blobs((4096, 4096), 6)
     rows.append(case("2D 4096², moments", labels, image, (0.5, 0.5), MOMENTS, args.repeat))
-    rows.append(case("2D 4096², all", labels, image, (0.5, 0.5),
-                     MOMENTS + ["perimeter", "solidity"], args.repeat))
+    rows.append(
+        case(
+            "2D 4096², all",
+            labels,
+            image,
+            (0.5, 0.5),
+            MOMENTS + ["perimeter", "solidity"],
+            args.repeat,
+        )
+    )
     labels, image = blobs((256, 256, 256), 2.5)
     rows.append(case("3D 256³, moments", labels, image, (2.0, 0.5, 0.5), MOMENTS, args.repeat))
-    text = "\n".join([
-        "# measure() vs regionprops_table (CPU)", "",
-        f"`python benchmarks/bench_measure.py --repeat {args.repeat}` on {platform.machine()}, "
-        f"{platform.python_version()}; best of {args.repeat} runs; peak memory traced by "
-        "tracemalloc (NumPy allocations) during one more run. Ratio = regionprops time / "
-        "measure time (> 1: measure is faster). Values are equal (tests/methods/test_measure.py).", "",
-        "| case | objects | measure s | regionprops_table s | ratio | measure peak MiB | "
-        "regionprops peak MiB |", "|---|---|---|---|---|---|---|", *rows, ""])
+    text = "\n".join(
+        [
+            "# measure() vs regionprops_table (CPU)",
+            "",
+            f"`python benchmarks/bench_measure.py --repeat {args.repeat}` on {platform.machine()}, "
+            f"{platform.python_version()}; best of {args.repeat} runs; peak memory traced by "
+            "tracemalloc (NumPy allocations) during one more run. Ratio = regionprops time / "
+            "measure time (> 1: measure is faster). Values are equal "
+            "(tests/methods/test_measure.py).",
+            "",
+            "| case | objects | measure s | regionprops_table s | ratio | measure peak MiB | "
+            "regionprops peak MiB |",
+            "|---|---|---|---|---|---|---|",
+            *rows,
+            "",
+        ]
+    )
     if args.out:
         args.out.write_text(text)
     print(text)

@@ -29,13 +29,13 @@ import numpy as np
 CASES = {  # case: (description, library)
     "split": ("split touching objects (Otsu, distance, watershed)", "segkit"),
     "split-skimage": ("the same recipe with scikit-image/SciPy", "scikit-image"),
-    "grow": ("grow from seeds (GrowCut by Dijkstra), one seed per nucleus + background",
-             "segkit"),
+    "grow": ("grow from seeds (GrowCut by Dijkstra), one seed per nucleus + background", "segkit"),
     "median": ("adaptive threshold, median, block 101", "segkit"),
-    "small-huge-id": ("remove small objects, labels with an id of 2**31 - 1 (uint32)",
-                      "segkit"),
-    "small-huge-id-skimage": ("skimage.morphology.remove_small_objects, same labels, id 2**27",
-                              "scikit-image"),
+    "small-huge-id": ("remove small objects, labels with an id of 2**31 - 1 (uint32)", "segkit"),
+    "small-huge-id-skimage": (
+        "skimage.morphology.remove_small_objects, same labels, id 2**27",
+        "scikit-image",
+    ),
 }
 
 
@@ -82,8 +82,9 @@ def run_case(case: str, folder: str) -> dict:
         "split": lambda: sk.split_touching_objects(image, device="cpu"),
         "split-skimage": lambda: _skimage_split(image),
         "grow": lambda: sk.grow_from_seeds(image, extra["seeds"], device="cpu"),
-        "median": lambda: sk.adaptive_threshold(image, "median", block_size=101,
-                                                offset=0, device="cpu"),
+        "median": lambda: sk.adaptive_threshold(
+            image, "median", block_size=101, offset=0, device="cpu"
+        ),
         "small-huge-id": lambda: sk.postprocess.remove_small_objects(image, 50),
         "small-huge-id-skimage": lambda: _skimage_small(image),
     }[case]
@@ -92,8 +93,12 @@ def run_case(case: str, folder: str) -> dict:
     call()
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"case": case, "seconds": seconds, "extra_bytes": (peak - before) * 1024,
-            "input_bytes": int(np.load(os.path.join(folder, "image.npy"), mmap_mode="r").nbytes)}
+    return {
+        "case": case,
+        "seconds": seconds,
+        "extra_bytes": (peak - before) * 1024,
+        "input_bytes": int(np.load(os.path.join(folder, "image.npy"), mmap_mode="r").nbytes),
+    }
 
 
 def _skimage_split(image):
@@ -129,8 +134,11 @@ def main() -> None:
         prepare(args.side, folder)
         rows = []
         for case in args.cases:
-            done = subprocess.run([sys.executable, __file__, "--case", case, "--folder", folder],
-                                  capture_output=True, text=True)
+            done = subprocess.run(
+                [sys.executable, __file__, "--case", case, "--folder", folder],
+                capture_output=True,
+                text=True,
+            )
             if done.returncode:
                 rows.append({"case": case, "error": done.stderr.strip().splitlines()[-1]})
             else:
@@ -145,24 +153,30 @@ def main() -> None:
 
 def _markdown(rows, side) -> str:
     lines = [
-        "# Peak memory on the CPU", "",
+        "# Peak memory on the CPU",
+        "",
         f"`python benchmarks/bench_memory.py --side {side}`: generated nuclei-like uint16 "
         f"{side}³ image; each case in a fresh process; *extra* is the rise of its peak "
-        "resident memory during the one call, *ratio* that over the input's bytes.", "",
+        "resident memory during the one call, *ratio* that over the input's bytes.",
+        "",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, NumPy {np.__version__}.", "",
+        f"Python {platform.python_version()}, NumPy {np.__version__}.",
+        "",
         "| case | what | library | time (s) | extra (MiB) | ratio to input |",
         "|---|---|---|---:|---:|---:|",
     ]
     for row in rows:
         what, library = CASES[row["case"]]
         if "error" in row:
-            lines.append(f"| {row['case']} | {what} | {library} | – | failed: "
-                         f"{row['error'][:80]} | – |")
+            lines.append(
+                f"| {row['case']} | {what} | {library} | – | failed: {row['error'][:80]} | – |"
+            )
             continue
-        lines.append(f"| {row['case']} | {what} | {library} | {row['seconds']:.1f} | "
-                     f"{row['extra_bytes'] / 2**20:.0f} | "
-                     f"{row['extra_bytes'] / row['input_bytes']:.1f} |")
+        lines.append(
+            f"| {row['case']} | {what} | {library} | {row['seconds']:.1f} | "
+            f"{row['extra_bytes'] / 2**20:.0f} | "
+            f"{row['extra_bytes'] / row['input_bytes']:.1f} |"
+        )
     return "\n".join(lines) + "\n"
 
 

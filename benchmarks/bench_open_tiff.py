@@ -55,9 +55,15 @@ def make_stack(path: Path, gib: float) -> tuple[int, ...]:
         return shape
     y, x = np.mgrid[: PLANE[0], : PLANE[1]]
     base = ((x + y) % 4096).astype(np.uint16)
-    tifffile.imwrite(path, (base + i for i in range(planes)), shape=shape, dtype=np.uint16,
-                     imagej=True, resolution=(2.0, 2.0),
-                     metadata={"axes": "ZYX", "spacing": 2.0, "unit": "um"})
+    tifffile.imwrite(
+        path,
+        (base + i for i in range(planes)),
+        shape=shape,
+        dtype=np.uint16,
+        imagej=True,
+        resolution=(2.0, 2.0),
+        metadata={"axes": "ZYX", "spacing": 2.0, "unit": "um"},
+    )
     return shape
 
 
@@ -116,8 +122,10 @@ WHOLE_REPEAT = 5
 #: whole-stack cases run in fresh processes: name -> (row label, the call)
 WHOLE = {
     "imread": ("`tifffile.imread(path)`", lambda path: tifffile.imread(path)),
-    "asarray": ("`np.asarray(read(path).data)` (lazy stack)",
-                lambda path: np.asarray(read(path).data)),
+    "asarray": (
+        "`np.asarray(read(path).data)` (lazy stack)",
+        lambda path: np.asarray(read(path).data),
+    ),
     "load": ("`read(path).load().data`", lambda path: read(path).load().data),
 }
 
@@ -126,8 +134,10 @@ def peak_rss() -> int:
     """This process's peak resident memory in bytes (Linux VmHWM; unlike ru_maxrss it does
     not start from the parent's peak, and clear_refs resets it)."""
     status = Path("/proc/self/status").read_text()
-    return int(next(line.split()[1] for line in status.splitlines()
-                    if line.startswith("VmHWM:"))) * 1024
+    return (
+        int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
+        * 1024
+    )
 
 
 def whole_case(name: str, path: Path) -> None:
@@ -151,20 +161,28 @@ def whole_rows(path: Path) -> list[tuple[str, float, float]]:
     found: dict[str, list[dict]] = {name: [] for name in WHOLE}
     for _ in range(WHOLE_REPEAT):
         for name in WHOLE:
-            out = subprocess.run([sys.executable, __file__, "--case", name, str(path)],
-                                 check=True, capture_output=True, text=True).stdout
+            out = subprocess.run(
+                [sys.executable, __file__, "--case", name, str(path)],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
             found[name].append(json.loads(out.splitlines()[-1]))
     assert len({run["sum"] for runs in found.values() for run in runs}) == 1  # same values
-    return [(WHOLE[name][0], min(r["seconds"] for r in runs), max(r["mib"] for r in runs))
-            for name, runs in found.items()]
+    return [
+        (WHOLE[name][0], min(r["seconds"] for r in runs), max(r["mib"] for r in runs))
+        for name, runs in found.items()
+    ]
 
 
 def napari_rows(path: Path) -> list[tuple[str, float, float]]:
     import napari
 
     rows = []
-    for plugin, label in (("napari-segkit", "napari + segkit reader: first plane shown"),
-                          ("napari", "napari + napari's reader: first plane shown")):
+    for plugin, label in (
+        ("napari-segkit", "napari + segkit reader: first plane shown"),
+        ("napari", "napari + napari's reader: first plane shown"),
+    ):
         viewer = napari.Viewer(show=True)
         viewer.add_image(np.zeros((2, 2)), units="mm")  # napari's one-time set-up (pint)
         viewer.layers.clear()
@@ -215,7 +233,7 @@ def main() -> None:
         f"File: ImageJ TIFF, uint16, {shape[0]} × {shape[1]} × {shape[2]} "
         f"({size:.2f} GiB), uncompressed. Each step starts with the file evicted from the "
         f"page cache; seconds are the median of {REPEAT} runs. The virtual disk of this "
-        "machine has a host cache under it, so \"cold\" times vary from run to run.",
+        'machine has a host cache under it, so "cold" times vary from run to run.',
         "",
         "| step | seconds | × tifffile.imread | peak MiB |",
         "|---|---:|---:|---:|",

@@ -37,10 +37,12 @@ def nsbatwm():
     archive = zipfile.ZipFile(rd.wheel(NSBATWM[0]))
     source = archive.read("napari_segment_blobs_and_things_with_membranes/__init__.py")
     same = lambda f=None, *a, **k: f if callable(f) else (lambda g: g)  # noqa: E731
-    for name, attrs in {"napari_plugin_engine": ["napari_hook_implementation"],
-                        "napari_tools_menu": ["register_function"],
-                        "napari_time_slicer": ["time_slicer"],
-                        "stackview": ["jupyter_displayable_output"]}.items():
+    for name, attrs in {
+        "napari_plugin_engine": ["napari_hook_implementation"],
+        "napari_tools_menu": ["register_function"],
+        "napari_time_slicer": ["time_slicer"],
+        "stackview": ["jupyter_displayable_output"],
+    }.items():
         stub = types.ModuleType(name)
         for attr in attrs:
             setattr(stub, attr, same)
@@ -57,8 +59,9 @@ def skimage_recipes():
     def gallery_watershed(im, sp):  # scikit-image's "watershed segmentation" example
         mask = im > filters.threshold_otsu(im)
         distance = ndimage.distance_transform_edt(mask, sampling=sp)
-        peaks = feature.peak_local_max(distance, footprint=np.ones((3,) * im.ndim),
-                                       labels=measure.label(mask))
+        peaks = feature.peak_local_max(
+            distance, footprint=np.ones((3,) * im.ndim), labels=measure.label(mask)
+        )
         markers = np.zeros(im.shape, np.int32)
         markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
         return segmentation.watershed(-distance, markers, mask=mask)
@@ -68,11 +71,13 @@ def skimage_recipes():
 
 def nsbatwm_recipes(ns):
     return {
-        "nsbatwm split_touching_objects":
-            lambda im, sp: measure.label(ns.split_touching_objects(ns.threshold_otsu(im))),
+        "nsbatwm split_touching_objects": lambda im, sp: measure.label(
+            ns.split_touching_objects(ns.threshold_otsu(im))
+        ),
         "nsbatwm voronoi_otsu_labeling": lambda im, sp: ns.voronoi_otsu_labeling(im),
-        "nsbatwm threshold_otsu+label":
-            lambda im, sp: ns.connected_component_labeling(ns.threshold_otsu(im)),
+        "nsbatwm threshold_otsu+label": lambda im, sp: ns.connected_component_labeling(
+            ns.threshold_otsu(im)
+        ),
     }
 
 
@@ -85,28 +90,34 @@ def grid_recipes(size_of):
     the parameters not swept stay on their defaults."""
     grid = {}
     for sigma in SIGMAS:
-        grid[f"split_touching_objects sigma={sigma}D"] = (
-            lambda im, sp, s=sigma: sk.split_touching_objects(
-                im, spacing=sp, sigma=s * size_of(im, sp)))
+        grid[f"split_touching_objects sigma={sigma}D"] = lambda im, sp, s=sigma: (
+            sk.split_touching_objects(im, spacing=sp, sigma=s * size_of(im, sp))
+        )
     for denoise in (0.0, 0.06, 0.12):
-        grid[f"split_touching_objects denoise={denoise}D"] = (
-            lambda im, sp, d=denoise: sk.split_touching_objects(
-                im, spacing=sp, denoise=d * size_of(im, sp)))
+        grid[f"split_touching_objects denoise={denoise}D"] = lambda im, sp, d=denoise: (
+            sk.split_touching_objects(im, spacing=sp, denoise=d * size_of(im, sp))
+        )
     for spot in SIGMAS:
-        grid[f"voronoi_otsu_labeling spot={spot}D"] = (
-            lambda im, sp, a=spot: sk.voronoi_otsu_labeling(
-                im, spacing=sp, spot_sigma=a * size_of(im, sp)))
+        grid[f"voronoi_otsu_labeling spot={spot}D"] = lambda im, sp, a=spot: (
+            sk.voronoi_otsu_labeling(im, spacing=sp, spot_sigma=a * size_of(im, sp))
+        )
     for outline in (0.0, 0.06, 0.12):
-        grid[f"voronoi_otsu_labeling outline={outline}D"] = (
-            lambda im, sp, b=outline: sk.voronoi_otsu_labeling(
-                im, spacing=sp, outline_sigma=b * size_of(im, sp)))
+        grid[f"voronoi_otsu_labeling outline={outline}D"] = lambda im, sp, b=outline: (
+            sk.voronoi_otsu_labeling(im, spacing=sp, outline_sigma=b * size_of(im, sp))
+        )
     for sigma in (0.06, 0.096, 0.138, 0.2):
         for distance in (sigma, 0.3, 0.5):
             grid[f"find_seeds+watershed sigma={sigma}D min_distance={distance}D"] = (
                 lambda im, sp, s=sigma, f=distance: sk.watershed(
-                    im, sk.find_seeds(im, spacing=sp, sigma=s * size_of(im, sp),
-                                      min_distance=f * size_of(im, sp)),
-                    landscape="inverted", spacing=sp, mask=sk.threshold(im)))
+                    im,
+                    sk.find_seeds(
+                        im, spacing=sp, sigma=s * size_of(im, sp), min_distance=f * size_of(im, sp)
+                    ),
+                    landscape="inverted",
+                    spacing=sp,
+                    mask=sk.threshold(im),
+                )
+            )
     return grid
 
 
@@ -116,9 +127,14 @@ KEEP = "<!-- the tables below are not written by bench_real_data.py -->"
 
 def best_of_grid(defaults: dict, grid: dict, datasets) -> list[str]:
     """Rows: each recipe's F1 at its defaults against the best of its grid rows."""
-    rows = ["", "Defaults against the best of the grid (instance F1; the grid sweeps one "
-            "parameter at a time around the defaults):", "",
-            "| recipe | " + " | ".join(datasets) + " |", "|---" * (len(datasets) + 1) + "|"]
+    rows = [
+        "",
+        "Defaults against the best of the grid (instance F1; the grid sweeps one "
+        "parameter at a time around the defaults):",
+        "",
+        "| recipe | " + " | ".join(datasets) + " |",
+        "|---" * (len(datasets) + 1) + "|",
+    ]
     for recipe in ("split_touching_objects", "voronoi_otsu_labeling", "find_seeds+watershed"):
         cells = []
         for d in datasets:
@@ -150,15 +166,23 @@ def main(argv=None):
             sizes[key] = sk.estimate_object_size(im, spacing=sp)
         return sizes[key]
 
-    groups = [("napari-segkit, defaults", rd.RECIPES), ("nsbatwm 0.3.12, defaults",
-              nsbatwm_recipes(nsbatwm())), ("scikit-image", skimage_recipes())]
+    groups = [
+        ("napari-segkit, defaults", rd.RECIPES),
+        ("nsbatwm 0.3.12, defaults", nsbatwm_recipes(nsbatwm())),
+        ("scikit-image", skimage_recipes()),
+    ]
     if not args.no_grid:
         groups.append(("grid (D = estimated object diameter)", grid_recipes(size_of)))
-    lines = ["# Real images: instance recipes against reference labels", "",
-             f"Written by `benchmarks/bench_real_data.py` ({platform.machine()}, "
-             f"Python {platform.python_version()}). Instance F1 at IoU 0.5 / foreground Dice,",
-             "mean over a dataset's images; data and what each reference is: tests/real_data.py.",
-             "", "| recipe | " + " | ".join(data) + " |", "|---" * (len(data) + 1) + "|"]
+    lines = [
+        "# Real images: instance recipes against reference labels",
+        "",
+        f"Written by `benchmarks/bench_real_data.py` ({platform.machine()}, "
+        f"Python {platform.python_version()}). Instance F1 at IoU 0.5 / foreground Dice,",
+        "mean over a dataset's images; data and what each reference is: tests/real_data.py.",
+        "",
+        "| recipe | " + " | ".join(data) + " |",
+        "|---" * (len(data) + 1) + "|",
+    ]
     f1s = {}
     for title, recipes in groups:
         lines.append(f"| **{title}** |" + " |" * len(data))
@@ -175,16 +199,26 @@ def main(argv=None):
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
             print(lines[-1], flush=True)
     if not args.no_grid:
-        lines += best_of_grid(f1s, {k: v for k, v in f1s.items() if k not in rd.RECIPES},
-                              list(data))
-    sizes_line = ["", "Estimated object diameter (`estimate_object_size`) against the median "
-                  "equivalent diameter of the reference objects:", "",
-                  "| dataset | estimate | reference | ratio |", "|---|---|---|---|"]
+        lines += best_of_grid(
+            f1s, {k: v for k, v in f1s.items() if k not in rd.RECIPES}, list(data)
+        )
+    sizes_line = [
+        "",
+        "Estimated object diameter (`estimate_object_size`) against the median "
+        "equivalent diameter of the reference objects:",
+        "",
+        "| dataset | estimate | reference | ratio |",
+        "|---|---|---|---|",
+    ]
     for dataset, items in data.items():
         for im, lab, sp in items[:2]:
             vox = np.prod(sp) if sp else 1.0
-            ref = np.median([(p.area * vox * (6 / np.pi if lab.ndim == 3 else 4 / np.pi))
-                             ** (1 / lab.ndim) for p in measure.regionprops(lab)])
+            ref = np.median(
+                [
+                    (p.area * vox * (6 / np.pi if lab.ndim == 3 else 4 / np.pi)) ** (1 / lab.ndim)
+                    for p in measure.regionprops(lab)
+                ]
+            )
             est = size_of(im, sp)
             sizes_line.append(f"| {dataset} | {est:.1f} | {ref:.1f} | {est / ref:.2f} |")
     out = Path(args.out)

@@ -58,8 +58,11 @@ def slide_block(block_info=None):
     """One block of the generated RGB slide: dark purple nuclei on pink."""
     info = block_info[None]
     shape = info["chunk-shape"]
-    grey = nuclei_block(block_info={None: {"chunk-shape": (1, *shape[:2]),
-                                           "chunk-location": info["chunk-location"]}})[0]
+    grey = nuclei_block(
+        block_info={
+            None: {"chunk-shape": (1, *shape[:2]), "chunk-location": info["chunk-location"]}
+        }
+    )[0]
     darkness = (grey.astype(np.float32) - 120) / 600
     pink, purple = np.array([235, 180, 210], np.float32), np.array([90, 50, 140], np.float32)
     rgb = pink + np.clip(darkness, 0, 1)[..., None] * (purple - pink)
@@ -70,10 +73,16 @@ def make_stack(path, shape):
     import dask.array as da
     import zarr
 
-    z = zarr.create_array(path, shape=shape, chunks=BLOCK, dtype=np.uint16, compressors=None,
-                          zarr_format=2, overwrite=True)
-    da.map_blocks(nuclei_block, dtype=np.uint16, chunks=_chunks(shape, BLOCK)).store(
-        z, lock=False)
+    z = zarr.create_array(
+        path,
+        shape=shape,
+        chunks=BLOCK,
+        dtype=np.uint16,
+        compressors=None,
+        zarr_format=2,
+        overwrite=True,
+    )
+    da.map_blocks(nuclei_block, dtype=np.uint16, chunks=_chunks(shape, BLOCK)).store(z, lock=False)
 
 
 def make_slide(path, side):
@@ -81,10 +90,16 @@ def make_slide(path, side):
     import zarr
 
     shape, chunks = (side, side, 3), (2048, 2048, 3)
-    z = zarr.create_array(path, shape=shape, chunks=chunks, dtype=np.uint8, compressors=None,
-                          zarr_format=2, overwrite=True)
-    da.map_blocks(slide_block, dtype=np.uint8, chunks=_chunks(shape, chunks)).store(
-        z, lock=False)
+    z = zarr.create_array(
+        path,
+        shape=shape,
+        chunks=chunks,
+        dtype=np.uint8,
+        compressors=None,
+        zarr_format=2,
+        overwrite=True,
+    )
+    da.map_blocks(slide_block, dtype=np.uint8, chunks=_chunks(shape, chunks)).store(z, lock=False)
 
 
 def _chunks(shape, block):
@@ -110,8 +125,9 @@ def run_case(case: dict) -> dict:
     else:
         image = da.from_zarr(case["input"])
         options = {"rgb": True, "dark": True} if image.ndim == 3 and image.shape[-1] == 3 else {}
-        with tiling.scheduler(case["scheduler"], workers=case.get("workers"),
-                              memory_limit=case.get("limit")):
+        with tiling.scheduler(
+            case["scheduler"], workers=case.get("workers"), memory_limit=case.get("limit")
+        ):
             labels = remove_small_objects(sk.label(sk.threshold(image, **options)), MIN_SIZE)
             top = io.write_labels(case["output"], labels)["max"]
     return {"seconds": time.perf_counter() - start, "largest_id": top}
@@ -121,8 +137,9 @@ def measure(case: dict) -> dict:
     """Run ``case`` in a fresh process; its wall time and the peak memory of its tree."""
     import psutil
 
-    process = subprocess.Popen([sys.executable, __file__, "--case", json.dumps(case)],
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--case", json.dumps(case)], stdout=subprocess.PIPE, text=True
+    )
     parent, peak = psutil.Process(process.pid), 0
     while process.poll() is None:
         try:
@@ -170,20 +187,33 @@ def main() -> None:
         ]
         for data, where, options in plans:
             output = f"{work}/out-{len(rows)}.{'tif' if where == 'memory' else 'zarr'}"
-            case = {"input": f"{work}/{data}.zarr", "output": output,
-                    "where": "memory" if where == "memory" else "dask", **options}
+            case = {
+                "input": f"{work}/{data}.zarr",
+                "output": output,
+                "where": "memory" if where == "memory" else "dask",
+                **options,
+            }
             import zarr
 
             shape = zarr.open_array(case["input"], mode="r").shape
             voxels = int(np.prod(shape[:2] if data == "slide" else shape))
             result = measure(case)
             size_gb = voxels * (3 if data == "slide" else 2) / 1e9
-            rows.append({"data": data, "shape": shape, "gb": size_gb, "where": where,
-                         "limit": options.get("limit", ""), **result,
-                         "mvox_s": voxels / result["seconds"] / 1e6})
+            rows.append(
+                {
+                    "data": data,
+                    "shape": shape,
+                    "gb": size_gb,
+                    "where": where,
+                    "limit": options.get("limit", ""),
+                    **result,
+                    "mvox_s": voxels / result["seconds"] / 1e6,
+                }
+            )
             print(rows[-1], flush=True)
-            shutil.rmtree(output, ignore_errors=True) if output.endswith("zarr") else \
-                os.remove(output)
+            shutil.rmtree(output, ignore_errors=True) if output.endswith("zarr") else os.remove(
+                output
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report(rows, args)
@@ -191,14 +221,19 @@ def main() -> None:
 
 def report(rows, args) -> None:
     cpu = platform.processor() or platform.machine()
-    lines = [f"Machine: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}.",
-             "", "| data | shape | GB | run | memory limit per worker | seconds | Mvox/s "
-             "| peak memory, all processes (GiB) | largest id |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Machine: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}.",
+        "",
+        "| data | shape | GB | run | memory limit per worker | seconds | Mvox/s "
+        "| peak memory, all processes (GiB) | largest id |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['data']} | {' × '.join(map(str, r['shape']))} | {r['gb']:.2f} | "
-                     f"{r['where']} | {r['limit']} | {r['seconds']:.1f} | {r['mvox_s']:.1f} | "
-                     f"{r['peak_gib']:.2f} | {r['largest_id']} |")
+        lines.append(
+            f"| {r['data']} | {' × '.join(map(str, r['shape']))} | {r['gb']:.2f} | "
+            f"{r['where']} | {r['limit']} | {r['seconds']:.1f} | {r['mvox_s']:.1f} | "
+            f"{r['peak_gib']:.2f} | {r['largest_id']} |"
+        )
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:

@@ -43,25 +43,47 @@ def cases(quick, device):
     for n in sizes:
         for dtype in (np.uint16, np.float32):
             image = volume((n, n, n), dtype)
-            yield (f"{n}³ {np.dtype(dtype).name}", "Otsu", image,
-                   lambda im=image: threshold(im, device=device),
-                   lambda im=image: im > filters.threshold_otsu(im), True)
+            yield (
+                f"{n}³ {np.dtype(dtype).name}",
+                "Otsu",
+                image,
+                lambda im=image: threshold(im, device=device),
+                lambda im=image: im > filters.threshold_otsu(im),
+                True,
+            )
     n = 128 if quick else 256
     stack = volume((n, n, n), np.uint16, seed=1)
-    yield (f"{n}³ uint16", "Otsu + label", stack,
-           lambda: label(threshold(stack, device=device), device=device),
-           lambda: measure.label(stack > filters.threshold_otsu(stack)), True)
+    yield (
+        f"{n}³ uint16",
+        "Otsu + label",
+        stack,
+        lambda: label(threshold(stack, device=device), device=device),
+        lambda: measure.label(stack > filters.threshold_otsu(stack)),
+        True,
+    )
     flat = volume((1024, 1024) if quick else (4096, 4096), np.uint8, seed=2)
     for name, image in ((f"{n}³ uint16", stack), (f"{flat.shape[0]}² uint8", flat)):
         for block in (15, 51):
-            yield (name, f"adaptive mean, block {block}", image,
-                   lambda im=image, b=block: adaptive_threshold(im, "mean", block_size=b,
-                                                                offset=0, device=device),
-                   lambda im=image, b=block: im > filters.threshold_local(im, b, "mean"), False)
-            yield (name, f"Sauvola, block {block}", image,
-                   lambda im=image, b=block: adaptive_threshold(im, "sauvola", block_size=b,
-                                                                device=device),
-                   lambda im=image, b=block: im > filters.threshold_sauvola(im, b), False)
+            yield (
+                name,
+                f"adaptive mean, block {block}",
+                image,
+                lambda im=image, b=block: adaptive_threshold(
+                    im, "mean", block_size=b, offset=0, device=device
+                ),
+                lambda im=image, b=block: im > filters.threshold_local(im, b, "mean"),
+                False,
+            )
+            yield (
+                name,
+                f"Sauvola, block {block}",
+                image,
+                lambda im=image, b=block: adaptive_threshold(
+                    im, "sauvola", block_size=b, device=device
+                ),
+                lambda im=image, b=block: im > filters.threshold_sauvola(im, b),
+                False,
+            )
 
 
 def main() -> None:
@@ -86,9 +108,12 @@ def main() -> None:
         t_ours, m_ours = measure_call(ours, args.repeat)
         t_ref, m_ref = measure_call(theirs, args.repeat)
         rows.append((name, step, image.nbytes, t_ours, t_ref, m_ours, m_ref))
-        print(f"{name:14} {step:26} segkit {t_ours:7.3f} s  skimage {t_ref:7.3f} s  "
-              f"speed-up {t_ref / t_ours:5.2f}×  peak {m_ours / 2**20:7.0f} / "
-              f"{m_ref / 2**20:7.0f} MiB", flush=True)
+        print(
+            f"{name:14} {step:26} segkit {t_ours:7.3f} s  skimage {t_ref:7.3f} s  "
+            f"speed-up {t_ref / t_ours:5.2f}×  peak {m_ours / 2**20:7.0f} / "
+            f"{m_ref / 2**20:7.0f} MiB",
+            flush=True,
+        )
 
     lines = [
         f"# Thresholds: napari-segkit {napari_segkit.__version__} vs scikit-image",
@@ -97,7 +122,8 @@ def main() -> None:
         f"{platform.python_version()}, NumPy {np.__version__}; best of {args.repeat} runs.",
         "Produced by `python benchmarks/bench_threshold.py"
         + (f" --device {args.device}" if args.device != "cpu" else "")
-        + (" --quick" if args.quick else "") + "`. "
+        + (" --quick" if args.quick else "")
+        + "`. "
         "Results are compared before timing. Peak memory is traced allocation beyond the input.",
         "",
         "| image | step | input MiB | segkit s | skimage s | speed-up | segkit peak MiB | "
@@ -105,9 +131,11 @@ def main() -> None:
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, step, nbytes, t_ours, t_ref, m_ours, m_ref in rows:
-        lines.append(f"| {name} | {step} | {nbytes / 2**20:.0f} | {t_ours:.3f} | {t_ref:.3f} | "
-                     f"{t_ref / t_ours:.2f}× | {m_ours / 2**20:.0f} | {m_ref / 2**20:.0f} | "
-                     f"{m_ref / max(m_ours, 1):.2f}× |")
+        lines.append(
+            f"| {name} | {step} | {nbytes / 2**20:.0f} | {t_ours:.3f} | {t_ref:.3f} | "
+            f"{t_ref / t_ours:.2f}× | {m_ours / 2**20:.0f} | {m_ref / 2**20:.0f} | "
+            f"{m_ref / max(m_ours, 1):.2f}× |"
+        )
     if args.out:
         with open(args.out, "w") as f:
             f.write("\n".join(lines) + "\n")

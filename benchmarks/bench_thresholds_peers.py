@@ -60,8 +60,7 @@ def _cv_gaussian(x):
 
 def _cv_adaptive(kind):
     method = cv2.ADAPTIVE_THRESH_MEAN_C if kind == "mean" else cv2.ADAPTIVE_THRESH_GAUSSIAN_C
-    return lambda x: cv2.adaptiveThreshold(x, 255, method, cv2.THRESH_BINARY, BLOCK,
-                                           OFFSET) > 0
+    return lambda x: cv2.adaptiveThreshold(x, 255, method, cv2.THRESH_BINARY, BLOCK, OFFSET) > 0
 
 
 def _cv_otsu(x):
@@ -70,28 +69,36 @@ def _cv_otsu(x):
 
 CASES = {  # operation -> {implementation: (call, dtypes)}; segkit first
     "adaptive mean": {
-        "segkit": (lambda x: adaptive_threshold(x, "mean", block_size=BLOCK, offset=OFFSET),
-                   ("uint8", "uint16")),
+        "segkit": (
+            lambda x: adaptive_threshold(x, "mean", block_size=BLOCK, offset=OFFSET),
+            ("uint8", "uint16"),
+        ),
         "OpenCV adaptiveThreshold": (_cv_adaptive("mean"), ("uint8",)),
         "OpenCV boxFilter + compare": (_cv_mean, ("uint8", "uint16")),
         "scikit-image threshold_local": (
             lambda x: x > filters.threshold_local(x, BLOCK, "mean", offset=OFFSET),
-            ("uint8", "uint16")),
+            ("uint8", "uint16"),
+        ),
     },
     "adaptive Gaussian": {
-        "segkit": (lambda x: adaptive_threshold(x, "gaussian", block_size=BLOCK, offset=OFFSET),
-                   ("uint8", "uint16")),
+        "segkit": (
+            lambda x: adaptive_threshold(x, "gaussian", block_size=BLOCK, offset=OFFSET),
+            ("uint8", "uint16"),
+        ),
         "OpenCV adaptiveThreshold": (_cv_adaptive("gaussian"), ("uint8",)),
         "OpenCV sepFilter2D + compare": (_cv_gaussian, ("uint8", "uint16")),
         "scikit-image threshold_local": (
             lambda x: x > filters.threshold_local(x, BLOCK, "gaussian", offset=OFFSET),
-            ("uint8", "uint16")),
+            ("uint8", "uint16"),
+        ),
     },
     "Otsu": {
         "segkit": (lambda x: threshold(x, "otsu"), ("uint8", "uint16")),
         "OpenCV threshold OTSU": (_cv_otsu, ("uint8",)),
-        "scikit-image threshold_otsu": (lambda x: x > filters.threshold_otsu(x),
-                                        ("uint8", "uint16")),
+        "scikit-image threshold_otsu": (
+            lambda x: x > filters.threshold_otsu(x),
+            ("uint8", "uint16"),
+        ),
     },
 }
 
@@ -99,10 +106,11 @@ CASES = {  # operation -> {implementation: (call, dtypes)}; segkit first
 def peak_growth(op, name, size, dtype) -> float:
     """MiB the peak resident set grows by while a fresh process runs the call once."""
     here = os.path.dirname(os.path.abspath(__file__))
-    script = (f"import sys; sys.path.insert(0, {here!r}); import bench_thresholds_peers as b;"
-              f" b._child({op!r}, {name!r}, {size}, {dtype!r})")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True)
+    script = (
+        f"import sys; sys.path.insert(0, {here!r}); import bench_thresholds_peers as b;"
+        f" b._child({op!r}, {name!r}, {size}, {dtype!r})"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -153,8 +161,11 @@ def main():
                 ours = rows[0][1]
                 for n, t, mem, agree in rows:
                     ratio = "" if n == "segkit" else f"{ours and t / ours:.2f}"
-                    print(f"| {op} | {size}² | {dtype} | {n} | {t * 1e3:.1f} | {mem:.0f} | "
-                          f"{ratio} | {agree:.4%} |", flush=True)
+                    print(
+                        f"| {op} | {size}² | {dtype} | {n} | {t * 1e3:.1f} | {mem:.0f} | "
+                        f"{ratio} | {agree:.4%} |",
+                        flush=True,
+                    )
 
 
 if __name__ == "__main__":

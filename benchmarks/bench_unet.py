@@ -77,8 +77,12 @@ def real_pairs(name: str):
         return [image[:, :256]], [labels[:, :256]], [image[:, 256:]], [labels[:, 256:]]
     found = real_data.bbbc007()
     half = len(found) // 2
-    return ([f[1] for f in found[:half]], [f[2] for f in found[:half]],
-            [f[1] for f in found[half:]], [f[2] for f in found[half:]])
+    return (
+        [f[1] for f in found[:half]],
+        [f[2] for f in found[:half]],
+        [f[1] for f in found[half:]],
+        [f[2] for f in found[half:]],
+    )
 
 
 def scores(results, truths) -> dict:
@@ -109,16 +113,24 @@ def real_case(case: str, seconds: float, threads: int) -> dict:
     if method == "classic":
         start = time.perf_counter()
         results = [split_touching_objects(im) for im in tests]
-        return {**scores(results, truths), "mvox_s": sum(im.size for im in tests) /
-                (time.perf_counter() - start) / 1e6}
+        return {
+            **scores(results, truths),
+            "mvox_s": sum(im.size for im in tests) / (time.perf_counter() - start) / 1e6,
+        }
     if method == "segkit":
         model = unet.train(images, labels, time_limit=seconds, device="cpu", threads=threads)
         results, mvox = timed_predict(lambda im: unet.predict(model, im, device="cpu"), tests)
         info = model.config["training"]
-        return {**scores(results, truths), "mvox_s": mvox, "steps": info["steps"],
-                "train_s": info["seconds"], "step_s": info["seconds"] / info["steps"],
-                "patch": info["patch"], "batch": info["batch_size"],
-                "labels_are": model.config["labels_are"]}
+        return {
+            **scores(results, truths),
+            "mvox_s": mvox,
+            "steps": info["steps"],
+            "train_s": info["seconds"],
+            "step_s": info["seconds"] / info["steps"],
+            "patch": info["patch"],
+            "batch": info["batch_size"],
+            "labels_are": model.config["labels_are"],
+        }
     return monai_plain(images, labels, tests, truths, seconds, label)
 
 
@@ -153,13 +165,19 @@ def monai_plain(images, labels, tests, truths, seconds, label) -> dict:
     def apply(image):
         x = torch.from_numpy(data.normalise(image[None].astype(np.float32), record))[None]
         with torch.no_grad():
-            logits = sliding_window_inference(x, (128, 128), 4, net, overlap=0.25,
-                                              mode="gaussian")
+            logits = sliding_window_inference(x, (128, 128), 4, net, overlap=0.25, mode="gaussian")
         return label(logits[0].argmax(0).numpy().astype(bool))
 
     results, mvox = timed_predict(apply, tests)
-    return {**scores(results, truths), "mvox_s": mvox, "steps": steps, "train_s": train_s,
-            "step_s": train_s / steps, "patch": [128, 128], "batch": 8}
+    return {
+        **scores(results, truths),
+        "mvox_s": mvox,
+        "steps": steps,
+        "train_s": train_s,
+        "step_s": train_s / steps,
+        "patch": [128, 128],
+        "batch": 8,
+    }
 
 
 def run_case(case: str, seconds: float = 120, threads: int = 2) -> dict:
@@ -177,14 +195,19 @@ def run_case(case: str, seconds: float = 120, threads: int = 2) -> dict:
     if case == "train-3d":
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         start = time.perf_counter()
-        model = unet.train(image, truth.astype(np.uint8), labels_are="classes", epochs=3,
-                           device="cpu")
+        model = unet.train(
+            image, truth.astype(np.uint8), labels_are="classes", epochs=3, device="cpu"
+        )
         seconds = time.perf_counter() - start
         model.save(MODEL, overwrite=os.path.exists(MODEL))
         epochs = [e["seconds"] for e in model.history]
-        return {"seconds": seconds, "per_epoch": float(np.median(epochs)),
-                "patch": model.config["patch"], "peak_mib": peak_mib(before),
-                "dice_val": model.config["best_dice"]}
+        return {
+            "seconds": seconds,
+            "per_epoch": float(np.median(epochs)),
+            "patch": model.config["patch"],
+            "peak_mib": peak_mib(before),
+            "dice_val": model.config["best_dice"],
+        }
     import torch
 
     model = unet.load_model(MODEL)
@@ -199,15 +222,21 @@ def run_case(case: str, seconds: float = 120, threads: int = 2) -> dict:
 
             from napari_segkit.unet.data import normalise
 
-            x = torch.from_numpy(normalise(image[None].astype(np.float32),
-                                           model.config["normalisation"]))[None]
+            x = torch.from_numpy(
+                normalise(image[None].astype(np.float32), model.config["normalisation"])
+            )[None]
             with torch.no_grad():
-                logits = sliding_window_inference(x, model.config["patch"], 4, model.network,
-                                                  overlap=0.25, mode="gaussian")
+                logits = sliding_window_inference(
+                    x, model.config["patch"], 4, model.network, overlap=0.25, mode="gaussian"
+                )
             result = logits[0].argmax(0).numpy().astype(np.uint8)
         seconds = min(seconds, time.perf_counter() - start)
-    return {"seconds": seconds, "voxels_per_s": image.size / seconds,
-            "peak_mib": peak_mib(before), "dice": dice(result > 0, truth)}
+    return {
+        "seconds": seconds,
+        "voxels_per_s": image.size / seconds,
+        "peak_mib": peak_mib(before),
+        "dice": dice(result > 0, truth),
+    }
 
 
 def main() -> None:
@@ -215,8 +244,9 @@ def main() -> None:
     parser.add_argument("--out", help="also write the markdown report to this file")
     parser.add_argument("--seconds", type=float, default=120, help="training time (s)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    parser.add_argument("--3d", dest="three_d", action="store_true",
-                        help="also the generated 3D cases")
+    parser.add_argument(
+        "--3d", dest="three_d", action="store_true", help="also the generated 3D cases"
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -227,9 +257,20 @@ def main() -> None:
         cases += ["make-stack", "train-3d", "predict-3d", "monai-3d"]
     found, load = {}, os.getloadavg()
     for case in cases:
-        done = subprocess.run([sys.executable, __file__, "--one", case, "--seconds",
-                               str(args.seconds), "--threads", str(args.threads)],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--one",
+                case,
+                "--seconds",
+                str(args.seconds),
+                "--threads",
+                str(args.threads),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if done.returncode:
             print(f"{case} skipped: {done.stderr.strip().splitlines()[-1:]}", flush=True)
             continue
@@ -259,8 +300,11 @@ def write(found: dict, args, load, load_end) -> None:
         "| inference Mvox/s |",
         "|---|---|---:|---:|---:|---:|---|---:|",
     ]
-    names = {"segkit": "segkit `unet.train` defaults", "monai": "plain MONAI UNet",
-             "classic": "`split_touching_objects`"}
+    names = {
+        "segkit": "segkit `unet.train` defaults",
+        "monai": "plain MONAI UNet",
+        "classic": "`split_touching_objects`",
+    }
     for case, r in found.items():
         if ":" not in case:
             continue
@@ -268,20 +312,31 @@ def write(found: dict, args, load, load_end) -> None:
         trained = "steps" in r
         lines.append(
             f"| {data} | {names[method]} | {r['dice']:.3f} | {r['f1']:.3f} | "
-            + (f"{r['steps']} | {r['step_s']:.3f} | {'×'.join(map(str, r['patch']))} × "
-               f"{r['batch']} |" if trained else "– | – | – |") + f" {r['mvox_s']:.2f} |")
+            + (
+                f"{r['steps']} | {r['step_s']:.3f} | {'×'.join(map(str, r['patch']))} × "
+                f"{r['batch']} |"
+                if trained
+                else "– | – | – |"
+            )
+            + f" {r['mvox_s']:.2f} |"
+        )
     if "predict-3d" in found:
         t3, ours, monai = (found[c] for c in ("train-3d", "predict-3d", "monai-3d"))
         lines += [
-            "", "## 3D (generated 256³ stack)", "",
+            "",
+            "## 3D (generated 256³ stack)",
+            "",
             f"Training: {t3['per_epoch']:.1f} s per epoch (16 batches, patch "
             f"{'×'.join(map(str, t3['patch']))}); validation Dice after 3 epochs "
-            f"{t3['dice_val']:.3f}.", "",
-            "| | seconds | voxels/s | peak MiB | Dice |", "|---|---:|---:|---:|---:|",
+            f"{t3['dice_val']:.3f}.",
+            "",
+            "| | seconds | voxels/s | peak MiB | Dice |",
+            "|---|---:|---:|---:|---:|",
             f"| segkit `unet.predict` (slabs) | {ours['seconds']:.1f} | "
             f"{ours['voxels_per_s']:.3g} | {ours['peak_mib']:.0f} | {ours['dice']:.3f} |",
             f"| MONAI `sliding_window_inference` | {monai['seconds']:.1f} | "
-            f"{monai['voxels_per_s']:.3g} | {monai['peak_mib']:.0f} | {monai['dice']:.3f} |"]
+            f"{monai['voxels_per_s']:.3g} | {monai['peak_mib']:.0f} | {monai['dice']:.3f} |",
+        ]
     print("\n".join(lines))
     if args.out:
         with open(args.out, "w") as f:

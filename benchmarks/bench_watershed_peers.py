@@ -92,20 +92,27 @@ def _f1(a, b) -> tuple[bool, str]:
 #: name -> (peer, inputs, segkit call, peer call, agreement)
 OPS = {
     "marker watershed, 3D float32": (
-        "scikit-image watershed", watershed_inputs,
+        "scikit-image watershed",
+        watershed_inputs,
         lambda x: _segkit().watershed(x["landscape"], x["markers"], mask=x["mask"]),
-        _skimage_watershed, _equal),
+        _skimage_watershed,
+        _equal,
+    ),
     "Voronoi-Otsu, 3D uint16": (
-        "nsbatwm voronoi_otsu_labeling", voronoi_inputs,
-        lambda x: _segkit().voronoi_otsu_labeling(x["image"], spot_sigma=2, outline_sigma=1,
-                                                  min_size=0),
+        "nsbatwm voronoi_otsu_labeling",
+        voronoi_inputs,
+        lambda x: _segkit().voronoi_otsu_labeling(
+            x["image"], spot_sigma=2, outline_sigma=1, min_size=0
+        ),
         lambda x: _nsbatwm().voronoi_otsu_labeling(x["image"], spot_sigma=2, outline_sigma=1),
-        _f1),
+        _f1,
+    ),
 }
 
 
 def _hwm_rise(fn, x) -> int:
     """Bytes the peak RSS rises above the RSS before ``fn(x)`` (Linux)."""
+
     def status(field):
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith(field + ":"):
@@ -129,9 +136,13 @@ def child(name: str, side: int, which: str) -> None:
 
 
 def _memory(name: str, side: int, which: str) -> float:
-    out = subprocess.run([sys.executable, __file__, "--child", name, str(side), which],
-                         capture_output=True, text=True, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])["bytes"] / 2 ** 20
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", name, str(side), which],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])["bytes"] / 2**20
 
 
 def row(name: str, side: int, repeat: int) -> dict:
@@ -146,25 +157,39 @@ def row(name: str, side: int, repeat: int) -> dict:
             fn(x)
             times[which].append(time.perf_counter() - start)
     best = {k: min(v) for k, v in times.items()}
-    return {"op": name, "peer": peer_name, "size": f"{side}³", "agree": same, "how": how,
-            "segkit_s": best["segkit"], "peer_s": best["peer"],
-            "ratio": best["peer"] / best["segkit"],
-            "segkit_mib": _memory(name, side, "segkit"), "peer_mib": _memory(name, side, "peer")}
+    return {
+        "op": name,
+        "peer": peer_name,
+        "size": f"{side}³",
+        "agree": same,
+        "how": how,
+        "segkit_s": best["segkit"],
+        "peer_s": best["peer"],
+        "ratio": best["peer"] / best["segkit"],
+        "segkit_mib": _memory(name, side, "segkit"),
+        "peer_mib": _memory(name, side, "peer"),
+    }
 
 
 def table(rows) -> str:
-    lines = ["| operation | size | peer | agreement | segkit s | peer s | ratio (peer/segkit) "
-             "| segkit MiB | peer MiB |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| operation | size | peer | agreement | segkit s | peer s | ratio (peer/segkit) "
+        "| segkit MiB | peer MiB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['op']} | {r['size']} | {r['peer']} | {r['how']} | "
-                     f"{r['segkit_s']:.3f} | {r['peer_s']:.3f} | {r['ratio']:.2f} | "
-                     f"{r['segkit_mib']:.0f} | {r['peer_mib']:.0f} |")
+        lines.append(
+            f"| {r['op']} | {r['size']} | {r['peer']} | {r['how']} | "
+            f"{r['segkit_s']:.3f} | {r['peer_s']:.3f} | {r['ratio']:.2f} | "
+            f"{r['segkit_mib']:.0f} | {r['peer_mib']:.0f} |"
+        )
     return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
     parser.add_argument("--out", type=Path)
@@ -172,8 +197,10 @@ def main() -> None:
     rows = [row("marker watershed, 3D float32", side, args.repeat) for side in args.sizes]
     rows.append(row("Voronoi-Otsu, 3D uint16", max(args.sizes), args.repeat))
     cores = len(os.sched_getaffinity(0))
-    text = (f"{platform.processor() or platform.machine()}, {cores} cores, Python "
-            f"{platform.python_version()}\n\n{table(rows)}\n")
+    text = (
+        f"{platform.processor() or platform.machine()}, {cores} cores, Python "
+        f"{platform.python_version()}\n\n{table(rows)}\n"
+    )
     print(text)
     if args.out:
         args.out.write_text(text)

@@ -1,6 +1,6 @@
 """Make docs/images/classic-*.png, the pictures in docs/segmentation.md.
 
-    python docs/make_classic_figures.py
+python docs/make_classic_figures.py
 """
 
 from pathlib import Path
@@ -25,7 +25,7 @@ def with_points(picture: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Red squares at ``points`` (row, column)."""
     picture = picture.copy()
     for y, x in np.rint(points).astype(int):
-        picture[max(y - 2, 0):y + 3, max(x - 2, 0):x + 3] = (255, 0, 0)
+        picture[max(y - 2, 0) : y + 3, max(x - 2, 0) : x + 3] = (255, 0, 0)
     return picture
 
 
@@ -35,10 +35,12 @@ def methods_figure() -> None:
     results = {
         "threshold + label": sk.label(sk.threshold(image)),
         "split touching objects": sk.split_touching_objects(image, spacing=spacing),
-        "Voronoi-Otsu": sk.voronoi_otsu_labeling(image, spot_sigma=1.0, outline_sigma=0.3,
-                                                 spacing=spacing),
-        "edges (Canny)": sk.edge_regions(image, "canny", sigma=0.6, close_gaps=0.35,
-                                         min_size=5, spacing=spacing),
+        "Voronoi-Otsu": sk.voronoi_otsu_labeling(
+            image, spot_sigma=1.0, outline_sigma=0.3, spacing=spacing
+        ),
+        "edges (Canny)": sk.edge_regions(
+            image, "canny", sigma=0.6, close_gaps=0.35, min_size=5, spacing=spacing
+        ),
         "k-means, k=2": sk.kmeans(image, 2, mode="instance") * (sk.kmeans(image, 2) == 2),
         "SLIC superpixels": sk.slic(image, n_segments=600),
         "Felzenszwalb": sk.felzenszwalb(image, scale=300, min_size=30),
@@ -60,11 +62,16 @@ def seeds_figure() -> None:
     shed = sk.watershed(image, points, landscape="edges", sigma=1.0)
     tolerance = 0.25 * float(np.ptp(image))
     grown = sk.region_grow(image, points[:-1], tolerance=tolerance)
-    save("classic-seeds.png",
-         [with_points(as_rgb(image), points), with_points(overview(image, shed), points),
-          with_points(overview(image, grown), points[:-1])],
-         ["seeds (Points layer)", "watershed of edges", "region growing, 25 % tolerance"],
-         columns=3)
+    save(
+        "classic-seeds.png",
+        [
+            with_points(as_rgb(image), points),
+            with_points(overview(image, shed), points),
+            with_points(overview(image, grown), points[:-1]),
+        ],
+        ["seeds (Points layer)", "watershed of edges", "region growing, 25 % tolerance"],
+        columns=3,
+    )
 
 
 def colour_figure() -> None:
@@ -74,12 +81,22 @@ def colour_figure() -> None:
     membership = sk.fuzzy_memberships(slide, 3, rgb=True)
     dab = int(np.argmin([slide[..., 2][classes == c].mean() for c in (1, 2, 3)]))  # brown
     # (the class with the least blue)
-    save("classic-colour.png",
-         [as_rgb(slide, rgb=True), overview(slide, classes, rgb=True),
-          as_rgb(membership[dab]), overview(slide, sk.slic(slide, n_segments=150, rgb=True),
-                                             rgb=True)],
-         ["IHC slide (scikit-image)", "k-means, k=3 (classes)",
-          "fuzzy c-means: DAB membership", "SLIC superpixels"], columns=4)
+    save(
+        "classic-colour.png",
+        [
+            as_rgb(slide, rgb=True),
+            overview(slide, classes, rgb=True),
+            as_rgb(membership[dab]),
+            overview(slide, sk.slic(slide, n_segments=150, rgb=True), rgb=True),
+        ],
+        [
+            "IHC slide (scikit-image)",
+            "k-means, k=3 (classes)",
+            "fuzzy c-means: DAB membership",
+            "SLIC superpixels",
+        ],
+        columns=4,
+    )
 
 
 def cleanup_figure() -> None:
@@ -88,21 +105,31 @@ def cleanup_figure() -> None:
     image = volume.data
     rough = sk.threshold(image, "triangle")
     filled = sk.postprocess.fill_holes(rough)
-    clean = sk.postprocess.morphology_op(
-        sk.postprocess.remove_small_objects(filled, 30), "open", 2)
+    clean = sk.postprocess.morphology_op(sk.postprocess.remove_small_objects(filled, 30), "open", 2)
     objects = sk.postprocess.remove_border_objects(sk.split_touching_objects(clean))
     drawn = np.zeros((11, 80, 80), np.uint8)
     yy, xx = np.mgrid[:80, :80]
-    drawn[0] = (yy - 34) ** 2 + (xx - 36) ** 2 < 10 ** 2
-    drawn[10] = (yy - 44) ** 2 / 28 ** 2 + (xx - 44) ** 2 / 16 ** 2 < 1
+    drawn[0] = (yy - 34) ** 2 + (xx - 36) ** 2 < 10**2
+    drawn[10] = (yy - 44) ** 2 / 28**2 + (xx - 44) ** 2 / 16**2 < 1
     between = sk.postprocess.fill_between_slices(drawn)
     strip = np.concatenate([drawn[0], between[5], drawn[10]], axis=1)
     strip = np.pad(strip, ((88, 88), (8, 8)))  # centred in a 256 × 256 tile
-    save("classic-cleanup.png",
-         [tinted(image, rough > 0), tinted(image, clean > 0), overview(image, objects),
-          tinted(np.zeros(strip.shape), strip > 0)],
-         ["rough mask (triangle threshold)", "fill holes, remove small, open",
-          "split, clear border", "slices 0 | 5 (filled in) | 10"], columns=4)
+    save(
+        "classic-cleanup.png",
+        [
+            tinted(image, rough > 0),
+            tinted(image, clean > 0),
+            overview(image, objects),
+            tinted(np.zeros(strip.shape), strip > 0),
+        ],
+        [
+            "rough mask (triangle threshold)",
+            "fill holes, remove small, open",
+            "split, clear border",
+            "slices 0 | 5 (filled in) | 10",
+        ],
+        columns=4,
+    )
 
 
 def with_strokes(picture: np.ndarray, scribbles: np.ndarray) -> np.ndarray:
@@ -116,8 +143,12 @@ def with_box(picture: np.ndarray, box) -> np.ndarray:
     """A yellow rectangle between two corners (row, column)."""
     picture = picture.copy()
     (y0, x0), (y1, x1) = box
-    for rows, cols in ((slice(y0, y0 + 2), slice(x0, x1)), (slice(y1 - 1, y1 + 1), slice(x0, x1)),
-                       (slice(y0, y1), slice(x0, x0 + 2)), (slice(y0, y1), slice(x1 - 1, x1 + 1))):
+    for rows, cols in (
+        (slice(y0, y0 + 2), slice(x0, x1)),
+        (slice(y1 - 1, y1 + 1), slice(x0, x1)),
+        (slice(y0, y1), slice(x0, x0 + 2)),
+        (slice(y0, y1), slice(x1 - 1, x1 + 1)),
+    ):
         picture[rows, cols] = (255, 230, 0)
     return picture
 
@@ -127,23 +158,41 @@ def graphcut_figure() -> None:
     gland inside a box."""
     slide = samples.ihc_slide().data
     scribbles = np.zeros(slide.shape[:2], np.uint8)
-    for rows, cols in ((np.s_[180:186], np.s_[80:200]), (np.s_[370:376], np.s_[280:340]),
-                       (np.s_[150:156], np.s_[330:400])):
+    for rows, cols in (
+        (np.s_[180:186], np.s_[80:200]),
+        (np.s_[370:376], np.s_[280:340]),
+        (np.s_[150:156], np.s_[330:400]),
+    ):
         scribbles[rows, cols] = 1  # glands
-    for rows, cols in ((np.s_[240:246], np.s_[220:300]), (np.s_[300:460], np.s_[440:446]),
-                       (np.s_[480:486], np.s_[250:380]), (np.s_[320:440], np.s_[200:206])):
+    for rows, cols in (
+        (np.s_[240:246], np.s_[220:300]),
+        (np.s_[300:460], np.s_[440:446]),
+        (np.s_[480:486], np.s_[250:380]),
+        (np.s_[320:440], np.s_[200:206]),
+    ):
         scribbles[rows, cols] = 2  # stroma
     cut = sk.graph_cut(slide, scribbles, rgb=True, model="gmm")
     grown = sk.grow_from_seeds(slide, scribbles, rgb=True)
     box = ((285, 235), (478, 395))
     gland = sk.grab_cut(slide, box, rgb=True)
     picture = as_rgb(slide, rgb=True)
-    tiles = [with_strokes(picture, scribbles), tinted(slide, cut == 1, rgb=True),
-             tinted(slide, grown == 1, rgb=True),
-             with_box(tinted(slide, gland == 1, rgb=True), box)]
-    save("graphcut.png", [tile[::2, ::2] for tile in tiles],  # half size: a lighter file
-         ["scribbles: gland (red), stroma (cyan)", "graph cut (Gaussian mixtures)",
-          "grow from seeds", "GrabCut from the box"], columns=4)
+    tiles = [
+        with_strokes(picture, scribbles),
+        tinted(slide, cut == 1, rgb=True),
+        tinted(slide, grown == 1, rgb=True),
+        with_box(tinted(slide, gland == 1, rgb=True), box),
+    ]
+    save(
+        "graphcut.png",
+        [tile[::2, ::2] for tile in tiles],  # half size: a lighter file
+        [
+            "scribbles: gland (red), stroma (cyan)",
+            "graph cut (Gaussian mixtures)",
+            "grow from seeds",
+            "GrabCut from the box",
+        ],
+        columns=4,
+    )
 
 
 def main() -> None:

@@ -48,8 +48,7 @@ def main() -> None:
     panel.column.value = "area"
     panel.colour()
     labels.visible = False
-    panel.table.sortItems(list(panel.frame.columns).index("area"),
-                          Qt.SortOrder.DescendingOrder)
+    panel.table.sortItems(list(panel.frame.columns).index("area"), Qt.SortOrder.DescendingOrder)
     panel.table.selectRow(0)
     viewer.reset_view()
     QApplication.processEvents()

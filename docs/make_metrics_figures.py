@@ -1,6 +1,6 @@
 """Make docs/images/metrics-*.png, the pictures in docs/metrics.md.
 
-    python docs/make_metrics_figures.py
+python docs/make_metrics_figures.py
 """
 
 from pathlib import Path
@@ -20,8 +20,9 @@ COLOURS = {k: (np.array(v[:3]) * 255).astype(np.uint8) for k, v in metrics.ERROR
 
 def painted(errors: np.ndarray, background=None) -> np.ndarray:
     """The error map's colours over a grey picture (white when none)."""
-    picture = np.full(errors.shape + (3,), 255, np.uint8) if background is None else \
-        as_rgb(background)
+    picture = (
+        np.full(errors.shape + (3,), 255, np.uint8) if background is None else as_rgb(background)
+    )
     for value, colour in COLOURS.items():
         where = errors == value
         picture[where] = (0.35 * picture[where] + 0.65 * colour).astype(np.uint8)
@@ -53,9 +54,11 @@ def boundary_figure(tolerance=4.0):
     far = edge & (distance > tolerance)
     picture[edge & ~far] = COLOURS[1]
     picture[far] = COLOURS[3]
-    name = (f"HD95 {metrics.hd95(pred, ref):.0f}"
-            f" ASD {metrics.average_surface_distance(pred, ref):.1f}"
-            f" BF1 {metrics.boundary_f1(pred, ref, tolerance=tolerance):.2f}")
+    name = (
+        f"HD95 {metrics.hd95(pred, ref):.0f}"
+        f" ASD {metrics.average_surface_distance(pred, ref):.1f}"
+        f" BF1 {metrics.boundary_f1(pred, ref, tolerance=tolerance):.2f}"
+    )
     return picture, name
 
 
@@ -67,8 +70,10 @@ def instance_figure():
     pred[disk((12, 188), 7)] = pred.max() + 1  # and a spurious one
     rows, summary = metrics.evaluate(pred, truth, mode="instance")
     picture = painted(metrics.error_map(pred, truth, mode="instance", rows=rows), volume.data)
-    name = (f"F1 {summary['f1']:.2f} AP {summary['mean_average_precision']:.2f} "
-            f"PQ {summary['panoptic_quality']:.2f}")
+    name = (
+        f"F1 {summary['f1']:.2f} AP {summary['mean_average_precision']:.2f} "
+        f"PQ {summary['panoptic_quality']:.2f}"
+    )
     return picture, name, summary
 
 

@@ -35,20 +35,27 @@ def main():
     diameter = sk.estimate_object_size(image)
     # blob centres: maxima of the image smoothed at the estimate's scale, brighter than
     # 1.3 × the median (dim nuclei too)
-    seeds = sk.find_seeds(image, min_distance=0.4 * diameter, sigma=diameter / (2 * np.sqrt(2)),
-                          threshold_abs=1.3 * float(np.median(image)))
+    seeds = sk.find_seeds(
+        image,
+        min_distance=0.4 * diameter,
+        sigma=diameter / (2 * np.sqrt(2)),
+        threshold_abs=1.3 * float(np.median(image)),
+    )
     centres = [np.argwhere(seeds == i)[0] for i in range(1, int(seeds.max()) + 1)]
     labels = sk.split_touching_objects(image)
     f1 = sk.metrics.f1(labels, reference, threshold=0.5)
     crop = (slice(80, 432), slice(80, 432))  # the middle 352², to keep the PNG small
-    tiles = [with_circles(as_rgb(image), centres, diameter / 2)[crop],
-             overview(image, labels)[crop]]
-    names = [f"estimated D = {diameter:.0f} px (circles)",
-             f"split, defaults: F1 {f1:.2f}"]
+    tiles = [
+        with_circles(as_rgb(image), centres, diameter / 2)[crop],
+        overview(image, labels)[crop],
+    ]
+    names = [f"estimated D = {diameter:.0f} px (circles)", f"split, defaults: F1 {f1:.2f}"]
     OUT.parent.mkdir(exist_ok=True)
     iio.imwrite(OUT, montage(tiles, names, columns=2))
-    print(f"wrote {OUT} ({OUT.stat().st_size // 1024} KB): D = {diameter:.1f} px, "
-          f"{len(centres)} blobs, {labels.max()} objects, F1 {f1:.2f}")
+    print(
+        f"wrote {OUT} ({OUT.stat().st_size // 1024} KB): D = {diameter:.1f} px, "
+        f"{len(centres)} blobs, {labels.max()} objects, F1 {f1:.2f}"
+    )
 
 
 if __name__ == "__main__":

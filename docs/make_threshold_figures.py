@@ -1,6 +1,6 @@
 """Make docs/images/threshold-global.png and threshold-adaptive.png.
 
-    python docs/make_threshold_figures.py
+python docs/make_threshold_figures.py
 """
 
 from pathlib import Path

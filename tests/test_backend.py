@@ -108,13 +108,21 @@ def test_public_signatures_show_device_and_progress():
 
     import napari_segkit as sk
 
-    for function in (sk.threshold, sk.label, sk.split_touching_objects, sk.felzenszwalb,
-                     sk.postprocess.fill_holes, sk.kmeans, sk.adaptive_threshold):
+    for function in (
+        sk.threshold,
+        sk.label,
+        sk.split_touching_objects,
+        sk.felzenszwalb,
+        sk.postprocess.fill_holes,
+        sk.kmeans,
+        sk.adaptive_threshold,
+    ):
         params = inspect.signature(function).parameters
         assert params["device"].default == "auto", function.__name__
         assert params["device"].kind is inspect.Parameter.KEYWORD_ONLY
         assert params["progress"].default is None
         assert list(params).count("progress") == 1
         own = inspect.signature(inspect.unwrap(function)).parameters
-        assert [p for p in params if p not in ("device", "progress")] == \
-            [p for p in own if p not in ("device", "progress")]
+        assert [p for p in params if p not in ("device", "progress")] == [
+            p for p in own if p not in ("device", "progress")
+        ]

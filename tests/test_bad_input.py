@@ -63,10 +63,27 @@ CALLS = {
     "keep_largest": (pp.keep_largest, (), {}, "labels"),
     "fill_between_slices": (pp.fill_between_slices, (), {}, "stack"),
 }
-METRICS = ["average_surface_distance", "boundary_f1", "class_counts", "confusion", "dice",
-           "error_map", "evaluate", "f1", "hausdorff", "hd95", "iou", "match", "matches_at",
-           "mean_average_precision", "panoptic_quality", "pixel_accuracy", "precision",
-           "recall", "surface_distances"]
+METRICS = [
+    "average_surface_distance",
+    "boundary_f1",
+    "class_counts",
+    "confusion",
+    "dice",
+    "error_map",
+    "evaluate",
+    "f1",
+    "hausdorff",
+    "hd95",
+    "iou",
+    "match",
+    "matches_at",
+    "mean_average_precision",
+    "panoptic_quality",
+    "pixel_accuracy",
+    "precision",
+    "recall",
+    "surface_distances",
+]
 
 # (function name, keyword arguments, exception, argument the message names)
 BAD_PARAMETERS = [
@@ -173,11 +190,15 @@ def _call(name, first=_VALID, **changes):
     (keyword arguments, or a positional argument by its name) applied."""
     function, args, kwargs, kind = CALLS[name]
     positional = list(args)
-    for position, key in enumerate(_positional_names(function)[1:len(args) + 1]):
+    for position, key in enumerate(_positional_names(function)[1 : len(args) + 1]):
         if key in changes:
             positional[position] = changes.pop(key)
-    return function(_first(kind) if first is _VALID else first, *positional,
-                    **{**kwargs, **changes}, device="cpu")
+    return function(
+        _first(kind) if first is _VALID else first,
+        *positional,
+        **{**kwargs, **changes},
+        device="cpu",
+    )
 
 
 def _positional_names(function):
@@ -186,15 +207,21 @@ def _positional_names(function):
     return list(inspect.signature(function).parameters)
 
 
-@pytest.mark.parametrize("name, kwargs, error, argument", BAD_PARAMETERS,
-                         ids=[f"{r[0]}-{r[3]}-{i}" for i, r in enumerate(BAD_PARAMETERS)])
+@pytest.mark.parametrize(
+    "name, kwargs, error, argument",
+    BAD_PARAMETERS,
+    ids=[f"{r[0]}-{r[3]}-{i}" for i, r in enumerate(BAD_PARAMETERS)],
+)
 def test_bad_parameters_are_refused_naming_the_argument(name, kwargs, error, argument):
     with pytest.raises(error, match=rf"^(the )?{argument}\b"):
         _call(name, **kwargs)
 
 
-@pytest.mark.parametrize("name, kwargs, error, argument", BAD_METRIC_PARAMETERS,
-                         ids=[f"{r[0]}-{r[3]}" for r in BAD_METRIC_PARAMETERS])
+@pytest.mark.parametrize(
+    "name, kwargs, error, argument",
+    BAD_METRIC_PARAMETERS,
+    ids=[f"{r[0]}-{r[3]}" for r in BAD_METRIC_PARAMETERS],
+)
 def test_bad_metric_parameters_are_refused_naming_the_argument(name, kwargs, error, argument):
     with pytest.raises(error, match=rf"^{argument}\b"):
         getattr(metrics, name)(LABELS, LABELS, **kwargs)
@@ -254,10 +281,21 @@ def test_nan_pixels_are_handled_or_refused(name):
     assert np.shape(result) == image.shape
 
 
-@pytest.mark.parametrize("name", sorted(set(CALLS) - {"grab_cut", "graph_cut",
-                                                      "grow_from_seeds", "region_grow",
-                                                      "watershed", "magic_wand",
-                                                      "fill_between_slices"}))
+@pytest.mark.parametrize(
+    "name",
+    sorted(
+        set(CALLS)
+        - {
+            "grab_cut",
+            "graph_cut",
+            "grow_from_seeds",
+            "region_grow",
+            "watershed",
+            "magic_wand",
+            "fill_between_slices",
+        }
+    ),
+)
 def test_a_one_voxel_image_gives_a_result_or_one_sentence(name):
     one = _first(CALLS[name][3])[:1, :1].copy()
     try:
@@ -272,10 +310,13 @@ def test_a_one_voxel_image_gives_a_result_or_one_sentence(name):
 def test_multiotsu_with_one_class_is_refused_not_a_crash(tmp_path):
     """classes=1 used to end the process inside scikit-image (SIGSEGV): run it in a
     child process so a crash fails this test instead of killing pytest."""
-    code = ("import numpy as np; from napari_segkit.methods import threshold; "
-            "threshold(np.random.default_rng(0).random((8, 8)), 'multiotsu', classes=1)")
-    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                           timeout=120)
+    code = (
+        "import numpy as np; from napari_segkit.methods import threshold; "
+        "threshold(np.random.default_rng(0).random((8, 8)), 'multiotsu', classes=1)"
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
     assert child.returncode == 1, child.stderr  # a Python exception, not a signal
     assert "ValueError: classes must be an integer ≥ 2 and ≤ 256, got 1" in child.stderr
 
@@ -284,9 +325,23 @@ def test_multiotsu_with_one_class_is_refused_not_a_crash(tmp_path):
     path = tmp_path / "x.tif"
     tifffile.imwrite(path, (np.random.default_rng(0).random((8, 8)) * 255).astype(np.uint8))
     segkit = str(Path(sys.executable).parent / "segkit")
-    run = subprocess.run([segkit, "run", "threshold", str(path), "-o", str(tmp_path / "y.tif"),
-                          "--method", "multiotsu", "--classes", "1"],
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [
+            segkit,
+            "run",
+            "threshold",
+            str(path),
+            "-o",
+            str(tmp_path / "y.tif"),
+            "--method",
+            "multiotsu",
+            "--classes",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 1, run.stderr
     assert run.stderr.strip() == "segkit: error: classes must be an integer ≥ 2 and ≤ 256, got 1"
     assert not (tmp_path / "y.tif").exists()

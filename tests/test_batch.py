@@ -18,8 +18,13 @@ SEGKIT = str(Path(sys.executable).parent / "segkit")
 
 
 def write_tif(path, image, pixel=0.5):
-    tifffile.imwrite(path, image, imagej=True, resolution=(1 / pixel, 1 / pixel),
-                     metadata={"unit": "um", "axes": "YX"})
+    tifffile.imwrite(
+        path,
+        image,
+        imagej=True,
+        resolution=(1 / pixel, 1 / pixel),
+        metadata={"unit": "um", "axes": "YX"},
+    )
 
 
 @pytest.fixture
@@ -36,13 +41,21 @@ def folder(tmp_path):
 @pytest.mark.slow
 def test_batch_folder_with_a_corrupt_file_and_resume(folder, tmp_path):
     out = tmp_path / "out"
-    done = subprocess.run([SEGKIT, "run", "threshold", str(folder), "-o", str(out),
-                           "--measure", "--method", "li"], capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [SEGKIT, "run", "threshold", str(folder), "-o", str(out), "--measure", "--method", "li"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 1, done.stderr
     assert "c.tif" in done.stderr and "1 input(s) failed" in done.stderr
     assert sorted(p.name for p in out.iterdir()) == [
-        "a_labels.tif", "a_measure.csv", "b_labels.tif", "b_measure.csv", "summary.csv"]
+        "a_labels.tif",
+        "a_measure.csv",
+        "b_labels.tif",
+        "b_measure.csv",
+        "summary.csv",
+    ]
     labels = sk.read(out / "a_labels.tif")
     np.testing.assert_array_equal(labels.data, sk.label(sk.threshold(data.coins(), "li")))
     assert labels.spacing == pytest.approx((0.5, 0.5))
@@ -56,9 +69,22 @@ def test_batch_folder_with_a_corrupt_file_and_resume(folder, tmp_path):
     assert a["area_median"] == pytest.approx(expected["area"].median())
     assert summary.loc[str(folder / "c.tif"), "status"] == "failed"
     before = (out / "a_labels.tif").stat().st_mtime_ns
-    again = subprocess.run([SEGKIT, "run", "threshold", str(folder / "*.tif"), "-o", str(out),
-                            "--measure", "--method", "li"], capture_output=True, text=True,
-                           timeout=300)
+    again = subprocess.run(
+        [
+            SEGKIT,
+            "run",
+            "threshold",
+            str(folder / "*.tif"),
+            "-o",
+            str(out),
+            "--measure",
+            "--method",
+            "li",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert again.returncode == 1 and "2 skipped" in again.stdout
     assert (out / "a_labels.tif").stat().st_mtime_ns == before
     resumed = pd.read_csv(out / "summary.csv").set_index("file")
@@ -72,16 +98,40 @@ def test_batch_with_a_recipe_in_parallel_threads(folder, tmp_path, capsys):
     recipe.add("label")
     recipe.save(tmp_path / "r.yaml")
     out = tmp_path / "out"
-    code = main(["run", str(tmp_path / "r.yaml"), str(folder / "a.tif"), str(folder / "b.tif"),
-                 str(tmp_path / "missing.tif"), "-o", str(out), "--scheduler", "threads",
-                 "--workers", "2"])
+    code = main(
+        [
+            "run",
+            str(tmp_path / "r.yaml"),
+            str(folder / "a.tif"),
+            str(folder / "b.tif"),
+            str(tmp_path / "missing.tif"),
+            "-o",
+            str(out),
+            "--scheduler",
+            "threads",
+            "--workers",
+            "2",
+        ]
+    )
     assert code == 1 and "missing.tif does not exist" in capsys.readouterr().err
-    np.testing.assert_array_equal(sk.read(out / "b_labels.tif").data,
-                                  sk.label(sk.threshold(data.coins()[:200, :250])))
-    assert main(["run", str(tmp_path / "r.yaml"), str(folder / "a.tif"),
-                 "-o", str(tmp_path / "one.tif")]) == 0  # one file, one output
-    np.testing.assert_array_equal(sk.read(tmp_path / "one.tif").data,
-                                  sk.read(out / "a_labels.tif").data)
+    np.testing.assert_array_equal(
+        sk.read(out / "b_labels.tif").data, sk.label(sk.threshold(data.coins()[:200, :250]))
+    )
+    assert (
+        main(
+            [
+                "run",
+                str(tmp_path / "r.yaml"),
+                str(folder / "a.tif"),
+                "-o",
+                str(tmp_path / "one.tif"),
+            ]
+        )
+        == 0
+    )  # one file, one output
+    np.testing.assert_array_equal(
+        sk.read(tmp_path / "one.tif").data, sk.read(out / "a_labels.tif").data
+    )
 
 
 def test_measure_command_writes_the_table(tmp_path, capsys):
@@ -89,12 +139,24 @@ def test_measure_command_writes_the_table(tmp_path, capsys):
     labels = sk.label(sk.threshold(coins))
     write_tif(tmp_path / "labels.tif", labels.astype(np.uint16), pixel=0.25)
     write_tif(tmp_path / "image.tif", coins, pixel=0.25)
-    assert main(["measure", str(tmp_path / "labels.tif"), "--image", str(tmp_path / "image.tif"),
-                 "-o", str(tmp_path / "t.csv")]) == 0
+    assert (
+        main(
+            [
+                "measure",
+                str(tmp_path / "labels.tif"),
+                "--image",
+                str(tmp_path / "image.tif"),
+                "-o",
+                str(tmp_path / "t.csv"),
+            ]
+        )
+        == 0
+    )
     assert "objects" in capsys.readouterr().out
     table = pd.read_csv(tmp_path / "t.csv")
-    pd.testing.assert_frame_equal(table, sk.measure(labels, coins, spacing=0.25),
-                                  check_dtype=False, rtol=1e-9)
+    pd.testing.assert_frame_equal(
+        table, sk.measure(labels, coins, spacing=0.25), check_dtype=False, rtol=1e-9
+    )
     assert main(["measure", str(tmp_path / "labels.tif"), "-o", str(tmp_path / "t.csv")]) == 1
     assert "already exists" in capsys.readouterr().err
     assert main(["run", "nonsense", str(tmp_path / "image.tif"), "-o", str(tmp_path / "x")]) == 1

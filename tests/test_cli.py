@@ -17,8 +17,9 @@ SEGKIT = str(Path(sys.executable).parent / "segkit")
 
 
 def segkit(*args, cwd=None):
-    return subprocess.run([SEGKIT, *map(str, args)], capture_output=True, text=True, cwd=cwd,
-                          timeout=300)
+    return subprocess.run(
+        [SEGKIT, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
 
 
 @pytest.fixture
@@ -27,8 +28,13 @@ def stack(tmp_path):
     path = tmp_path / "stack.tif"
     import tifffile
 
-    tifffile.imwrite(path, volume.data, imagej=True, resolution=(4.0, 4.0),
-                     metadata={"spacing": 1.0, "unit": "um", "axes": "ZYX"})
+    tifffile.imwrite(
+        path,
+        volume.data,
+        imagej=True,
+        resolution=(4.0, 4.0),
+        metadata={"spacing": 1.0, "unit": "um", "axes": "ZYX"},
+    )
     return path, volume
 
 
@@ -45,11 +51,20 @@ def test_run_threshold_writes_the_same_labels_as_the_api(stack, tmp_path):
 def test_run_semantic_dark_on_rgb_png(tmp_path):
     rgb = samples.ihc_slide().data
     iio.imwrite(tmp_path / "slide.png", rgb)
-    done = segkit("run", "threshold", tmp_path / "slide.png", "-o", tmp_path / "mask.png",
-                  "--no-instances", "--dark", "--method=otsu")
+    done = segkit(
+        "run",
+        "threshold",
+        tmp_path / "slide.png",
+        "-o",
+        tmp_path / "mask.png",
+        "--no-instances",
+        "--dark",
+        "--method=otsu",
+    )
     assert done.returncode == 0, done.stderr
-    np.testing.assert_array_equal(iio.imread(tmp_path / "mask.png"),
-                                  threshold(rgb, dark=True).astype(np.uint8))
+    np.testing.assert_array_equal(
+        iio.imread(tmp_path / "mask.png"), threshold(rgb, dark=True).astype(np.uint8)
+    )
 
 
 def test_version_prints_the_package_version():
@@ -93,14 +108,18 @@ def test_demo_writes_labels_and_overviews(tmp_path):
     "args, message",
     [
         (["run", "threshold", "missing.tif", "-o", "out.tif"], "no such file"),
-        (["run", "threshold", "in.tif", "-o", "out.tif", "--colour", "red"],
-         "no parameter --colour"),
+        (
+            ["run", "threshold", "in.tif", "-o", "out.tif", "--colour", "red"],
+            "no parameter --colour",
+        ),
         (["run", "threshold", "in.tif", "-o", "out.tif", "--nbins", "many"], "takes a int"),
         (["run", "threshold", "in.tif", "-o", "in.tif"], "already exists"),
         (["run", "threshold", "flat.tif", "-o", "out.tif"], "constant"),
         (["run", "threshold", "in.tif", "-o", "out.tif", "--device", "gpu"], "device='gpu'"),
-        (["run", "threshold", "in.tif", "-o", "out.tif", "--scheduler", "inproc://x"],
-         "tcp://host:port"),
+        (
+            ["run", "threshold", "in.tif", "-o", "out.tif", "--scheduler", "inproc://x"],
+            "tcp://host:port",
+        ),
     ],
 )
 def test_bad_input_exits_non_zero_with_one_line(tmp_path, args, message):
@@ -119,24 +138,47 @@ def test_bad_input_exits_non_zero_with_one_line(tmp_path, args, message):
 @pytest.mark.slow
 def test_run_adaptive_in_physical_units(stack, tmp_path):
     path, volume = stack
-    done = segkit("run", "adaptive", path, "-o", tmp_path / "labels.tif", "--method",
-                  "sauvola", "--block_size", "4", "--physical", "--k", "0.3")
+    done = segkit(
+        "run",
+        "adaptive",
+        path,
+        "-o",
+        tmp_path / "labels.tif",
+        "--method",
+        "sauvola",
+        "--block_size",
+        "4",
+        "--physical",
+        "--k",
+        "0.3",
+    )
     assert done.returncode == 0, done.stderr
     from napari_segkit import adaptive_threshold
 
-    expected = label(adaptive_threshold(volume.data, "sauvola", block_size=4,
-                                        spacing=(1.0, 0.25, 0.25), k=0.3))
+    expected = label(
+        adaptive_threshold(volume.data, "sauvola", block_size=4, spacing=(1.0, 0.25, 0.25), k=0.3)
+    )
     np.testing.assert_array_equal(read(tmp_path / "labels.tif").data, expected)
 
 
 def test_run_multiotsu_writes_classes(stack, tmp_path):
     path, volume = stack
-    done = segkit("run", "threshold", path, "-o", tmp_path / "classes.tif", "--method",
-                  "multiotsu", "--classes", "3")
+    done = segkit(
+        "run",
+        "threshold",
+        path,
+        "-o",
+        tmp_path / "classes.tif",
+        "--method",
+        "multiotsu",
+        "--classes",
+        "3",
+    )
     assert done.returncode == 0, done.stderr
     assert "3 classes" in done.stdout
-    np.testing.assert_array_equal(read(tmp_path / "classes.tif").data,
-                                  threshold(volume.data, "multiotsu", classes=3))
+    np.testing.assert_array_equal(
+        read(tmp_path / "classes.tif").data, threshold(volume.data, "multiotsu", classes=3)
+    )
 
 
 DICOM_SERIES = Path(os.path.dirname(pydicom.data.__file__)) / "test_files" / "dicomdirtests"
@@ -155,8 +197,19 @@ def test_run_on_a_dicom_folder_needs_a_series_and_writes_nifti(tmp_path):
     out = tmp_path / "ct.nii.gz"
     refused = segkit("run", "threshold", DICOM_SERIES, "-o", out)
     assert refused.returncode == 1 and "choose one with --series" in refused.stderr
-    done = segkit("run", "threshold", DICOM_SERIES, "-o", out, "--series", "smartscore",
-                  "--value", "0", "--method", "manual")
+    done = segkit(
+        "run",
+        "threshold",
+        DICOM_SERIES,
+        "-o",
+        out,
+        "--series",
+        "smartscore",
+        "--value",
+        "0",
+        "--method",
+        "manual",
+    )
     assert done.returncode == 0, done.stderr
     ct = read(DICOM_SERIES / "98892001" / "CT5N")
     back = read(out)
@@ -184,6 +237,7 @@ def test_eval_over_two_folders_writes_one_table(tmp_path):
 
 # --- classic methods and post-processing ------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_run_split_uses_the_files_voxel_size_and_equals_the_api(tmp_path):
     volume = samples.nuclei_3d(count=40, touching=True)
@@ -203,13 +257,28 @@ def test_run_post_processing_steps_on_a_label_file(tmp_path):
     labels[10:30, 10:30] = 2
     labels[15:18, 15:18] = 0  # a hole
     write(tmp_path / "labels.tif", labels)
-    assert segkit("run", "fill-holes", str(tmp_path / "labels.tif"),
-                  "-o", str(tmp_path / "a.tif")).returncode == 0
-    assert segkit("run", "remove-small", str(tmp_path / "a.tif"), "-o", str(tmp_path / "b.tif"),
-                  "--min_size", "20").returncode == 0
+    assert (
+        segkit(
+            "run", "fill-holes", str(tmp_path / "labels.tif"), "-o", str(tmp_path / "a.tif")
+        ).returncode
+        == 0
+    )
+    assert (
+        segkit(
+            "run",
+            "remove-small",
+            str(tmp_path / "a.tif"),
+            "-o",
+            str(tmp_path / "b.tif"),
+            "--min_size",
+            "20",
+        ).returncode
+        == 0
+    )
     out = read(tmp_path / "b.tif").data
     expected = napari_segkit.postprocess.remove_small_objects(
-        napari_segkit.postprocess.fill_holes(labels), 20)
+        napari_segkit.postprocess.fill_holes(labels), 20
+    )
     np.testing.assert_array_equal(out, expected)
     assert set(np.unique(out)) == {0, 2} and out[16, 16] == 2
 
@@ -218,16 +287,26 @@ def test_run_post_processing_steps_on_a_label_file(tmp_path):
 def test_run_clustering_mode_and_bad_options(tmp_path):
     volume = samples.nuclei_2d()
     write(tmp_path / "n.tif", volume.data, like=volume)
-    done = segkit("run", "kmeans", str(tmp_path / "n.tif"), "-o", str(tmp_path / "k.tif"),
-                  "--k", "2")
+    done = segkit(
+        "run", "kmeans", str(tmp_path / "n.tif"), "-o", str(tmp_path / "k.tif"), "--k", "2"
+    )
     assert done.returncode == 0, done.stderr
-    np.testing.assert_array_equal(read(tmp_path / "k.tif").data,
-                                  napari_segkit.kmeans(volume.data, 2))
-    bad = segkit("run", "kmeans", str(tmp_path / "n.tif"), "-o", str(tmp_path / "p.tif"),
-                 "--mode", "panoptic")
+    np.testing.assert_array_equal(
+        read(tmp_path / "k.tif").data, napari_segkit.kmeans(volume.data, 2)
+    )
+    bad = segkit(
+        "run",
+        "kmeans",
+        str(tmp_path / "n.tif"),
+        "-o",
+        str(tmp_path / "p.tif"),
+        "--mode",
+        "panoptic",
+    )
     assert bad.returncode == 1 and "two runs" in bad.stderr
-    bad = segkit("run", "split", str(tmp_path / "n.tif"), "-o", str(tmp_path / "p.tif"),
-                 "--radius", "2")
+    bad = segkit(
+        "run", "split", str(tmp_path / "n.tif"), "-o", str(tmp_path / "p.tif"), "--radius", "2"
+    )
     assert bad.returncode == 1 and "no parameter --radius" in bad.stderr
     assert not (tmp_path / "p.tif").exists()
 
@@ -236,32 +315,62 @@ def test_run_seeded_methods_with_points_or_a_label_image(tmp_path):
     volume = samples.nuclei_3d(touching=True)
     write(tmp_path / "n.tif", volume.data, like=volume)
     points = np.array([[12, 40, 40], [12, 120, 120], [3, 5, 5]])
-    (tmp_path / "seeds.csv").write_text("z,y,x\n" + "\n".join(",".join(map(str, p))
-                                                              for p in points) + "\n")
-    done = segkit("run", "watershed", tmp_path / "n.tif", "-o", tmp_path / "w.tif",
-                  "--seeds", tmp_path / "seeds.csv", "--landscape", "edges", "--sigma", "1")
+    (tmp_path / "seeds.csv").write_text(
+        "z,y,x\n" + "\n".join(",".join(map(str, p)) for p in points) + "\n"
+    )
+    done = segkit(
+        "run",
+        "watershed",
+        tmp_path / "n.tif",
+        "-o",
+        tmp_path / "w.tif",
+        "--seeds",
+        tmp_path / "seeds.csv",
+        "--landscape",
+        "edges",
+        "--sigma",
+        "1",
+    )
     assert done.returncode == 0, done.stderr
-    np.testing.assert_array_equal(read(tmp_path / "w.tif").data, napari_segkit.watershed(
-        volume.data, points, landscape="edges", sigma=1.0, spacing=volume.spacing))
+    np.testing.assert_array_equal(
+        read(tmp_path / "w.tif").data,
+        napari_segkit.watershed(
+            volume.data, points, landscape="edges", sigma=1.0, spacing=volume.spacing
+        ),
+    )
 
     painted = np.zeros(volume.data.shape, np.uint8)
     painted[12, 78:82, 78:82] = 1
     write(tmp_path / "strokes.tif", painted, like=volume)
-    done = segkit("run", "region-grow", tmp_path / "n.tif", "-o", tmp_path / "g.tif",
-                  "--seeds", tmp_path / "strokes.tif", "--tolerance", "300")
+    done = segkit(
+        "run",
+        "region-grow",
+        tmp_path / "n.tif",
+        "-o",
+        tmp_path / "g.tif",
+        "--seeds",
+        tmp_path / "strokes.tif",
+        "--tolerance",
+        "300",
+    )
     assert done.returncode == 0, done.stderr
-    np.testing.assert_array_equal(read(tmp_path / "g.tif").data,
-                                  napari_segkit.region_grow(volume.data, painted, tolerance=300))
+    np.testing.assert_array_equal(
+        read(tmp_path / "g.tif").data,
+        napari_segkit.region_grow(volume.data, painted, tolerance=300),
+    )
 
 
-@pytest.mark.parametrize("args, message", [
-    (["watershed"], "watershed needs --seeds"),
-    (["region-grow", "--seeds", "SEEDS"], "region-grow needs --tolerance"),
-    (["remove-small"], "remove-small needs --min_size"),
-    (["kmeans", "--seeds", "SEEDS"], "kmeans takes no --seeds"),
-    (["threshold", "--seeds", "SEEDS"], "threshold takes no --seeds"),
-    (["watershed", "--seeds", "BAD"], "must be numbers"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["watershed"], "watershed needs --seeds"),
+        (["region-grow", "--seeds", "SEEDS"], "region-grow needs --tolerance"),
+        (["remove-small"], "remove-small needs --min_size"),
+        (["kmeans", "--seeds", "SEEDS"], "kmeans takes no --seeds"),
+        (["threshold", "--seeds", "SEEDS"], "threshold takes no --seeds"),
+        (["watershed", "--seeds", "BAD"], "must be numbers"),
+    ],
+)
 def test_seeds_and_required_options_are_checked(tmp_path, args, message):
     write(tmp_path / "n.tif", samples.nuclei_2d().data)
     (tmp_path / "seeds.csv").write_text("10,10\n")
@@ -281,13 +390,26 @@ def test_run_graph_cut_from_a_scribble_file_with_a_window(tmp_path):
     scribbles[truth == 1], scribbles[:3] = 1, 2
     write(tmp_path / "n.tif", volume.data, like=volume)
     write(tmp_path / "scribbles.tif", scribbles, like=volume)
-    done = segkit("run", "graph-cut", tmp_path / "n.tif", "--seeds", tmp_path / "scribbles.tif",
-                  "-o", tmp_path / "cut.tif", "--lam", "5", "--window", "0,2000")
+    done = segkit(
+        "run",
+        "graph-cut",
+        tmp_path / "n.tif",
+        "--seeds",
+        tmp_path / "scribbles.tif",
+        "-o",
+        tmp_path / "cut.tif",
+        "--lam",
+        "5",
+        "--window",
+        "0,2000",
+    )
     assert done.returncode == 0, done.stderr
     np.testing.assert_array_equal(
         read(tmp_path / "cut.tif").data,
-        napari_segkit.graph_cut(volume.data, scribbles, lam=5.0, window=(0.0, 2000.0),
-                                spacing=volume.spacing))
+        napari_segkit.graph_cut(
+            volume.data, scribbles, lam=5.0, window=(0.0, 2000.0), spacing=volume.spacing
+        ),
+    )
 
 
 def test_run_grow_from_seeds_and_grab_cut(tmp_path):
@@ -297,20 +419,40 @@ def test_run_grow_from_seeds_and_grab_cut(tmp_path):
     scribbles[truth == 1], scribbles[:3] = 1, 2
     write(tmp_path / "n.tif", volume.data, like=volume)
     write(tmp_path / "scribbles.tif", scribbles, like=volume)
-    done = segkit("run", "grow-from-seeds", tmp_path / "n.tif", "--seeds",
-                  tmp_path / "scribbles.tif", "-o", tmp_path / "grown.tif", "--sigma", "0.5")
+    done = segkit(
+        "run",
+        "grow-from-seeds",
+        tmp_path / "n.tif",
+        "--seeds",
+        tmp_path / "scribbles.tif",
+        "-o",
+        tmp_path / "grown.tif",
+        "--sigma",
+        "0.5",
+    )
     assert done.returncode == 0, done.stderr
     np.testing.assert_array_equal(
         read(tmp_path / "grown.tif").data,
-        napari_segkit.grow_from_seeds(volume.data, scribbles, sigma=0.5, spacing=volume.spacing))
+        napari_segkit.grow_from_seeds(volume.data, scribbles, sigma=0.5, spacing=volume.spacing),
+    )
     ys, xs = np.nonzero(truth == 1)
     box = (ys.min() - 5, xs.min() - 5, ys.max() + 5, xs.max() + 5)
-    done = segkit("run", "grab-cut", tmp_path / "n.tif", "-o", tmp_path / "box.tif",
-                  "--box", ",".join(map(str, box)), "--model", "histogram")
+    done = segkit(
+        "run",
+        "grab-cut",
+        tmp_path / "n.tif",
+        "-o",
+        tmp_path / "box.tif",
+        "--box",
+        ",".join(map(str, box)),
+        "--model",
+        "histogram",
+    )
     assert done.returncode == 0, done.stderr
     np.testing.assert_array_equal(
         read(tmp_path / "box.tif").data,
-        napari_segkit.grab_cut(volume.data, box, model="histogram", spacing=volume.spacing))
+        napari_segkit.grab_cut(volume.data, box, model="histogram", spacing=volume.spacing),
+    )
     done = segkit("run", "grab-cut", tmp_path / "n.tif", "-o", tmp_path / "none.tif")
     assert done.returncode == 1 and "grab-cut needs --box" in done.stderr
 
@@ -322,20 +464,44 @@ def test_train_then_run_unet_writes_a_model_and_labels(stack, tmp_path):
     truth = volume.metadata["truth"]
     labels = tmp_path / "truth.tif"
     write(labels, (truth > 0).astype(np.uint8), like=read(path))
-    done = segkit("train", "--image", path, "--labels", labels, "--labels-are", "classes",
-                  "--epochs", "6", "--steps", "16", "--device", "cpu", "-o", tmp_path / "model")
+    done = segkit(
+        "train",
+        "--image",
+        path,
+        "--labels",
+        labels,
+        "--labels-are",
+        "classes",
+        "--epochs",
+        "6",
+        "--steps",
+        "16",
+        "--device",
+        "cpu",
+        "-o",
+        tmp_path / "model",
+    )
     assert done.returncode == 0, done.stderr
     assert "epoch 6: loss" in done.stdout and "Dice background" in done.stdout
     assert (tmp_path / "model" / "config.json").is_file()
     again = segkit("train", "--image", path, "--labels", labels, "-o", tmp_path / "model")
     assert again.returncode == 1 and "already exists" in again.stderr
 
-    done = segkit("run", "unet", path, "--model", tmp_path / "model", "-o",
-                  tmp_path / "pred.tif", "--no-instances")
+    done = segkit(
+        "run",
+        "unet",
+        path,
+        "--model",
+        tmp_path / "model",
+        "-o",
+        tmp_path / "pred.tif",
+        "--no-instances",
+    )
     assert done.returncode == 0, done.stderr
     out = read(tmp_path / "pred.tif")
-    expected = napari_segkit.unet.predict(tmp_path / "model", volume.data,
-                                          spacing=(1.0, 0.25, 0.25), instances=False)
+    expected = napari_segkit.unet.predict(
+        tmp_path / "model", volume.data, spacing=(1.0, 0.25, 0.25), instances=False
+    )
     np.testing.assert_array_equal(out.data, expected)
     assert out.spacing == pytest.approx((1.0, 0.25, 0.25))
     assert napari_segkit.methods.metrics.dice(out.data > 0, truth > 0) > 0.7
@@ -370,12 +536,24 @@ def test_run_block_by_block_to_ome_zarr_equals_in_memory(stack, tmp_path):
 
 def test_run_on_a_local_cluster(stack, tmp_path):
     path, volume = stack
-    done = segkit("run", "threshold", path, "-o", tmp_path / "l.tif", "--scheduler", "local",
-                  "--workers", "2", "--memory-limit", "1GB")
+    done = segkit(
+        "run",
+        "threshold",
+        path,
+        "-o",
+        tmp_path / "l.tif",
+        "--scheduler",
+        "local",
+        "--workers",
+        "2",
+        "--memory-limit",
+        "1GB",
+    )
     assert done.returncode == 0, done.stderr
     assert "tcp://" in done.stdout and "Nanny" not in done.stderr
-    np.testing.assert_array_equal(np.asarray(read(tmp_path / "l.tif").data) > 0,
-                                  threshold(volume.data))
+    np.testing.assert_array_equal(
+        np.asarray(read(tmp_path / "l.tif").data) > 0, threshold(volume.data)
+    )
 
 
 def test_run_block_by_block_refuses_whole_image_methods(stack, tmp_path):

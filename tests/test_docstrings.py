@@ -25,14 +25,22 @@ IO_NAMES = {"read", "write", "Volume", "ReadError", "write_labels", "pick_series
 def _callables(module, names) -> dict[str, object]:
     """``{"module.name": object}`` for the functions and classes among ``names``."""
     objects = {name: getattr(module, name) for name in names}
-    return {f"{module.__name__}.{name}": obj for name, obj in objects.items()
-            if inspect.isfunction(obj) or inspect.isclass(obj)}
+    return {
+        f"{module.__name__}.{name}": obj
+        for name, obj in objects.items()
+        if inspect.isfunction(obj) or inspect.isclass(obj)
+    }
 
 
 def _defined_in(module) -> list[str]:
     """Public functions defined in ``module`` itself (not imported into it)."""
-    return [name for name, obj in vars(module).items() if not name.startswith("_")
-            and inspect.isfunction(obj) and obj.__module__ == module.__name__]
+    return [
+        name
+        for name, obj in vars(module).items()
+        if not name.startswith("_")
+        and inspect.isfunction(obj)
+        and obj.__module__ == module.__name__
+    ]
 
 
 def _unet() -> dict[str, object]:
@@ -51,8 +59,10 @@ def public_objects() -> dict[str, object]:
         **_callables(metrics, metrics.__all__),
         **_callables(napari_segkit.io, sorted(IO_NAMES)),
         **_unet(),
-        **_callables(importlib.import_module("napari_segkit.tiling"),
-                     ["scheduler", "compute", "current_client"]),
+        **_callables(
+            importlib.import_module("napari_segkit.tiling"),
+            ["scheduler", "compute", "current_client"],
+        ),
     }
 
 
@@ -107,10 +117,13 @@ def problems(obj) -> list[str]:
 def test_the_list_is_complete():
     """The names come from the modules' ``__all__``; a broken import would empty the list."""
     assert len(PUBLIC) > 60
-    assert {"napari_segkit.kmeans", "napari_segkit.io.read",
-            "napari_segkit.methods.metrics.dice",
-            "napari_segkit.methods.postprocess.fill_holes",
-            "napari_segkit.tiling.scheduler"} <= set(PUBLIC)
+    assert {
+        "napari_segkit.kmeans",
+        "napari_segkit.io.read",
+        "napari_segkit.methods.metrics.dice",
+        "napari_segkit.methods.postprocess.fill_holes",
+        "napari_segkit.tiling.scheduler",
+    } <= set(PUBLIC)
 
 
 @pytest.mark.parametrize("name", sorted(PUBLIC))
@@ -124,8 +137,9 @@ def test_in_the_api_reference(name):
     """Each public object has a ``::: module.name`` entry, or its module's, in docs/api."""
     obj = PUBLIC[name]
     text = "\n".join(page.read_text() for page in API_PAGES.glob("*.md"))
-    entries = {line.split(":::", 1)[1].split()[0] for line in text.splitlines()
-               if line.startswith(":::")}
+    entries = {
+        line.split(":::", 1)[1].split()[0] for line in text.splitlines() if line.startswith(":::")
+    }
     defined = f"{obj.__module__}.{obj.__name__}"
     places = {defined, name, obj.__module__, name.rsplit(".", 1)[0]}
     assert places & entries, f"{name} ({defined}) is not in docs/api"
@@ -171,6 +185,9 @@ def test_problems_finds_what_is_missing():
         """
 
     assert problems(complete) == []
-    assert problems(sloppy) == ["no Returns section", "Examples without a '>>>' line",
-                                "parameters not documented: k, options",
-                                "documented but not parameters: size"]
+    assert problems(sloppy) == [
+        "no Returns section",
+        "Examples without a '>>>' line",
+        "parameters not documented: k, options",
+        "documented but not parameters: size",
+    ]

@@ -8,19 +8,36 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "dask", "pydicom", "zarr", "nibabel", "sklearn", "monai", "pandas", "numba",
-         "cupy")
+HEAVY = (
+    "torch",
+    "dask",
+    "pydicom",
+    "zarr",
+    "nibabel",
+    "sklearn",
+    "monai",
+    "pandas",
+    "numba",
+    "cupy",
+)
 
-_CLI = ("import contextlib, io\nfrom napari_segkit.cli import main\n"
-        "with contextlib.redirect_stdout(io.StringIO()):\n"
-        "    try:\n        main([{flag!r}])\n    except SystemExit:\n        pass\n")
+_CLI = (
+    "import contextlib, io\nfrom napari_segkit.cli import main\n"
+    "with contextlib.redirect_stdout(io.StringIO()):\n"
+    "    try:\n        main([{flag!r}])\n    except SystemExit:\n        pass\n"
+)
 
 
 def _heavy_after(code: str, extra: tuple[str, ...] = ()) -> list[str]:
     """The heavy modules (and ``extra``) imported by running ``code`` in a new Python."""
     check = f"import sys\nprint(sorted(m for m in {HEAVY + extra!r} if m in sys.modules))"
-    done = subprocess.run([sys.executable, "-c", f"{code}\n{check}"], capture_output=True,
-                          text=True, timeout=120, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", f"{code}\n{check}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return eval(done.stdout.strip().splitlines()[-1])
 
 
@@ -28,22 +45,30 @@ def test_import_package_loads_no_science_stack():
     assert _heavy_after("import napari_segkit", extra=("scipy", "skimage")) == []
 
 
-@pytest.mark.parametrize("code", [
-    "import napari_segkit.methods, napari_segkit.methods.metrics",
-    "from napari_segkit import read, write, Volume, threshold, label",
-    "import napari_segkit._reader, napari_segkit._writer",
-    _CLI.format(flag="--version"),
-    _CLI.format(flag="--help"),
-], ids=["methods", "public-api", "napari-reader-writer", "cli-version", "cli-help"])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import napari_segkit.methods, napari_segkit.methods.metrics",
+        "from napari_segkit import read, write, Volume, threshold, label",
+        "import napari_segkit._reader, napari_segkit._writer",
+        _CLI.format(flag="--version"),
+        _CLI.format(flag="--help"),
+    ],
+    ids=["methods", "public-api", "napari-reader-writer", "cli-version", "cli-help"],
+)
 def test_heavy_libraries_load_only_where_used(code):
     assert _heavy_after(code) == []
 
 
-@pytest.mark.parametrize("code", [
-    "import napari_segkit.cli",
-    _CLI.format(flag="--version"),
-    _CLI.format(flag="--help"),
-], ids=["import", "version", "help"])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import napari_segkit.cli",
+        _CLI.format(flag="--version"),
+        _CLI.format(flag="--help"),
+    ],
+    ids=["import", "version", "help"],
+)
 def test_the_command_line_starts_without_the_science_stack(code):
     """`segkit --version` and `--help` start at once: the methods (scikit-image, SciPy) and
     even NumPy load only when a command runs."""
@@ -54,11 +79,13 @@ def test_reading_a_small_tiff_and_measuring_it_loads_no_dask(tmp_path):
     """A small TIFF is read into memory, labelled and measured: only pandas (the table) and
     CuPy (the "auto" device asks for a GPU) may load; dask and zarr are for lazy stacks."""
     path = tmp_path / "small.tif"
-    code = ("import numpy as np, tifffile\n"
-            f"tifffile.imwrite({str(path)!r}, np.arange(64, dtype=np.uint8).reshape(8, 8))\n"
-            "import napari_segkit as sk\n"
-            f"volume = sk.read({str(path)!r}).load()\n"
-            "sk.measure(sk.label(volume.data > 31))\n")
+    code = (
+        "import numpy as np, tifffile\n"
+        f"tifffile.imwrite({str(path)!r}, np.arange(64, dtype=np.uint8).reshape(8, 8))\n"
+        "import napari_segkit as sk\n"
+        f"volume = sk.read({str(path)!r}).load()\n"
+        "sk.measure(sk.label(volume.data > 31))\n"
+    )
     assert set(_heavy_after(code)) <= {"pandas", "cupy"}
 
 
@@ -70,38 +97,52 @@ def test_the_check_sees_an_import():
 _NO_TORCH = "import sys\nsys.modules['torch'] = None  # as without the unet extra\n"
 
 
-@pytest.mark.parametrize("call", [
-    "unet.train(np.zeros((32, 32), np.float32), np.ones((32, 32), np.uint8))",
-    "unet.predict('some-model', np.zeros((32, 32), np.float32))",
-    "unet.load_model('some-model')",
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        "unet.train(np.zeros((32, 32), np.float32), np.ones((32, 32), np.uint8))",
+        "unet.predict('some-model', np.zeros((32, 32), np.float32))",
+        "unet.load_model('some-model')",
+    ],
+)
 def test_the_unet_without_pytorch_names_the_extra_to_install(call):
     """The classic methods need no PyTorch; the U-Net says in one sentence what to install."""
-    code = (_NO_TORCH + "import numpy as np\nfrom napari_segkit import unet, threshold\n"
-            "threshold(np.arange(64.0).reshape(8, 8))\n"
-            f"try:\n    {call}\nexcept ImportError as err:\n    print(type(err).__name__, err)\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, check=True)
+    code = (
+        _NO_TORCH + "import numpy as np\nfrom napari_segkit import unet, threshold\n"
+        "threshold(np.arange(64.0).reshape(8, 8))\n"
+        f"try:\n    {call}\nexcept ImportError as err:\n    print(type(err).__name__, err)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
     # MONAI is installed here but cannot import without PyTorch, so both are named
-    assert done.stdout.startswith("MissingDependency the U-Net needs torch and monai, which "
-                                  "are not installed: pip install \"napari-segkit[unet]\"")
+    assert done.stdout.startswith(
+        "MissingDependency the U-Net needs torch and monai, which "
+        'are not installed: pip install "napari-segkit[unet]"'
+    )
 
 
 def test_segkit_train_without_pytorch_is_one_line(tmp_path):
-    code = (_NO_TORCH + "from napari_segkit.cli import main\n"
-            f"sys.exit(main(['train', '--image', 'x.tif', '--labels', 'y.tif', "
-            f"'-o', {str(tmp_path / 'model')!r}]))\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, cwd=tmp_path)
+    code = (
+        _NO_TORCH + "from napari_segkit.cli import main\n"
+        f"sys.exit(main(['train', '--image', 'x.tif', '--labels', 'y.tif', "
+        f"'-o', {str(tmp_path / 'model')!r}]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
-        'segkit: error: the U-Net needs torch and monai, which are not installed: pip install '
+        "segkit: error: the U-Net needs torch and monai, which are not installed: pip install "
         '"napari-segkit[unet]" (without an NVIDIA GPU, install PyTorch\'s CPU build first, '
-        'as the README says)']
+        "as the README says)"
+    ]
 
 
-_NO_DISTRIBUTED = ('a Dask cluster (scheduler "local" or an address) needs distributed, which '
-                   'is not installed: pip install "napari-segkit[distributed]"')
+_NO_DISTRIBUTED = (
+    'a Dask cluster (scheduler "local" or an address) needs distributed, which '
+    'is not installed: pip install "napari-segkit[distributed]"'
+)
 
 
 def test_a_cluster_without_distributed_names_the_extra(monkeypatch):
@@ -133,7 +174,19 @@ def test_segkit_run_on_a_cluster_without_distributed_is_one_line(tmp_path, monke
 
     tifffile.imwrite(tmp_path / "in.tif", np.arange(64, dtype=np.uint8).reshape(8, 8))
     monkeypatch.setitem(sys.modules, "distributed", None)
-    assert main(["run", "threshold", str(tmp_path / "in.tif"), "-o", str(tmp_path / "out.tif"),
-                 "--scheduler", "local"]) == 1
+    assert (
+        main(
+            [
+                "run",
+                "threshold",
+                str(tmp_path / "in.tif"),
+                "-o",
+                str(tmp_path / "out.tif"),
+                "--scheduler",
+                "local",
+            ]
+        )
+        == 1
+    )
     assert capsys.readouterr().err.strip().splitlines() == [f"segkit: error: {_NO_DISTRIBUTED}"]
     assert not (tmp_path / "out.tif").exists()

@@ -18,8 +18,12 @@ def test_manifest_is_inside_the_installed_package():
 
 def test_npe2_validates_with_imports():
     npe2_cli = Path(sys.executable).parent / "npe2"
-    done = subprocess.run([str(npe2_cli), "validate", "napari-segkit", "--imports"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [str(npe2_cli), "validate", "napari-segkit", "--imports"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -28,10 +32,25 @@ def test_napari_lists_the_plugin_and_its_contributions():
     pm.discover()
     manifest = pm.get_manifest("napari-segkit")
     assert [w.display_name for w in manifest.contributions.widgets] == [
-        "Threshold", "Segment", "Edges", "Regions", "Cluster", "Contours", "Graph cut",
-        "Train U-Net", "Apply U-Net", "Post-process", "Evaluate", "Measure", "Recipe"]
+        "Threshold",
+        "Segment",
+        "Edges",
+        "Regions",
+        "Cluster",
+        "Contours",
+        "Graph cut",
+        "Train U-Net",
+        "Apply U-Net",
+        "Post-process",
+        "Evaluate",
+        "Measure",
+        "Recipe",
+    ]
     assert {s.key for s in manifest.contributions.sample_data} == {
-        "nuclei-2d", "nuclei-3d", "ihc-slide"}
+        "nuclei-2d",
+        "nuclei-3d",
+        "ihc-slide",
+    }
 
 
 def _manifest() -> npe2.PluginManifest:
@@ -44,11 +63,15 @@ def test_hub_metadata_and_every_widget_in_a_layers_menu():
     manifest = _manifest()
     assert manifest.display_name == "napari-segkit"
     assert set(manifest.categories) == {"Segmentation", "Measurement", "IO"}
-    menus = {menu: [item.command for item in items]
-             for menu, items in manifest.contributions.menus.items()}
+    menus = {
+        menu: [item.command for item in items]
+        for menu, items in manifest.contributions.menus.items()
+    }
     assert all(is_menu_contributable(menu) for menu in menus)  # napari drops the others
-    assert set(menus["napari/layers/measure"]) == {"napari-segkit.measure_widget",
-                                                   "napari-segkit.evaluate_widget"}
+    assert set(menus["napari/layers/measure"]) == {
+        "napari-segkit.measure_widget",
+        "napari-segkit.evaluate_widget",
+    }
     assert "napari-segkit.threshold_widget" in menus["napari/layers/segment"]
     listed = sorted(command for commands in menus.values() for command in commands)
     assert listed == sorted(w.command for w in manifest.contributions.widgets)  # each once
@@ -64,15 +87,23 @@ def test_napari_shows_the_widgets_under_layers_segment_and_measure(make_napari_v
     def commands(menu_id):
         return {item.command.id for item in menus.get_menu(menu_id) if hasattr(item, "command")}
 
-    assert {"napari-segkit.threshold_widget", "napari-segkit.graphcut_widget",
-            "napari-segkit.apply_unet_widget"} <= commands("napari/layers/segment")
+    assert {
+        "napari-segkit.threshold_widget",
+        "napari-segkit.graphcut_widget",
+        "napari-segkit.apply_unet_widget",
+    } <= commands("napari/layers/segment")
     assert {"napari-segkit.measure_widget"} <= commands("napari/layers/measure")
 
 
 def _anisotropic_tif(tmp_path) -> str:
     path = tmp_path / "stack.tif"
-    tifffile.imwrite(path, np.zeros((3, 8, 8), np.uint8), imagej=True, resolution=(4.0, 4.0),
-                     metadata={"axes": "ZYX", "spacing": 1.0, "unit": "um"})
+    tifffile.imwrite(
+        path,
+        np.zeros((3, 8, 8), np.uint8),
+        imagej=True,
+        resolution=(4.0, 4.0),
+        metadata={"axes": "ZYX", "spacing": 1.0, "unit": "um"},
+    )
     return str(path)
 
 
@@ -84,8 +115,9 @@ def test_segkit_is_among_the_readers_napari_offers_for_tif(tmp_path):
 
 
 @pytest.mark.gui
-def test_tif_keeps_its_voxel_size_once_segkit_is_the_preferred_reader(make_napari_viewer,
-                                                                      tmp_path, monkeypatch):
+def test_tif_keeps_its_voxel_size_once_segkit_is_the_preferred_reader(
+    make_napari_viewer, tmp_path, monkeypatch
+):
     """What the README says: napari asks (File > Open, drag and drop) until a reader is
     remembered for *.tif; with segkit remembered, opening keeps the voxel size."""
     from napari import settings
@@ -108,8 +140,7 @@ def test_tif_keeps_its_voxel_size_once_segkit_is_the_preferred_reader(make_napar
 
 
 @pytest.mark.gui
-def test_first_panel_offers_segkit_as_reader_once(make_napari_viewer, tmp_path, monkeypatch,
-                                                  qtbot):
+def test_first_panel_offers_segkit_as_reader_once(make_napari_viewer, tmp_path, monkeypatch, qtbot):
     """The first segkit panel offers (once, remembered beside napari's settings) to make
     segkit the reader for TIFF, NIfTI and DICOM; accepting keeps a .tif's voxel size."""
     from napari import settings
@@ -117,8 +148,9 @@ def test_first_panel_offers_segkit_as_reader_once(make_napari_viewer, tmp_path, 
 
     from napari_segkit.widgets import MeasureWidget, ThresholdWidget, _reader_offer
 
-    monkeypatch.setattr(settings, "_SETTINGS",
-                        settings.NapariSettings(config_path=tmp_path / "settings.yaml"))
+    monkeypatch.setattr(
+        settings, "_SETTINGS", settings.NapariSettings(config_path=tmp_path / "settings.yaml")
+    )
     monkeypatch.setattr(_reader_offer, "_offered_this_session", False)
     shown = []
     monkeypatch.setattr(notification_manager, "dispatch", shown.append)
@@ -149,8 +181,9 @@ def test_no_offer_when_the_user_already_chose_a_reader(tmp_path, monkeypatch):
 
     from napari_segkit.widgets import _reader_offer
 
-    monkeypatch.setattr(settings, "_SETTINGS",
-                        settings.NapariSettings(config_path=tmp_path / "settings.yaml"))
+    monkeypatch.setattr(
+        settings, "_SETTINGS", settings.NapariSettings(config_path=tmp_path / "settings.yaml")
+    )
     settings.get_settings().plugins.extension2reader = {"*.tif": "napari"}
     monkeypatch.setattr(_reader_offer, "_offered_this_session", False)
     shown = []

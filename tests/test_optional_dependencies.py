@@ -28,8 +28,8 @@ def no_sklearn(monkeypatch):
 def ellipse(shape=(120, 140), seed=0):
     """A noisy bright ellipse (float32) and its mask."""
     rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:shape[0], :shape[1]]
-    truth = (yy - 60) ** 2 / 40 ** 2 + (xx - 70) ** 2 / 30 ** 2 < 1
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    truth = (yy - 60) ** 2 / 40**2 + (xx - 70) ** 2 / 30**2 < 1
     return (rng.normal(100, 20, shape) + 60 * truth).astype(np.float32), truth
 
 
@@ -71,8 +71,19 @@ def test_histogram_models_work_without_scikit_learn(no_sklearn):
 def test_the_command_line_says_it_in_one_line(no_sklearn, tmp_path, capsys):
     image, _ = ellipse()
     write(tmp_path / "image.tif", np.clip(image, 0, 255).astype(np.uint8))
-    code = cli.main(["run", "grab-cut", str(tmp_path / "image.tif"), "-o",
-                     str(tmp_path / "out.tif"), "--box", "15,35,105,105", "--model", "gmm"])
+    code = cli.main(
+        [
+            "run",
+            "grab-cut",
+            str(tmp_path / "image.tif"),
+            "-o",
+            str(tmp_path / "out.tif"),
+            "--box",
+            "15,35,105,105",
+            "--model",
+            "gmm",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1 and INSTALL in err and err.count("\n") == 1
     assert not (tmp_path / "out.tif").exists()
@@ -91,8 +102,9 @@ def test_scikit_learn_is_an_extra_that_all_and_testing_include():
 
 
 @pytest.mark.gui
-def test_the_graph_cut_panel_offers_gmm_and_says_what_to_install(no_sklearn, make_napari_viewer,
-                                                                  qtbot):
+def test_the_graph_cut_panel_offers_gmm_and_says_what_to_install(
+    no_sklearn, make_napari_viewer, qtbot
+):
     from gui_helpers import run_widget
 
     viewer = make_napari_viewer()

@@ -21,13 +21,17 @@ def test_report_without_a_callback_does_nothing():
     assert list(steps([1, 2])) == [1, 2]
 
 
-@pytest.mark.parametrize("call", [
-    lambda v, cb: sk.split_touching_objects(v.data, spacing=v.spacing, progress=cb),
-    lambda v, cb: sk.felzenszwalb(v.data, progress=cb),
-    lambda v, cb: sk.kmeans(v.data, k=2, progress=cb),
-    lambda v, cb: sk.chan_vese(v.data[12], iterations=10, progress=cb),
-    lambda v, cb: sk.postprocess.fill_holes(v.metadata["truth"], per_slice=True, progress=cb),
-], ids=["split", "felzenszwalb", "kmeans", "chan-vese", "fill-holes"])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda v, cb: sk.split_touching_objects(v.data, spacing=v.spacing, progress=cb),
+        lambda v, cb: sk.felzenszwalb(v.data, progress=cb),
+        lambda v, cb: sk.kmeans(v.data, k=2, progress=cb),
+        lambda v, cb: sk.chan_vese(v.data[12], iterations=10, progress=cb),
+        lambda v, cb: sk.postprocess.fill_holes(v.metadata["truth"], per_slice=True, progress=cb),
+    ],
+    ids=["split", "felzenszwalb", "kmeans", "chan-vese", "fill-holes"],
+)
 def test_methods_report_rising_progress_to_one(call):
     volume = nuclei_3d(touching=True)
     seen = []

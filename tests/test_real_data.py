@@ -14,12 +14,19 @@ MARGIN = 0.03
 
 #: instance F1 at IoU 0.5 recorded by benchmarks/bench_real_data.py (the defaults)
 RECORDED = {
-    "split_touching_objects": {"dsb2018": 0.71, "bbbc007": 0.92, "cells3d": 0.97,
-                               "stardist3d": 0.63},
-    "voronoi_otsu_labeling": {"dsb2018": 0.71, "bbbc007": 0.91, "cells3d": 0.97,
-                              "stardist3d": 0.57},
-    "find_seeds+watershed": {"dsb2018": 0.71, "bbbc007": 0.95, "cells3d": 0.74,
-                             "stardist3d": 0.44},
+    "split_touching_objects": {
+        "dsb2018": 0.71,
+        "bbbc007": 0.92,
+        "cells3d": 0.97,
+        "stardist3d": 0.63,
+    },
+    "voronoi_otsu_labeling": {
+        "dsb2018": 0.71,
+        "bbbc007": 0.91,
+        "cells3d": 0.97,
+        "stardist3d": 0.57,
+    },
+    "find_seeds+watershed": {"dsb2018": 0.71, "bbbc007": 0.95, "cells3d": 0.74, "stardist3d": 0.44},
     "threshold+label": {"dsb2018": 0.18, "bbbc007": 0.93, "cells3d": 0.05, "stardist3d": 0.05},
     "edge_regions": {"dsb2018": 0.30, "bbbc007": 0.47, "cells3d": 0.23, "stardist3d": 0.00},
     "felzenszwalb": {"dsb2018": 0.29, "bbbc007": 0.24, "cells3d": 0.00, "stardist3d": 0.00},
@@ -47,16 +54,26 @@ ADAPTIVE_DICE = {"dsb2018": 0.88, "bbbc007": 0.72, "cells3d": 0.92, "stardist3d"
 
 def test_adaptive_threshold_defaults_keep_their_recorded_dice(data):
     for dataset, items in data.items():
-        dice = np.mean([rd.scores(sk.adaptive_threshold(im, spacing=sp).astype(np.int32),
-                                  lab)[1] for im, lab, sp in items])
+        dice = np.mean(
+            [
+                rd.scores(sk.adaptive_threshold(im, spacing=sp).astype(np.int32), lab)[1]
+                for im, lab, sp in items
+            ]
+        )
         assert dice >= ADAPTIVE_DICE[dataset] - MARGIN, (dataset, dice)
 
 
 #: recipes that promise no object below a tenth of the typical size at their defaults
 #: (threshold+label and find_seeds+watershed are compositions of primitives, which keep every
 #: part; felzenszwalb works plane by plane, so only its 2D results are sized here)
-SIZED = ["split_touching_objects", "voronoi_otsu_labeling", "kmeans (instance)",
-         "edge_regions", "split_and_merge", "felzenszwalb"]
+SIZED = [
+    "split_touching_objects",
+    "voronoi_otsu_labeling",
+    "kmeans (instance)",
+    "edge_regions",
+    "split_and_merge",
+    "felzenszwalb",
+]
 
 
 @pytest.mark.parametrize("recipe", SIZED)
@@ -65,8 +82,7 @@ def test_no_object_below_a_tenth_of_the_typical_size(data, recipe):
 
     for dataset, items in data.items():
         image, _, spacing = items[0]
-        if image.ndim == 3 and recipe in ("kmeans (instance)", "split_and_merge",
-                                          "felzenszwalb"):
+        if image.ndim == 3 and recipe in ("kmeans (instance)", "split_and_merge", "felzenszwalb"):
             continue  # slow in 3D (k-means, split-and-merge) or plane by plane
         labels = rd.RECIPES[recipe](image, spacing)
         voxel = np.prod(spacing) if spacing else 1.0

@@ -54,8 +54,17 @@ def test_a_new_method_is_a_command_with_typed_options(added, tmp_path):
     image = np.zeros((16, 16), np.uint8)
     image[4:8, 4:8] = 200
     tifffile.imwrite(tmp_path / "in.tif", image)
-    code = cli.main(["run", "brightest-region", str(tmp_path / "in.tif"), "-o",
-                     str(tmp_path / "out.tif"), "--level", "0.25"])
+    code = cli.main(
+        [
+            "run",
+            "brightest-region",
+            str(tmp_path / "in.tif"),
+            "-o",
+            str(tmp_path / "out.tif"),
+            "--level",
+            "0.25",
+        ]
+    )
     assert code == 0
     labels = np.asarray(io.read(tmp_path / "out.tif").data)
     np.testing.assert_array_equal(labels, brightest_region(image, level=0.25))
@@ -79,14 +88,45 @@ def test_a_new_method_is_offered_by_its_panel_with_documented_choices(added, qtb
 
 def test_every_labels_method_is_a_command_under_its_old_name_too():
     commands = cli.classic_commands()
-    old = {"split", "voronoi-otsu", "edges", "kmeans", "fuzzy-cmeans", "mean-shift", "slic",
-           "felzenszwalb", "normalized-cut", "split-merge", "chan-vese", "geodesic",
-           "watershed", "region-grow", "graph-cut", "grow-from-seeds", "grab-cut",
-           "fill-holes", "remove-small", "remove-small-holes", "morphology", "expand",
-           "smooth", "clear-border", "relabel", "keep-largest", "fill-between-slices"}
+    old = {
+        "split",
+        "voronoi-otsu",
+        "edges",
+        "kmeans",
+        "fuzzy-cmeans",
+        "mean-shift",
+        "slic",
+        "felzenszwalb",
+        "normalized-cut",
+        "split-merge",
+        "chan-vese",
+        "geodesic",
+        "watershed",
+        "region-grow",
+        "graph-cut",
+        "grow-from-seeds",
+        "grab-cut",
+        "fill-holes",
+        "remove-small",
+        "remove-small-holes",
+        "morphology",
+        "expand",
+        "smooth",
+        "clear-border",
+        "relabel",
+        "keep-largest",
+        "fill-between-slices",
+    }
     assert old <= set(commands)
-    values = {"threshold_value", "adaptive_threshold_map", "fuzzy_memberships", "edge_map",
-              "distance_transform", "estimate_object_size", "measure"}
+    values = {
+        "threshold_value",
+        "adaptive_threshold_map",
+        "fuzzy_memberships",
+        "edge_map",
+        "distance_transform",
+        "estimate_object_size",
+        "measure",
+    }
     assert not {f.__name__ for f in commands.values()} & values  # not labels
 
 

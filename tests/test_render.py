@@ -8,8 +8,8 @@ def test_montage_places_tiles_under_their_names():
     picture = montage(tiles, ["a", "b", "c"], columns=2)
     band = picture.shape[0] // 2 - 40 - 3  # rows of (band + 40 + gap)
     assert picture.shape[1] == 2 * 60 + 2 * 3
-    assert (picture[band:band + 40, :60] == 0).all()
-    assert (picture[band:band + 40, 63:123] == 100).all()
+    assert (picture[band : band + 40, :60] == 0).all()
+    assert (picture[band : band + 40, 63:123] == 100).all()
     assert (picture[:band, :60] < 128).any()  # the name is drawn in the band
 
 

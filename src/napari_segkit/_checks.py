@@ -21,9 +21,17 @@ import numpy as np
 _BAD_KINDS = {"c": "complex", "O": "object", "S": "bytes", "U": "string", "V": "record"}
 
 
-def check_number(name: str, value: Any, *, minimum: float | None = None,
-                 above: float | None = None, maximum: float | None = None,
-                 below: float | None = None, integer: bool = False, optional: bool = False):
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    minimum: float | None = None,
+    above: float | None = None,
+    maximum: float | None = None,
+    below: float | None = None,
+    integer: bool = False,
+    optional: bool = False,
+):
     """``value`` as a float (an int with ``integer``), refused unless finite and in range.
 
     ``minimum``/``maximum`` are inclusive bounds, ``above``/``below`` exclusive ones;
@@ -43,9 +51,12 @@ def check_number(name: str, value: Any, *, minimum: float | None = None,
         value = int(value)
     else:
         value = float(value)
-    if ((minimum is not None and value < minimum) or (above is not None and value <= above)
-            or (maximum is not None and value > maximum)
-            or (below is not None and value >= below)):
+    if (
+        (minimum is not None and value < minimum)
+        or (above is not None and value <= above)
+        or (maximum is not None and value > maximum)
+        or (below is not None and value >= below)
+    ):
         raise ValueError(f"{name} must be {allowed}, got {value:g}")
     return value
 
@@ -58,8 +69,11 @@ def check_numbers(name: str, values: Any, **bounds) -> tuple:
 
 
 def _range_text(minimum, above, maximum, below) -> str:
-    parts = [f"{sign} {bound:g}" for sign, bound in
-             (("≥", minimum), (">", above), ("≤", maximum), ("<", below)) if bound is not None]
+    parts = [
+        f"{sign} {bound:g}"
+        for sign, bound in (("≥", minimum), (">", above), ("≤", maximum), ("<", below))
+        if bound is not None
+    ]
     return " " + " and ".join(parts) if parts else ""
 
 
@@ -68,11 +82,14 @@ def check_connectivity(connectivity: Any, ndim: int, *, optional: bool = False):
     if connectivity is None and optional:
         return None
     try:
-        return check_number("connectivity", connectivity, minimum=1, maximum=max(ndim, 1),
-                            integer=True)
+        return check_number(
+            "connectivity", connectivity, minimum=1, maximum=max(ndim, 1), integer=True
+        )
     except ValueError:
-        raise ValueError(f"connectivity must be an integer from 1 to {ndim} (the image's "
-                         f"axes), got {connectivity}") from None
+        raise ValueError(
+            f"connectivity must be an integer from 1 to {ndim} (the image's "
+            f"axes), got {connectivity}"
+        ) from None
 
 
 def check_choice(name: str, value: Any, choices) -> Any:
@@ -87,30 +104,33 @@ def check_array(name: str, array: Any) -> None:
     complex, object, text or record dtype, no axes or an axis of length 0. Reads only the
     dtype and shape (dask and zarr stay lazy; lists are converted to look)."""
     if isinstance(array, (str, bytes)) or array is None or isinstance(array, dict):
-        raise TypeError(f"{name} must be an array (NumPy, CuPy, dask or zarr), got "
-                        f"{type(array).__name__}")
+        raise TypeError(
+            f"{name} must be an array (NumPy, CuPy, dask or zarr), got {type(array).__name__}"
+        )
     if not (hasattr(array, "dtype") and hasattr(array, "shape")):
         array = np.asarray(array)
     kind = np.dtype(array.dtype).kind
     if kind in _BAD_KINDS:
         message = f"{name} has {_BAD_KINDS[kind]} values ({array.dtype}); segmentation needs"
         if kind == "c":
-            raise ValueError(f"{message} real numbers: pass the magnitude (np.abs) or the "
-                             "real part explicitly")
+            raise ValueError(
+                f"{message} real numbers: pass the magnitude (np.abs) or the real part explicitly"
+            )
         raise ValueError(f"{message} numbers (an integer, float or bool array)")
     if len(array.shape) == 0:
         raise ValueError(f"{name} must have at least one axis, got a single value")
     if 0 in tuple(array.shape):
-        raise ValueError(f"{name} is empty: its shape {tuple(array.shape)} has an axis of "
-                         "length 0")
+        raise ValueError(f"{name} is empty: its shape {tuple(array.shape)} has an axis of length 0")
 
 
 def check_same_shape(name: str, array: Any, shape) -> None:
     """``array`` (e.g. a mask given with an image) must have ``shape``."""
     found = tuple(np.shape(array))
     if found != tuple(shape):
-        raise ValueError(f"{name} has shape {found}, but the image has {tuple(shape)}; give "
-                         "one of the image's shape")
+        raise ValueError(
+            f"{name} has shape {found}, but the image has {tuple(shape)}; give "
+            "one of the image's shape"
+        )
 
 
 def check_range(name: str, value: Any, *, optional: bool = True):
@@ -141,5 +161,6 @@ def require(modules: dict, *, extra: str, what: str, hint: str = "") -> list:
     if missing:
         raise MissingDependency(
             f"{what} needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'}"
-            f' not installed: pip install "napari-segkit[{extra}]"{hint}') from None
+            f' not installed: pip install "napari-segkit[{extra}]"{hint}'
+        ) from None
     return found

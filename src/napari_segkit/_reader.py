@@ -71,6 +71,9 @@ def _split_channels(volume: Volume, data, kwargs: dict, channel: int) -> list[tu
     keep = [i for i in range(len(volume.spacing)) if i != channel]
     for key in ("scale", "translate", "units", "axis_labels"):
         kwargs[key] = tuple(kwargs[key][i] for i in keep)
-    kwargs.update(channel_axis=channel, name=[f"{volume.name} [{n}]" for n in names],
-                  metadata=[kwargs["metadata"]] * count)
+    kwargs.update(
+        channel_axis=channel,
+        name=[f"{volume.name} [{n}]" for n in names],
+        metadata=[kwargs["metadata"]] * count,
+    )
     return [(data, kwargs, "image")]

@@ -7,8 +7,14 @@ import numpy as np
 from .io import Volume, write
 
 #: napari reports units by their pint names; the writers know the short ones
-_SHORT_UNITS = {"micrometer": "µm", "millimeter": "mm", "nanometer": "nm", "meter": "m",
-                "second": "s", "millisecond": "ms"}
+_SHORT_UNITS = {
+    "micrometer": "µm",
+    "millimeter": "mm",
+    "nanometer": "nm",
+    "meter": "m",
+    "second": "s",
+    "millisecond": "ms",
+}
 
 
 class LabelsNotWritten(RuntimeError):
@@ -38,13 +44,18 @@ def like_layer(data: np.ndarray, meta: dict) -> Volume:
     ndim = data.ndim
     source = dict((meta.get("metadata") or {}).get("segkit_source") or {})
     labels = [str(a) for a in (meta.get("axis_labels") or ())]
-    axes = "".join(labels) if set(labels) <= set("TCZYX") and len(labels) == ndim \
-        else "ZYX"[-ndim:] if ndim <= 3 else "TZYX"[-ndim:]
+    axes = (
+        "".join(labels)
+        if set(labels) <= set("TCZYX") and len(labels) == ndim
+        else "ZYX"[-ndim:]
+        if ndim <= 3
+        else "TZYX"[-ndim:]
+    )
     units = tuple(_SHORT_UNITS.get(str(u), str(u)) for u in meta.get("units") or ("pixel",) * ndim)
     spacing = tuple(float(s) for s in meta.get("scale") or (1.0,) * ndim)
     origin = tuple(float(t) for t in meta.get("translate") or (0.0,) * ndim)
     affine = source.pop("affine", None)
     space = source.pop("space", "")
     if affine is not None and np.shape(affine) != (ndim + 1, ndim + 1):
-        affine = np.asarray(affine)[-(ndim + 1):, -(ndim + 1):] if len(affine) > ndim else None
+        affine = np.asarray(affine)[-(ndim + 1) :, -(ndim + 1) :] if len(affine) > ndim else None
     return Volume(data, axes, spacing, origin, units, source, affine=affine, space=space)

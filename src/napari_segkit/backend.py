@@ -244,8 +244,10 @@ def last_device() -> str | None:
 
 def _is_out_of_memory(err: BaseException) -> bool:
     """CuPy's (and its CUDA backend's) out-of-memory errors, and only those."""
-    return (type(err).__name__ == "OutOfMemoryError"
-            and type(err).__module__.split(".")[0] in ("cupy", "cupy_backends"))
+    return type(err).__name__ == "OutOfMemoryError" and type(err).__module__.split(".")[0] in (
+        "cupy",
+        "cupy_backends",
+    )
 
 
 def on_device(func: Callable) -> Callable:
@@ -318,8 +320,10 @@ def cpu_only(func: Callable) -> Callable:
         if lazy is not None:
             return lazy(image, *args, device=device, progress=progress, **kwargs)
         if device == "gpu":
-            raise GPUUnavailableError(f"{func.__name__} runs on the CPU only (no GPU path "
-                                      "yet); use device='auto' or 'cpu'")
+            raise GPUUnavailableError(
+                f"{func.__name__} runs on the CPU only (no GPU path "
+                "yet); use device='auto' or 'cpu'"
+            )
         with reporting(progress):
             result = func(to_host(image), *args, **kwargs)
             if progress is not None:  # not for a call nested in another method
@@ -337,10 +341,17 @@ def run_signature(func: Callable) -> inspect.Signature:
     signature = inspect.signature(func)
     params = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
     rest = [p for p in signature.parameters.values() if p.kind is p.VAR_KEYWORD]
-    added = [inspect.Parameter("device", inspect.Parameter.KEYWORD_ONLY, default="auto",
-                               annotation=Device),
-             inspect.Parameter("progress", inspect.Parameter.KEYWORD_ONLY, default=None,
-                               annotation="Callable[[float], None] | None")]
+    added = [
+        inspect.Parameter(
+            "device", inspect.Parameter.KEYWORD_ONLY, default="auto", annotation=Device
+        ),
+        inspect.Parameter(
+            "progress",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation="Callable[[float], None] | None",
+        ),
+    ]
     params += [p for p in added if p.name not in signature.parameters]
     return signature.replace(parameters=params + rest)
 
@@ -360,9 +371,11 @@ _loading = threading.Lock()
 
 def lazy_version_of(public: Callable) -> Callable:
     """Register the decorated function as what ``public`` does with a dask array."""
+
     def register(implementation: Callable) -> Callable:
         LAZY[_key(public)] = implementation
         return implementation
+
     return register
 
 

@@ -56,8 +56,15 @@ def _options(function) -> dict[str, type]:
             found[name] = type(p.default)
         else:
             text = str(p.annotation)
-            found[name] = int if text.startswith("int") else str if text.startswith("str") \
-                else tuple if text.startswith("tuple") else float
+            found[name] = (
+                int
+                if text.startswith("int")
+                else str
+                if text.startswith("str")
+                else tuple
+                if text.startswith("tuple")
+                else float
+            )
     return found
 
 
@@ -68,10 +75,12 @@ def classic_commands() -> dict[str, Callable]:
     becomes a command without an edit here."""
     from . import methods
 
-    found = {_SHORT_NAMES.get(name, name.replace("_", "-")): function
-             for module in (*methods.FAMILIES, methods.postprocess)
-             for name, function in methods.label_methods(module).items()
-             if name not in _OWN_COMMANDS}
+    found = {
+        _SHORT_NAMES.get(name, name.replace("_", "-")): function
+        for module in (*methods.FAMILIES, methods.postprocess)
+        for name, function in methods.label_methods(module).items()
+        if name not in _OWN_COMMANDS
+    }
     return dict(sorted(found.items()))
 
 
@@ -88,15 +97,43 @@ def _methods() -> dict:
 
     functions = classic_commands()
     return {
-        "threshold": (methods.threshold, {"method": str, "value": float, "percentile": float,
-                                          "classes": int, "nbins": int, **_COMMON}),
-        "adaptive": (methods.adaptive_threshold, {
-            "method": str, "block_size": float, "physical": bool, "offset": float, "k": float,
-            "r": float, "contrast": float, **_COMMON}),
+        "threshold": (
+            methods.threshold,
+            {
+                "method": str,
+                "value": float,
+                "percentile": float,
+                "classes": int,
+                "nbins": int,
+                **_COMMON,
+            },
+        ),
+        "adaptive": (
+            methods.adaptive_threshold,
+            {
+                "method": str,
+                "block_size": float,
+                "physical": bool,
+                "offset": float,
+                "k": float,
+                "r": float,
+                "contrast": float,
+                **_COMMON,
+            },
+        ),
         **{name: (function, _options(function)) for name, function in functions.items()},
         # --model: a folder from `segkit train` or the widget, a MONAI bundle or TorchScript
-        "unet": (unet.predict, {"model": Path, "tile": int, "overlap": float, "slices": bool,
-                                "min_size": float, "batch_size": int}),
+        "unet": (
+            unet.predict,
+            {
+                "model": Path,
+                "tile": int,
+                "overlap": float,
+                "slices": bool,
+                "min_size": float,
+                "batch_size": int,
+            },
+        ),
     }
 
 
@@ -109,16 +146,19 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-_TRUST_HELP = ("allow a MONAI bundle or TorchScript --model to run its code on this computer "
-               "(give it only for a model from a source you trust; a segkit model folder "
-               "never needs it)")
+_TRUST_HELP = (
+    "allow a MONAI bundle or TorchScript --model to run its code on this computer "
+    "(give it only for a model from a source you trust; a segkit model folder "
+    "never needs it)"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="segkit: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="segkit: %(message)s"
+    )
     if args.command != "run" and extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     from ._checks import MissingDependency
@@ -165,129 +205,210 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="segkit", description="Segment scientific and medical images (napari-segkit).")
+        prog="segkit", description="Segment scientific and medical images (napari-segkit)."
+    )
     parser.add_argument("--version", action="version", version=f"napari-segkit {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="say what is done and where")
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser(
-        "run", help="segment a file and write labels", allow_abbrev=False,  # --mode ≠ --model
+        "run",
+        help="segment a file and write labels",
+        allow_abbrev=False,  # --mode ≠ --model
         description="Segment INPUT with METHOD and write labels to OUTPUT. Method parameters "
         "are given as --name value, e.g. `segkit run threshold cells.tif -o labels.tif "
         "--method li --dark`.",
-        add_arguments=_run_options)
+        add_arguments=_run_options,
+    )
 
     sub.add_parser(
-        "train", help="train a U-Net (MONAI) on images and labels, save it as a folder",
+        "train",
+        help="train a U-Net (MONAI) on images and labels, save it as a folder",
         description="Train a network on pairs of --image and --labels files (in order) and "
         "write the model folder MODEL. What the labels are is guessed by default: many ids "
         "are objects, strokes with 2 = background are scribbles (0 = not labelled), else "
         "classes (0 = background). Trains for --time-limit seconds (default 120) unless "
         "--epochs is given. Each epoch's loss and validation Dice are printed.",
-        add_arguments=_train_options)
+        add_arguments=_train_options,
+    )
 
     measure = sub.add_parser(
-        "measure", help="measure every object of a label image; write a CSV table",
+        "measure",
+        help="measure every object of a label image; write a CSV table",
         description="One row per object of LABELS: size, centroid, bounding box, shape and "
         "(with --image) intensity per channel, in the labels file's physical units "
-        "(see docs/measure.md).")
+        "(see docs/measure.md).",
+    )
     measure.add_argument("labels", type=Path, metavar="LABELS")
-    measure.add_argument("--image", type=Path, metavar="IMAGE",
-                         help="intensities of the same shape (per channel: mean, min, max, "
-                         "std, sum)")
+    measure.add_argument(
+        "--image",
+        type=Path,
+        metavar="IMAGE",
+        help="intensities of the same shape (per channel: mean, min, max, std, sum)",
+    )
     measure.add_argument("-o", "--output", type=Path, required=True, metavar="TABLE.csv")
-    measure.add_argument("--spacing", type=float, nargs="+", metavar="S",
-                         help="voxel size per axis (default: the labels file's)")
+    measure.add_argument(
+        "--spacing",
+        type=float,
+        nargs="+",
+        metavar="S",
+        help="voxel size per axis (default: the labels file's)",
+    )
     measure.add_argument("--overwrite", action="store_true", help="replace TABLE.csv")
     measure.set_defaults(handler=_measure)
 
     info = sub.add_parser("info", help="describe an image file: shape, dtype, voxel size, axes")
-    info.add_argument("input", type=Path, metavar="INPUT",
-                      help="a TIFF, NIfTI, DICOM file or a folder of DICOM series")
+    info.add_argument(
+        "input",
+        type=Path,
+        metavar="INPUT",
+        help="a TIFF, NIfTI, DICOM file or a folder of DICOM series",
+    )
     info.set_defaults(handler=_info)
 
     evaluate = sub.add_parser(
-        "eval", help="compare labels with a reference: per class or per object",
+        "eval",
+        help="compare labels with a reference: per class or per object",
         description="Compare PRED with REF (two label files, or two folders of files with "
         "matching names) and print a summary; -o writes the per-class or per-object table "
         "as CSV. Distances are in the reference file's physical units unless --spacing "
-        "is given.")
+        "is given.",
+    )
     evaluate.add_argument("prediction", type=Path, metavar="PRED")
     evaluate.add_argument("reference", type=Path, metavar="REF")
-    evaluate.add_argument("--mode", choices=("semantic", "instance"), default="instance",
-                          help="instance (objects matched by IoU; default) or semantic "
-                          "(class ids)")
-    evaluate.add_argument("--spacing", type=float, nargs="+", metavar="S",
-                          help="voxel size per axis (one number for all)")
-    evaluate.add_argument("--tolerance", type=float, default=1.0,
-                          help="boundary F1 tolerance in the spacing's units (default 1)")
-    evaluate.add_argument("-o", "--output", type=Path, metavar="TABLE.csv",
-                          help="write the table as CSV")
+    evaluate.add_argument(
+        "--mode",
+        choices=("semantic", "instance"),
+        default="instance",
+        help="instance (objects matched by IoU; default) or semantic (class ids)",
+    )
+    evaluate.add_argument(
+        "--spacing",
+        type=float,
+        nargs="+",
+        metavar="S",
+        help="voxel size per axis (one number for all)",
+    )
+    evaluate.add_argument(
+        "--tolerance",
+        type=float,
+        default=1.0,
+        help="boundary F1 tolerance in the spacing's units (default 1)",
+    )
+    evaluate.add_argument(
+        "-o", "--output", type=Path, metavar="TABLE.csv", help="write the table as CSV"
+    )
     evaluate.add_argument("--overwrite", action="store_true", help="replace TABLE.csv")
     evaluate.set_defaults(handler=_eval)
 
-    sub.add_parser("demo", help="segment the built-in samples (no files needed)",
-                   add_arguments=_demo_options)
+    sub.add_parser(
+        "demo", help="segment the built-in samples (no files needed)", add_arguments=_demo_options
+    )
     return parser
 
 
 def _run_options(run: argparse.ArgumentParser) -> None:
     """`segkit run`'s options; the epilog lists every method's parameters."""
-    run.epilog = "; ".join(
-        f"{m} parameters: " + (", ".join(f"--{p} ({t.__name__})" for p, t
-                                         in types.items()) or "none")
-        for m, (_, types) in _methods().items()
-    ) + ". --physical: --block_size in the file's physical units (µm) instead of pixels."
-    run.add_argument("method", metavar="METHOD|RECIPE.yaml",
-                     help=f"one of: {', '.join(sorted(method_names()))}; or a recipe file (.yaml, "
-                     "see docs/measure.md)")
-    run.add_argument("input", type=str, nargs="+", metavar="INPUT",
-                     help="image file(s); with -o OUTDIR also folders (their image files) "
-                     "and globs such as 'data/*.tif'")
-    run.add_argument("-o", "--output", type=Path, required=True, metavar="OUTPUT",
-                     help="labels file: .tif (ImageJ/OME-TIFF, keeps voxel size), .nii/.nii.gz "
-                     "(overlays on the source in ITK-SNAP/Slicer), .png (2D) or .zarr "
-                     "(OME-Zarr, NGFF 0.4); IMAGE.zarr/labels/NAME adds the labels to the "
-                     "OME-Zarr image IMAGE.zarr as its label image NAME (NGFF labels, in the "
-                     "image's version and levels); or a folder (no extension, or existing) for "
-                     "a batch: one NAME_labels file per input")
-    run.add_argument("--measure", action="store_true",
-                     help="batch: also write NAME_measure.csv per input (see `segkit measure`) "
-                     "and summary.csv (objects, size statistics per file)")
+    run.epilog = (
+        "; ".join(
+            f"{m} parameters: "
+            + (", ".join(f"--{p} ({t.__name__})" for p, t in types.items()) or "none")
+            for m, (_, types) in _methods().items()
+        )
+        + ". --physical: --block_size in the file's physical units (µm) instead of pixels."
+    )
+    run.add_argument(
+        "method",
+        metavar="METHOD|RECIPE.yaml",
+        help=f"one of: {', '.join(sorted(method_names()))}; or a recipe file (.yaml, "
+        "see docs/measure.md)",
+    )
+    run.add_argument(
+        "input",
+        type=str,
+        nargs="+",
+        metavar="INPUT",
+        help="image file(s); with -o OUTDIR also folders (their image files) "
+        "and globs such as 'data/*.tif'",
+    )
+    run.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        metavar="OUTPUT",
+        help="labels file: .tif (ImageJ/OME-TIFF, keeps voxel size), .nii/.nii.gz "
+        "(overlays on the source in ITK-SNAP/Slicer), .png (2D) or .zarr "
+        "(OME-Zarr, NGFF 0.4); IMAGE.zarr/labels/NAME adds the labels to the "
+        "OME-Zarr image IMAGE.zarr as its label image NAME (NGFF labels, in the "
+        "image's version and levels); or a folder (no extension, or existing) for "
+        "a batch: one NAME_labels file per input",
+    )
+    run.add_argument(
+        "--measure",
+        action="store_true",
+        help="batch: also write NAME_measure.csv per input (see `segkit measure`) "
+        "and summary.csv (objects, size statistics per file)",
+    )
     _series_option(run)
-    run.add_argument("--seeds", type=Path, metavar="SEEDS",
-                     help="for graph-cut and grow-from-seeds (scribbles: 1 object, 2 "
-                     "background, 3… more classes; grab-cut: optional strokes), watershed, "
-                     "region-grow, chan-vese and geodesic: a label image of INPUT's shape "
-                     "(each id one seed) or a CSV file of points, one row "
-                     "per seed, voxel indices in axis order (z,y,x); a header row is skipped")
-    run.add_argument("--instances", action=argparse.BooleanOptionalAction, default=None,
-                     help="number each connected object (default; unet: split touching "
-                     "objects, the default for a model trained on objects); --no-instances "
-                     "writes 0/1 (unet: class ids)")
-    run.add_argument("--min-size", type=float, metavar="S",
-                     help="remove objects smaller than S (voxels, or µm²/µm³ when the file "
-                     "has a voxel size)")
+    run.add_argument(
+        "--seeds",
+        type=Path,
+        metavar="SEEDS",
+        help="for graph-cut and grow-from-seeds (scribbles: 1 object, 2 "
+        "background, 3… more classes; grab-cut: optional strokes), watershed, "
+        "region-grow, chan-vese and geodesic: a label image of INPUT's shape "
+        "(each id one seed) or a CSV file of points, one row "
+        "per seed, voxel indices in axis order (z,y,x); a header row is skipped",
+    )
+    run.add_argument(
+        "--instances",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="number each connected object (default; unet: split touching "
+        "objects, the default for a model trained on objects); --no-instances "
+        "writes 0/1 (unet: class ids)",
+    )
+    run.add_argument(
+        "--min-size",
+        type=float,
+        metavar="S",
+        help="remove objects smaller than S (voxels, or µm²/µm³ when the file has a voxel size)",
+    )
     _device_option(run)
     run.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     run.add_argument("--trust-code", action="store_true", help="unet: " + _TRUST_HELP)
     scale = run.add_argument_group(
-        "images larger than memory", "Run block by block on dask (for threshold, adaptive, "
+        "images larger than memory",
+        "Run block by block on dask (for threshold, adaptive, "
         "label clean-up and morphology): on when any of these is given, when OUTPUT is "
         ".zarr, or when INPUT opens lazily (large TIFF, OME-Zarr). Labels are joined "
-        "across blocks; .zarr and .tif outputs are written block by block with a pyramid.")
-    scale.add_argument("--scheduler", metavar="ADDRESS",
-                       help="threads (default: this process), local (a LocalCluster of "
-                       "--workers processes) or a running cluster's address, "
-                       "e.g. tcp://10.0.0.5:8786")
-    scale.add_argument("--workers", type=int, metavar="N",
-                       help="threads, or LocalCluster processes (default: cores; local: 2)")
-    scale.add_argument("--memory-limit", metavar="SIZE",
-                       help="memory per LocalCluster worker, e.g. 2GB (it spills to disk, "
-                       "then pauses, beyond it)")
-    scale.add_argument("--chunks", type=int, metavar="N",
-                       help="block edge in voxels (default: the file's own chunks, else "
-                       "1024 in 2D and 128 in 3D)")
+        "across blocks; .zarr and .tif outputs are written block by block with a pyramid.",
+    )
+    scale.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="threads (default: this process), local (a LocalCluster of "
+        "--workers processes) or a running cluster's address, "
+        "e.g. tcp://10.0.0.5:8786",
+    )
+    scale.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="threads, or LocalCluster processes (default: cores; local: 2)",
+    )
+    scale.add_argument(
+        "--memory-limit",
+        metavar="SIZE",
+        help="memory per LocalCluster worker, e.g. 2GB (it spills to disk, then pauses, beyond it)",
+    )
+    scale.add_argument(
+        "--chunks",
+        type=int,
+        metavar="N",
+        help="block edge in voxels (default: the file's own chunks, else 1024 in 2D and 128 in 3D)",
+    )
     run.set_defaults(handler=_run)
 
 
@@ -295,34 +416,67 @@ def _train_options(train: argparse.ArgumentParser) -> None:
     """`segkit train`'s options (their choices come from the U-Net package)."""
     from . import unet
 
-    train.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL",
-                       help="the model folder to write")
+    train.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        metavar="MODEL",
+        help="the model folder to write",
+    )
     train.add_argument("--image", type=Path, action="append", required=True, metavar="IMAGE")
     train.add_argument("--labels", type=Path, action="append", required=True, metavar="LABELS")
-    train.add_argument("--labels-are", choices=unet.LABELS_ARE, default="auto",
-                       help="auto (default: guessed), scribbles (0 = not labelled, "
-                       "2 = background), classes (every pixel, 0 = background) or objects "
-                       "(instance ids: learns to split touching objects)")
+    train.add_argument(
+        "--labels-are",
+        choices=unet.LABELS_ARE,
+        default="auto",
+        help="auto (default: guessed), scribbles (0 = not labelled, "
+        "2 = background), classes (every pixel, 0 = background) or objects "
+        "(instance ids: learns to split touching objects)",
+    )
     train.add_argument("--architecture", choices=unet.ARCHITECTURES, default="unet")
-    train.add_argument("--spatial-dims", type=int, choices=(2, 3),
-                       help="2 trains on the slices of 3D stacks (default: the images' own)")
-    train.add_argument("--time-limit", type=float, metavar="SECONDS",
-                       help="train this long, then keep the best model (default 120 s "
-                       "without --epochs)")
+    train.add_argument(
+        "--spatial-dims",
+        type=int,
+        choices=(2, 3),
+        help="2 trains on the slices of 3D stacks (default: the images' own)",
+    )
+    train.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="SECONDS",
+        help="train this long, then keep the best model (default 120 s without --epochs)",
+    )
     train.add_argument("--epochs", type=int, help="stop after this many epochs")
-    train.add_argument("--steps", type=int, help="batches per epoch (default: a tenth of "
-                       "--time-limit, or 16 with --epochs alone)")
-    train.add_argument("--patch-size", type=int, nargs="+", metavar="N",
-                       help="training patch (default up to 96² or 48³ on the CPU, 128² or "
-                       "64³ on a GPU)")
+    train.add_argument(
+        "--steps",
+        type=int,
+        help="batches per epoch (default: a tenth of --time-limit, or 16 with --epochs alone)",
+    )
+    train.add_argument(
+        "--patch-size",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="training patch (default up to 96² or 48³ on the CPU, 128² or 64³ on a GPU)",
+    )
     train.add_argument("--loss", choices=unet.LOSSES, default="dicece")
-    train.add_argument("--validation", type=float, default=0.2,
-                       help="share of labelled voxels held out (default 0.2; 0: none)")
-    train.add_argument("--patience", type=int, default=15,
-                       help="stop after this many epochs without a better validation Dice")
+    train.add_argument(
+        "--validation",
+        type=float,
+        default=0.2,
+        help="share of labelled voxels held out (default 0.2; 0: none)",
+    )
+    train.add_argument(
+        "--patience",
+        type=int,
+        default=15,
+        help="stop after this many epochs without a better validation Dice",
+    )
     train.add_argument("--resume", type=Path, metavar="MODEL", help="go on training this model")
-    train.add_argument("--trust-code", action="store_true",
-                       help=_TRUST_HELP.replace("--model", "--resume model"))
+    train.add_argument(
+        "--trust-code", action="store_true", help=_TRUST_HELP.replace("--model", "--resume model")
+    )
     train.add_argument("--seed", type=int, default=0)
     _device_option(train)
     train.add_argument("--overwrite", action="store_true", help="replace MODEL if it exists")
@@ -333,30 +487,47 @@ def _demo_options(demo: argparse.ArgumentParser) -> None:
     """`segkit demo`'s options (--sample lists the demo's samples)."""
     from .demo import DEMO_SAMPLES
 
-    demo.add_argument("--out", type=Path,
-                      help="folder for labels and overview PNGs (default: ./segkit-demo, or "
-                      "./segkit-demo-2, -3, … when it holds earlier results)")
-    demo.add_argument("--overwrite", action="store_true",
-                      help="replace earlier demo results in --out")
-    demo.add_argument("--gui", action="store_true",
-                      help="open napari with one sample and the Threshold widget instead")
-    demo.add_argument("--sample", choices=sorted(DEMO_SAMPLES),
-                      help="only this sample (default: all; with --gui: nuclei_2d)")
+    demo.add_argument(
+        "--out",
+        type=Path,
+        help="folder for labels and overview PNGs (default: ./segkit-demo, or "
+        "./segkit-demo-2, -3, … when it holds earlier results)",
+    )
+    demo.add_argument(
+        "--overwrite", action="store_true", help="replace earlier demo results in --out"
+    )
+    demo.add_argument(
+        "--gui",
+        action="store_true",
+        help="open napari with one sample and the Threshold widget instead",
+    )
+    demo.add_argument(
+        "--sample",
+        choices=sorted(DEMO_SAMPLES),
+        help="only this sample (default: all; with --gui: nuclei_2d)",
+    )
     _device_option(demo)
     demo.set_defaults(handler=_demo)
 
 
 def _series_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--series", metavar="N|TEXT",
-                        help="for a folder with several DICOM series: the series number, or "
-                        "text found in its description (see `segkit info FOLDER`)")
+    parser.add_argument(
+        "--series",
+        metavar="N|TEXT",
+        help="for a folder with several DICOM series: the series number, or "
+        "text found in its description (see `segkit info FOLDER`)",
+    )
 
 
 def _device_option(parser: argparse.ArgumentParser) -> None:
     from .backend import DEVICES
 
-    parser.add_argument("--device", choices=DEVICES, default="auto",
-                        help="where to compute: auto (GPU if one works), cpu or gpu")
+    parser.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="auto",
+        help="where to compute: auto (GPU if one works), cpu or gpu",
+    )
 
 
 def method_parameters(method: str, extra: list[str]) -> dict:
@@ -371,8 +542,10 @@ def method_parameters(method: str, extra: list[str]) -> dict:
         name, _, value = token[2:].partition("=")
         name = name.replace("-", "_")
         if name not in types:
-            raise ValueError(f"{method} has no parameter --{name}; it takes "
-                             + ", ".join(f"--{p}" for p in types))
+            raise ValueError(
+                f"{method} has no parameter --{name}; it takes "
+                + ", ".join(f"--{p}" for p in types)
+            )
         kind = types[name]
         if not value:
             has_value = i + 1 < len(extra) and not extra[i + 1].startswith("--")
@@ -407,8 +580,10 @@ def _run(args, extra) -> int:
     """`segkit run`: one file (the paths below), or a batch when OUTPUT is a folder."""
     recipe = _recipe_of(args.method)
     if recipe is None and args.method not in method_names():
-        raise ValueError(f"METHOD must be one of {', '.join(sorted(method_names()))} or a recipe "
-                         f"file (.yaml), not {args.method!r}")
+        raise ValueError(
+            f"METHOD must be one of {', '.join(sorted(method_names()))} or a recipe "
+            f"file (.yaml), not {args.method!r}"
+        )
     if _is_batch(args):
         return _batch(args, extra, recipe)
     if args.measure:
@@ -454,8 +629,12 @@ def _run_one(args, extra) -> int:
         if args.method == "adaptive":
             if params.pop("physical", False):
                 params["spacing"] = volume.spacing
-            result = function(volume.data, device=args.device, **params,
-                              progress=lambda f: bar.set_postfix_str(f"adaptive {f:.0%}"))
+            result = function(
+                volume.data,
+                device=args.device,
+                **params,
+                progress=lambda f: bar.set_postfix_str(f"adaptive {f:.0%}"),
+            )
             value = "local"
         else:
             result = function(volume.data, device=args.device, **params)
@@ -467,20 +646,27 @@ def _run_one(args, extra) -> int:
             bar.set_postfix_str("label")
             result = label(result, device=device)
             if args.min_size:
-                result = postprocess.remove_small_objects(result, args.min_size,
-                                                          spacing=_spacing_of(volume))
+                result = postprocess.remove_small_objects(
+                    result, args.min_size, spacing=_spacing_of(volume)
+                )
             bar.update()
         elif not semantic:
             result = result.astype(np.uint8)
         bar.set_postfix_str("write")
         write(args.output, result, like=volume, overwrite=args.overwrite)
         bar.update()
-    found = (f"{int(result.max())} objects" if args.instances and not semantic
-             else f"{int(result.max()) + 1} classes" if semantic
-             else f"{int(result.sum())} foreground pixels")
-    print(f"wrote {args.output}: {found}, threshold {value} "
-          f"({params.get('method', 'otsu' if args.method == 'threshold' else 'mean')}), "
-          f"{device}, {time.perf_counter() - start:.2f} s")
+    found = (
+        f"{int(result.max())} objects"
+        if args.instances and not semantic
+        else f"{int(result.max()) + 1} classes"
+        if semantic
+        else f"{int(result.sum())} foreground pixels"
+    )
+    print(
+        f"wrote {args.output}: {found}, threshold {value} "
+        f"({params.get('method', 'otsu' if args.method == 'threshold' else 'mean')}), "
+        f"{device}, {time.perf_counter() - start:.2f} s"
+    )
     return 0
 
 
@@ -500,16 +686,18 @@ def _run_recipe(args, extra, recipe) -> int:
     from .recipe import run_file
 
     if extra:
-        raise ValueError(f"a recipe takes no method parameters ({' '.join(extra)}); "
-                         "they are in the recipe file")
+        raise ValueError(
+            f"a recipe takes no method parameters ({' '.join(extra)}); they are in the recipe file"
+        )
     if args.output.exists() and not args.overwrite:
         raise FileExistsError(f"{args.output} already exists; add --overwrite to replace it")
     start = time.perf_counter()
-    result = run_file(recipe, args.input, args.output, overwrite=args.overwrite,
-                      series=args.series)
-    print(f"wrote {args.output}: largest id {int(result.max(initial=0))}, recipe "
-          f"{Path(args.method).name} ({len(recipe.steps)} steps), "
-          f"{time.perf_counter() - start:.2f} s")
+    result = run_file(recipe, args.input, args.output, overwrite=args.overwrite, series=args.series)
+    print(
+        f"wrote {args.output}: largest id {int(result.max(initial=0))}, recipe "
+        f"{Path(args.method).name} ({len(recipe.steps)} steps), "
+        f"{time.perf_counter() - start:.2f} s"
+    )
     return 0
 
 
@@ -524,8 +712,11 @@ def _is_batch(args) -> bool:
     from .io import is_zarr_path
 
     out = args.output
-    return (len(args.input) > 1 or any(_GLOB & set(i) for i in args.input)
-            or (not is_zarr_path(out) and (out.is_dir() or not out.suffix)))
+    return (
+        len(args.input) > 1
+        or any(_GLOB & set(i) for i in args.input)
+        or (not is_zarr_path(out) and (out.is_dir() or not out.suffix))
+    )
 
 
 def _expand(inputs: list[str]) -> tuple[list[Path], list[dict]]:
@@ -538,13 +729,25 @@ def _expand(inputs: list[str]) -> tuple[list[Path], list[dict]]:
     files, failures = [], []
     for item in inputs:
         found = [Path(p) for p in sorted(glob.glob(item))] if _GLOB & set(item) else [Path(item)]
-        found = [f for p in found for f in (sorted(q for q in p.iterdir() if q.is_file()
-                                                   and not q.name.startswith("."))
-                                            if p.is_dir() and not is_zarr_path(p) else [p])]
+        found = [
+            f
+            for p in found
+            for f in (
+                sorted(q for q in p.iterdir() if q.is_file() and not q.name.startswith("."))
+                if p.is_dir() and not is_zarr_path(p)
+                else [p]
+            )
+        ]
         if not found or not all(p.exists() for p in found):
-            failures.append({"file": item, "status": "failed",
-                             "error": f"{item} matches no file" if _GLOB & set(item)
-                             else f"{item} does not exist"})
+            failures.append(
+                {
+                    "file": item,
+                    "status": "failed",
+                    "error": f"{item} matches no file"
+                    if _GLOB & set(item)
+                    else f"{item} does not exist",
+                }
+            )
         files += [p for p in found if p.exists()]
     return list(dict.fromkeys(files)), failures
 
@@ -575,14 +778,28 @@ def _batch(args, extra, recipe) -> int:
     for path in files:
         target = _target(path, args.output)
         if target in seen:
-            failures.append({"file": str(path), "status": "failed", "error": f"{path} has the "
-                             f"same output name as {seen[target]}; rename one of them"})
+            failures.append(
+                {
+                    "file": str(path),
+                    "status": "failed",
+                    "error": f"{path} has the "
+                    f"same output name as {seen[target]}; rename one of them",
+                }
+            )
             continue
         seen[target] = path
         table = args.output / f"{_stem(path)}_measure.csv" if args.measure else None
         jobs.append((path, target, table))
-    one = argparse.Namespace(**{**vars(args), "scheduler": None, "workers": None,
-                                "memory_limit": None, "chunks": None, "measure": False})
+    one = argparse.Namespace(
+        **{
+            **vars(args),
+            "scheduler": None,
+            "workers": None,
+            "memory_limit": None,
+            "chunks": None,
+            "measure": False,
+        }
+    )
     start = time.perf_counter()
     rows = _batch_rows(one, extra, recipe, jobs, args)
     rows += failures
@@ -593,9 +810,11 @@ def _batch(args, extra, recipe) -> int:
     failed = [r for r in rows if r["status"] == "failed"]
     done = sum(r["status"] == "done" for r in rows)
     skipped = sum(r["status"] == "skipped" for r in rows)
-    print(f"{args.output}: {done} done, {skipped} skipped (output exists; --overwrite redoes "
-          f"them), {len(failed)} failed of {len(rows)} inputs, "
-          f"{time.perf_counter() - start:.1f} s" + (", summary.csv" if args.measure else ""))
+    print(
+        f"{args.output}: {done} done, {skipped} skipped (output exists; --overwrite redoes "
+        f"them), {len(failed)} failed of {len(rows)} inputs, "
+        f"{time.perf_counter() - start:.1f} s" + (", summary.csv" if args.measure else "")
+    )
     if failed:
         print(f"segkit: error: {len(failed)} input(s) failed:", file=sys.stderr)
         for row in failed:
@@ -619,19 +838,24 @@ def _batch_rows(one, extra, recipe, jobs, args) -> list[dict]:
                 rows[i] = _batch_one(one, extra, recipe, *job)
                 bar.update()
             return rows
-        with tiling.scheduler(args.scheduler, workers=args.workers,
-                              memory_limit=args.memory_limit) as client:
+        with tiling.scheduler(
+            args.scheduler, workers=args.workers, memory_limit=args.memory_limit
+        ) as client:
             if client is None:
                 from concurrent.futures import ThreadPoolExecutor, as_completed
 
                 pool = ThreadPoolExecutor(args.workers or os.cpu_count())
-                futures = {pool.submit(_batch_one, one, extra, recipe, *job): i
-                           for i, job in enumerate(jobs)}
+                futures = {
+                    pool.submit(_batch_one, one, extra, recipe, *job): i
+                    for i, job in enumerate(jobs)
+                }
             else:
                 from distributed import as_completed
 
-                futures = {client.submit(_batch_one, one, extra, recipe, *job, pure=False): i
-                           for i, job in enumerate(jobs)}
+                futures = {
+                    client.submit(_batch_one, one, extra, recipe, *job, pure=False): i
+                    for i, job in enumerate(jobs)
+                }
             for future in as_completed(futures):
                 rows[futures[future]] = future.result()
                 bar.update()
@@ -652,8 +876,9 @@ def _batch_one(args, extra, recipe, source: Path, target: Path, table: Path | No
                 _run_one(one, list(extra))
             row["status"] = "done"
         if table is not None:
-            row.update(_batch_table(source, target, table, args.overwrite or
-                                    row["status"] == "done"))
+            row.update(
+                _batch_table(source, target, table, args.overwrite or row["status"] == "done")
+            )
     except Exception as err:  # noqa: BLE001  (a bad file is named at the end, the rest go on)
         row.update(status="failed", error=str(err) or type(err).__name__)
     return row
@@ -668,17 +893,25 @@ def _batch_table(source: Path, target: Path, table: Path, redo: bool) -> dict:
     labels = pick_series(read(target), None)
     if redo or not table.exists():
         image = pick_series(read(source), None)
-        frame = _measure_volume(labels, image.data if tuple(image.data.shape[:labels.data.ndim])
-                                == tuple(labels.data.shape) else None)
+        frame = _measure_volume(
+            labels,
+            image.data
+            if tuple(image.data.shape[: labels.data.ndim]) == tuple(labels.data.shape)
+            else None,
+        )
         _write_frame(table, frame)
     else:
         frame = pd.read_csv(table)
     size = "area" if "area" in frame else "volume"
     values = frame[size]
     stats = {"objects": len(frame), "table": table.name, "units": _size_units(labels, size)}
-    for name, value in (("total", values.sum()), ("mean", values.mean()),
-                        ("median", values.median()), ("min", values.min()),
-                        ("max", values.max())):
+    for name, value in (
+        ("total", values.sum()),
+        ("mean", values.mean()),
+        ("median", values.median()),
+        ("min", values.min()),
+        ("max", values.max()),
+    ):
         stats[f"{size}_{name}"] = float(value) if len(frame) else float("nan")
     return stats
 
@@ -693,8 +926,12 @@ def _measure_volume(labels, image=None, spacing=None):
     from .methods.measure import measure
 
     physical = _spacing_of(labels)
-    return measure(labels.data, image, spacing=spacing or physical,
-                   origin=labels.origin if physical and not spacing else None)
+    return measure(
+        labels.data,
+        image,
+        spacing=spacing or physical,
+        origin=labels.origin if physical and not spacing else None,
+    )
 
 
 def _write_frame(path: Path, frame, overwrite: bool = True) -> None:
@@ -716,10 +953,17 @@ def _measure(args, _extra) -> int:
     frame = _measure_volume(labels, image, args.spacing)
     _write_frame(args.output, frame, overwrite=args.overwrite)
     size = "area" if "area" in frame else "volume"
-    units = ("pixel" if not (args.spacing or _spacing_of(labels))
-             else "the --spacing units" if args.spacing else labels.units[-1])
-    print(f"wrote {args.output}: {len(frame)} objects, {len(frame.columns)} columns, {size} "
-          f"and lengths in {units}, {time.perf_counter() - start:.2f} s")
+    units = (
+        "pixel"
+        if not (args.spacing or _spacing_of(labels))
+        else "the --spacing units"
+        if args.spacing
+        else labels.units[-1]
+    )
+    print(
+        f"wrote {args.output}: {len(frame)} objects, {len(frame.columns)} columns, {size} "
+        f"and lengths in {units}, {time.perf_counter() - start:.2f} s"
+    )
     return 0
 
 
@@ -742,13 +986,21 @@ def _run_unet(args, params: dict) -> int:
     volume = pick_series(read(args.input), args.series).load()
     spacing = volume.spacing if set(volume.units) != {"pixel"} else None
     with tqdm(total=100, desc="unet", unit="%", disable=None, file=sys.stderr) as bar:
-        result = unet.predict(model, volume.data, spacing=spacing, instances=args.instances,
-                              device=args.device, **params,
-                              progress=lambda f: bar.update(max(0, round(100 * f) - bar.n)))
+        result = unet.predict(
+            model,
+            volume.data,
+            spacing=spacing,
+            instances=args.instances,
+            device=args.device,
+            **params,
+            progress=lambda f: bar.update(max(0, round(100 * f) - bar.n)),
+        )
     write(args.output, result, like=volume, overwrite=args.overwrite)
     kind = "objects" if result.dtype == np.int32 else "classes"
-    print(f"wrote {args.output}: {len(np.unique(result[result > 0]))} {kind}, "
-          f"unet {path.name}, {time.perf_counter() - start:.2f} s")
+    print(
+        f"wrote {args.output}: {len(np.unique(result[result > 0]))} {kind}, "
+        f"unet {path.name}, {time.perf_counter() - start:.2f} s"
+    )
     return 0
 
 
@@ -761,8 +1013,9 @@ def _train(args, _extra) -> int:
 
     unet.devices.require_torch()  # before reading anything
     if len(args.image) != len(args.labels):
-        raise ValueError(f"give one --labels per --image ({len(args.image)} images, "
-                         f"{len(args.labels)} labels)")
+        raise ValueError(
+            f"give one --labels per --image ({len(args.image)} images, {len(args.labels)} labels)"
+        )
     if args.output.exists() and not args.overwrite:
         raise FileExistsError(f"{args.output} already exists; add --overwrite to replace it")
     _check_writable(args.output.parent)
@@ -772,25 +1025,47 @@ def _train(args, _extra) -> int:
     _check_room(args.output.parent, _model_bytes(args.architecture, dims))
 
     def show(epoch) -> None:
-        dice = "" if not epoch.dice else "  Dice " + ", ".join(
-            f"{name} {value:.3f}" for name, value in epoch.dice.items())
-        print(f"epoch {epoch.epoch}: loss {epoch.loss:.4f}{dice}"
-              f"{'  (best)' if epoch.best else ''}  {epoch.seconds:.1f} s", flush=True)
+        dice = (
+            ""
+            if not epoch.dice
+            else "  Dice " + ", ".join(f"{name} {value:.3f}" for name, value in epoch.dice.items())
+        )
+        print(
+            f"epoch {epoch.epoch}: loss {epoch.loss:.4f}{dice}"
+            f"{'  (best)' if epoch.best else ''}  {epoch.seconds:.1f} s",
+            flush=True,
+        )
 
-    patch = args.patch_size[0] if args.patch_size and len(args.patch_size) == 1 \
-        else args.patch_size
-    model = unet.train(images, labels, labels_are=args.labels_are,
-                       architecture=args.architecture, spatial_dims=args.spatial_dims,
-                       time_limit=args.time_limit, epochs=args.epochs, steps=args.steps,
-                       patch_size=patch, loss=args.loss,
-                       validation=args.validation, patience=args.patience,
-                       resume=args.resume, trust=args.trust_code, seed=args.seed,
-                       device=args.device, callback=show)
+    patch = args.patch_size[0] if args.patch_size and len(args.patch_size) == 1 else args.patch_size
+    model = unet.train(
+        images,
+        labels,
+        labels_are=args.labels_are,
+        architecture=args.architecture,
+        spatial_dims=args.spatial_dims,
+        time_limit=args.time_limit,
+        epochs=args.epochs,
+        steps=args.steps,
+        patch_size=patch,
+        loss=args.loss,
+        validation=args.validation,
+        patience=args.patience,
+        resume=args.resume,
+        trust=args.trust_code,
+        seed=args.seed,
+        device=args.device,
+        callback=show,
+    )
     model.save(args.output, overwrite=args.overwrite)
     best = model.config.get("best_dice")
-    print(f"wrote {args.output}: {len(model.history)} epochs ({model.config['stopped']})"
-          + (f", best validation Dice {best:.3f}" if best is not None else
-             "; never validated: check it before use"))
+    print(
+        f"wrote {args.output}: {len(model.history)} epochs ({model.config['stopped']})"
+        + (
+            f", best validation Dice {best:.3f}"
+            if best is not None
+            else "; never validated: check it before use"
+        )
+    )
     return 0
 
 
@@ -803,14 +1078,23 @@ def _run_classic(args, function, params: dict) -> int:
     from .methods import label
 
     if params.get("mode") == "panoptic":
-        raise ValueError("--mode panoptic gives two images; write semantic and instance "
-                         "labels in two runs")
+        raise ValueError(
+            "--mode panoptic gives two images; write semantic and instance labels in two runs"
+        )
     accepted = inspect.signature(function).parameters
-    needed = [name for name, p in list(accepted.items())[1:] if p.default is p.empty
-              and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and name not in params]
+    needed = [
+        name
+        for name, p in list(accepted.items())[1:]
+        if p.default is p.empty
+        and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        and name not in params
+    ]
     if needed and needed != ["seeds"]:
-        raise ValueError(f"{args.method} needs " + ", ".join(
-            f"--{n}" for n in needed if n != "seeds") + " (see segkit run --help)")
+        raise ValueError(
+            f"{args.method} needs "
+            + ", ".join(f"--{n}" for n in needed if n != "seeds")
+            + " (see segkit run --help)"
+        )
     if "seeds" not in accepted and args.seeds is not None:
         raise ValueError(f"{args.method} takes no --seeds")
     if "seeds" in needed and args.seeds is None:
@@ -826,14 +1110,17 @@ def _run_classic(args, function, params: dict) -> int:
     if args.device != "auto":
         params["device"] = args.device
     with tqdm(total=100, desc=args.method, unit="%", disable=None, file=sys.stderr) as bar:
-        result = function(volume.data, **params,
-                          progress=lambda f: bar.update(max(0, round(100 * f) - bar.n)))
+        result = function(
+            volume.data, **params, progress=lambda f: bar.update(max(0, round(100 * f) - bar.n))
+        )
     if result.dtype == bool:
         result = label(result) if args.instances else result.astype(np.uint8)
     write(args.output, result, like=volume, overwrite=args.overwrite)
     units = " in " + volume.units[-1] if "spacing" in params else ""
-    print(f"wrote {args.output}: {len(np.unique(result[result > 0]))} labels, "
-          f"{args.method}{units}, {time.perf_counter() - start:.2f} s")
+    print(
+        f"wrote {args.output}: {len(np.unique(result[result > 0]))} labels, "
+        f"{args.method}{units}, {time.perf_counter() - start:.2f} s"
+    )
     return 0
 
 
@@ -850,8 +1137,10 @@ def _check_room(folder: Path, need: int) -> None:
     """Stop before long work when ``folder`` has less than ``need`` bytes free."""
     free = shutil.disk_usage(folder).free
     if free < need:
-        raise OSError(f"only {free / 1e6:.0f} MB free in {folder} but the model needs about "
-                      f"{need / 1e6:.0f} MB; free some space or choose another output")
+        raise OSError(
+            f"only {free / 1e6:.0f} MB free in {folder} but the model needs about "
+            f"{need / 1e6:.0f} MB; free some space or choose another output"
+        )
 
 
 def _model_bytes(architecture: str, dims: int) -> int:
@@ -861,8 +1150,14 @@ def _model_bytes(architecture: str, dims: int) -> int:
 
     patch = [64] * dims
     levels = len(networks.DEFAULT_CHANNELS) - 1
-    network = networks.build(architecture, spatial_dims=dims, in_channels=1, out_channels=2,
-                             patch=patch, strides=networks.strides_for(patch, None, levels))
+    network = networks.build(
+        architecture,
+        spatial_dims=dims,
+        in_channels=1,
+        out_channels=2,
+        patch=patch,
+        strides=networks.strides_for(patch, None, levels),
+    )
     return 3 * 4 * sum(p.numel() for p in network.parameters()) + 2**20
 
 
@@ -876,8 +1171,11 @@ def _blockwise(args) -> bool:
         return True
     if is_zarr_path(args.input):
         return True
-    return args.input.suffix.lower() in (".tif", ".tiff") and args.input.is_file() and \
-        args.input.stat().st_size > LAZY_BYTES
+    return (
+        args.input.suffix.lower() in (".tif", ".tiff")
+        and args.input.is_file()
+        and args.input.stat().st_size > LAZY_BYTES
+    )
 
 
 def _spacing_of(volume):
@@ -897,11 +1195,12 @@ def _run_blockwise(args, function, params: dict) -> int:
     from .methods import label, postprocess
 
     if blockwise_version(function) is None:
-        blockwise = sorted(name for name, (f, _) in _methods().items()
-                           if blockwise_version(f))
-        raise ValueError(f"{args.method} needs the whole image in memory; block by block "
-                         f"runs: {', '.join(blockwise)}. Leave out --scheduler, --workers, "
-                         "--memory-limit and --chunks, and write .tif or .nii")
+        blockwise = sorted(name for name, (f, _) in _methods().items() if blockwise_version(f))
+        raise ValueError(
+            f"{args.method} needs the whole image in memory; block by block "
+            f"runs: {', '.join(blockwise)}. Leave out --scheduler, --workers, "
+            "--memory-limit and --chunks, and write .tif or .nii"
+        )
     if args.seeds is not None:
         raise ValueError(f"{args.method} takes no --seeds")
     start = time.perf_counter()
@@ -921,38 +1220,49 @@ def _run_blockwise(args, function, params: dict) -> int:
     if args.scheduler not in (None, "threads") and not args.verbose:
         tiling.run.import_distributed()  # it sets its loggers' levels when imported
         logging.getLogger("distributed").setLevel(logging.WARNING)
-    with tiling.scheduler(args.scheduler, workers=args.workers,
-                          memory_limit=args.memory_limit) as client:
-        where = "threads" if client is None else \
-            f"{client.scheduler.address} (dashboard {client.dashboard_link})"
+    with tiling.scheduler(
+        args.scheduler, workers=args.workers, memory_limit=args.memory_limit
+    ) as client:
+        where = (
+            "threads"
+            if client is None
+            else f"{client.scheduler.address} (dashboard {client.dashboard_link})"
+        )
         with tqdm(total=100, unit="%", disable=None, file=sys.stderr) as bar:
+
             def stage(name):
                 bar.set_description(name)
                 bar.reset()
                 return lambda f: bar.update(max(0, round(100 * f) - bar.n))
 
-            result = function(data, device=args.device, progress=stage(args.method),
-                              **params)
+            result = function(data, device=args.device, progress=stage(args.method), **params)
             if result.dtype == bool and args.instances:
                 result = label(result, device=args.device, progress=stage("label"))
             if args.min_size:
                 result = postprocess.remove_small_objects(
-                    result, args.min_size, spacing=_spacing_of(volume),
-                    progress=stage("min size"))
+                    result, args.min_size, spacing=_spacing_of(volume), progress=stage("min size")
+                )
             if result.dtype == bool:
                 result = result.astype(np.uint8)
             if args.output.suffix.lower() in (".tif", ".tiff") or is_zarr_path(args.output):
-                found = write_labels(args.output, result, like=volume,
-                                     overwrite=args.overwrite, progress=stage("write"))["max"]
+                found = write_labels(
+                    args.output,
+                    result,
+                    like=volume,
+                    overwrite=args.overwrite,
+                    progress=stage("write"),
+                )["max"]
             else:
                 result = tiling.compute([result])[0]
                 write(args.output, result, like=volume, overwrite=args.overwrite)
                 found = int(result.max(initial=0))
     kind = "largest id" if args.instances or result.dtype != np.uint8 else "largest value"
-    print(f"wrote {args.output}: {kind} {found}, {args.method} block by block "
-          f"({int(np.prod(data.numblocks))} blocks of {data.chunksize[:data.ndim - volume.rgb]})"
-          f" on {where}, "
-          f"{time.perf_counter() - start:.2f} s")
+    print(
+        f"wrote {args.output}: {kind} {found}, {args.method} block by block "
+        f"({int(np.prod(data.numblocks))} blocks of {data.chunksize[: data.ndim - volume.rgb]})"
+        f" on {where}, "
+        f"{time.perf_counter() - start:.2f} s"
+    )
     return 0
 
 
@@ -981,8 +1291,9 @@ def read_seeds(path: Path) -> np.ndarray:
     try:
         points = np.array([[float(v) for v in row] for row in rows], dtype=float)
     except ValueError:
-        raise ValueError(f"{path}: every row after the header must be numbers (voxel "
-                         "indices)") from None
+        raise ValueError(
+            f"{path}: every row after the header must be numbers (voxel indices)"
+        ) from None
     if points.ndim != 2 or len(points) == 0:
         raise ValueError(f"{path} holds no points: one row per seed, e.g. 12,40,40")
     return points
@@ -1002,17 +1313,24 @@ def _info(args, _extra) -> int:
         size = " × ".join(f"{s:g} {u}" for s, u in zip(volume.spacing, volume.units))
         if len(volumes) > 1:
             print(f"\nseries:  {volume.metadata.get('series_number')}: {volume.name}")
-        print(f"reader:  {volume.metadata.get('reader', '?')}"
-              + ("  (lazy: planes are read when used)" if volume.metadata.get("lazy") else ""))
+        print(
+            f"reader:  {volume.metadata.get('reader', '?')}"
+            + ("  (lazy: planes are read when used)" if volume.metadata.get("lazy") else "")
+        )
         print(f"shape:   {tuple(data.shape)}  axes: {volume.axes}{'  (RGB)' if volume.rgb else ''}")
         print(f"dtype:   {data.dtype}  range: {low} … {high}")
         print(f"spacing: {size}")
-        print(f"origin:  {tuple(round(o, 4) for o in volume.origin)}"
-              + (f"  ({volume.space} patient coordinates, z y x)" if volume.space else ""))
-        for key, caption in (("reoriented", "shown:   reoriented"),
-                             ("gantry_tilt_degrees", "tilt °: "), ("note", "note:   "),
-                             ("oblique_degrees", "oblique°:"),
-                             ("channel_names", "channels:")):
+        print(
+            f"origin:  {tuple(round(o, 4) for o in volume.origin)}"
+            + (f"  ({volume.space} patient coordinates, z y x)" if volume.space else "")
+        )
+        for key, caption in (
+            ("reoriented", "shown:   reoriented"),
+            ("gantry_tilt_degrees", "tilt °: "),
+            ("note", "note:   "),
+            ("oblique_degrees", "oblique°:"),
+            ("channel_names", "channels:"),
+        ):
             value = volume.metadata.get(key)
             if value and value != "none" and not (key == "oblique_degrees" and value < 0.5):
                 print(f"{caption} {round(value, 2) if isinstance(value, float) else value}")
@@ -1032,15 +1350,22 @@ def _eval(args, _extra) -> int:
     for name, pred_path, ref_path in _pairs(args.prediction, args.reference):
         pred, ref = read(pred_path), read(ref_path)
         spacing = args.spacing or (ref.spacing if set(ref.units) != {"pixel"} else None)
-        rows, summary = evaluate(pred.load().data, ref.load().data, spacing=spacing,
-                                 mode=args.mode, tolerance=args.tolerance)
+        rows, summary = evaluate(
+            pred.load().data,
+            ref.load().data,
+            spacing=spacing,
+            mode=args.mode,
+            tolerance=args.tolerance,
+        )
         table += [{"file": name, **row} for row in rows]
         summaries.append(summary)
         print(f"{name}: " + ", ".join(f"{k} {_fmt(v)}" for k, v in summary.items()))
     if len(summaries) > 1:
         keys = [k for k, v in summaries[0].items() if isinstance(v, float)]
-        print(f"mean of {len(summaries)} files: " + ", ".join(
-            f"{k} {_fmt(float(np.nanmean([s[k] for s in summaries])))}" for k in keys))
+        print(
+            f"mean of {len(summaries)} files: "
+            + ", ".join(f"{k} {_fmt(float(np.nanmean([s[k] for s in summaries])))}" for k in keys)
+        )
     if args.output:
         write_csv(args.output, table)
         print(f"wrote {args.output}: {len(table)} rows")
@@ -1053,11 +1378,16 @@ def _pairs(prediction: Path, reference: Path):
         raise ValueError("PRED and REF must both be files or both be folders")
     if not prediction.is_dir():
         return [(prediction.name, prediction, reference)]
+
     def stem(p: Path) -> str:
         return p.name.split(".")[0]
+
     refs = {stem(p): p for p in sorted(reference.iterdir()) if p.is_file()}
-    pairs = [(stem(p), p, refs[stem(p)]) for p in sorted(prediction.iterdir())
-             if p.is_file() and stem(p) in refs]
+    pairs = [
+        (stem(p), p, refs[stem(p)])
+        for p in sorted(prediction.iterdir())
+        if p.is_file() and stem(p) in refs
+    ]
     if not pairs:
         raise ValueError(f"no file in {prediction} has a namesake in {reference}")
     return pairs
@@ -1081,13 +1411,17 @@ def _demo(args, _extra) -> int:
     if args.out is None and not args.overwrite:
         out = fresh_folder(out, names)
     rows = run_demo(out, names=names, device=args.device, overwrite=args.overwrite)
-    print(f"{'sample':<11} {'shape':<16} {'threshold':>9} {'objects':>8} {'truth':>6} "
-          f"{'Dice':>6} {'seconds':>8}  device")
+    print(
+        f"{'sample':<11} {'shape':<16} {'threshold':>9} {'objects':>8} {'truth':>6} "
+        f"{'Dice':>6} {'seconds':>8}  device"
+    )
     for r in rows:
         truth = "" if r["true_objects"] is None else r["true_objects"]
         dice = "" if r["dice"] is None else f"{r['dice']:.3f}"
-        print(f"{r['sample']:<11} {str(r['shape']):<16} {r['threshold']:>9.4g} {r['objects']:>8} "
-              f"{truth!s:>6} {dice:>6} {r['seconds']:>8.3f}  {r['device']}")
+        print(
+            f"{r['sample']:<11} {str(r['shape']):<16} {r['threshold']:>9.4g} {r['objects']:>8} "
+            f"{truth!s:>6} {dice:>6} {r['seconds']:>8.3f}  {r['device']}"
+        )
     print(f"labels (*_labels.tif) and overviews (*_overview.png) are in {out.resolve()}")
     return 0
 

@@ -23,8 +23,10 @@ DEMO_SAMPLES = {
     "ihc_slide": (samples.ihc_slide, {"method": "otsu", "channel": "hematoxylin"}),
 }
 
-def run_demo(out_dir: str | Path, *, names=tuple(DEMO_SAMPLES), device: str = "auto",
-             overwrite: bool = False) -> list[dict]:
+
+def run_demo(
+    out_dir: str | Path, *, names=tuple(DEMO_SAMPLES), device: str = "auto", overwrite: bool = False
+) -> list[dict]:
     """Segment the samples ``names``; write ``<name>_labels.tif`` and ``<name>_overview.png``
     into ``out_dir`` (made if missing). Earlier demo results there are replaced only with
     ``overwrite``; otherwise nothing is written and ``FileExistsError`` says so.
@@ -35,8 +37,10 @@ def run_demo(out_dir: str | Path, *, names=tuple(DEMO_SAMPLES), device: str = "a
     out_dir = Path(out_dir)
     there = demo_outputs(out_dir, names)
     if there and not overwrite:
-        raise FileExistsError(f"{out_dir} already holds demo results ({there[0].name}); add "
-                              "--overwrite to replace them or choose another --out folder")
+        raise FileExistsError(
+            f"{out_dir} already holds demo results ({there[0].name}); add "
+            "--overwrite to replace them or choose another --out folder"
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for name in names:
@@ -44,28 +48,41 @@ def run_demo(out_dir: str | Path, *, names=tuple(DEMO_SAMPLES), device: str = "a
         volume = make()
         start = time.perf_counter()
         value = threshold_value(volume.data, rgb=volume.rgb, device=device, **params)
-        labels = split_touching_objects(volume.data, spacing=volume.spacing, rgb=volume.rgb,
-                                        channel=params.get("channel"), device=device)
+        labels = split_touching_objects(
+            volume.data,
+            spacing=volume.spacing,
+            rgb=volume.rgb,
+            channel=params.get("channel"),
+            device=device,
+        )
         seconds = time.perf_counter() - start
         write(out_dir / f"{name}_labels.tif", labels, like=volume, overwrite=overwrite)
         picture = overview(volume.data, labels, rgb=volume.rgb)
         with atomic_path(out_dir / f"{name}_overview.png", overwrite=overwrite) as tmp:
             iio.imwrite(tmp, picture)
         truth = volume.metadata.get("truth")
-        rows.append({
-            "sample": name, "shape": volume.data.shape, "threshold": value,
-            "objects": int(labels.max()),
-            "true_objects": int(truth.max()) if truth is not None else None,
-            "dice": _dice(labels > 0, truth > 0) if truth is not None else None,
-            "seconds": seconds, "device": backend.last_device(),
-        })
+        rows.append(
+            {
+                "sample": name,
+                "shape": volume.data.shape,
+                "threshold": value,
+                "objects": int(labels.max()),
+                "true_objects": int(truth.max()) if truth is not None else None,
+                "dice": _dice(labels > 0, truth > 0) if truth is not None else None,
+                "seconds": seconds,
+                "device": backend.last_device(),
+            }
+        )
     return rows
 
 
 def demo_outputs(out_dir: Path, names=tuple(DEMO_SAMPLES)) -> list[Path]:
     """The demo results for ``names`` that already exist in ``out_dir``."""
-    paths = [Path(out_dir) / f"{name}_{kind}" for name in names
-             for kind in ("labels.tif", "overview.png")]
+    paths = [
+        Path(out_dir) / f"{name}_{kind}"
+        for name in names
+        for kind in ("labels.tif", "overview.png")
+    ]
     return [p for p in paths if p.exists()]
 
 
@@ -94,7 +111,7 @@ def show_in_napari(sample: str = "nuclei_2d", *, device: str = "auto"):
 
     from . import _sample_data
 
-    (data, kwargs, _), = getattr(_sample_data, sample)()
+    ((data, kwargs, _),) = getattr(_sample_data, sample)()
     viewer = napari.Viewer(title=f"napari-segkit demo: {kwargs['name']}")
     image = viewer.add_image(data, **kwargs)
     _, widget = viewer.window.add_plugin_dock_widget("napari-segkit", "Threshold")

@@ -16,8 +16,7 @@ from contextvars import ContextVar
 from typing import TypeVar
 
 T = TypeVar("T")
-_callback: ContextVar[Callable[[float], None] | None] = ContextVar("segkit_progress",
-                                                                  default=None)
+_callback: ContextVar[Callable[[float], None] | None] = ContextVar("segkit_progress", default=None)
 #: the part (from, to) of the whole run that the current step stands for
 _span: ContextVar[tuple[float, float]] = ContextVar("segkit_progress_span", default=(0.0, 1.0))
 
@@ -155,8 +154,9 @@ def share(start: float, end: float):
     report(end)
 
 
-def steps(items: Iterable[T], total: int | None = None, start: float = 0.0,
-          end: float = 1.0) -> Iterator[T]:
+def steps(
+    items: Iterable[T], total: int | None = None, start: float = 0.0, end: float = 1.0
+) -> Iterator[T]:
     """Yield ``items``, reporting progress from ``start`` to ``end`` as each one is done.
 
     Each item stands for an equal share of ``start``…``end``; the end of its share is

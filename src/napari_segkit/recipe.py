@@ -75,15 +75,19 @@ def _plain(value):
         return value.item()
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    raise ValueError(f"recipe parameters must be numbers, text or lists, not "
-                     f"{type(value).__name__}")
+    raise ValueError(
+        f"recipe parameters must be numbers, text or lists, not {type(value).__name__}"
+    )
 
 
 def _name(value, what: str) -> str:
-    if not (isinstance(value, str) and value.isidentifier() and not keyword.iskeyword(value)
-            and value != "napari_segkit"):
-        raise ValueError(f"recipe {what} must be a plain name (letters, digits, _), "
-                         f"not {value!r}")
+    if not (
+        isinstance(value, str)
+        and value.isidentifier()
+        and not keyword.iskeyword(value)
+        and value != "napari_segkit"
+    ):
+        raise ValueError(f"recipe {what} must be a plain name (letters, digits, _), not {value!r}")
     return value
 
 
@@ -94,22 +98,31 @@ class Recipe:
 
     steps: list[dict] = field(default_factory=list)
 
-    def add(self, function, parameters: dict | None = None, *, input: str | None = None,
-            output: str | None = None, arrays: dict | None = None,
-            version: str = __version__) -> dict:
+    def add(
+        self,
+        function,
+        parameters: dict | None = None,
+        *,
+        input: str | None = None,
+        output: str | None = None,
+        arrays: dict | None = None,
+        version: str = __version__,
+    ) -> dict:
         """Append a call of ``function`` (a function or its name); ``input`` defaults to
         the previous step's output (the image for the first), ``output`` to ``stepN``."""
         full, found = resolve(function if isinstance(function, str) else function.__name__)
         if not isinstance(function, str) and found is not function:
             raise ValueError(f"{function!r} is not a public napari_segkit function")
-        parameters = {k: _plain(v) for k, v in (parameters or {}).items()
-                      if k not in _NOT_STORED}
+        parameters = {k: _plain(v) for k, v in (parameters or {}).items() if k not in _NOT_STORED}
         previous = self.steps[-1]["output"] if self.steps else "image"
-        step = {"function": full, "parameters": parameters,
-                "input": _name(input or previous, "input"),
-                "output": _name(output or f"step{len(self.steps) + 1}", "output"),
-                "arrays": {k: _name(v, "array name") for k, v in (arrays or {}).items()},
-                "version": str(version)}
+        step = {
+            "function": full,
+            "parameters": parameters,
+            "input": _name(input or previous, "input"),
+            "output": _name(output or f"step{len(self.steps) + 1}", "output"),
+            "arrays": {k: _name(v, "array name") for k, v in (arrays or {}).items()},
+            "version": str(version),
+        }
         self.steps.append(step)
         return step
 
@@ -117,9 +130,13 @@ class Recipe:
         """Append the call a layer recorded in ``metadata["segkit"]`` (function,
         parameters, version; its ``seeds`` layer becomes the array input ``seeds``)."""
         seeds = record.get("seeds")
-        return self.add(record["function"], record.get("parameters", {}), input=input,
-                        arrays={"seeds": _name(_identifier(seeds), "seeds")} if seeds
-                        else None, version=record.get("version", __version__))
+        return self.add(
+            record["function"],
+            record.get("parameters", {}),
+            input=input,
+            arrays={"seeds": _name(_identifier(seeds), "seeds")} if seeds else None,
+            version=record.get("version", __version__),
+        )
 
     # -- files ----------------------------------------------------------------------------
 
@@ -147,21 +164,30 @@ class Recipe:
         try:
             data = yaml.safe_load(path.read_text())
         except yaml.YAMLError as err:
-            raise ValueError(f"{path} is not a readable recipe (YAML error: "
-                             f"{str(err).splitlines()[0]})") from None
+            raise ValueError(
+                f"{path} is not a readable recipe (YAML error: {str(err).splitlines()[0]})"
+            ) from None
         if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
             raise ValueError(f"{path} is not a segkit recipe: it needs a list of 'steps'")
         if data.get("segkit_recipe", FORMAT) > FORMAT:
-            raise ValueError(f"{path} is a newer recipe format ({data['segkit_recipe']}); "
-                             "update napari-segkit")
+            raise ValueError(
+                f"{path} is a newer recipe format ({data['segkit_recipe']}); update napari-segkit"
+            )
         recipe = cls()
         for number, step in enumerate(data["steps"], 1):
             if not isinstance(step, dict) or "function" not in step or set(step) - _STEP_KEYS:
-                raise ValueError(f"{path}: step {number} must be a mapping with 'function' "
-                                 f"and optionally {', '.join(sorted(_STEP_KEYS - {'function'}))}")
-            recipe.add(step["function"], step.get("parameters") or {}, input=step.get("input"),
-                       output=step.get("output"), arrays=step.get("arrays"),
-                       version=step.get("version", data.get("napari_segkit", __version__)))
+                raise ValueError(
+                    f"{path}: step {number} must be a mapping with 'function' "
+                    f"and optionally {', '.join(sorted(_STEP_KEYS - {'function'}))}"
+                )
+            recipe.add(
+                step["function"],
+                step.get("parameters") or {},
+                input=step.get("input"),
+                output=step.get("output"),
+                arrays=step.get("arrays"),
+                version=step.get("version", data.get("napari_segkit", __version__)),
+            )
         return recipe
 
     # -- running ---------------------------------------------------------------------------
@@ -211,20 +237,28 @@ class Recipe:
             "volume = napari_segkit.read(sys.argv[1]).load()",
             "image = volume.data",
             'spacing = volume.spacing if set(volume.units) != {"pixel"} else None',
-            *(f"{n} = napari_segkit.read(sys.argv[{i}]).load().data"
-              for i, n in enumerate(extra, 3)),
+            *(
+                f"{n} = napari_segkit.read(sys.argv[{i}]).load().data"
+                for i, n in enumerate(extra, 3)
+            ),
         ]
         for step in self.steps:
             _, function = resolve(step["function"])
-            args = [step["input"], *(f"{k}={v!r}" for k, v in step["parameters"].items()),
-                    *(f"{k}={v}" for k, v in step["arrays"].items())]
+            args = [
+                step["input"],
+                *(f"{k}={v!r}" for k, v in step["parameters"].items()),
+                *(f"{k}={v}" for k, v in step["arrays"].items()),
+            ]
             if "spacing" in inspect.signature(function).parameters:
                 args.append("spacing=spacing")
             lines.append(f"{step['output']} = {step['function']}({', '.join(args)})")
         result = self.steps[-1]["output"]
-        lines += [f'if {result}.dtype == bool:',
-                  f'    {result} = {result}.astype("uint8")',
-                  f"napari_segkit.write(sys.argv[2], {result}, like=volume)", ""]
+        lines += [
+            f"if {result}.dtype == bool:",
+            f'    {result} = {result}.astype("uint8")',
+            f"napari_segkit.write(sys.argv[2], {result}, like=volume)",
+            "",
+        ]
         return "\n".join(lines)
 
     def save_script(self, path, *, overwrite: bool = False) -> Path:

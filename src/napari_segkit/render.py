@@ -8,8 +8,19 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from skimage.segmentation import find_boundaries
 
-_PALETTE = np.array([[255, 225, 25], [60, 180, 75], [230, 25, 75], [0, 130, 200],
-                     [245, 130, 48], [145, 30, 180], [70, 240, 240], [240, 50, 230]], np.uint8)
+_PALETTE = np.array(
+    [
+        [255, 225, 25],
+        [60, 180, 75],
+        [230, 25, 75],
+        [0, 130, 200],
+        [245, 130, 48],
+        [145, 30, 180],
+        [70, 240, 240],
+        [240, 50, 230],
+    ],
+    np.uint8,
+)
 
 
 def stretch(image: np.ndarray) -> np.ndarray:
@@ -32,8 +43,10 @@ def overview(image: np.ndarray, labels: np.ndarray, *, rgb: bool = False) -> np.
     """
     if labels.ndim == 3:
         middle = labels.shape[0] // 2
-        panels = [overview(image[middle], labels[middle], rgb=rgb),
-                  overview(image.max(axis=0), labels.max(axis=0), rgb=rgb)]
+        panels = [
+            overview(image[middle], labels[middle], rgb=rgb),
+            overview(image.max(axis=0), labels.max(axis=0), rgb=rgb),
+        ]
         gap = np.full((panels[0].shape[0], 4, 3), 255, np.uint8)
         return np.concatenate([panels[0], gap, panels[1]], axis=1)
     picture = as_rgb(image, rgb=rgb)
@@ -61,7 +74,7 @@ def montage(tiles: list[np.ndarray], names: list[str], columns: int | None = Non
     for i, tile in enumerate(tiles):
         r, c = divmod(i, columns)
         y, x = r * (h + band + gap), c * (w + gap)
-        picture[y + band:y + band + h, x:x + w] = tile
+        picture[y + band : y + band + h, x : x + w] = tile
     canvas = Image.fromarray(picture)
     draw = ImageDraw.Draw(canvas)
     for i, name in enumerate(names):

@@ -20,30 +20,44 @@ def nuclei_2d(shape=(256, 256), *, count=40, seed=0, touching=False) -> Volume:
     """Blurred elliptic nuclei of varied brightness on a dim background, with shot noise;
     ``touching`` packs them so that many touch or overlap a little (as in tissue)."""
     spacing = (0.325, 0.325)
-    truth = _ellipsoids(shape, spacing, count, radius_um=(2.0, 4.0), seed=seed,
-                        touching=touching)
+    truth = _ellipsoids(shape, spacing, count, radius_um=(2.0, 4.0), seed=seed, touching=touching)
     data = _microscope(truth, spacing, blur_um=0.4, seed=seed)
-    return Volume(data, "YX", spacing, (0.0, 0.0), ("µm", "µm"),
-                  {"name": "nuclei 2D (generated)", "truth": truth})
+    return Volume(
+        data,
+        "YX",
+        spacing,
+        (0.0, 0.0),
+        ("µm", "µm"),
+        {"name": "nuclei 2D (generated)", "truth": truth},
+    )
 
 
 def nuclei_3d(shape=(24, 160, 160), *, count=30, seed=1, touching=False) -> Volume:
     """Nuclei (ellipsoids of 2.5–4 µm radii) in an anisotropic stack: Z steps 4× the pixel
     size; ``touching`` as for :func:`nuclei_2d`."""
     spacing = (1.0, 0.25, 0.25)
-    truth = _ellipsoids(shape, spacing, count, radius_um=(2.5, 4.0), seed=seed,
-                        touching=touching)
+    truth = _ellipsoids(shape, spacing, count, radius_um=(2.5, 4.0), seed=seed, touching=touching)
     data = _microscope(truth, spacing, blur_um=0.5, seed=seed)
-    return Volume(data, "ZYX", spacing, (0.0, 0.0, 0.0), ("µm",) * 3,
-                  {"name": "nuclei 3D (generated, anisotropic)", "truth": truth})
+    return Volume(
+        data,
+        "ZYX",
+        spacing,
+        (0.0, 0.0, 0.0),
+        ("µm",) * 3,
+        {"name": "nuclei 3D (generated, anisotropic)", "truth": truth},
+    )
 
 
 def ihc_slide() -> Volume:
     """scikit-image's immunohistochemistry image: 512×512 RGB, haematoxylin + DAB stain."""
     from skimage import data
 
-    return Volume.plain(data.immunohistochemistry(), "YXS",
-                        name="IHC slide (scikit-image)", source="skimage.data.immunohistochemistry")
+    return Volume.plain(
+        data.immunohistochemistry(),
+        "YXS",
+        name="IHC slide (scikit-image)",
+        source="skimage.data.immunohistochemistry",
+    )
 
 
 def _ellipsoids(shape, spacing, count, *, radius_um, seed, touching=False) -> np.ndarray:

@@ -28,6 +28,7 @@ def _stored(path):
 
 # --- real files -----------------------------------------------------------------------------
 
+
 def test_real_ct_series_is_sorted_by_position_not_instance_number():
     folder = SERIES / "98892001" / "CT5N"
     volume = read(folder)
@@ -63,8 +64,11 @@ def test_folder_of_many_series_gives_one_volume_each_and_leaves_out_mixed_orient
     assert sum("mixes" in m and "orientations" in m for m in messages) == 4  # scout, pilots, angio
     names = [v.name for v in volumes]
     assert len(names) == len(set(names))
-    assert {"dicomdirtests — CT SmartScore - Gated 0.5 sec", "dicomdirtests — CT Routine Brain",
-            "dicomdirtests — CR Cervical LAT"} <= set(names)
+    assert {
+        "dicomdirtests — CT SmartScore - Gated 0.5 sec",
+        "dicomdirtests — CT Routine Brain",
+        "dicomdirtests — CR Cervical LAT",
+    } <= set(names)
     assert len(volumes) == 9
 
 
@@ -91,9 +95,16 @@ def test_rescale_slope_gives_float_values():
     assert "ImagerPixelSpacing" in volume.metadata["note"]
 
 
-@pytest.mark.parametrize("name", ["MR_small_bigendian.dcm", "MR_small_implicit.dcm",
-                                  "MR_small_RLE.dcm", "MR_small_jp2klossless.dcm",
-                                  "MR_small_jpeg_ls_lossless.dcm"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "MR_small_bigendian.dcm",
+        "MR_small_implicit.dcm",
+        "MR_small_RLE.dcm",
+        "MR_small_jp2klossless.dcm",
+        "MR_small_jpeg_ls_lossless.dcm",
+    ],
+)
 def test_byte_orders_and_compressed_syntaxes_give_the_same_pixels(name):
     reference = read(FILES / "MR_small.dcm").data
     volume = read(FILES / name)
@@ -104,10 +115,12 @@ def test_byte_orders_and_compressed_syntaxes_give_the_same_pixels(name):
 
 def test_missing_decoder_names_the_extra():
     # no JPEG 2000 decoder at all: pylibjpeg, GDCM and Pillow are hidden from pydicom
-    code = ("import sys\n"
-            "for m in ('pylibjpeg', 'openjpeg', 'libjpeg', 'gdcm', 'PIL'): sys.modules[m] = None\n"
-            "from napari_segkit.io import read\n"
-            f"read({str(FILES / 'MR_small_jp2klossless.dcm')!r})\n")
+    code = (
+        "import sys\n"
+        "for m in ('pylibjpeg', 'openjpeg', 'libjpeg', 'gdcm', 'PIL'): sys.modules[m] = None\n"
+        "from napari_segkit.io import read\n"
+        f"read({str(FILES / 'MR_small_jp2klossless.dcm')!r})\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode != 0
     assert "pip install 'napari-segkit[dicom]'" in result.stderr
@@ -156,13 +169,17 @@ def test_folder_without_dicom_and_garbage_dcm(tmp_path):
 
 # --- generated series with known geometry ---------------------------------------------------
 
-@pytest.mark.parametrize("orientation", [
-    AXIAL,
-    [0, 1, 0, 0, 0, -1],  # sagittal
-    [1, 0, 0, 0, 0, -1],  # coronal
-    [-1, 0, 0, 0, -1, 0],  # axial, rows and columns reversed
-    [np.cos(0.3), np.sin(0.3), 0, -np.sin(0.3), np.cos(0.3), 0],  # oblique, 17°
-])
+
+@pytest.mark.parametrize(
+    "orientation",
+    [
+        AXIAL,
+        [0, 1, 0, 0, 0, -1],  # sagittal
+        [1, 0, 0, 0, 0, -1],  # coronal
+        [-1, 0, 0, 0, -1, 0],  # axial, rows and columns reversed
+        [np.cos(0.3), np.sin(0.3), 0, -np.sin(0.3), np.cos(0.3), 0],  # oblique, 17°
+    ],
+)
 def test_every_pixel_lands_at_its_patient_position(tmp_path, orientation):
     slices = make_slices(orientation)
     write_series(tmp_path, slices)
@@ -240,8 +257,9 @@ def test_real_localizer_file_keeps_its_position_in_metadata():
     volume = read(path)
     assert volume.axes == "YX"
     ds = pydicom.dcmread(path)
-    assert volume.metadata["image_position"] == pytest.approx([float(v) for v in
-                                                              ds.ImagePositionPatient])
+    assert volume.metadata["image_position"] == pytest.approx(
+        [float(v) for v in ds.ImagePositionPatient]
+    )
 
 
 def test_integral_rescale_picks_a_type_that_holds_every_step():
@@ -259,8 +277,14 @@ def test_integral_rescale_picks_a_type_that_holds_every_step():
 def test_two_files_of_the_same_series_number_get_names_that_tell_them_apart(tmp_path):
     # both real files are series 1 without a description; they used to be "MR series 1" twice
     shutil.copy(get_testdata_file("MR_small.dcm"), tmp_path / "knee.dcm")
-    names = [read(p).name for p in (get_testdata_file("MR_small.dcm"),
-                                    get_testdata_file("CT_small.dcm"), tmp_path / "knee.dcm")]
+    names = [
+        read(p).name
+        for p in (
+            get_testdata_file("MR_small.dcm"),
+            get_testdata_file("CT_small.dcm"),
+            tmp_path / "knee.dcm",
+        )
+    ]
     assert names == ["MR_small — MR series 1", "CT_small — CT series 1", "knee — MR series 1"]
     patient = str(pydicom.dcmread(get_testdata_file("MR_small.dcm")).PatientName)
     assert not any(patient in n or "CompressedSamples" in n for n in names)  # no patient data

@@ -103,8 +103,11 @@ def _file(path):
         (lambda p: read(_file(p / "scan.xyz")), ValueError, "unsupported file type '.xyz'"),
         (lambda p: write(p / "out.xyz", np.ones((2, 2), np.uint8)), ValueError, "unsupported"),
         (lambda p: write(p / "out.tif", np.ones((2, 2), np.float32)), ValueError, "integer"),
-        (lambda p: write(p / "no" / "out.tif", np.ones((2, 2), np.uint8)), FileNotFoundError,
-         "does not exist"),
+        (
+            lambda p: write(p / "no" / "out.tif", np.ones((2, 2), np.uint8)),
+            FileNotFoundError,
+            "does not exist",
+        ),
     ],
 )
 def test_bad_paths_and_data_get_clear_errors(tmp_path, call, error, message):
@@ -122,6 +125,7 @@ def test_labels_of_a_channel_first_image_take_its_yx_geometry(tmp_path):
 
 # --- which files hold labels ------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["out.tif", "out.ome.tif", "out.nii.gz"])
 def test_labels_segkit_writes_read_back_as_labels_whatever_their_name(tmp_path, name):
     labels = np.zeros((3, 8, 9), np.uint32)
@@ -131,17 +135,27 @@ def test_labels_segkit_writes_read_back_as_labels_whatever_their_name(tmp_path, 
     assert read(path).is_labels
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("case_00001_seg.nii.gz", True), ("nuclei-masks.tif", True), ("labels.tif", True),
-    ("labelsTr/case_1.nii.gz", True), ("masks/a.tif", True), ("GT_001.tif", True),
-    ("segkit_out.tif", False), ("stage.tif", False), ("image.tif", False),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("case_00001_seg.nii.gz", True),
+        ("nuclei-masks.tif", True),
+        ("labels.tif", True),
+        ("labelsTr/case_1.nii.gz", True),
+        ("masks/a.tif", True),
+        ("GT_001.tif", True),
+        ("segkit_out.tif", False),
+        ("stage.tif", False),
+        ("image.tif", False),
+    ],
+)
 def test_label_files_are_recognised_by_their_name(tmp_path, name, expected):
     path = tmp_path / name
     path.parent.mkdir(exist_ok=True)
     data = np.arange(2 * 5 * 6, dtype=np.uint16).reshape(2, 5, 6)
     if name.endswith(".nii.gz"):
         import nibabel as nib
+
         nib.save(nib.Nifti1Image(data, np.eye(4)), path)
     else:
         tifffile.imwrite(path, data)

@@ -13,8 +13,13 @@ from napari_segkit import Volume, read, write
 from napari_segkit.io import ReadError
 
 DATA = Path(os.path.dirname(nib.__file__)) / "tests" / "data"
-REAL = ["anatomical.nii", "example4d.nii.gz", "standard.nii.gz", "reoriented_anat_moved.nii",
-        "functional.nii"]
+REAL = [
+    "anatomical.nii",
+    "example4d.nii.gz",
+    "standard.nii.gz",
+    "reoriented_anat_moved.nii",
+    "functional.nii",
+]
 
 
 def _lps_zyx(ras_affine, ijk):
@@ -57,9 +62,14 @@ def test_4d_file_has_time_first():
     assert volume.metadata["oblique_degrees"] > 5  # this file's sform is rotated
 
 
-@pytest.mark.parametrize("permutation, flips", [
-    (p, f) for p in itertools.permutations(range(3)) for f in itertools.product((1, -1), repeat=3)
-])
+@pytest.mark.parametrize(
+    "permutation, flips",
+    [
+        (p, f)
+        for p in itertools.permutations(range(3))
+        for f in itertools.product((1, -1), repeat=3)
+    ],
+)
 def test_all_48_storage_orders_read_as_the_same_array(tmp_path, permutation, flips):
     rng = np.random.default_rng(1)
     canonical = rng.integers(0, 1000, (4, 5, 6)).astype(np.int16)  # (i, j, k) = (L, P, S)
@@ -91,8 +101,9 @@ def _flip_affine(axis, size):
 
 def test_oblique_file_is_not_resampled_and_keeps_its_affine(tmp_path):
     angle = np.radians(20)
-    rotation = np.array([[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0],
-                         [0, 0, 1]])
+    rotation = np.array(
+        [[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0], [0, 0, 1]]
+    )
     affine = np.eye(4)
     affine[:3, :3] = rotation @ np.diag([1.0, 1.5, 3.0])
     data = np.random.default_rng(2).integers(0, 50, (7, 8, 9)).astype(np.uint8)
@@ -104,8 +115,9 @@ def test_oblique_file_is_not_resampled_and_keeps_its_affine(tmp_path):
     assert np.array_equal(np.sort(volume.data, axis=None), np.sort(data, axis=None))
 
 
-@pytest.mark.parametrize("name", ["anatomical.nii", "example4d.nii.gz", "standard.nii.gz",
-                                  "reoriented_anat_moved.nii"])
+@pytest.mark.parametrize(
+    "name", ["anatomical.nii", "example4d.nii.gz", "standard.nii.gz", "reoriented_anat_moved.nii"]
+)
 def test_labels_round_trip_with_the_source_header(tmp_path, name):
     source = nib.load(DATA / name)
     volume = read(DATA / name)
@@ -136,8 +148,9 @@ def test_labels_round_trip_with_the_source_header(tmp_path, name):
 
 
 def test_microscopy_labels_as_nifti_come_back_unchanged(tmp_path):
-    like = Volume(np.zeros((3, 8, 9)), "ZYX", (2.0, 0.25, 0.25), (0.0, 0.0, 0.0),
-                  ("µm", "µm", "µm"))
+    like = Volume(
+        np.zeros((3, 8, 9)), "ZYX", (2.0, 0.25, 0.25), (0.0, 0.0, 0.0), ("µm", "µm", "µm")
+    )
     labels = np.random.default_rng(3).integers(0, 5, (3, 8, 9)).astype(np.uint8)
     write(tmp_path / "labels.nii", labels, like=like)
     back = read(tmp_path / "labels.nii")

@@ -34,15 +34,22 @@ def make_image(path: Path, version: str, data=None) -> Path:
 
     data = np.random.default_rng(0).integers(0, 255, SHAPE, np.uint8) if data is None else data
     fmt = FormatV04() if version == "0.4" else FormatV05()
-    ome_zarr_writer.write_image(data, str(path), scale_factors=[2, 4], fmt=fmt,
-                                axes=["z", "y", "x"], scale=SPACING,
-                                axes_units=dict.fromkeys("zyx", "micrometer"))
+    ome_zarr_writer.write_image(
+        data,
+        str(path),
+        scale_factors=[2, 4],
+        fmt=fmt,
+        axes=["z", "y", "x"],
+        scale=SPACING,
+        axes_units=dict.fromkeys("zyx", "micrometer"),
+    )
     return path
 
 
 def segkit(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([SEGKIT, *map(str, args)], capture_output=True, text=True,
-                          timeout=300, check=False)
+    return subprocess.run(
+        [SEGKIT, *map(str, args)], capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 def position_ids(shape) -> np.ndarray:
@@ -60,8 +67,11 @@ def ome(attrs: dict) -> dict:
 
 def digest(folder: Path) -> dict:
     """Every file under ``folder`` but its labels group, by content."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and "labels" not in p.parts}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and "labels" not in p.parts
+    }
 
 
 def ome_zarr_nodes(path: Path, version: str, caplog) -> list:
@@ -86,8 +96,7 @@ def test_labels_written_into_an_image_are_its_labels(tmp_path, caplog, version):
     # ome-zarr-py finds them as the image's labels, from the image and from the labels
     for start in (image, image / "labels" / "nuclei"):
         nodes = ome_zarr_nodes(start, version, caplog)
-        names = [Path(str(n.zarr).split(" ")[0]).relative_to(tmp_path).as_posix()
-                 for n in nodes]
+        names = [Path(str(n.zarr).split(" ")[0]).relative_to(tmp_path).as_posix() for n in nodes]
         assert names == ["image.zarr", "image.zarr/labels", "image.zarr/labels/nuclei"]
         kinds = [type(s).__name__ for s in nodes[2].specs]
         assert "Label" in kinds and "Multiscales" in kinds
@@ -99,7 +108,7 @@ def test_labels_written_into_an_image_are_its_labels(tmp_path, caplog, version):
     model = ome_zarr_models.open_ome_zarr(group)
     assert type(model).__name__ == "Image" and model.labels is not None
     assert ome(attributes(image / "labels"))["labels"] == ["nuclei"]
-    image_label = (ome_zarr_models.v04 if version == "0.4" else ome_zarr_models.v05)
+    image_label = ome_zarr_models.v04 if version == "0.4" else ome_zarr_models.v05
     image_label.image_label.ImageLabel.from_zarr(group["labels/nuclei"])
 
     # the NGFF JSON schemas (bundled with ngff-zarr, no network)
@@ -114,10 +123,12 @@ def test_labels_written_into_an_image_are_its_labels(tmp_path, caplog, version):
     # each level has the image level's shape, scale and translation
     source = ome(attributes(image))["multiscales"][0]["datasets"]
     written = ome(attrs)["multiscales"][0]["datasets"]
-    assert [d["coordinateTransformations"] for d in written] == \
-        [d["coordinateTransformations"] for d in source]
-    assert [group[f"labels/nuclei/{d['path']}"].shape for d in written] == \
-        [group[d["path"]].shape for d in source]
+    assert [d["coordinateTransformations"] for d in written] == [
+        d["coordinateTransformations"] for d in source
+    ]
+    assert [group[f"labels/nuclei/{d['path']}"].shape for d in written] == [
+        group[d["path"]].shape for d in source
+    ]
 
     # each pixel holds the id of the full-resolution pixel nearest to its centre
     back = read(image / "labels" / "nuclei")
@@ -126,8 +137,10 @@ def test_labels_written_into_an_image_are_its_labels(tmp_path, caplog, version):
     assert len(back.pyramid) == 2
     base_scale = np.array(tuple(SPACING.values()))
     for level, dataset in zip(back.pyramid, written[1:]):
-        scale, shift = (np.array(t[k]) for t, k in zip(dataset["coordinateTransformations"],
-                                                       ("scale", "translation")))
+        scale, shift = (
+            np.array(t[k])
+            for t, k in zip(dataset["coordinateTransformations"], ("scale", "translation"))
+        )
         level = np.asarray(level)
         centres = np.stack(np.meshgrid(*map(np.arange, level.shape), indexing="ij"), -1)
         world = shift + centres * scale
@@ -153,8 +166,14 @@ def test_a_second_label_image_is_listed_and_names_are_not_reused(tmp_path):
 def test_label_images_of_other_tools_are_left_alone(tmp_path):
     image = make_image(tmp_path / "image.zarr", "0.4")
     theirs = np.full(SHAPE, 5, np.uint8)
-    ome_zarr_writer.write_labels(theirs, zarr.open_group(str(image), mode="r+"), name="theirs",
-                                 axes=["z", "y", "x"], scale_factors=[2, 4], scaler=None)
+    ome_zarr_writer.write_labels(
+        theirs,
+        zarr.open_group(str(image), mode="r+"),
+        name="theirs",
+        axes=["z", "y", "x"],
+        scale_factors=[2, 4],
+        scaler=None,
+    )
     with pytest.raises(FileExistsError, match="left as it is"):
         write_labels(labels_path(image, "theirs"), theirs * 0, overwrite=True)
     assert np.asarray(read(image / "labels" / "theirs").data).min() == 5
@@ -183,12 +202,19 @@ def test_standalone_pyramid_levels_sit_on_the_pixels_they_keep(tmp_path, monkeyp
     assert write_labels(tmp_path / "l.zarr", ids, like=like, pyramid=True)["levels"] == 3
     datasets = attributes(tmp_path / "l.zarr")["multiscales"][0]["datasets"]
     assert [d["coordinateTransformations"] for d in datasets] == [
-        [{"type": "scale", "scale": [0.5, 0.25]},
-         {"type": "translation", "translation": [10.0, 20.0]}],
-        [{"type": "scale", "scale": [1.0, 0.5]},
-         {"type": "translation", "translation": [10.0, 20.0]}],
-        [{"type": "scale", "scale": [2.0, 1.0]},
-         {"type": "translation", "translation": [10.0, 20.0]}]]
+        [
+            {"type": "scale", "scale": [0.5, 0.25]},
+            {"type": "translation", "translation": [10.0, 20.0]},
+        ],
+        [
+            {"type": "scale", "scale": [1.0, 0.5]},
+            {"type": "translation", "translation": [10.0, 20.0]},
+        ],
+        [
+            {"type": "scale", "scale": [2.0, 1.0]},
+            {"type": "translation", "translation": [10.0, 20.0]},
+        ],
+    ]
     level1 = np.asarray(zarr.open_array(str(tmp_path / "l.zarr" / "1"), mode="r"))
     assert level1.shape == (20, 15)
     # level-1 pixel (3, 4) has its centre at (10 + 3 * 1.0, 20 + 4 * 0.5) = (13, 22) µm,

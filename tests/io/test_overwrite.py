@@ -63,12 +63,14 @@ CHILD = textwrap.dedent("""
     print(time.perf_counter() - start, flush=True)
 """)
 
+
 def _child(path: Path, exchange: bool, kill_after: float | None = None) -> float | None:
     """Overwrite ``path`` in a child; kill -9 it ``kill_after`` s after it starts writing.
     Returns how long the write took when it was not killed."""
     env = {**os.environ, "EXCHANGE": "1" if exchange else "0"}
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(path)], env=env,
-                             stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(path)], env=env, stdout=subprocess.PIPE, text=True
+    )
     assert child.stdout.readline().strip() == "go"
     if kill_after is None:
         out, _ = child.communicate(timeout=120)
@@ -81,7 +83,7 @@ def _child(path: Path, exchange: bool, kill_after: float | None = None) -> float
 
 
 def _result(path: Path) -> str:
-    """"old" or "new": what ``path`` holds, which must be one of them, complete."""
+    """ "old" or "new": what ``path`` holds, which must be one of them, complete."""
     data = np.asarray(read(path).data)
     for name, expected in (("old", OLD), ("new", NEW)):
         if data.shape == expected.shape and np.array_equal(data, expected):
@@ -90,13 +92,17 @@ def _result(path: Path) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, exchange, fractions", [
-    ("labels.zarr", True, (0.1, 0.3, 0.6, 0.9)),
-    ("labels.zarr", False, (0.1, 0.45, 0.6, 0.9)),  # 0.45, 0.6: the old store moved aside
-    ("labels.tif", True, (0.1, 0.5, 0.9)),
-])
-def test_kill_during_overwrite_leaves_the_old_or_the_new_result(tmp_path, name, exchange,
-                                                               fractions):
+@pytest.mark.parametrize(
+    "name, exchange, fractions",
+    [
+        ("labels.zarr", True, (0.1, 0.3, 0.6, 0.9)),
+        ("labels.zarr", False, (0.1, 0.45, 0.6, 0.9)),  # 0.45, 0.6: the old store moved aside
+        ("labels.tif", True, (0.1, 0.5, 0.9)),
+    ],
+)
+def test_kill_during_overwrite_leaves_the_old_or_the_new_result(
+    tmp_path, name, exchange, fractions
+):
     path = tmp_path / name
     _write_old(path)
     seconds = _child(path, exchange)  # an overwrite that runs to the end
@@ -122,8 +128,9 @@ def _write_old(path: Path) -> None:
 
 
 def _dead_pid() -> int:
-    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     return int(done.stdout)
 
 
@@ -133,9 +140,16 @@ def test_sweep_removes_only_stale_segkit_temporaries(tmp_path):
     stale_folder = tmp_path / f".b.zarr.segkit-tmp-{dead}-0123abcd.zarr"
     reused = tmp_path / f".c.tif.segkit-tmp-{alive}-0123abcd.tif"  # older than this process
     current = temp_name(tmp_path / "d.tif", suffix=".tif")  # being written by this process
-    others = [tmp_path / n for n in (".hidden", ".e.tif.x8Jk2pQa.tif", "f.tif",
-                                     f".g.segkit-tmp-{dead}-nothex00",
-                                     f"h.segkit-tmp-{dead}-01234567")]
+    others = [
+        tmp_path / n
+        for n in (
+            ".hidden",
+            ".e.tif.x8Jk2pQa.tif",
+            "f.tif",
+            f".g.segkit-tmp-{dead}-nothex00",
+            f"h.segkit-tmp-{dead}-01234567",
+        )
+    ]
     for p in (stale_file, reused, current, *others):
         p.write_text("x")
     stale_folder.mkdir()
@@ -233,8 +247,9 @@ def test_an_inproc_scheduler_is_refused_with_the_accepted_forms():
 
 
 @needs_unet
-def test_train_checks_the_output_folder_and_free_space_before_training(tmp_path, monkeypatch,
-                                                                       capsys):
+def test_train_checks_the_output_folder_and_free_space_before_training(
+    tmp_path, monkeypatch, capsys
+):
     write(tmp_path / "image.tif", NEW)
     write(tmp_path / "labels.tif", (NEW > 100).astype(np.uint8))
     trained = []

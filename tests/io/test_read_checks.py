@@ -30,13 +30,19 @@ def _cut(path, fraction):
 @pytest.mark.parametrize("kind", ["imagej", "ome", "shaped"])
 def test_truncated_stack_is_refused_with_the_number_of_missing_planes(tmp_path, kind):
     path = tmp_path / f"{kind}.tif"
-    options = {"imagej": {"imagej": True, "metadata": {"axes": "ZYX"}},
-               "ome": {"ome": True, "metadata": {"axes": "ZYX"}}, "shaped": {}}[kind]
+    options = {
+        "imagej": {"imagej": True, "metadata": {"axes": "ZYX"}},
+        "ome": {"ome": True, "metadata": {"axes": "ZYX"}},
+        "shaped": {},
+    }[kind]
     tifffile.imwrite(path, STACK, **options)
     assert read(path).data.shape == (6, 16, 20)
     _cut(path, 0.6)  # before: ImageJ and OME opened as one (16, 20) plane, without a word
-    with pytest.raises(ReadError, match=rf"cannot read {kind}.tif: (it holds 4 of the 6 planes"
-                                        r"|its list of planes breaks off after plane 1)"):
+    with pytest.raises(
+        ReadError,
+        match=rf"cannot read {kind}.tif: (it holds 4 of the 6 planes"
+        r"|its list of planes breaks off after plane 1)",
+    ):
         read(path)
 
 
@@ -50,8 +56,10 @@ def test_tiff_header_claiming_a_huge_plane_is_refused_without_allocating(tmp_pat
             struct.pack_into("<H" if tag.dtype == 3 else "<I", raw, tag.valueoffset, 60000)
     path.write_bytes(bytes(raw))
     tracemalloc.start()
-    with pytest.raises(ReadError, match="huge.tif: its header claims 6.7 GiB of image data but "
-                                        "the file holds only 640 bytes"):
+    with pytest.raises(
+        ReadError,
+        match="huge.tif: its header claims 6.7 GiB of image data but the file holds only 640 bytes",
+    ):
         read(path)
     assert tracemalloc.get_traced_memory()[1] < 20 * 2**20
     tracemalloc.stop()
@@ -66,8 +74,11 @@ def test_nifti_header_claiming_a_huge_volume_is_refused_without_allocating(tmp_p
     (tmp_path / "big.nii.gz").write_bytes(gzip.compress(bytes(raw)))
     (tmp_path / "big.nii").write_bytes(bytes(raw))
     tracemalloc.start()
-    with pytest.raises(ReadError, match=r"big.nii.gz: its header claims 49.1 TiB of image data "
-                                        r"in .* of compressed data, more than 2000×"):
+    with pytest.raises(
+        ReadError,
+        match=r"big.nii.gz: its header claims 49.1 TiB of image data "
+        r"in .* of compressed data, more than 2000×",
+    ):
         read(tmp_path / "big.nii.gz")  # before: MemoryError (or the machine's memory)
     with pytest.raises(ReadError, match="big.nii: its header claims 49.1 TiB .* holds only"):
         read(tmp_path / "big.nii")
@@ -81,7 +92,7 @@ def test_damaged_compressed_tiff_gives_a_read_error_not_a_zlib_error(tmp_path):
     raw = bytearray(path.read_bytes())
     with tifffile.TiffFile(path) as tif:
         offset = tif.pages.first.dataoffsets[0]
-    raw[offset + 4: offset + 40] = bytes(36)  # before: zlib.error escaped
+    raw[offset + 4 : offset + 40] = bytes(36)  # before: zlib.error escaped
     path.write_bytes(bytes(raw))
     with pytest.raises(ReadError, match="cannot read zipped.tif: not a readable TIFF file"):
         read(path)
@@ -123,8 +134,10 @@ def test_deflated_dicom_that_inflates_beyond_memory_is_refused(tmp_path, monkeyp
     (tmp_path / "bomb.dcm").write_bytes(raw[:start] + bomb)
     monkeypatch.setattr(volume, "available_memory", lambda: 32 * 2**20)
     monkeypatch.setattr(dicom, "available_memory", lambda: 32 * 2**20)
-    with pytest.raises(ReadError, match="cannot read bomb.dcm: its image needs .* of memory "
-                                        "and only 32.0 MiB is available"):
+    with pytest.raises(
+        ReadError,
+        match="cannot read bomb.dcm: its image needs .* of memory and only 32.0 MiB is available",
+    ):
         read(tmp_path / "bomb.dcm")
 
 

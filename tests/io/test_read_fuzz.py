@@ -27,6 +27,7 @@ MEMORY_CAP = 6 * 2**30  # bytes of address space for the worker
 
 # --- the corpus -------------------------------------------------------------------------------
 
+
 def _sources(folder: Path) -> dict[str, list[Path]]:
     """Real files from installed packages (and real images written as ImageJ/OME TIFF)."""
     import nibabel.testing
@@ -39,19 +40,45 @@ def _sources(folder: Path) -> dict[str, list[Path]]:
     skimage_data = Path(skimage.__file__).parent / "data"
     camera = skimage.data.camera()[:64, :80]
     stack = np.stack([np.roll(camera, 7 * k, axis=0) for k in range(6)])
-    tifffile.imwrite(folder / "imagej.tif", stack, imagej=True, resolution=(2.0, 2.0),
-                     metadata={"axes": "ZYX", "spacing": 1.5, "unit": "um"})
-    tifffile.imwrite(folder / "ome_zlib.ome.tif", stack.reshape(3, 2, 64, 80), ome=True,
-                     compression="zlib", metadata={"axes": "ZCYX", "PhysicalSizeX": 0.5})
+    tifffile.imwrite(
+        folder / "imagej.tif",
+        stack,
+        imagej=True,
+        resolution=(2.0, 2.0),
+        metadata={"axes": "ZYX", "spacing": 1.5, "unit": "um"},
+    )
+    tifffile.imwrite(
+        folder / "ome_zlib.ome.tif",
+        stack.reshape(3, 2, 64, 80),
+        ome=True,
+        compression="zlib",
+        metadata={"axes": "ZCYX", "PhysicalSizeX": 0.5},
+    )
     tifffile.imwrite(folder / "coins_tiled.tif", skimage.data.coins()[:128, :128], tile=(32, 32))
-    tiffs = [skimage_data / "multipage.tif", skimage_data / "multipage_rgb.tif",
-             folder / "imagej.tif", folder / "ome_zlib.ome.tif", folder / "coins_tiled.tif"]
+    tiffs = [
+        skimage_data / "multipage.tif",
+        skimage_data / "multipage_rgb.tif",
+        folder / "imagej.tif",
+        folder / "ome_zlib.ome.tif",
+        folder / "coins_tiled.tif",
+    ]
     nifti_data = Path(nibabel.testing.data_path)
-    niftis = [nifti_data / n for n in ("anatomical.nii", "example4d.nii.gz", "standard.nii.gz",
-                                       "example_nifti2.nii.gz")]
-    dicoms = [Path(pydicom.data.get_testdata_file(n)) for n in
-              ("CT_small.dcm", "MR_small.dcm", "rtdose.dcm", "SC_rgb_small_odd.dcm",
-               "image_dfl.dcm", "MR_small_bigendian.dcm", "liver_1frame.dcm")]
+    niftis = [
+        nifti_data / n
+        for n in ("anatomical.nii", "example4d.nii.gz", "standard.nii.gz", "example_nifti2.nii.gz")
+    ]
+    dicoms = [
+        Path(pydicom.data.get_testdata_file(n))
+        for n in (
+            "CT_small.dcm",
+            "MR_small.dcm",
+            "rtdose.dcm",
+            "SC_rgb_small_odd.dcm",
+            "image_dfl.dcm",
+            "MR_small_bigendian.dcm",
+            "liver_1frame.dcm",
+        )
+    ]
     return {"tiff": tiffs, "nifti": niftis, "dicom": dicoms}
 
 
@@ -59,7 +86,7 @@ def _name(source: Path, tag: str) -> str:
     """A mutant's file name: same extension(s) as its source."""
     name = source.name
     stem = name.split(".")[0]
-    return f"{stem}__{tag}{name[len(stem):]}"
+    return f"{stem}__{tag}{name[len(stem) :]}"
 
 
 def _truncations(raw: bytes) -> list[tuple[str, bytes]]:
@@ -97,8 +124,12 @@ def _huge_tiff(path: Path) -> list[tuple[str, bytes]]:
     out = [("huge", bytes(raw))]
     original = path.read_bytes()
     if b"images=6" in original:
-        out.append(("manyplanes", original.replace(b"images=6", b"images=9")
-                    .replace(b"slices=6", b"slices=9")))
+        out.append(
+            (
+                "manyplanes",
+                original.replace(b"images=6", b"images=9").replace(b"slices=6", b"slices=9"),
+            )
+        )
     return out
 
 
@@ -149,8 +180,9 @@ def make_corpus(folder: Path) -> dict[str, list[str]]:
 
 # --- the worker (runs in a subprocess) ------------------------------------------------------
 
+
 def _check_one(path: Path) -> str:
-    """"ok ...", "refused ..." or "BAD ..." for one file."""
+    """ "ok ...", "refused ..." or "BAD ..." for one file."""
     import napari_segkit
     from napari_segkit._reader import get_reader, layer_data
     from napari_segkit.io import ReadError, Volume
@@ -216,8 +248,13 @@ def run_batch(paths: list[str], timeout: float) -> dict[str, str]:
     remaining = list(paths)
     while remaining:
         try:
-            done = subprocess.run([sys.executable, __file__, *remaining], capture_output=True,
-                                  text=True, timeout=timeout, env=env)
+            done = subprocess.run(
+                [sys.executable, __file__, *remaining],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env=env,
+            )
             stdout, failure = done.stdout, f"worker died ({done.returncode}): {done.stderr[-300:]}"
         except subprocess.TimeoutExpired as err:
             stdout = err.stdout.decode() if isinstance(err.stdout, bytes) else err.stdout or ""

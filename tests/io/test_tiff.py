@@ -19,9 +19,18 @@ def test_odd_axis_order_is_put_in_z_y_x_order(tmp_path):
 
 def test_ome_time_and_z_order_with_physical_sizes(tmp_path):
     data = np.random.default_rng(1).integers(0, 999, (3, 4, 32, 40)).astype(np.uint16)
-    tifffile.imwrite(tmp_path / "zt.ome.tif", data, ome=True,
-                     metadata={"axes": "ZTYX", "PhysicalSizeX": 0.5, "PhysicalSizeY": 0.6,
-                               "PhysicalSizeZ": 2.0, "TimeIncrement": 30.0})
+    tifffile.imwrite(
+        tmp_path / "zt.ome.tif",
+        data,
+        ome=True,
+        metadata={
+            "axes": "ZTYX",
+            "PhysicalSizeX": 0.5,
+            "PhysicalSizeY": 0.6,
+            "PhysicalSizeZ": 2.0,
+            "TimeIncrement": 30.0,
+        },
+    )
     volume = read(tmp_path / "zt.ome.tif")
     assert volume.axes == "TZYX"
     np.testing.assert_array_equal(volume.data, data.transpose(1, 0, 2, 3))
@@ -31,9 +40,19 @@ def test_ome_time_and_z_order_with_physical_sizes(tmp_path):
 
 def test_imagej_hyperstack_channels_and_frame_interval(tmp_path):
     data = np.random.default_rng(2).integers(0, 999, (2, 3, 2, 16, 20)).astype(np.uint16)
-    tifffile.imwrite(tmp_path / "hyper.tif", data, imagej=True, resolution=(4.0, 4.0),
-                     metadata={"axes": "TZCYX", "spacing": 1.5, "unit": "um",
-                               "finterval": 0.5, "Labels": ["dapi", "gfp"] * 6})
+    tifffile.imwrite(
+        tmp_path / "hyper.tif",
+        data,
+        imagej=True,
+        resolution=(4.0, 4.0),
+        metadata={
+            "axes": "TZCYX",
+            "spacing": 1.5,
+            "unit": "um",
+            "finterval": 0.5,
+            "Labels": ["dapi", "gfp"] * 6,
+        },
+    )
     volume = read(tmp_path / "hyper.tif")
     assert volume.axes == "TCZYX"
     np.testing.assert_array_equal(volume.data, data.transpose(0, 2, 1, 3, 4))
@@ -44,8 +63,9 @@ def test_imagej_hyperstack_channels_and_frame_interval(tmp_path):
 
 def test_large_stacks_open_lazily_one_plane_per_chunk(tmp_path, monkeypatch):
     data = np.random.default_rng(3).integers(0, 4000, (12, 64, 80)).astype(np.uint16)
-    tifffile.imwrite(tmp_path / "stack.tif", data, imagej=True,
-                     metadata={"axes": "ZYX", "spacing": 3.0})
+    tifffile.imwrite(
+        tmp_path / "stack.tif", data, imagej=True, metadata={"axes": "ZYX", "spacing": 3.0}
+    )
     assert not isinstance(read(tmp_path / "stack.tif").data, da.Array)
     monkeypatch.setattr(tiff, "LAZY_BYTES", data.nbytes - 1)
     volume = read(tmp_path / "stack.tif")
@@ -70,8 +90,13 @@ def test_a_whole_lazy_stack_is_read_in_one_pass_without_a_second_copy(tmp_path, 
     if kind == "plain":
         tifffile.imwrite(path, data, metadata={"axes": "CZYX"})
     else:  # stored Z, C, Y, X: segkit reorders to C, Z, Y, X
-        tifffile.imwrite(path, data.transpose(1, 0, 2, 3), ome=kind == "ome",
-                         imagej=kind == "imagej", metadata={"axes": "ZCYX"})
+        tifffile.imwrite(
+            path,
+            data.transpose(1, 0, 2, 3),
+            ome=kind == "ome",
+            imagej=kind == "imagej",
+            metadata={"axes": "ZCYX"},
+        )
     volume = tiff.read_tiff(path, lazy=True)
     assert isinstance(volume.data, da.Array) and volume.data.shape == data.shape
     plane = volume.data[1, 3]
@@ -90,8 +115,13 @@ def test_a_whole_lazy_stack_is_read_in_one_pass_without_a_second_copy(tmp_path, 
 def test_pyramid_levels_are_kept_for_napari(tmp_path):
     base = np.random.default_rng(4).integers(0, 255, (256, 320, 3)).astype(np.uint8)
     with tifffile.TiffWriter(tmp_path / "slide.ome.tif") as tif:
-        tif.write(base, subifds=2, tile=(64, 64), photometric="rgb",
-                  metadata={"axes": "YXS", "PhysicalSizeX": 0.25, "PhysicalSizeY": 0.25})
+        tif.write(
+            base,
+            subifds=2,
+            tile=(64, 64),
+            photometric="rgb",
+            metadata={"axes": "YXS", "PhysicalSizeX": 0.25, "PhysicalSizeY": 0.25},
+        )
         tif.write(base[::2, ::2], subfiletype=1, tile=(64, 64), photometric="rgb")
         tif.write(base[::4, ::4], subfiletype=1, tile=(64, 64), photometric="rgb")
     volume = read(tmp_path / "slide.ome.tif")
@@ -117,8 +147,13 @@ def test_truncated_and_garbage_tiffs_are_refused_by_name(tmp_path):
 
 
 def test_impossible_z_spacing_is_ignored_not_fatal(tmp_path):
-    tifffile.imwrite(tmp_path / "neg.tif", np.zeros((3, 8, 8), np.uint8), imagej=True,
-                     resolution=(2.0, 2.0), metadata={"axes": "ZYX", "spacing": -1.0})
+    tifffile.imwrite(
+        tmp_path / "neg.tif",
+        np.zeros((3, 8, 8), np.uint8),
+        imagej=True,
+        resolution=(2.0, 2.0),
+        metadata={"axes": "ZYX", "spacing": -1.0},
+    )
     volume = read(tmp_path / "neg.tif")
     assert volume.spacing == (1.0, 0.5, 0.5)
     assert volume.units == ("pixel", "µm", "µm")
@@ -130,8 +165,11 @@ def test_labels_of_a_translated_layer_keep_their_origin(tmp_path, top, kind):
 
     labels = np.zeros((4, 6, 8), np.uint32)
     labels[1, 2:4, 3:6] = top
-    layer = {"scale": (2.0, 0.5, 0.25), "translate": (10.0, -3.0, 7.5),
-             "units": ("micrometer",) * 3}  # what napari hands the writer
+    layer = {
+        "scale": (2.0, 0.5, 0.25),
+        "translate": (10.0, -3.0, 7.5),
+        "units": ("micrometer",) * 3,
+    }  # what napari hands the writer
     path = tmp_path / "moved.tif"
     write_labels(str(path), labels, layer)
     back = read(path)

@@ -32,8 +32,9 @@ def _launched(source: Path) -> set[str]:
     """Kernel names the Python module next to ``source`` declares, and checks that every
     name it launches literally is declared."""
     module = importlib.import_module(f"napari_segkit.kernels.{source.stem}")
-    literal = set(re.findall(rf'kernel\("{source.stem}", "(\w+)"\)',
-                             source.with_suffix(".py").read_text()))
+    literal = set(
+        re.findall(rf'kernel\("{source.stem}", "(\w+)"\)', source.with_suffix(".py").read_text())
+    )
     assert literal <= set(module.KERNELS)
     return set(module.KERNELS)
 
@@ -57,6 +58,7 @@ def test_every_kernel_module_ships_its_source():
 
 # -- connected components -------------------------------------------------------------
 
+
 def _masks():
     rng = np.random.default_rng(0)
     yield rng.random(200) > 0.5
@@ -67,9 +69,9 @@ def _masks():
     yield np.indices((9, 9, 9)).sum(axis=0) % 2 == 0  # 3D checkerboard: corners only
     spiral = np.zeros((41, 41), bool)  # one long object that folds back on itself
     for k in range(0, 20, 2):
-        spiral[k, k:41 - k] = spiral[k:41 - k, 40 - k] = spiral[40 - k, k + 2:41 - k] = True
-        spiral[k + 2:41 - k, k] = True
-        spiral[k + 2, k:k + 3] = True
+        spiral[k, k : 41 - k] = spiral[k : 41 - k, 40 - k] = spiral[40 - k, k + 2 : 41 - k] = True
+        spiral[k + 2 : 41 - k, k] = True
+        spiral[k + 2, k : k + 3] = True
     yield spiral
 
 
@@ -114,14 +116,16 @@ def test_label_kernel_on_a_large_volume_crossing_many_tiles():
 
 # -- histograms --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("dtype", khist.INTEGER_TYPES)
 def test_integer_counts_twin(dtype):
     info = np.iinfo(dtype)
     values = np.random.default_rng(2).integers(max(info.min, -300), min(info.max, 300), 5000)
     values = values.astype(dtype)
     counts = khist.integer_counts(values, -20 if info.min < 0 else 3, 250)
-    expected = [(values.astype(np.int64) == v).sum()
-                for v in range(-20 if info.min < 0 else 3, 251)]
+    expected = [
+        (values.astype(np.int64) == v).sum() for v in range(-20 if info.min < 0 else 3, 251)
+    ]
     np.testing.assert_array_equal(counts, expected)
 
 
@@ -135,8 +139,7 @@ def test_integer_counts_kernel_equals_twin(dtype, span):
     lo, hi = max(info.min, -span // 2), min(info.max, span)
     values = np.random.default_rng(3).integers(lo, hi, 300_001).astype(dtype)
     got = khist.integer_counts(cupy.asarray(values), int(lo) + 1, int(hi) - 1)
-    np.testing.assert_array_equal(got.get(), khist.integer_counts(values, int(lo) + 1,
-                                                                   int(hi) - 1))
+    np.testing.assert_array_equal(got.get(), khist.integer_counts(values, int(lo) + 1, int(hi) - 1))
 
 
 @gpu
@@ -158,29 +161,45 @@ def test_float_counts_kernel_equals_numpy_histogram(dtype):
 
 # -- adaptive thresholds -------------------------------------------------------------------
 
+
 def _adaptive_case(method, image, size, dark, xp=np):
     """(fused mask, fused threshold) and the CPU method's, for the same parameters."""
     from napari_segkit.kernels import adaptive as kadaptive
     from napari_segkit.methods import adaptive
 
     stats = adaptive._global_stats(image, np)
-    params = adaptive._parameters(method, image.dtype, stats, offset=0.01 * stats["max"],
-                                  k=None, r=None, contrast=None)
+    params = adaptive._parameters(
+        method, image.dtype, stats, offset=0.01 * stats["max"], k=None, r=None, contrast=None
+    )
     mask, t = kadaptive.fused_threshold(
-        xp.asarray(image), size, method, dark=dark, keep=True,
-        fill=None if stats["finite"] else stats["centre"], centre=stats["centre"],
-        offset=params["offset"], k=params["k"], r=params["r"], unit_lo=params["unit_lo"],
-        unit_span=params["unit_span"])
-    cpu_mask, cpu_t = adaptive.adaptive_threshold(
-        image, method, block_size=size, offset=params["offset"], dark=dark, device="cpu"), adaptive.adaptive_threshold_map(
-        image, method, block_size=size, offset=params["offset"], dark=dark, device="cpu")
+        xp.asarray(image),
+        size,
+        method,
+        dark=dark,
+        keep=True,
+        fill=None if stats["finite"] else stats["centre"],
+        centre=stats["centre"],
+        offset=params["offset"],
+        k=params["k"],
+        r=params["r"],
+        unit_lo=params["unit_lo"],
+        unit_span=params["unit_span"],
+    )
+    cpu_mask, cpu_t = (
+        adaptive.adaptive_threshold(
+            image, method, block_size=size, offset=params["offset"], dark=dark, device="cpu"
+        ),
+        adaptive.adaptive_threshold_map(
+            image, method, block_size=size, offset=params["offset"], dark=dark, device="cpu"
+        ),
+    )
     return mask, t, cpu_mask, cpu_t
 
 
 def _adaptive_images():
     rng = np.random.default_rng(6)
     y, x = np.mgrid[:90, :110]
-    flat = (80 + 0.6 * x + 40 * (np.hypot(y - 45, x - 50) < 20) + rng.normal(0, 8, y.shape))
+    flat = 80 + 0.6 * x + 40 * (np.hypot(y - 45, x - 50) < 20) + rng.normal(0, 8, y.shape)
     yield flat.astype(np.uint8), (31, 21)
     volume = rng.normal(20000, 3000, (19, 40, 37)) + 15000 * (rng.random((19, 40, 37)) > 0.8)
     yield volume.astype(np.uint16), (7, 15, 9)
@@ -193,8 +212,9 @@ ADAPTIVE = ["mean", "gaussian", "niblack", "sauvola", "phansalkar"]
 
 
 @pytest.mark.parametrize("method", ADAPTIVE)
-@pytest.mark.parametrize("case", list(_adaptive_images()), ids=["2d-uint8", "3d-uint16",
-                                                                 "2d-float-nan"])
+@pytest.mark.parametrize(
+    "case", list(_adaptive_images()), ids=["2d-uint8", "3d-uint16", "2d-float-nan"]
+)
 def test_fused_adaptive_twin_equals_the_cpu_method(method, case):
     image, size = case
     for dark in (False, True):
@@ -207,8 +227,9 @@ def test_fused_adaptive_twin_equals_the_cpu_method(method, case):
 
 @gpu
 @pytest.mark.parametrize("method", ADAPTIVE)
-@pytest.mark.parametrize("case", list(_adaptive_images()), ids=["2d-uint8", "3d-uint16",
-                                                                 "2d-float-nan"])
+@pytest.mark.parametrize(
+    "case", list(_adaptive_images()), ids=["2d-uint8", "3d-uint16", "2d-float-nan"]
+)
 def test_fused_adaptive_kernels_equal_the_twin(method, case):
     import cupy
 
@@ -220,6 +241,7 @@ def test_fused_adaptive_kernels_equal_the_twin(method, case):
 
 
 # -- GrowCut ------------------------------------------------------------------------------
+
 
 def _growcut_case(shape, channels, connectivity, seed):
     from napari_segkit.methods import growcut
@@ -261,8 +283,9 @@ def test_growcut_twin_in_3d_colour_equals_dijkstra():
 
 
 @gpu
-@pytest.mark.parametrize("shape, channels, connectivity",
-                         [((60, 70), 1, 1), ((60, 70), 3, 2), ((12, 30, 31), 1, 3)])
+@pytest.mark.parametrize(
+    "shape, channels, connectivity", [((60, 70), 1, 1), ((60, 70), 3, 2), ((12, 30, 31), 1, 3)]
+)
 def test_growcut_kernel_equals_twin(shape, channels, connectivity):
     import cupy
 
@@ -270,10 +293,10 @@ def test_growcut_kernel_equals_twin(shape, channels, connectivity):
     from napari_segkit.methods import growcut
 
     values, seeds, steps, decay = _growcut_case(shape, channels, connectivity, 11)
-    got = kgrowcut.grow(cupy.asarray(values), cupy.asarray(seeds), steps, decay,
-                        growcut._MAX_DROP)
-    np.testing.assert_array_equal(got.get(), kgrowcut.grow(values, seeds, steps, decay,
-                                                           growcut._MAX_DROP))
+    got = kgrowcut.grow(cupy.asarray(values), cupy.asarray(seeds), steps, decay, growcut._MAX_DROP)
+    np.testing.assert_array_equal(
+        got.get(), kgrowcut.grow(values, seeds, steps, decay, growcut._MAX_DROP)
+    )
 
 
 @gpu
@@ -290,6 +313,7 @@ def test_grow_from_seeds_on_the_gpu_matches_the_cpu():
 
 
 # -- k-means assignment ---------------------------------------------------------------------
+
 
 def _kmeans_case(dims):
     rng = np.random.default_rng(dims)
@@ -335,11 +359,13 @@ def test_kmeans_on_the_gpu_gives_the_cpu_classes(mode):
     image = data.astronaut()[::2, ::2]
     on_gpu = sk.kmeans(cupy.asarray(image), 4, rgb=True, mode=mode, device="gpu")
     assert isinstance(on_gpu, cupy.ndarray)
-    np.testing.assert_array_equal(on_gpu.get(), sk.kmeans(image, 4, rgb=True, mode=mode,
-                                                          device="cpu"))
+    np.testing.assert_array_equal(
+        on_gpu.get(), sk.kmeans(image, 4, rgb=True, mode=mode, device="cpu")
+    )
 
 
 # -- watershed ------------------------------------------------------------------------------
+
 
 def _touching_discs():
     """Two and three overlapping discs and balls, their markers at the centres."""
@@ -350,7 +376,7 @@ def _touching_discs():
     mask2 |= np.hypot(y - 15, x - 100) < 10
     centres2 = [(40, 35), (40, 72), (15, 100)]
     z, y, x = np.mgrid[:30, :40, :60]
-    mask3 = (np.sqrt((z - 15) ** 2 + (y - 20) ** 2 + (x - 20) ** 2) < 12)
+    mask3 = np.sqrt((z - 15) ** 2 + (y - 20) ** 2 + (x - 20) ** 2) < 12
     mask3 |= np.sqrt((z - 15) ** 2 + (y - 20) ** 2 + (x - 39) ** 2) < 11
     centres3 = [(15, 20, 20), (15, 20, 39)]
     for mask, centres in ((mask2, centres2), (mask3, centres3)):
@@ -395,7 +421,9 @@ def test_flood_kernel_equals_twin(case, connectivity):
     from napari_segkit.kernels import watershed as kwatershed
 
     landscape, markers, mask = case
-    got = kwatershed.flood(cupy.asarray(landscape), cupy.asarray(markers), cupy.asarray(mask),
-                           connectivity)
-    np.testing.assert_array_equal(got.get(), kwatershed.flood(landscape, markers, mask,
-                                                              connectivity))
+    got = kwatershed.flood(
+        cupy.asarray(landscape), cupy.asarray(markers), cupy.asarray(mask), connectivity
+    )
+    np.testing.assert_array_equal(
+        got.get(), kwatershed.flood(landscape, markers, mask, connectivity)
+    )

@@ -14,9 +14,10 @@ def _discs(shape=(90, 120), noise=0.0, seed=0):
     yy, xx = np.indices(shape)
     truth = np.zeros(shape, np.int32)
     image = np.full(shape, 20.0, np.float32)
-    for i, (cy, cx, r, level) in enumerate(((30, 30, 15, 200), (60, 75, 18, 150),
-                                            (25, 95, 10, 250)), start=1):
-        inside = (yy - cy) ** 2 + (xx - cx) ** 2 <= r ** 2
+    for i, (cy, cx, r, level) in enumerate(
+        ((30, 30, 15, 200), (60, 75, 18, 150), (25, 95, 10, 250)), start=1
+    ):
+        inside = (yy - cy) ** 2 + (xx - cx) ** 2 <= r**2
         truth[inside], image[inside] = i, level
     image += np.random.default_rng(seed).normal(0, noise, shape).astype(np.float32)
     return image, truth
@@ -24,22 +25,25 @@ def _discs(shape=(90, 120), noise=0.0, seed=0):
 
 # --- edges ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("method, reference", [("sobel", filters.sobel),
-                                               ("prewitt", filters.prewitt),
-                                               ("scharr", filters.scharr)])
+
+@pytest.mark.parametrize(
+    "method, reference",
+    [("sobel", filters.sobel), ("prewitt", filters.prewitt), ("scharr", filters.scharr)],
+)
 def test_gradient_maps_equal_scikit_image_in_2d_and_3d(method, reference):
     image = np.random.default_rng(0).random((12, 20, 24)).astype(np.float32)
-    np.testing.assert_allclose(edges.edge_map(image, method), reference(image), rtol=1e-5,
-                               atol=1e-6)
-    np.testing.assert_allclose(edges.edge_map(image[0], method), reference(image[0]),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        edges.edge_map(image, method), reference(image), rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        edges.edge_map(image[0], method), reference(image[0]), rtol=1e-5, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("method", ["sobel", "scharr", "canny", "log"])
 def test_edge_regions_find_the_three_discs(method):
     image, truth = _discs(noise=3.0)
-    labels = edges.edge_regions(image, method, sigma=4.0 if method == "log" else 1.0,
-                                min_size=20)
+    labels = edges.edge_regions(image, method, sigma=4.0 if method == "log" else 1.0, min_size=20)
     assert labels.max() == 3
     assert metrics.f1(labels, truth) == 1.0
     assert metrics.dice(labels > 0, truth > 0) > (0.75 if method == "log" else 0.9)
@@ -48,8 +52,8 @@ def test_edge_regions_find_the_three_discs(method):
 def test_edges_in_3d_and_canny_needs_slices():
     z, y, x = np.indices((30, 40, 60))
     balls = np.zeros(z.shape, np.int32)
-    balls[(z - 15) ** 2 + (y - 20) ** 2 + (x - 18) ** 2 <= 10 ** 2] = 1
-    balls[(z - 15) ** 2 + (y - 20) ** 2 + (x - 44) ** 2 <= 12 ** 2] = 2
+    balls[(z - 15) ** 2 + (y - 20) ** 2 + (x - 18) ** 2 <= 10**2] = 1
+    balls[(z - 15) ** 2 + (y - 20) ** 2 + (x - 44) ** 2 <= 12**2] = 2
     labels = edges.edge_regions(np.where(balls > 0, 200.0, 20.0), "sobel", sigma=1.0)
     assert labels.max() == 2 and metrics.f1(labels, balls) == 1.0
     image, truth = _discs()
@@ -63,6 +67,7 @@ def test_edges_in_3d_and_canny_needs_slices():
 
 
 # --- clustering -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("function", [cluster.kmeans, cluster.fuzzy_cmeans])
 def test_intensity_clusters_order_by_brightness(function):
@@ -126,8 +131,8 @@ def test_slic_equals_scikit_image_and_takes_spacing():
     norm = (image - image.min()) * (100 / np.ptp(image))
     np.testing.assert_array_equal(
         cluster.slic(image, n_segments=50),
-        segmentation.slic(norm, n_segments=50, compactness=10.0, channel_axis=None,
-                          start_label=1))
+        segmentation.slic(norm, n_segments=50, compactness=10.0, channel_axis=None, start_label=1),
+    )
     stack = np.stack([image] * 8)
     assert cluster.slic(stack, n_segments=50, spacing=(4.0, 1.0, 1.0)).ndim == 3
 
@@ -144,6 +149,7 @@ def test_bad_cluster_input():
 
 
 # --- regions --------------------------------------------------------------------------------
+
 
 def test_region_grow_and_magic_wand():
     image, truth = _discs(noise=2.0)
@@ -173,7 +179,8 @@ def test_magic_wand_equals_scikit_image_flood(connectivity):
     point = (12, 15, 18)
     np.testing.assert_array_equal(
         regions.magic_wand(image, point, tolerance=40, connectivity=connectivity),
-        segmentation.flood(image, point, tolerance=40, connectivity=connectivity))
+        segmentation.flood(image, point, tolerance=40, connectivity=connectivity),
+    )
 
 
 def test_magic_wand_in_3d_and_colour():
@@ -181,8 +188,9 @@ def test_magic_wand_in_3d_and_colour():
     stack = np.stack([image] * 5)
     assert regions.magic_wand(stack, (2, 60, 75), tolerance=10).sum() == 5 * (truth == 2).sum()
     rgb = np.stack([image, image / 2, image / 4], axis=-1)
-    np.testing.assert_array_equal(regions.magic_wand(rgb, (25, 95), tolerance=5, rgb=True),
-                                  truth == 3)
+    np.testing.assert_array_equal(
+        regions.magic_wand(rgb, (25, 95), tolerance=5, rgb=True), truth == 3
+    )
 
 
 def test_split_and_merge_recovers_flat_regions():
@@ -199,7 +207,8 @@ def test_felzenszwalb_and_normalized_cut():
     labels = regions.felzenszwalb(image, scale=200, min_size=50)
     grey = (image - image.min()) * (255 / np.ptp(image))
     np.testing.assert_array_equal(
-        labels, segmentation.felzenszwalb(grey, scale=200, sigma=0.8, min_size=50) + 1)
+        labels, segmentation.felzenszwalb(grey, scale=200, sigma=0.8, min_size=50) + 1
+    )
     # the bit depth does not matter: the same image in uint16 gives the same regions
     deep = ((image - image.min()) * (60000 / np.ptp(image))).astype(np.uint16)
     assert metrics.f1(regions.felzenszwalb(deep, scale=200, min_size=50), labels) > 0.9
@@ -208,16 +217,17 @@ def test_felzenszwalb_and_normalized_cut():
     # the same pipeline written with scikit-image: SLIC, mean-colour similarity RAG, Ncut
     superpixels = cluster.slic(image, n_segments=100)
     grey = (image - image.min()) * (255 / np.ptp(image))
-    rag = graph.rag_mean_color(np.repeat(grey[..., None] / np.sqrt(3), 3, axis=-1),
-                               superpixels, mode="similarity")
-    expected = graph.cut_normalized(superpixels, rag, thresh=0.001,
-                                    rng=np.random.default_rng(0))
+    rag = graph.rag_mean_color(
+        np.repeat(grey[..., None] / np.sqrt(3), 3, axis=-1), superpixels, mode="similarity"
+    )
+    expected = graph.cut_normalized(superpixels, rag, thresh=0.001, rng=np.random.default_rng(0))
     np.testing.assert_array_equal(cut, segmentation.relabel_sequential(expected + 1)[0])
     assert 1 < cut.max() < superpixels.max()
     assert regions.normalized_cut(image, n_segments=100, threshold=0.3).max() > cut.max()
 
 
 # --- active contours ------------------------------------------------------------------------
+
 
 def test_chan_vese_segments_bright_discs_in_2d_and_3d():
     image, truth = _discs(noise=10.0)
@@ -230,8 +240,9 @@ def test_chan_vese_segments_bright_discs_in_2d_and_3d():
 
 def test_geodesic_active_contour_grows_from_a_point_to_the_edge():
     image, truth = _discs(noise=2.0)
-    mask = contours.geodesic_active_contour(image, seeds=np.array([[60, 75]]),
-                                            iterations=150, sigma=1.0)
+    mask = contours.geodesic_active_contour(
+        image, seeds=np.array([[60, 75]]), iterations=150, sigma=1.0
+    )
     assert metrics.dice(mask, truth == 2) > 0.95
     with pytest.raises(ValueError, match="empty"):
         contours.geodesic_active_contour(image, seeds=np.zeros(image.shape, np.uint8))
@@ -239,20 +250,24 @@ def test_geodesic_active_contour_grows_from_a_point_to_the_edge():
 
 # --- k-means against scikit-learn, and its histogram path -----------------------------------
 
+
 def _within_class(image, classes):
     """Sum over classes of squared distances to the class mean (float64)."""
     rows = np.asarray(image, np.float64).reshape(classes.size, -1)
     ids = classes.ravel()
-    return sum(((rows[ids == c] - rows[ids == c].mean(axis=0)) ** 2).sum()
-               for c in np.unique(ids))
+    return sum(((rows[ids == c] - rows[ids == c].mean(axis=0)) ** 2).sum() for c in np.unique(ids))
 
 
 def _real_images():
     from skimage import data
 
-    return [("camera", data.camera(), False, 3), ("camera", data.camera(), False, 4),
-            ("coins", data.coins(), False, 3), ("astronaut", data.astronaut()[::4, ::4], True, 3),
-            ("astronaut", data.astronaut()[::4, ::4], True, 5)]
+    return [
+        ("camera", data.camera(), False, 3),
+        ("camera", data.camera(), False, 4),
+        ("coins", data.coins(), False, 3),
+        ("astronaut", data.astronaut()[::4, ::4], True, 3),
+        ("astronaut", data.astronaut()[::4, ::4], True, 5),
+    ]
 
 
 @pytest.mark.parametrize("name, image, rgb, k", _real_images())
@@ -278,7 +293,7 @@ def test_kmeans_grey_reaches_the_global_optimum():
     image = data.coins()
     counts = np.bincount(image.ravel(), minlength=256).astype(np.float64)
     levels = np.arange(256.0)
-    n, s, q = (np.concatenate([[0.0], np.cumsum(counts * levels ** p)]) for p in (0, 1, 2))
+    n, s, q = (np.concatenate([[0.0], np.cumsum(counts * levels**p)]) for p in (0, 1, 2))
 
     def within(lo, hi):  # levels lo…hi-1
         count = n[hi] - n[lo]
@@ -302,8 +317,9 @@ def test_kmeans_histogram_lloyd_is_lloyd_on_the_pixels(iterations):
     for uniforms in np.random.default_rng(0).random((5, 7)):
         start = np.sort(_kmeans.plusplus(values[:, None], counts, 3, uniforms, 3), axis=0)
         on_histogram = _kmeans.lloyd_1d(values, counts, start[:, 0], iterations, 0.0)
-        on_pixels = _kmeans.lloyd(pixels[:, None].astype(np.float64), np.ones(pixels.size),
-                                  start, iterations, 0.0)
+        on_pixels = _kmeans.lloyd(
+            pixels[:, None].astype(np.float64), np.ones(pixels.size), start, iterations, 0.0
+        )
         np.testing.assert_allclose(on_histogram, on_pixels[:, 0], rtol=1e-12)
 
 
@@ -331,8 +347,9 @@ def _grown_reference(image, markers, tolerance, connectivity, rgb=False):
         owner[region] = i
     owner[claims > 1] = 0
     owner[markers > 0] = markers[markers > 0]
-    return segmentation.watershed(np.zeros(markers.shape, np.uint8), owner, mask=claims > 0,
-                                  connectivity=connectivity)
+    return segmentation.watershed(
+        np.zeros(markers.shape, np.uint8), owner, mask=claims > 0, connectivity=connectivity
+    )
 
 
 @pytest.mark.parametrize("ndim", [1, 2, 3])
@@ -344,38 +361,52 @@ def test_compiled_magic_wand_equals_flood_and_reference(ndim):
     shape = {1: (300,), 2: (45, 61), 3: (11, 19, 23)}[ndim]
     smooth = ndimage.gaussian_filter(rng.random(shape), 1.5)
     smooth = (smooth - smooth.min()) / np.ptp(smooth)
-    images = [(smooth * 250).astype(np.uint8), (smooth * 3000 - 1500).astype(np.int16),
-              (smooth * 1e5).astype(np.int32), (smooth * 100).astype(np.float32),
-              smooth * 100 + rng.normal(0, 2, shape)]
+    images = [
+        (smooth * 250).astype(np.uint8),
+        (smooth * 3000 - 1500).astype(np.int16),
+        (smooth * 1e5).astype(np.int32),
+        (smooth * 100).astype(np.float32),
+        smooth * 100 + rng.normal(0, 2, shape),
+    ]
     for connectivity in range(1, ndim + 1):
         for image in images:
             points = np.stack([rng.integers(0, n, 3) for n in shape], axis=1)
             span = float(np.ptp(image))
             for tolerance in (0, int(span / 10), int(span / 4)):
-                wand = regions.magic_wand(image, points[0], tolerance=tolerance,
-                                          connectivity=connectivity)
+                wand = regions.magic_wand(
+                    image, points[0], tolerance=tolerance, connectivity=connectivity
+                )
                 if image.dtype.kind in "iu":
-                    np.testing.assert_array_equal(wand, segmentation.flood(
-                        image, tuple(points[0]), tolerance=tolerance,
-                        connectivity=connectivity))
+                    np.testing.assert_array_equal(
+                        wand,
+                        segmentation.flood(
+                            image, tuple(points[0]), tolerance=tolerance, connectivity=connectivity
+                        ),
+                    )
                 markers = np.zeros(shape, np.int32)
                 markers[tuple(points.T)] = [1, 2, 3]
-                np.testing.assert_array_equal(wand, _grown_reference(
-                    image, np.where(markers == 1, 1, 0), tolerance, connectivity) > 0)
+                np.testing.assert_array_equal(
+                    wand,
+                    _grown_reference(image, np.where(markers == 1, 1, 0), tolerance, connectivity)
+                    > 0,
+                )
                 painted = markers.copy()
                 painted[tuple(slice(max(p - 2, 0), p + 2) for p in points[1])] = 5
                 for seeds in (points, painted):
-                    got = regions.region_grow(image, seeds, tolerance=tolerance,
-                                              connectivity=connectivity)
-                    expected = _grown_reference(image, _markers(seeds, shape),
-                                                tolerance, connectivity)
+                    got = regions.region_grow(
+                        image, seeds, tolerance=tolerance, connectivity=connectivity
+                    )
+                    expected = _grown_reference(
+                        image, _markers(seeds, shape), tolerance, connectivity
+                    )
                     np.testing.assert_array_equal(got, expected)
     colour = ndimage.uniform_filter(rng.random(shape + (3,)) * 255, (3,) * ndim + (1,))
     for image in (colour.astype(np.uint8), colour.astype(np.float32)):
         points = np.stack([rng.integers(0, n, 2) for n in shape], axis=1)
         got = regions.region_grow(image, points, tolerance=30, rgb=True)
-        np.testing.assert_array_equal(got, _grown_reference(
-            image, _markers(points, shape), 30, 1, rgb=True))
+        np.testing.assert_array_equal(
+            got, _grown_reference(image, _markers(points, shape), 30, 1, rgb=True)
+        )
 
 
 def test_compiled_magic_wand_edge_cases():
@@ -390,8 +421,9 @@ def test_compiled_magic_wand_edge_cases():
     four = (np.random.default_rng(4).random((4, 5, 6, 7)) * 10).astype(np.uint8)
     markers = np.zeros(four.shape, np.int32)
     markers[1, 2, 3, 4] = 1
-    np.testing.assert_array_equal(regions.region_grow(four, markers, tolerance=4),
-                                  _grown_reference(four, markers, 4, 1))
+    np.testing.assert_array_equal(
+        regions.region_grow(four, markers, tolerance=4), _grown_reference(four, markers, 4, 1)
+    )
     close = np.array([[0.0, 0.1, 0.2]], np.float32)
     loose = regions.magic_wand(close, (0, 0), tolerance=0.1)  # float32(0.1) ≥ 0.1f
     assert loose.tolist() == [[True, True, False]]
@@ -406,8 +438,9 @@ def test_compiled_magic_wand_on_a_large_porous_region():
     point = (600, int(np.flatnonzero(image[600] == 128)[0]))
     wand = regions.magic_wand(image, point, tolerance=80)  # 161 of 256 values within
     assert wand.sum() > 500_000
-    np.testing.assert_array_equal(wand, segmentation.flood(image, point, tolerance=80,
-                                                           connectivity=1))
+    np.testing.assert_array_equal(
+        wand, segmentation.flood(image, point, tolerance=80, connectivity=1)
+    )
 
 
 @pytest.mark.parametrize("method", ["sobel", "prewitt", "scharr"])
@@ -423,8 +456,9 @@ def test_compiled_gradients_equal_scikit_image_in_the_image_dtype(method):
             expected = reference(image.astype(np.float32))
             result = edges.edge_map(image, method)
             assert result.dtype == np.float32 and result.shape == shape
-            np.testing.assert_allclose(result, expected, rtol=1e-5,
-                                       atol=1e-5 * max(float(expected.max()), 1e-30))
+            np.testing.assert_allclose(
+                result, expected, rtol=1e-5, atol=1e-5 * max(float(expected.max()), 1e-30)
+            )
     step = np.zeros((40, 50), np.uint8)  # by hand: a vertical step of 100, smoothing
     step[:, 25:] = 100  # weights summing to 1, so |gx| = 100 beside it, magnitude 100/√2
     magnitude = edges.edge_map(step, method)

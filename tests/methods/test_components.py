@@ -16,9 +16,7 @@ def test_equals_scikit_image_for_every_connectivity(shape):
 
 
 def test_hand_counted_objects():
-    mask = np.array([[1, 1, 0, 0],
-                     [0, 0, 0, 1],
-                     [0, 0, 1, 0]])
+    mask = np.array([[1, 1, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]])
     assert label(mask, connectivity=1).max() == 3  # the diagonal pair is two objects
     assert label(mask).max() == 2  # with corners they join
     np.testing.assert_array_equal(label(mask), [[1, 1, 0, 0], [0, 0, 0, 2], [0, 0, 2, 0]])
@@ -57,7 +55,8 @@ def test_more_objects_than_int32_holds_come_back_as_int64(monkeypatch):
     from napari_segkit.methods import components
 
     ids = np.array([[[1, 2**31 + 5]]], dtype=np.uint32)
-    monkeypatch.setattr(components.cc3d, "connected_components",
-                        lambda *args, **kwargs: (ids, 2**31 + 5))
+    monkeypatch.setattr(
+        components.cc3d, "connected_components", lambda *args, **kwargs: (ids, 2**31 + 5)
+    )
     labels = label(np.ones((1, 1, 2), bool))
     assert labels.dtype == np.int64 and labels.tolist() == [[[1, 2**31 + 5]]]

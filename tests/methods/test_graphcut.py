@@ -13,8 +13,8 @@ from napari_segkit.methods import graphcut
 
 def ellipse_image(shape=(200, 220), seed=0):
     rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:shape[0], :shape[1]]
-    truth = (yy - 100) ** 2 / 70 ** 2 + (xx - 110) ** 2 / 50 ** 2 < 1
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    truth = (yy - 100) ** 2 / 70**2 + (xx - 110) ** 2 / 50**2 < 1
     image = rng.normal(100, 20, shape) + 60 * truth
     return image.astype(np.float32), truth
 
@@ -33,15 +33,25 @@ def random_problem(labels, shape, connectivity, seed):
     rng = np.random.default_rng(seed)
     values = rng.random(shape + (1,)).astype(np.float32) * 50
     costs = rng.random((labels,) + shape).astype(np.float32) * 4
-    return graphcut._restricted(values, costs, np.ones(shape, bool), np.zeros(shape, np.intp),
-                                (1.0, 1.0), connectivity, None, 1.0)
+    return graphcut._restricted(
+        values,
+        costs,
+        np.ones(shape, bool),
+        np.zeros(shape, np.intp),
+        (1.0, 1.0),
+        connectivity,
+        None,
+        1.0,
+    )
 
 
 def test_min_cut_finds_the_lowest_energy_of_all_labellings():
     unary, edges = random_problem(2, (3, 4), 2, seed=3)
     found = graphcut._min_cut(unary, edges)
-    best = min(graphcut._energy(np.array(bits), unary, edges)
-               for bits in itertools.product((0, 1), repeat=12))
+    best = min(
+        graphcut._energy(np.array(bits), unary, edges)
+        for bits in itertools.product((0, 1), repeat=12)
+    )
     assert graphcut._energy(found, unary, edges) == pytest.approx(best, rel=1e-9)
 
 
@@ -49,19 +59,21 @@ def test_alpha_expansion_is_within_twice_the_optimum_and_never_worse_than_its_st
     unary, edges = random_problem(3, (2, 4), 1, seed=4)
     found = graphcut._alpha_expansion(unary, edges)
     energy = graphcut._energy(found, unary, edges)
-    best = min(graphcut._energy(np.array(v), unary, edges)
-               for v in itertools.product(range(3), repeat=8))
+    best = min(
+        graphcut._energy(np.array(v), unary, edges) for v in itertools.product(range(3), repeat=8)
+    )
     start = graphcut._energy(np.argmin(unary, axis=0), unary, edges)
     assert best - 1e-9 <= energy <= min(2 * best, start) + 1e-9
 
 
 def test_edge_weights_fall_with_physical_distance():
     values = np.zeros((4, 5, 5, 1), np.float32)  # flat: weights are 1 / distance
-    _, edges = graphcut._whole_grid(values, np.zeros((2, 4, 5, 5), np.float32),
-                                    (4.0, 1.0, 1.0), 1, None, 1.0)
+    _, edges = graphcut._whole_grid(
+        values, np.zeros((2, 4, 5, 5), np.float32), (4.0, 1.0, 1.0), 1, None, 1.0
+    )
     found = sorted((len(w), float(w.min()), float(w.max())) for _, _, w in edges)
     assert found == [(75, 0.25, 0.25), (80, 1.0, 1.0), (80, 1.0, 1.0)]  # Z steps 4×
-    (i, j, _), = [e for e in edges if len(e[2]) == 75]
+    ((i, j, _),) = [e for e in edges if len(e[2]) == 75]
     assert np.all(j - i == 25)  # Z neighbours: one plane apart
 
 
@@ -102,7 +114,7 @@ def test_a_few_scribbles_recover_a_noisy_object_and_more_never_hurt():
 def test_three_labels_by_alpha_expansion():
     image, truth = ellipse_image()
     yy, xx = np.mgrid[:200, :220]
-    dark = (yy - 30) ** 2 + (xx - 190) ** 2 < 22 ** 2
+    dark = (yy - 30) ** 2 + (xx - 190) ** 2 < 22**2
     image[dark] -= 70
     seeds = strokes(image.shape, [np.s_[95:105, 105:115]], [np.s_[180:195, 5:60]])
     seeds[28:33, 188:193] = 3
@@ -116,7 +128,7 @@ def test_anisotropic_3d_from_scribbles_on_two_slices():
     rng = np.random.default_rng(5)
     spacing = (3.0, 1.0, 1.0)
     z, y, x = np.mgrid[:20, :80, :80]
-    truth = ((z * 3 - 30) ** 2 + (y - 40) ** 2 + (x - 40) ** 2) < 25 ** 2  # a ball in µm
+    truth = ((z * 3 - 30) ** 2 + (y - 40) ** 2 + (x - 40) ** 2) < 25**2  # a ball in µm
     image = (rng.normal(100, 20, truth.shape) + 60 * truth).astype(np.float32)
     seeds = np.zeros(truth.shape, np.uint8)
     for plane in (8, 12):
@@ -129,7 +141,7 @@ def test_anisotropic_3d_from_scribbles_on_two_slices():
 def test_rgb_stained_object_on_a_pale_background():
     rng = np.random.default_rng(6)
     yy, xx = np.mgrid[:160, :160]
-    truth = (yy - 80) ** 2 + (xx - 70) ** 2 < 45 ** 2
+    truth = (yy - 80) ** 2 + (xx - 70) ** 2 < 45**2
     image = np.empty((160, 160, 3), np.float32)
     image[:] = (200, 190, 220)  # pale lilac (eosin-like)
     image[truth] = (120, 80, 50)  # brown (DAB-like)
@@ -141,8 +153,12 @@ def test_rgb_stained_object_on_a_pale_background():
 
 def test_margin_cuts_only_around_the_scribbles():
     image, truth = ellipse_image()
-    around = [np.s_[24:26, 50:170], np.s_[176:178, 50:170], np.s_[24:178, 50:52],
-              np.s_[24:178, 168:170]]  # a frame of background strokes around the object
+    around = [
+        np.s_[24:26, 50:170],
+        np.s_[176:178, 50:170],
+        np.s_[24:178, 50:52],
+        np.s_[24:178, 168:170],
+    ]  # a frame of background strokes around the object
     seeds = strokes(image.shape, [np.s_[95:105, 105:115]], around)
     whole = sk.graph_cut(image, seeds)
     near = sk.graph_cut(image, seeds, margin=5)
@@ -150,12 +166,15 @@ def test_margin_cuts_only_around_the_scribbles():
     assert metrics.dice(near == 1, whole == 1) >= 0.99
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda image, seeds: (image, np.where(seeds == 2, 0, seeds)), "at least two labels"),
-    (lambda image, seeds: (image, seeds[:-1]), "the scribbles have shape"),
-    (lambda image, seeds: (np.where(seeds == 1, np.nan, image), seeds), "NaN"),
-    (lambda image, seeds: (image, seeds.astype(np.float32)), "label image"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda image, seeds: (image, np.where(seeds == 2, 0, seeds)), "at least two labels"),
+        (lambda image, seeds: (image, seeds[:-1]), "the scribbles have shape"),
+        (lambda image, seeds: (np.where(seeds == 1, np.nan, image), seeds), "NaN"),
+        (lambda image, seeds: (image, seeds.astype(np.float32)), "label image"),
+    ],
+)
 def test_bad_input_is_refused_clearly(change, message):
     image, _ = ellipse_image((40, 40))
     seeds = strokes(image.shape, [np.s_[18:22, 18:22]], [np.s_[0:2, :]])
@@ -194,7 +213,7 @@ def test_two_stain_object_from_small_scribbles(model):
     """An H&E-like object of purple and pink specks on a pale background, 4-pixel strokes."""
     rng = np.random.default_rng(7)
     yy, xx = np.mgrid[:160, :160]
-    truth = (yy - 80) ** 2 + (xx - 70) ** 2 < 45 ** 2
+    truth = (yy - 80) ** 2 + (xx - 70) ** 2 < 45**2
     image = np.empty((160, 160, 3), np.float32)
     image[:] = (235, 220, 235)
     speck = rng.random(truth.shape) < 0.5
@@ -235,7 +254,7 @@ def test_the_band_energy_is_the_energy_of_every_voxel_with_the_rest_fixed():
                 if not all(0 <= c < n for c, n in zip(u, shape)):
                     continue
                 diff = float(values[v][0]) - float(values[u][0])
-                w = lam * np.exp(-2.0 * diff ** 2) / spacing[axis]  # β = 1 / (2 · 0.5²)
+                w = lam * np.exp(-2.0 * diff**2) / spacing[axis]  # β = 1 / (2 · 0.5²)
                 if u in index:
                     expected_edges[tuple(sorted((index[v], index[u])))] = w
                 else:
@@ -243,8 +262,7 @@ def test_the_band_energy_is_the_energy_of_every_voxel_with_the_rest_fixed():
     found = {(int(a), int(b)): float(c) for i, j, w in edges for a, b, c in zip(i, j, w)}
     assert all(i.dtype == np.int32 and j.dtype == np.int32 for i, j, _ in edges)
     assert found.keys() == expected_edges.keys()
-    assert np.allclose([found[k] for k in found], [expected_edges[k] for k in found],
-                       rtol=1e-6)
+    assert np.allclose([found[k] for k in found], [expected_edges[k] for k in found], rtol=1e-6)
     np.testing.assert_allclose(unary, expected_unary, rtol=1e-6)
 
 

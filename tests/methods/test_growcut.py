@@ -10,8 +10,12 @@ from napari_segkit.methods.graphcut import offsets
 
 from .test_graphcut import ellipse_image, strokes
 
-FRAME = [np.s_[24:26, 50:170], np.s_[176:178, 50:170], np.s_[24:178, 50:52],
-         np.s_[24:178, 168:170]]  # background strokes around the ellipse
+FRAME = [
+    np.s_[24:26, 50:170],
+    np.s_[176:178, 50:170],
+    np.s_[24:178, 50:52],
+    np.s_[24:178, 168:170],
+]  # background strokes around the ellipse
 
 
 def automaton(values, seeds, connectivity):
@@ -69,7 +73,7 @@ def test_without_smoothing_noise_stops_the_growth():
 def test_anisotropic_3d_from_seeds_on_two_slices():
     rng = np.random.default_rng(5)
     z, y, x = np.mgrid[:20, :80, :80]
-    truth = ((z * 3 - 30) ** 2 + (y - 40) ** 2 + (x - 40) ** 2) < 25 ** 2  # a ball in µm
+    truth = ((z * 3 - 30) ** 2 + (y - 40) ** 2 + (x - 40) ** 2) < 25**2  # a ball in µm
     image = (rng.normal(100, 20, truth.shape) + 60 * truth).astype(np.float32)
     seeds = np.zeros(truth.shape, np.uint8)
     for plane in (8, 12):
@@ -82,8 +86,8 @@ def test_anisotropic_3d_from_seeds_on_two_slices():
 def test_three_labels_and_colour():
     rng = np.random.default_rng(6)
     yy, xx = np.mgrid[:120, :160]
-    left = (yy - 60) ** 2 + (xx - 45) ** 2 < 30 ** 2
-    right = (yy - 60) ** 2 + (xx - 115) ** 2 < 30 ** 2
+    left = (yy - 60) ** 2 + (xx - 45) ** 2 < 30**2
+    right = (yy - 60) ** 2 + (xx - 115) ** 2 < 30**2
     image = np.empty((120, 160, 3), np.float32)
     image[:] = (230, 220, 235)
     image[left], image[right] = (120, 70, 160), (200, 90, 140)
@@ -123,14 +127,23 @@ def scipy_reference(values, seeds, spacing, connectivity):
         rows.append(index[here].ravel())
         cols.append(index[there].ravel())
         costs.append(cost.ravel())
-    graph = sparse.csr_matrix((np.concatenate(costs), (np.concatenate(rows),
-                                                       np.concatenate(cols))),
-                              shape=(seeds.size, seeds.size))
-    _, _, sources = dijkstra(graph, directed=False, indices=np.flatnonzero(seeds),
-                             min_only=True, return_predecessors=True)
-    per_label = np.stack([dijkstra(graph, directed=False, min_only=True,
-                                   indices=np.flatnonzero(seeds == k))
-                          for k in range(1, seeds.max() + 1)])
+    graph = sparse.csr_matrix(
+        (np.concatenate(costs), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(seeds.size, seeds.size),
+    )
+    _, _, sources = dijkstra(
+        graph,
+        directed=False,
+        indices=np.flatnonzero(seeds),
+        min_only=True,
+        return_predecessors=True,
+    )
+    per_label = np.stack(
+        [
+            dijkstra(graph, directed=False, min_only=True, indices=np.flatnonzero(seeds == k))
+            for k in range(1, seeds.max() + 1)
+        ]
+    )
     return seeds.ravel()[sources].reshape(shape), per_label.reshape(-1, *shape)
 
 

@@ -72,8 +72,9 @@ def ref_entropy(h, alpha):
     for t in range(first, last + 1):
         if alpha == 1:
             back = -sum(p[i] / P1[t] * math.log(p[i] / P1[t]) for i in range(t + 1) if p[i] > 0)
-            obj = -sum(p[i] / P2[t] * math.log(p[i] / P2[t])
-                       for i in range(t + 1, len(p)) if p[i] > 0)
+            obj = -sum(
+                p[i] / P2[t] * math.log(p[i] / P2[t]) for i in range(t + 1, len(p)) if p[i] > 0
+            )
             total = back + obj
         else:
             back = sum((p[i] / P1[t]) ** alpha for i in range(t + 1))
@@ -92,8 +93,11 @@ def ref_renyi(h):
     else:
         b = (3, 1, 0) if abs(t2 - t3) <= 5 else (1, 2, 1)
     omega = P1[t3] - P1[t1]
-    return int(t1 * (P1[t1] + 0.25 * omega * b[0]) + 0.25 * t2 * omega * b[1]
-               + t3 * (P2[t3] + 0.25 * omega * b[2]))
+    return int(
+        t1 * (P1[t1] + 0.25 * omega * b[0])
+        + 0.25 * t2 * omega * b[1]
+        + t3 * (P2[t3] + 0.25 * omega * b[2])
+    )
 
 
 def ref_shanbhag(h):
@@ -114,17 +118,20 @@ def ref_min_error(h):
     best, best_t = math.inf, None
     x = np.arange(len(h))
     for t in range(len(h) - 1):
-        a, b = h[: t + 1], h[t + 1:]
+        a, b = h[: t + 1], h[t + 1 :]
         if a.sum() == 0 or b.sum() == 0:
             continue
-        m1, m2 = np.average(x[: t + 1], weights=a), np.average(x[t + 1:], weights=b)
+        m1, m2 = np.average(x[: t + 1], weights=a), np.average(x[t + 1 :], weights=b)
         v1 = np.average((x[: t + 1] - m1) ** 2, weights=a)
-        v2 = np.average((x[t + 1:] - m2) ** 2, weights=b)
+        v2 = np.average((x[t + 1 :] - m2) ** 2, weights=b)
         if v1 <= 1e-12 or v2 <= 1e-12:
             continue
         P1, P2 = a.sum() / h.sum(), b.sum() / h.sum()
-        j = 1 + 2 * (P1 * math.log(math.sqrt(v1)) + P2 * math.log(math.sqrt(v2))) \
+        j = (
+            1
+            + 2 * (P1 * math.log(math.sqrt(v1)) + P2 * math.log(math.sqrt(v2)))
             - 2 * (P1 * math.log(P1) + P2 * math.log(P2))
+        )
         if j < best:
             best, best_t = j, t
     return best_t
@@ -164,8 +171,12 @@ def ref_moments(h):
 
 
 REFERENCES = {
-    "huang": ref_huang, "max_entropy": lambda h: ref_entropy(h, 1), "renyi_entropy": ref_renyi,
-    "shanbhag": ref_shanbhag, "min_error": ref_min_error, "default": ref_default,
+    "huang": ref_huang,
+    "max_entropy": lambda h: ref_entropy(h, 1),
+    "renyi_entropy": ref_renyi,
+    "shanbhag": ref_shanbhag,
+    "min_error": ref_min_error,
+    "default": ref_default,
     "moments": ref_moments,
 }
 
@@ -182,7 +193,8 @@ def test_vectorised_equals_the_literal_algorithm(method, name):
 def test_scikit_image_methods_on_histograms(name):
     counts, centers = HISTOGRAMS[name]
     assert ht.triangle(counts, centers) == filters.threshold_triangle(
-        np.repeat(centers, counts).astype(np.uint8))
+        np.repeat(centers, counts).astype(np.uint8)
+    )
 
 
 def test_known_answers():
@@ -201,11 +213,31 @@ def test_known_answers():
 
 def test_every_method_separates_two_clear_classes():
     rng = np.random.default_rng(0)
-    image = np.where(rng.random((200, 200)) < 0.3, rng.normal(200, 6, (200, 200)),
-                     rng.normal(50, 6, (200, 200))).clip(0, 255).astype(np.uint8)
-    for method in ("default", "huang", "intermodes", "isodata", "li", "max_entropy", "mean",
-                   "min_error", "minimum", "moments", "otsu", "renyi_entropy", "shanbhag",
-                   "yen"):
+    image = (
+        np.where(
+            rng.random((200, 200)) < 0.3,
+            rng.normal(200, 6, (200, 200)),
+            rng.normal(50, 6, (200, 200)),
+        )
+        .clip(0, 255)
+        .astype(np.uint8)
+    )
+    for method in (
+        "default",
+        "huang",
+        "intermodes",
+        "isodata",
+        "li",
+        "max_entropy",
+        "mean",
+        "min_error",
+        "minimum",
+        "moments",
+        "otsu",
+        "renyi_entropy",
+        "shanbhag",
+        "yen",
+    ):
         mask, t = threshold(image, method), threshold_value(image, method)
         assert 50 < t < 200, method  # between the two class means
         assert 0.25 < mask.mean() < 0.35, method

@@ -34,6 +34,7 @@ def _onehot(labels, classes):
 
 # --- overlap --------------------------------------------------------------------------------
 
+
 @needs_monai
 @pytest.mark.parametrize("shape", [(64, 80), (20, 32, 28)])
 def test_dice_and_iou_per_class_equal_monai(shape):
@@ -79,14 +80,22 @@ def test_empty_images_and_absent_classes_have_defined_scores():
         (lambda: metrics.dice(np.zeros((3, 3), int), np.zeros((3, 4), int)), "differ in shape"),
         (lambda: metrics.dice(np.zeros((3, 3)), np.zeros((3, 3), int)), "integer labels"),
         (lambda: metrics.iou(np.full((2, 2), -1), np.zeros((2, 2), int)), "negative"),
-        (lambda: metrics.dice(np.zeros((2, 2), int), np.zeros((2, 2), int), average="mean"),
-         "average must be"),
-        (lambda: metrics.hd95(np.ones((3, 3), int), np.ones((3, 3), int), spacing=(1, 0)),
-         "positive"),
-        (lambda: metrics.hd95(np.ones((3, 3), int), np.ones((3, 3), int), spacing=(1, 1, 1)),
-         "2 values"),
-        (lambda: metrics.match(np.ones((3, 3), int), np.ones((3, 3), int), threshold=0),
-         "threshold must be a finite number > 0 and ≤ 1, got 0"),
+        (
+            lambda: metrics.dice(np.zeros((2, 2), int), np.zeros((2, 2), int), average="mean"),
+            "average must be",
+        ),
+        (
+            lambda: metrics.hd95(np.ones((3, 3), int), np.ones((3, 3), int), spacing=(1, 0)),
+            "positive",
+        ),
+        (
+            lambda: metrics.hd95(np.ones((3, 3), int), np.ones((3, 3), int), spacing=(1, 1, 1)),
+            "2 values",
+        ),
+        (
+            lambda: metrics.match(np.ones((3, 3), int), np.ones((3, 3), int), threshold=0),
+            "threshold must be a finite number > 0 and ≤ 1, got 0",
+        ),
     ],
 )
 def test_bad_input_gets_a_clear_error(call, message):
@@ -96,9 +105,12 @@ def test_bad_input_gets_a_clear_error(call, message):
 
 # --- surfaces -------------------------------------------------------------------------------
 
+
 @needs_monai
-@pytest.mark.parametrize("shape, spacing", [((60, 70), (1.0, 1.0)), ((60, 70), (2.0, 0.5)),
-                                            ((24, 30, 26), (3.0, 0.5, 0.7))])
+@pytest.mark.parametrize(
+    "shape, spacing",
+    [((60, 70), (1.0, 1.0)), ((60, 70), (2.0, 0.5)), ((24, 30, 26), (3.0, 0.5, 0.7))],
+)
 def test_surface_distances_equal_monai(shape, spacing):
     pred, ref = _blobs(shape, 3, 2), _blobs(shape, 4, 2)
     p, r = _onehot(pred, 2), _onehot(ref, 2)
@@ -108,12 +120,13 @@ def test_surface_distances_equal_monai(shape, spacing):
     assert metrics.hausdorff(pred, ref, spacing=spacing) == pytest.approx(hd, rel=1e-5)
     assert metrics.hd95(pred, ref, spacing=spacing) == pytest.approx(hd95, rel=1e-5)
     assert metrics.average_surface_distance(pred, ref, spacing=spacing) == pytest.approx(
-        asd, rel=1e-5)
+        asd, rel=1e-5
+    )
 
 
 def _square(shift_rows=0, shift_cols=0):
     image = np.zeros((30, 30), np.uint8)
-    image[5 + shift_rows:15 + shift_rows, 5 + shift_cols:15 + shift_cols] = 1
+    image[5 + shift_rows : 15 + shift_rows, 5 + shift_cols : 15 + shift_cols] = 1
     return image
 
 
@@ -123,8 +136,9 @@ def test_shifted_squares_in_physical_units():
     assert metrics.hausdorff(_square(2, 0), a, spacing=(2.0, 0.5)) == pytest.approx(4.0)
     assert metrics.boundary_f1(_square(0, 2), a, tolerance=1.0, spacing=(1.0, 0.5)) == 1.0
     # within 0.4 only boundary voxels that coincide count: rows 5 and 14, columns 7..14
-    assert metrics.boundary_f1(_square(0, 2), a, tolerance=0.4, spacing=(1.0, 0.5)) == \
-        pytest.approx(16 / 36)
+    assert metrics.boundary_f1(
+        _square(0, 2), a, tolerance=0.4, spacing=(1.0, 0.5)
+    ) == pytest.approx(16 / 36)
 
 
 def test_empty_masks_in_surface_metrics():
@@ -137,6 +151,7 @@ def test_empty_masks_in_surface_metrics():
 
 
 # --- instances ------------------------------------------------------------------------------
+
 
 def _intervals(*spans, size=30):
     """A one-row label image with object k + 1 on spans[k] = (start, stop)."""
@@ -182,6 +197,7 @@ def test_identical_and_empty_instance_images():
 
 # --- evaluate -------------------------------------------------------------------------------
 
+
 def test_evaluate_semantic_rows_agree_with_the_single_metrics():
     pred, ref = _blobs((40, 50), 5, 3), _blobs((40, 50), 6, 3)
     rows, summary = metrics.evaluate(pred, ref, spacing=(2.0, 0.5), mode="semantic")
@@ -189,11 +205,13 @@ def test_evaluate_semantic_rows_agree_with_the_single_metrics():
     dice = metrics.dice(pred, ref, average=None)
     for row in rows:
         assert row["dice"] == pytest.approx(dice[row["class"]])
-        assert row["hd95"] == pytest.approx(metrics.hd95(pred, ref, label=row["class"],
-                                                         spacing=(2.0, 0.5)))
+        assert row["hd95"] == pytest.approx(
+            metrics.hd95(pred, ref, label=row["class"], spacing=(2.0, 0.5))
+        )
         assert row["reference_voxels"] == int((ref == row["class"]).sum())
-        assert row["centroid"] == pytest.approx(np.argwhere(ref == row["class"]).mean(axis=0),
-                                                abs=0.01)
+        assert row["centroid"] == pytest.approx(
+            np.argwhere(ref == row["class"]).mean(axis=0), abs=0.01
+        )
     assert summary["dice_macro"] == pytest.approx(metrics.dice(pred, ref))
     assert summary["pixel_accuracy"] == pytest.approx(np.mean(pred == ref))
 
@@ -203,7 +221,11 @@ def test_evaluate_instance_rows_name_matched_missed_and_spurious_objects():
     pred = _intervals((1, 10), (12, 22), (22, 24))
     rows, summary = metrics.evaluate(pred, ref, mode="instance")
     assert [(r["status"], r["prediction_id"], r["reference_id"]) for r in rows] == [
-        ("matched", 1, 1), ("matched", 2, 2), ("missed", None, 3), ("spurious", 3, None)]
+        ("matched", 1, 1),
+        ("matched", 2, 2),
+        ("missed", None, 3),
+        ("spurious", 3, None),
+    ]
     assert rows[2]["centroid"] == pytest.approx((0.0, 26.0))  # where to look in the viewer
     assert rows[3]["centroid"] == pytest.approx((0.0, 22.5))
     assert (summary["tp"], summary["fp"], summary["fn"]) == (2, 1, 1)
@@ -222,6 +244,7 @@ def test_semantic_class_only_in_the_prediction_is_centred_on_the_prediction():
 
 
 # --- error map ------------------------------------------------------------------------------
+
 
 def test_semantic_error_map_by_hand():
     ref = np.array([[0, 1, 1, 2, 0]])

@@ -35,8 +35,11 @@ def test_fill_holes_per_object_and_per_mask():
 def test_filled_mask_equals_scipy_fill_holes(shape):
     rng = np.random.default_rng(sum(shape))
     for level in (0.3, 0.5, 0.7):  # few, some and many holes, touching the border or not
-        mask = ndimage.uniform_filter(rng.random(shape), 3) > level if min(shape) > 1 \
+        mask = (
+            ndimage.uniform_filter(rng.random(shape), 3) > level
+            if min(shape) > 1
             else rng.random(shape) > level
+        )
         np.testing.assert_array_equal(pp.filled_mask(mask), ndimage.binary_fill_holes(mask))
 
 
@@ -52,8 +55,9 @@ def test_remove_small_objects_in_voxels_and_physical_units():
     mask = np.zeros((20, 20), bool)
     mask[1:3, 1:3] = True  # 4 px
     mask[10:15, 10:15] = True  # 25 px
-    np.testing.assert_array_equal(pp.remove_small_objects(mask, 5),
-                                  morphology.remove_small_objects(mask, max_size=4))
+    np.testing.assert_array_equal(
+        pp.remove_small_objects(mask, 5), morphology.remove_small_objects(mask, max_size=4)
+    )
     # with 0.5 × 0.5 µm pixels the small one is 1 µm², the large 6.25 µm²
     assert pp.remove_small_objects(mask, 2.0, spacing=0.5).sum() == 25
     assert pp.remove_small_objects(mask, 0.5, spacing=0.5).sum() == 29
@@ -73,9 +77,12 @@ def test_remove_small_holes_keeps_large_ones():
 def test_binary_morphology_equals_scipy(operation):
     mask = np.random.default_rng(0).random((30, 40)) > 0.55
     footprint = morphology.disk(2).astype(bool)
-    expected = {"erode": ndimage.binary_erosion, "dilate": ndimage.binary_dilation,
-                "open": ndimage.binary_opening, "close": ndimage.binary_closing}[operation](
-        mask, structure=footprint)
+    expected = {
+        "erode": ndimage.binary_erosion,
+        "dilate": ndimage.binary_dilation,
+        "open": ndimage.binary_opening,
+        "close": ndimage.binary_closing,
+    }[operation](mask, structure=footprint)
     np.testing.assert_array_equal(pp.morphology_op(mask, operation, 2), expected)
 
 
@@ -101,8 +108,10 @@ def test_label_morphology_never_merges_and_erosion_separates():
     assert (closed[touching > 0] == touching[touching > 0]).all()  # drawn voxels kept
     opened = pp.morphology_op(labels, "open", 1)
     for i in (1, 2):  # apart objects: each opened as a binary image
-        np.testing.assert_array_equal(opened == i, ndimage.binary_opening(
-            labels == i, structure=morphology.disk(1).astype(bool)))
+        np.testing.assert_array_equal(
+            opened == i,
+            ndimage.binary_opening(labels == i, structure=morphology.disk(1).astype(bool)),
+        )
 
 
 def test_smooth_labels_removes_a_spike_and_keeps_the_body():
@@ -118,8 +127,9 @@ def test_border_relabel_and_largest():
     labels[0:3, 0:3] = 5
     labels[4:6, 4:6] = 9
     labels[7:9, 6:9] = 2
-    np.testing.assert_array_equal(pp.remove_border_objects(labels),
-                                  segmentation.clear_border(labels))
+    np.testing.assert_array_equal(
+        pp.remove_border_objects(labels), segmentation.clear_border(labels)
+    )
     assert pp.relabel_sequential(labels).max() == 3
     np.testing.assert_array_equal(np.unique(pp.relabel_sequential(labels)[labels == 9]), [3])
     assert set(np.unique(pp.keep_largest(labels))) == {0, 5}
@@ -131,8 +141,8 @@ def test_border_relabel_and_largest():
 def test_fill_between_slices_interpolates_a_cone():
     labels = np.zeros((11, 40, 40), np.uint8)
     yy, xx = np.mgrid[:40, :40]
-    labels[0][(yy - 20) ** 2 + (xx - 20) ** 2 <= 4 ** 2] = 1
-    labels[10][(yy - 20) ** 2 + (xx - 20) ** 2 <= 14 ** 2] = 1
+    labels[0][(yy - 20) ** 2 + (xx - 20) ** 2 <= 4**2] = 1
+    labels[10][(yy - 20) ** 2 + (xx - 20) ** 2 <= 14**2] = 1
     filled = pp.fill_between_slices(labels)
     radii = [np.sqrt(filled[z].sum() / np.pi) for z in range(11)]
     np.testing.assert_allclose(radii, np.linspace(4, 14, 11), atol=0.6)
@@ -165,10 +175,14 @@ def test_memory_follows_the_objects_not_the_largest_id(big, dtype):
     ids = np.array([0, 7, 1000, big - 1, big], dtype)
     huge = ids[sequential]
     cases = [
-        lambda a: pp.fill_holes(a), lambda a: pp.remove_small_objects(a, 10),
-        lambda a: pp.remove_small_holes(a, 100), lambda a: pp.smooth_labels(a, 2.0),
-        lambda a: pp.keep_largest(a, 2), lambda a: pp.remove_border_objects(a),
-        lambda a: pp.expand_labels(a, 2.0), lambda a: pp.morphology_op(a, "open", 2.0),
+        lambda a: pp.fill_holes(a),
+        lambda a: pp.remove_small_objects(a, 10),
+        lambda a: pp.remove_small_holes(a, 100),
+        lambda a: pp.smooth_labels(a, 2.0),
+        lambda a: pp.keep_largest(a, 2),
+        lambda a: pp.remove_border_objects(a),
+        lambda a: pp.expand_labels(a, 2.0),
+        lambda a: pp.morphology_op(a, "open", 2.0),
         lambda a: pp.relabel_sequential(a),
     ]
     for case in cases:
@@ -186,8 +200,12 @@ def test_memory_follows_the_objects_not_the_largest_id(big, dtype):
         assert result.dtype == dtype
 
 
-_SCIPY_BINARY = {"erode": ndimage.binary_erosion, "dilate": ndimage.binary_dilation,
-                 "open": ndimage.binary_opening, "close": ndimage.binary_closing}
+_SCIPY_BINARY = {
+    "erode": ndimage.binary_erosion,
+    "dilate": ndimage.binary_dilation,
+    "open": ndimage.binary_opening,
+    "close": ndimage.binary_closing,
+}
 
 
 @pytest.mark.parametrize("operation", ["erode", "dilate", "open", "close"])
@@ -201,8 +219,15 @@ def test_compiled_binary_morphology_equals_scipy_1d_to_3d(operation):
     shapes = {1: (61,), 2: (29, 47), 3: (11, 17, 23)}
     for ndim, shape in shapes.items():
         widest = 30 if ndim < 3 else 12  # above the relaxation's cap in 1D/2D; SciPy's 3D
-        for radius, spacing in [(0, None), (1, None), (2.5, None), (3, None), (7, None),
-                                (widest, None), (3, (2.0, 1.0, 0.6)[-ndim:])]:
+        for radius, spacing in [
+            (0, None),
+            (1, None),
+            (2.5, None),
+            (3, None),
+            (7, None),
+            (widest, None),
+            (3, (2.0, 1.0, 0.6)[-ndim:]),
+        ]:
             footprint = ball(radius, spacing, ndim)
             for fraction in (0.2, 0.6, 0.97):
                 mask = rng.random(shape) < fraction
@@ -211,8 +236,9 @@ def test_compiled_binary_morphology_equals_scipy_1d_to_3d(operation):
                 np.testing.assert_array_equal(got, expected)
         as_ints = pp.morphology_op(mask.astype(np.uint8), operation, 2)
         assert as_ints.dtype == np.uint8
-        np.testing.assert_array_equal(as_ints, _SCIPY_BINARY[operation](
-            mask, structure=ball(2, None, ndim)))
+        np.testing.assert_array_equal(
+            as_ints, _SCIPY_BINARY[operation](mask, structure=ball(2, None, ndim))
+        )
 
 
 def test_compiled_binary_morphology_at_the_border_and_long_runs():
@@ -227,8 +253,10 @@ def test_compiled_binary_morphology_at_the_border_and_long_runs():
     dot[100:110] = True
     assert np.flatnonzero(pp.morphology_op(dot, "dilate", 40)).tolist() == list(range(60, 150))
     four = np.random.default_rng(1).random((4, 5, 6, 7)) > 0.4
-    np.testing.assert_array_equal(pp.morphology_op(four, "close", 1), ndimage.binary_closing(
-        four, structure=ndimage.generate_binary_structure(4, 1)))
+    np.testing.assert_array_equal(
+        pp.morphology_op(four, "close", 1),
+        ndimage.binary_closing(four, structure=ndimage.generate_binary_structure(4, 1)),
+    )
 
 
 @pytest.mark.parametrize("shape", [(64, 80), (20, 40, 50), (1, 30), (5, 1, 7)])
@@ -272,13 +300,20 @@ def test_binary_morphology_split_between_threads_equals_scipy(monkeypatch, parts
     monkeypatch.setattr(_morphology, "pool_workers", lambda: parts)
     monkeypatch.setattr(_morphology, "THREADED", 1)
     rng = np.random.default_rng(3)
-    cases = [((300, 257), 3.0, None), ((500, 90), 27.0, None), ((600, 500), 2.0, None),
-             ((23, 40, 37), 2.0, (2.0, 1.0, 1.0)), ((9, 11, 13), 1.0, None)]
+    cases = [
+        ((300, 257), 3.0, None),
+        ((500, 90), 27.0, None),
+        ((600, 500), 2.0, None),
+        ((23, 40, 37), 2.0, (2.0, 1.0, 1.0)),
+        ((9, 11, 13), 1.0, None),
+    ]
     for shape, radius, spacing in cases:
         footprint = ball(radius, spacing, len(shape)).astype(bool)
         for level in (0.3, 0.7):
             mask = ndimage.uniform_filter(rng.random(shape), 3) > level
-            np.testing.assert_array_equal(_morphology.erode(mask, footprint),
-                                          ndimage.binary_erosion(mask, footprint))
-            np.testing.assert_array_equal(_morphology.dilate(mask, footprint),
-                                          ndimage.binary_dilation(mask, footprint))
+            np.testing.assert_array_equal(
+                _morphology.erode(mask, footprint), ndimage.binary_erosion(mask, footprint)
+            )
+            np.testing.assert_array_equal(
+                _morphology.dilate(mask, footprint), ndimage.binary_dilation(mask, footprint)
+            )

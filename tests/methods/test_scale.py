@@ -16,11 +16,15 @@ def discs(radius, *, shape=(256, 256), spacing=(1.0, 1.0), count=25, noise=0.05,
     image = np.zeros(shape, np.float32)
     extent = [n * s for n, s in zip(shape, spacing)]
     per_axis = int(round(count ** (1 / len(shape))))
-    for centre in np.stack(np.meshgrid(*[np.linspace(e / per_axis / 2, e - e / per_axis / 2,
-                                                      per_axis) for e in extent],
-                                       indexing="ij"), -1).reshape(-1, len(shape)):
+    for centre in np.stack(
+        np.meshgrid(
+            *[np.linspace(e / per_axis / 2, e - e / per_axis / 2, per_axis) for e in extent],
+            indexing="ij",
+        ),
+        -1,
+    ).reshape(-1, len(shape)):
         centre = centre + rng.uniform(-radius / 4, radius / 4, len(shape))
-        image[sum((g - c) ** 2 for g, c in zip(grids, centre)) <= radius ** 2] = 1.0
+        image[sum((g - c) ** 2 for g, c in zip(grids, centre)) <= radius**2] = 1.0
     image += 0.3 * grids[-1] / extent[-1]  # uneven illumination
     return image + rng.normal(0, noise, shape).astype(np.float32)
 
@@ -67,9 +71,11 @@ def test_noise_and_constant_images_have_no_objects():
 @pytest.mark.parametrize("recipe", [sk.split_touching_objects, sk.voronoi_otsu_labeling])
 @pytest.mark.parametrize("kind", ["constant", "noise", "all foreground"])
 def test_bad_input_gives_empty_labels_and_a_warning(recipe, kind):
-    image = {"constant": np.zeros((96, 96), np.uint16),
-             "noise": np.random.default_rng(0).normal(100, 10, (96, 96)).astype(np.float32),
-             "all foreground": np.full((96, 96), 200, np.uint8)}[kind]
+    image = {
+        "constant": np.zeros((96, 96), np.uint16),
+        "noise": np.random.default_rng(0).normal(100, 10, (96, 96)).astype(np.float32),
+        "all foreground": np.full((96, 96), 200, np.uint8),
+    }[kind]
     with pytest.warns(UserWarning, match="no objects|constant"):
         labels = recipe(image)
     assert labels.shape == image.shape and labels.max() == 0
@@ -88,7 +94,7 @@ def test_no_object_below_a_tenth_of_the_typical_size(recipe):
     labels = recipe(image)
     areas = np.bincount(labels.ravel())[1:]
     assert 12 <= labels.max() <= 20
-    assert areas.min() >= 0.1 * np.pi / 4 * size ** 2
+    assert areas.min() >= 0.1 * np.pi / 4 * size**2
 
 
 def test_explicit_sizes_override_the_estimate():

@@ -29,7 +29,8 @@ def _images():
         "coins uint8": data.coins(),
         "nuclei 3D uint16": samples.nuclei_3d().data,
         "camera float32 + noise": (camera / 255 + rng.normal(0, 0.05, camera.shape)).astype(
-            np.float32),
+            np.float32
+        ),
         "signed int16": camera.astype(np.int16) * 3 - 400,
     }
 
@@ -39,7 +40,10 @@ def _images():
 def test_equals_scikit_image(method, name):
     image = _images()[name]
     expected = SKIMAGE[method](image)
-    mask, value = threshold(image, method, device="cpu"), threshold_value(image, method, device="cpu")
+    mask, value = (
+        threshold(image, method, device="cpu"),
+        threshold_value(image, method, device="cpu"),
+    )
     assert value == pytest.approx(expected, rel=1e-6)
     np.testing.assert_array_equal(mask, image > expected)
 
@@ -108,7 +112,10 @@ def test_rgb_uses_luminance_like_scikit_image():
     grey = to_grey(rgb)
     assert grey.dtype == np.float32 and grey.shape == rgb.shape[:2]
     np.testing.assert_allclose(grey, color.rgb2gray(rgb) * 255, atol=1e-3)
-    mask, value = threshold(rgb, channel="luminance", dark=True), threshold_value(rgb, channel="luminance", dark=True)
+    mask, value = (
+        threshold(rgb, channel="luminance", dark=True),
+        threshold_value(rgb, channel="luminance", dark=True),
+    )
     assert mask.shape == rgb.shape[:2]
     assert value == pytest.approx(filters.threshold_otsu(grey), rel=1e-6)
     with pytest.raises(ValueError, match="colour in the last axis"):
@@ -150,8 +157,11 @@ def test_3d_stack_is_thresholded_as_a_whole():
         (np.arange(16).reshape(4, 4), {"mask": np.zeros((4, 4), bool)}, "selects no pixels"),
         (np.arange(16).reshape(4, 4), {"mask": np.ones((2, 2), bool)}, "does not match"),
         (np.arange(16).reshape(4, 4), {"method": "huang2"}, "unknown threshold method"),
-        (np.arange(16).reshape(4, 4), {"method": "percentile", "percentile": 100},
-         "percentile must be a finite number > 0 and < 100"),
+        (
+            np.arange(16).reshape(4, 4),
+            {"method": "percentile", "percentile": 100},
+            "percentile must be a finite number > 0 and < 100",
+        ),
         (np.arange(16).reshape(4, 4), {"channel": "hematoxylin"}, "needs an RGB image"),
     ],
 )
@@ -172,7 +182,10 @@ def test_uint16_stack_is_not_copied_to_float():
 
 def test_multiotsu_gives_class_labels_like_scikit_image():
     image = data.camera()
-    labels, cuts = threshold(image, "multiotsu", classes=3), threshold_value(image, "multiotsu", classes=3)
+    labels, cuts = (
+        threshold(image, "multiotsu", classes=3),
+        threshold_value(image, "multiotsu", classes=3),
+    )
     np.testing.assert_array_equal(cuts, filters.threshold_multiotsu(image, classes=3))
     np.testing.assert_array_equal(labels, np.digitize(image, cuts))
     assert labels.dtype == np.uint8 and labels.max() == 2
@@ -194,12 +207,15 @@ def test_bool_input_is_its_own_mask():
     np.testing.assert_array_equal(threshold(mask), mask)
 
 
-@pytest.mark.parametrize("image", [
-    np.array([[0, 2**64 - 2], [2**64 - 1, 2**64 - 1]], dtype=np.uint64),
-    np.array([[-1e300, 1e300], [0.0, 5e299]]),
-    np.array([[-30000, -29000], [-29500, -100]], dtype=np.int16),
-    np.array([[2**63 - 3, 2**63 - 2], [2**63 - 1, 2**63 - 1]], dtype=np.uint64),
-])
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.array([[0, 2**64 - 2], [2**64 - 1, 2**64 - 1]], dtype=np.uint64),
+        np.array([[-1e300, 1e300], [0.0, 5e299]]),
+        np.array([[-30000, -29000], [-29500, -100]], dtype=np.int16),
+        np.array([[2**63 - 3, 2**63 - 2], [2**63 - 1, 2**63 - 1]], dtype=np.uint64),
+    ],
+)
 def test_extreme_values_give_a_sensible_split(image):
     mask, t = threshold(image), threshold_value(image)
     assert image.min() <= t < image.max()
@@ -245,8 +261,13 @@ def test_counted_histogram_of_8_and_16_bit_images_equals_bincount(monkeypatch, t
     monkeypatch.setattr(module, "_THREADED", 1000 if threaded else 1 << 40)
     monkeypatch.setattr(module, "pool_workers", lambda: 3)
     rng = np.random.default_rng(1)
-    for image in (data.camera(), data.coins()[:101, :77], samples.nuclei_3d().data,
-                  rng.integers(3, 40001, 4099).astype(np.uint16), np.array([7, 9], np.uint8)):
+    for image in (
+        data.camera(),
+        data.coins()[:101, :77],
+        samples.nuclei_3d().data,
+        rng.integers(3, 40001, 4099).astype(np.uint16),
+        np.array([7, 9], np.uint8),
+    ):
         counts, centers = histogram(image)
         ref_counts, ref_centers = exposure.histogram(image)
         np.testing.assert_array_equal(counts, ref_counts)
@@ -254,7 +275,7 @@ def test_counted_histogram_of_8_and_16_bit_images_equals_bincount(monkeypatch, t
         assert counts.dtype == np.int64 and centers.dtype == np.int64
         lo, hi = int(image.min()), int(image.max())
         counts, _ = histogram(image, value_range=(lo + 1, hi))  # a given range: counts in it
-        np.testing.assert_array_equal(counts, np.bincount(image.ravel())[lo + 1:hi + 1])
+        np.testing.assert_array_equal(counts, np.bincount(image.ravel())[lo + 1 : hi + 1])
 
 
 @pytest.mark.parametrize("name", ["camera", "coins", "page", "moon", "text"])
@@ -311,8 +332,14 @@ def test_mask_written_into_prefaulted_pages_equals_the_plain_compare(monkeypatch
     grey8 = rng.integers(0, 256, (700, 513), np.uint8)
     greyf = rng.normal(0, 1, (600, 300)).astype(np.float32)
     greyf[3, :5] = np.nan
-    for grey, t in ((grey8, 120), (grey8, 119.5), (greyf, 0.1), (grey8[:, ::2], 37),
-                    (grey8.T, 200), (grey8[:3, :5], 9)):
+    for grey, t in (
+        (grey8, 120),
+        (grey8, 119.5),
+        (greyf, 0.1),
+        (grey8[:, ::2], 37),
+        (grey8.T, 200),
+        (grey8[:3, :5], 9),
+    ):
         for dark in (False, True):
             got = apply_threshold(grey, t, dark=dark)
             expected = grey <= t if dark else grey > t

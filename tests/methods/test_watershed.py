@@ -15,16 +15,18 @@ def _touching_discs(shape=(80, 120), centres=((40, 40), (40, 75)), radius=20):
     yy, xx = np.indices(shape)
     mask = np.zeros(shape, bool)
     for cy, cx in centres:
-        mask |= (yy - cy) ** 2 + (xx - cx) ** 2 <= radius ** 2
+        mask |= (yy - cy) ** 2 + (xx - cx) ** 2 <= radius**2
     return mask
 
 
 def test_distance_transform_equals_scipy_with_spacing():
     mask = np.random.default_rng(1).random((20, 30, 25)) > 0.3
     for spacing in (None, (3.0, 0.5, 0.7)):
-        np.testing.assert_allclose(sk.distance_transform(mask, spacing=spacing),
-                                   ndimage.distance_transform_edt(mask, sampling=spacing),
-                                   rtol=1e-5)
+        np.testing.assert_allclose(
+            sk.distance_transform(mask, spacing=spacing),
+            ndimage.distance_transform_edt(mask, sampling=spacing),
+            rtol=1e-5,
+        )
 
 
 def test_distance_transform_of_labels_separates_touching_objects():
@@ -76,7 +78,7 @@ def test_split_touching_spheres_in_an_anisotropic_stack():
     z, y, x = np.indices((20, 80, 120)) * np.array(spacing)[:, None, None, None]
     mask = np.zeros((20, 80, 120), bool)
     for cz, cy, cx in ((20, 20, 20), (20, 20, 37)):  # µm; 10 µm radius, 17 µm apart
-        mask |= (z - cz) ** 2 + (y - cy) ** 2 + (x - cx) ** 2 <= 10 ** 2
+        mask |= (z - cz) ** 2 + (y - cy) ** 2 + (x - cx) ** 2 <= 10**2
     labels = sk.split_touching_objects(mask, spacing=spacing)
     assert labels.max() == 2
     left, right = labels[mask & (x < 27.5)], labels[mask & (x > 29.5)]  # the neck: 28.5 µm
@@ -99,14 +101,19 @@ def test_split_touching_nuclei_finds_them_all(make):
 def test_voronoi_otsu_labeling_on_nuclei(make):
     volume = make(count=60, touching=True)
     truth = volume.metadata["truth"]
-    labels = sk.voronoi_otsu_labeling(volume.data, spot_sigma=1.0, outline_sigma=0.3,
-                                      spacing=volume.spacing)
+    labels = sk.voronoi_otsu_labeling(
+        volume.data, spot_sigma=1.0, outline_sigma=0.3, spacing=volume.spacing
+    )
     assert labels.dtype == np.int32 and labels.max() == len(np.unique(labels)) - 1
     assert metrics.f1(labels, truth) >= 0.85
     assert metrics.dice(labels > 0, truth > 0) >= 0.95
     # larger spot sigma: fewer seeds, fewer objects
-    assert sk.voronoi_otsu_labeling(volume.data, spot_sigma=3.0, outline_sigma=0.3,
-                                    spacing=volume.spacing).max() < labels.max()
+    assert (
+        sk.voronoi_otsu_labeling(
+            volume.data, spot_sigma=3.0, outline_sigma=0.3, spacing=volume.spacing
+        ).max()
+        < labels.max()
+    )
 
 
 def test_dark_objects_and_rgb_input():
@@ -156,8 +163,10 @@ def test_inverted_landscape_is_the_watershed_of_the_negated_image():
     image = ndimage.gaussian_filter(rng.random((40, 40)), 3)
     points = np.array([[10, 10], [30, 30]])
     markers = seeds_to_markers(points, image.shape)
-    np.testing.assert_array_equal(sk.watershed(image, points, landscape="inverted"),
-                                  segmentation.watershed(-image.astype(np.float32), markers))
+    np.testing.assert_array_equal(
+        sk.watershed(image, points, landscape="inverted"),
+        segmentation.watershed(-image.astype(np.float32), markers),
+    )
     with pytest.raises(ValueError, match="landscape must be one of"):
         sk.watershed(image, points, landscape="gradient")
 
@@ -178,8 +187,7 @@ def test_flooding_part_by_part_equals_one_watershed_of_the_whole_mask(compactnes
     # one height its heap layout (other parts' seeds included) decides
     landscape[tuple(points.T)] -= np.arange(1, 151) / 1000
     expected = segmentation.watershed(landscape, seeds, mask=mask, compactness=compactness)
-    np.testing.assert_array_equal(_flood_by_parts(landscape, seeds, parts, compactness),
-                                  expected)
+    np.testing.assert_array_equal(_flood_by_parts(landscape, seeds, parts, compactness), expected)
 
 
 def _flood_cases():
@@ -207,8 +215,12 @@ def _flood_cases():
     for c in ((20, 16, 16), (20, 16, 31), (20, 31, 24), (12, 30, 36)):
         balls |= (zz - c[0]) ** 2 + (yy - c[1]) ** 2 + (xx - c[2]) ** 2 <= 81
     distance = -np.round(ndimage.distance_transform_edt(balls)).astype(np.int16)  # ties
-    yield "balls", distance, sk.find_seeds(-distance.astype(np.float32), min_distance=3,
-                                           sigma=0), balls
+    yield (
+        "balls",
+        distance,
+        sk.find_seeds(-distance.astype(np.float32), min_distance=3, sigma=0),
+        balls,
+    )
 
 
 @pytest.mark.parametrize("connectivity", ["one", "full"])
@@ -222,13 +234,17 @@ def test_compiled_flood_equals_skimage_watershed_exactly(connectivity):
             got = flood(landscape, markers, where, conn)
             assert got.dtype == np.int32
             np.testing.assert_array_equal(got, expected, err_msg=name)
-            assert np.array_equal(sk.watershed(landscape, markers, mask=where,
-                                               connectivity=conn), expected)
+            assert np.array_equal(
+                sk.watershed(landscape, markers, mask=where, connectivity=conn), expected
+            )
         # a constant landscape: the Voronoi partition, a breadth-first flood
         np.testing.assert_array_equal(
             flood(None, markers, mask, conn),
-            segmentation.watershed(np.zeros(markers.shape, np.uint8), markers, mask=mask,
-                                   connectivity=conn), err_msg=name)
+            segmentation.watershed(
+                np.zeros(markers.shape, np.uint8), markers, mask=mask, connectivity=conn
+            ),
+            err_msg=name,
+        )
 
 
 def test_compiled_flood_equals_skimage_on_random_small_images():
@@ -241,15 +257,19 @@ def test_compiled_flood_equals_skimage_on_random_small_images():
         shape = tuple(rng.integers(1, 10, rng.integers(1, 4)))
         dtype = rng.choice(["f4", "f8", "u1", "i2", "i8", "bool"])
         landscape = rng.integers(-3, 3, shape)
-        landscape = landscape > 0 if dtype == "bool" else \
-            (landscape + 3 if dtype == "u1" else landscape * 0.5).astype(dtype)
+        landscape = (
+            landscape > 0
+            if dtype == "bool"
+            else (landscape + 3 if dtype == "u1" else landscape * 0.5).astype(dtype)
+        )
         markers = np.zeros(shape, np.int32)
         markers.flat[rng.integers(0, markers.size, 5)] = rng.integers(-2, 4, 5)
         mask = None if rng.random() < 0.3 else rng.random(shape) > 0.3
         conn = int(rng.integers(1, len(shape) + 1))
         np.testing.assert_array_equal(
             flood(landscape, markers, mask, conn),
-            segmentation.watershed(landscape, markers, mask=mask, connectivity=conn))
+            segmentation.watershed(landscape, markers, mask=mask, connectivity=conn),
+        )
 
 
 def test_compiled_flood_leaves_nan_and_4d_to_skimage():
@@ -261,8 +281,9 @@ def test_compiled_flood_leaves_nan_and_4d_to_skimage():
     landscape4 = np.random.default_rng(1).random((4, 5, 6, 7))
     markers4 = np.zeros(landscape4.shape, np.int32)
     markers4[0, 0, 0, 0], markers4[3, 4, 5, 6] = 1, 2
-    np.testing.assert_array_equal(sk.watershed(landscape4, markers4),
-                                  segmentation.watershed(landscape4, markers4))
+    np.testing.assert_array_equal(
+        sk.watershed(landscape4, markers4), segmentation.watershed(landscape4, markers4)
+    )
 
 
 def test_compiled_local_maxima_equal_the_maximum_filter_comparison():
@@ -299,4 +320,5 @@ def test_box_maxima_equal_scipys_maximum_filter(dtype, size):
         np.testing.assert_array_equal(box_maxima(image, size, m), expected)
     plane = image[5]
     np.testing.assert_array_equal(
-        box_maxima(plane, 5), plane >= ndimage.maximum_filter(plane, size=5, mode="nearest"))
+        box_maxima(plane, 5), plane >= ndimage.maximum_filter(plane, size=5, mode="nearest")
+    )

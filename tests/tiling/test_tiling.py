@@ -25,8 +25,9 @@ def same_objects(a, b) -> None:
     assert a.shape == b.shape
     assert ((a > 0) == (b > 0)).all(), "the foreground differs"
     pairs = np.unique(np.stack([a.ravel(), b.ravel()]), axis=1)
-    assert len(np.unique(pairs[0])) == pairs.shape[1] == len(np.unique(pairs[1])), \
+    assert len(np.unique(pairs[0])) == pairs.shape[1] == len(np.unique(pairs[1])), (
         "ids do not match one to one"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,10 @@ def mask(stack):
 def test_threshold_from_blockwise_histogram_equals_in_memory(stack, method, dtype):
     image = (stack.data.astype(np.float64) / (7 if dtype == np.float32 else 1)).astype(dtype)
     expected, t = sk.threshold(image, method), sk.threshold_value(image, method)
-    lazy, t_lazy = sk.threshold(da.from_array(image, chunks=CHUNKS_3D), method), sk.threshold_value(da.from_array(image, chunks=CHUNKS_3D), method)
+    lazy, t_lazy = (
+        sk.threshold(da.from_array(image, chunks=CHUNKS_3D), method),
+        sk.threshold_value(da.from_array(image, chunks=CHUNKS_3D), method),
+    )
     assert isinstance(lazy, da.Array)
     if method == "li" and dtype == np.float32:  # in memory Li iterates on the values,
         bin_width = (image.max() - image.min()) / 256  # blockwise on the 256-bin histogram
@@ -58,7 +62,10 @@ def test_threshold_not_from_one_block():
     """A block of background alone must not decide the threshold: the whole histogram does."""
     image = np.full((64, 64), 10, np.uint8)
     image[40:, 40:] = 200
-    lazy, t = sk.threshold(da.from_array(image, chunks=32)), sk.threshold_value(da.from_array(image, chunks=32))
+    lazy, t = (
+        sk.threshold(da.from_array(image, chunks=32)),
+        sk.threshold_value(da.from_array(image, chunks=32)),
+    )
     assert 10 <= t < 200
     np.testing.assert_array_equal(lazy.compute(), image > t)
 
@@ -68,14 +75,19 @@ def test_threshold_options_on_dask(stack):
     lazy = da.from_array(image, chunks=CHUNKS_3D)
     inside = np.zeros(image.shape, bool)
     inside[:, :80] = True
-    for options in ({"per_slice": True}, {"mask": inside}, {"dark": True},
-                    {"method": "manual", "value": 300}, {"method": "percentile",
-                                                         "percentile": 90}):
+    for options in (
+        {"per_slice": True},
+        {"mask": inside},
+        {"dark": True},
+        {"method": "manual", "value": 300},
+        {"method": "percentile", "percentile": 90},
+    ):
         expected = sk.threshold(image, **options)
         np.testing.assert_array_equal(sk.threshold(lazy, **options).compute(), expected)
     rgb = nuclei_2d().data[..., None].repeat(3, axis=-1).astype(np.uint8)
     np.testing.assert_array_equal(
-        sk.threshold(da.from_array(rgb, chunks=(100, 90, 1))).compute(), sk.threshold(rgb))
+        sk.threshold(da.from_array(rgb, chunks=(100, 90, 1))).compute(), sk.threshold(rgb)
+    )
 
 
 def test_bad_dask_input_is_refused_before_any_work():
@@ -94,8 +106,7 @@ def test_bad_dask_input_is_refused_before_any_work():
 @pytest.mark.parametrize("method", ["mean", "gaussian", "median", "sauvola", "bernsen", "otsu"])
 def test_adaptive_threshold_with_halo_equals_in_memory(stack, method):
     expected = sk.adaptive_threshold(stack.data, method, block_size=9)
-    lazy = sk.adaptive_threshold(da.from_array(stack.data, chunks=CHUNKS_3D), method,
-                                 block_size=9)
+    lazy = sk.adaptive_threshold(da.from_array(stack.data, chunks=CHUNKS_3D), method, block_size=9)
     np.testing.assert_array_equal(lazy.compute(), expected)
 
 
@@ -123,8 +134,8 @@ def test_label_of_a_spiral_crossing_many_blocks():
     """One object that leaves and re-enters blocks many times is still one object."""
     mask = np.zeros((60, 60), bool)
     for i in range(0, 30, 4):
-        mask[i, i:60 - i] = mask[59 - i, i:60 - i] = True
-        mask[i:60 - i, i] = mask[i:60 - i, 59 - i] = True
+        mask[i, i : 60 - i] = mask[59 - i, i : 60 - i] = True
+        mask[i : 60 - i, i] = mask[i : 60 - i, 59 - i] = True
         mask[i + 1, i + 2] = mask[i + 2, i + 2] = mask[i + 3, i + 2] = False
     expected = measure.label(mask, connectivity=1)
     same_objects(sk.label(da.from_array(mask, chunks=7), connectivity=1).compute(), expected)
@@ -136,8 +147,7 @@ def test_postprocess_on_dask_equals_in_memory(stack, mask):
     holes[:, 20:30, 20:30] = False
     cases = [
         (postprocess.remove_small_objects, mask, {"min_size": 200}),
-        (postprocess.remove_small_objects, labels, {"min_size": 20.0,
-                                                    "spacing": stack.spacing}),
+        (postprocess.remove_small_objects, labels, {"min_size": 20.0, "spacing": stack.spacing}),
         (postprocess.keep_largest, labels, {"count": 3}),
         (postprocess.remove_border_objects, mask, {}),
         (postprocess.remove_border_objects, labels, {"buffer": 2}),
@@ -146,13 +156,17 @@ def test_postprocess_on_dask_equals_in_memory(stack, mask):
         (postprocess.fill_holes, labels, {"per_slice": True}),
         (postprocess.expand_labels, labels, {"distance": 3}),
         (postprocess.smooth_labels, labels, {"radius": 1.5}),
-    ] + [(postprocess.morphology_op, image, {"operation": op, "radius": 2.0})
-         for op in postprocess.OPERATIONS for image in (mask, labels)]
+    ] + [
+        (postprocess.morphology_op, image, {"operation": op, "radius": 2.0})
+        for op in postprocess.OPERATIONS
+        for image in (mask, labels)
+    ]
     for function, image, options in cases:
         lazy = function(da.from_array(image, chunks=CHUNKS_3D), **options)
         assert isinstance(lazy, da.Array), function.__name__
-        np.testing.assert_array_equal(lazy.compute(), function(image, **options),
-                                      err_msg=f"{function.__name__} {options}")
+        np.testing.assert_array_equal(
+            lazy.compute(), function(image, **options), err_msg=f"{function.__name__} {options}"
+        )
 
 
 def test_fill_holes_of_each_object_needs_the_whole_image(mask):
@@ -186,8 +200,9 @@ def test_write_chunked_with_pyramid_and_read_back(tmp_path, name):
 
 
 def test_written_tiff_is_tiled_ome_that_others_read(tmp_path):
-    labels = da.from_array(np.arange(600 * 700, dtype=np.int32).reshape(600, 700) % 70000,
-                           chunks=256)
+    labels = da.from_array(
+        np.arange(600 * 700, dtype=np.int32).reshape(600, 700) % 70000, chunks=256
+    )
     io.write_labels(tmp_path / "big.tif", labels)
     with tifffile.TiffFile(tmp_path / "big.tif") as tif:
         assert tif.is_ome and tif.pages.first.is_tiled

@@ -13,11 +13,20 @@ from napari_segkit import samples, unet
 from napari_segkit.cli import main
 
 torch = pytest.importorskip("torch", reason="needs the unet extra (PyTorch, MONAI)")
-UNet = pytest.importorskip("monai.networks.nets",
-                           reason="needs the unet extra (PyTorch, MONAI)").UNet
+UNet = pytest.importorskip(
+    "monai.networks.nets", reason="needs the unet extra (PyTorch, MONAI)"
+).UNet
 
-TINY = {"labels_are": "classes", "epochs": 1, "steps": 2, "patch_size": 32,
-        "channels": (4, 8, 16), "validation": 0, "seed": 0, "device": "cpu"}
+TINY = {
+    "labels_are": "classes",
+    "epochs": 1,
+    "steps": 2,
+    "patch_size": 32,
+    "channels": (4, 8, 16),
+    "validation": 0,
+    "seed": 0,
+    "device": "cpu",
+}
 
 
 class WritesMarker:
@@ -43,8 +52,14 @@ def tiny(nuclei):
 
 def small_network(out_channels: int = 3) -> UNet:
     torch.manual_seed(0)
-    return UNet(spatial_dims=2, in_channels=1, out_channels=out_channels, channels=(4, 8),
-                strides=(2,), num_res_units=0).eval()
+    return UNet(
+        spatial_dims=2,
+        in_channels=1,
+        out_channels=out_channels,
+        channels=(4, 8),
+        strides=(2,),
+        num_res_units=0,
+    ).eval()
 
 
 def make_bundle(folder: Path, marker: Path) -> UNet:
@@ -52,13 +67,31 @@ def make_bundle(folder: Path, marker: Path) -> UNet:
     the 3 that ``write_text("ran")`` returns); returns the network its weights come from."""
     (folder / "configs").mkdir(parents=True)
     (folder / "models").mkdir()
-    (folder / "configs" / "inference.json").write_text(json.dumps({"network_def": {
-        "_target_": "monai.networks.nets.UNet", "spatial_dims": 2, "in_channels": 1,
-        "out_channels": f"$__import__('pathlib').Path(r'{marker}').write_text('ran')",
-        "channels": [4, 8], "strides": [2], "num_res_units": 0}}))
-    (folder / "configs" / "metadata.json").write_text(json.dumps({"network_data_format": {
-        "inputs": {"image": {"num_channels": 1, "spatial_shape": [32, 32]}},
-        "outputs": {"pred": {"num_channels": 3}}}}))
+    (folder / "configs" / "inference.json").write_text(
+        json.dumps(
+            {
+                "network_def": {
+                    "_target_": "monai.networks.nets.UNet",
+                    "spatial_dims": 2,
+                    "in_channels": 1,
+                    "out_channels": f"$__import__('pathlib').Path(r'{marker}').write_text('ran')",
+                    "channels": [4, 8],
+                    "strides": [2],
+                    "num_res_units": 0,
+                }
+            }
+        )
+    )
+    (folder / "configs" / "metadata.json").write_text(
+        json.dumps(
+            {
+                "network_data_format": {
+                    "inputs": {"image": {"num_channels": 1, "spatial_shape": [32, 32]}},
+                    "outputs": {"pred": {"num_channels": 3}},
+                }
+            }
+        )
+    )
     network = small_network()
     torch.save(network.state_dict(), folder / "models" / "model.pt")
     return network
@@ -72,6 +105,7 @@ def same_output(a, b) -> bool:
 
 # -- (a) training.pt: loaded with weights_only=True, a pickle with code is refused ------------
 
+
 def test_training_state_that_would_run_code_is_refused_not_run(tiny, nuclei, tmp_path):
     folder = tiny.save(tmp_path / "model")
     marker = tmp_path / "marker"
@@ -79,8 +113,11 @@ def test_training_state_that_would_run_code_is_refused_not_run(tiny, nuclei, tmp
     state["note"] = WritesMarker(marker)
     torch.save(state, folder / "training.pt")
 
-    with pytest.raises(ValueError, match=r"training\.pt is refused: it holds more than "
-                       r"tensors.*Unsupported global.*delete it") as refused:
+    with pytest.raises(
+        ValueError,
+        match=r"training\.pt is refused: it holds more than "
+        r"tensors.*Unsupported global.*delete it",
+    ) as refused:
         unet.load_model(folder)
     assert str(folder / "training.pt") in str(refused.value)
     with pytest.raises(ValueError, match="is refused"):
@@ -105,8 +142,11 @@ def test_weights_with_code_and_unreadable_training_state_are_refused(tiny, tmp_p
         unet.load_model(folder)
     whole = (tmp_path / "model" / "training.pt").read_bytes()
     (folder / "training.pt").write_bytes(whole[:200])
-    with pytest.raises(ValueError, match=r"training\.pt cannot be read \(PytorchStreamReader "
-                       r"failed reading zip archive: failed finding central directory\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"training\.pt cannot be read \(PytorchStreamReader "
+        r"failed reading zip archive: failed finding central directory\)",
+    ):
         unet.load_model(folder)
     torch.save([1, 2], folder / "training.pt")
     with pytest.raises(ValueError, match="not a segkit training state"):
@@ -116,12 +156,14 @@ def test_weights_with_code_and_unreadable_training_state_are_refused(tiny, tmp_p
 
 # -- (b) a MONAI bundle's config is Python: only with trust ----------------------------------
 
+
 def test_bundle_config_runs_only_with_trust(nuclei, tmp_path):
     marker = tmp_path / "marker"
     network = make_bundle(tmp_path / "bundle", marker)
     config = tmp_path / "bundle" / "configs" / "inference.json"
-    with pytest.raises(unet.UntrustedModelError,
-                       match="is a MONAI bundle's config, which can run Python code") as refused:
+    with pytest.raises(
+        unet.UntrustedModelError, match="is a MONAI bundle's config, which can run Python code"
+    ) as refused:
         unet.load_model(tmp_path / "bundle")
     assert str(config) in str(refused.value) and "trust=True" in str(refused.value)
     assert "--trust-code" in str(refused.value) and "trust its source" in str(refused.value)
@@ -142,9 +184,13 @@ def test_bundle_torchscript_model_needs_trust(tmp_path):
     make_bundle(tmp_path / "bundle", tmp_path / "marker")
     network = small_network()
     torch.jit.trace(network, torch.zeros(1, 1, 32, 32)).save(
-        str(tmp_path / "bundle" / "models" / "model.ts"))
-    with pytest.raises(unet.UntrustedModelError, match=r"model\.ts is a MONAI bundle's "
-                       "TorchScript model, whose code runs"):
+        str(tmp_path / "bundle" / "models" / "model.ts")
+    )
+    with pytest.raises(
+        unet.UntrustedModelError,
+        match=r"model\.ts is a MONAI bundle's "
+        "TorchScript model, whose code runs",
+    ):
         unet.load_model(tmp_path / "bundle")
     model = unet.load_model(tmp_path / "bundle", trust=True)
     assert same_output(model.network, network)
@@ -153,12 +199,15 @@ def test_bundle_torchscript_model_needs_trust(tmp_path):
 
 # -- (c) TorchScript ------------------------------------------------------------------------
 
+
 def test_torchscript_file_needs_trust(tmp_path):
     network = small_network(2)
     for name in ("model.ts", "model.pt"):
         torch.jit.trace(network, torch.zeros(1, 1, 32, 32)).save(str(tmp_path / name))
-        with pytest.raises(unet.UntrustedModelError, match=f"{name} is a TorchScript file, "
-                           "whose code runs on this computer.*trust=True"):
+        with pytest.raises(
+            unet.UntrustedModelError,
+            match=f"{name} is a TorchScript file, whose code runs on this computer.*trust=True",
+        ):
             unet.load_model(tmp_path / name, spatial_dims=2, classes=2)
         model = unet.load_model(tmp_path / name, spatial_dims=2, classes=2, trust=True)
         assert same_output(model.network, network)
@@ -170,6 +219,7 @@ def test_torchscript_file_needs_trust(tmp_path):
 
 # -- (d) a segkit model folder never needs trust ----------------------------------------------
 
+
 def test_segkit_folder_loads_and_resumes_without_trust(tiny, nuclei, tmp_path):
     folder = tiny.save(tmp_path / "model")
     state = torch.load(folder / "training.pt", weights_only=True)  # the safe load works
@@ -179,11 +229,11 @@ def test_segkit_folder_loads_and_resumes_without_trust(tiny, nuclei, tmp_path):
     assert same_output(model.network, tiny.network)
     more = unet.train(*nuclei, resume=folder, **TINY)
     assert [e["epoch"] for e in more.history] == [1, 2]
-    np.testing.assert_array_equal(unet.predict(folder, nuclei[0]),
-                                  unet.predict(tiny, nuclei[0]))
+    np.testing.assert_array_equal(unet.predict(folder, nuclei[0]), unet.predict(tiny, nuclei[0]))
 
 
 # -- (e) the CLI's --trust-code ---------------------------------------------------------------
+
 
 def test_cli_trust_code_flag(tiny, nuclei, tmp_path, capsys):
     image = tmp_path / "image.tif"
@@ -194,18 +244,49 @@ def test_cli_trust_code_flag(tiny, nuclei, tmp_path, capsys):
     make_bundle(tmp_path / "bundle", marker)
 
     out = tmp_path / "out.tif"
-    assert main(["run", "unet", str(image), "--model", str(tmp_path / "bundle"),
-                 "-o", str(out)]) == 1
+    assert (
+        main(["run", "unet", str(image), "--model", str(tmp_path / "bundle"), "-o", str(out)]) == 1
+    )
     err = capsys.readouterr().err
     assert "inference.json is a MONAI bundle's config, which can run Python code" in err
     assert "--trust-code" in err and not out.exists() and not marker.exists()
-    assert main(["run", "unet", str(image), "--model", str(tmp_path / "bundle"),
-                 "-o", str(out), "--trust-code", "--no-instances"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "unet",
+                str(image),
+                "--model",
+                str(tmp_path / "bundle"),
+                "-o",
+                str(out),
+                "--trust-code",
+                "--no-instances",
+            ]
+        )
+        == 0
+    )
     assert tifffile.imread(out).shape == nuclei[0].shape and marker.exists()
 
-    train = ["train", "--image", str(image), "--labels", str(labels), "--labels-are",
-             "classes", "--epochs", "1", "--steps", "2", "--patch-size", "32",
-             "--validation", "0", "--device", "cpu"]
+    train = [
+        "train",
+        "--image",
+        str(image),
+        "--labels",
+        str(labels),
+        "--labels-are",
+        "classes",
+        "--epochs",
+        "1",
+        "--steps",
+        "2",
+        "--patch-size",
+        "32",
+        "--validation",
+        "0",
+        "--device",
+        "cpu",
+    ]
     marker.unlink()
     assert main([*train, "--resume", str(tmp_path / "bundle"), "-o", str(tmp_path / "m")]) == 1
     assert "--trust-code" in capsys.readouterr().err and not marker.exists()

@@ -34,8 +34,9 @@ def trained(nuclei):
 @pytest.mark.slow
 def test_learns_2d_and_beats_an_untrained_network(nuclei, trained):
     _, _, test_image, test_truth = nuclei
-    untrained = unet.train(nuclei[0], (nuclei[1] > 0).astype(np.uint8), labels_are="classes",
-                           **{**FAST, "epochs": 0})
+    untrained = unet.train(
+        nuclei[0], (nuclei[1] > 0).astype(np.uint8), labels_are="classes", **{**FAST, "epochs": 0}
+    )
     learned = dice(unet.predict(trained, test_image) > 0, test_truth > 0)
     guessed = dice(unet.predict(untrained, test_image) > 0, test_truth > 0)
     assert learned > 0.9
@@ -45,7 +46,8 @@ def test_learns_2d_and_beats_an_untrained_network(nuclei, trained):
     assert history[-1]["loss"] < history[0]["loss"]
     assert max(e["dice"]["class 1"] for e in history) > 0.9
     assert trained.config["best_dice"] == pytest.approx(
-        max(np.mean(list(e["dice"].values())) for e in history))
+        max(np.mean(list(e["dice"].values())) for e in history)
+    )
 
 
 def test_validation_blocks_are_never_trained_on(nuclei):
@@ -67,9 +69,12 @@ def test_validation_blocks_are_never_trained_on(nuclei):
 @pytest.mark.slow
 def test_learns_3d_anisotropic_and_keeps_z():
     volume = samples.nuclei_3d(seed=1)
-    model = unet.train(volume, (volume.metadata["truth"] > 0).astype(np.uint8),
-                       labels_are="classes", **{**FAST, "epochs": 3, "steps": 16,
-                                                "batch_size": 4})
+    model = unet.train(
+        volume,
+        (volume.metadata["truth"] > 0).astype(np.uint8),
+        labels_are="classes",
+        **{**FAST, "epochs": 3, "steps": 16, "batch_size": 4},
+    )
     assert model.config["spacing"] == [1.0, 0.25, 0.25]
     assert model.config["patch"] == [8, 48, 48]  # the CPU plan's 48, a quarter along Z
     # Z (4× coarser) is not halved at the first level
@@ -131,6 +136,7 @@ def test_objects_mode_splits_touching_nuclei(nuclei, objects_model):
     assert matching.f1 > 0.7
     # better than taking connected parts of the foreground, which merges touching nuclei
     from napari_segkit import label
+
     assert matching.f1 > match(label(merged > 0), test_truth).f1
 
 
@@ -170,10 +176,12 @@ def test_save_load_round_trip_predicts_the_same(nuclei, trained, tmp_path):
     assert config["architecture"] == "unet" and config["normalisation"]["mode"] == "percentile"
     assert len(config["history"]) == 6 and config["classes"]["output"] == [0, 1]
     again = unet.load_model(folder)
-    np.testing.assert_array_equal(unet.predict(again, test_image),
-                                  unet.predict(trained, test_image))
-    np.testing.assert_array_equal(unet.predict(str(folder), test_image),
-                                  unet.predict(trained, test_image))
+    np.testing.assert_array_equal(
+        unet.predict(again, test_image), unet.predict(trained, test_image)
+    )
+    np.testing.assert_array_equal(
+        unet.predict(str(folder), test_image), unet.predict(trained, test_image)
+    )
     with pytest.raises(FileExistsError, match="already exists"):
         trained.save(folder)
     (tmp_path / "other").mkdir()
@@ -191,8 +199,9 @@ def test_resume_goes_on_from_the_saved_state(nuclei, tmp_path):
     labels = (truth > 0).astype(np.uint8)
     first = unet.train(image, labels, labels_are="classes", **{**FAST, "epochs": 2})
     first.save(tmp_path / "m")
-    more = unet.train(image, labels, labels_are="classes", resume=tmp_path / "m",
-                      **{**FAST, "epochs": 2})
+    more = unet.train(
+        image, labels, labels_are="classes", resume=tmp_path / "m", **{**FAST, "epochs": 2}
+    )
     assert [e["epoch"] for e in more.history] == [1, 2, 3, 4]
     assert more.history[3]["loss"] < first.history[0]["loss"]
     assert len(first.history) == 2  # the model resumed from is not changed
@@ -208,8 +217,13 @@ def test_cancel_keeps_the_best_model_so_far(nuclei):
         if epoch.epoch == 4:
             raise Cancelled
 
-    model = unet.train(image, (truth > 0).astype(np.uint8), labels_are="classes",
-                       callback=stop_after_four, **{**FAST, "epochs": 50})
+    model = unet.train(
+        image,
+        (truth > 0).astype(np.uint8),
+        labels_are="classes",
+        callback=stop_after_four,
+        **{**FAST, "epochs": 50},
+    )
     assert len(model.history) == 4 and model.config["stopped"] == "cancelled"
     assert [e.epoch for e in seen] == [1, 2, 3, 4] and seen[0].seconds > 0
     assert dice(unet.predict(model, test_image) > 0, test_truth > 0) > 0.8
@@ -219,8 +233,9 @@ def test_cancel_keeps_the_best_model_so_far(nuclei):
 def test_two_pairs_of_images_and_labels():
     a, b = samples.nuclei_2d((64, 128), seed=1), samples.nuclei_2d((160, 128), seed=2)
     labels = [(v.metadata["truth"] > 0).astype(np.uint8) for v in (a, b)]
-    model = unet.train([a.data, b.data], labels, labels_are="classes",
-                       **{**FAST, "epochs": 1, "steps": 2})
+    model = unet.train(
+        [a.data, b.data], labels, labels_are="classes", **{**FAST, "epochs": 1, "steps": 2}
+    )
     assert model.config["patch"] == [64, 96]  # the smaller image's 64 rows; CPU plan's 96
     assert len(model.history) == 1
 
@@ -255,9 +270,15 @@ def test_resamples_to_the_model_voxel_size(nuclei, trained):
 @pytest.mark.parametrize("architecture", ["attention_unet", "segresnet", "unetr", "swin_unetr"])
 def test_other_monai_networks_train_and_predict(architecture, tmp_path):
     volume = samples.nuclei_2d((64, 64), seed=2, count=8)
-    model = unet.train(volume.data, (volume.metadata["truth"] > 0).astype(np.uint8),
-                       labels_are="classes", architecture=architecture, patch_size=64,
-                       channels=(12, 24), **{**FAST, "epochs": 1, "steps": 1, "batch_size": 2})
+    model = unet.train(
+        volume.data,
+        (volume.metadata["truth"] > 0).astype(np.uint8),
+        labels_are="classes",
+        architecture=architecture,
+        patch_size=64,
+        channels=(12, 24),
+        **{**FAST, "epochs": 1, "steps": 1, "batch_size": 2},
+    )
     result = unet.predict(model, volume.data)
     assert result.shape == (64, 64) and set(np.unique(result)) <= {0, 1}
     again = unet.load_model(model.save(tmp_path / architecture))
@@ -272,21 +293,40 @@ def test_torchscript_and_monai_bundle_load(nuclei, trained, tmp_path):
     scripted.save(str(tmp_path / "model.ts"))
     with pytest.raises(ValueError, match="spatial_dims"):
         unet.load_model(tmp_path / "model.ts", trust=True)
-    loaded = unet.load_model(tmp_path / "model.ts", spatial_dims=2, classes=[0, 1],
-                             patch=patch, trust=True)
+    loaded = unet.load_model(
+        tmp_path / "model.ts", spatial_dims=2, classes=[0, 1], patch=patch, trust=True
+    )
     np.testing.assert_array_equal(unet.predict(loaded, test_image), expected)
 
     bundle = tmp_path / "bundle"
     (bundle / "configs").mkdir(parents=True)
     (bundle / "models").mkdir()
     net = trained.config["network"]
-    (bundle / "configs" / "inference.json").write_text(json.dumps({"network_def": {
-        "_target_": "monai.networks.nets.UNet", "spatial_dims": 2, "in_channels": 1,
-        "out_channels": 2, "channels": net["channels"], "strides": [2, 2, 2],
-        "num_res_units": net["residual_units"]}}))
-    (bundle / "configs" / "metadata.json").write_text(json.dumps({"network_data_format": {
-        "inputs": {"image": {"num_channels": 1, "spatial_shape": patch}},
-        "outputs": {"pred": {"num_channels": 2}}}}))
+    (bundle / "configs" / "inference.json").write_text(
+        json.dumps(
+            {
+                "network_def": {
+                    "_target_": "monai.networks.nets.UNet",
+                    "spatial_dims": 2,
+                    "in_channels": 1,
+                    "out_channels": 2,
+                    "channels": net["channels"],
+                    "strides": [2, 2, 2],
+                    "num_res_units": net["residual_units"],
+                }
+            }
+        )
+    )
+    (bundle / "configs" / "metadata.json").write_text(
+        json.dumps(
+            {
+                "network_data_format": {
+                    "inputs": {"image": {"num_channels": 1, "spatial_shape": patch}},
+                    "outputs": {"pred": {"num_channels": 2}},
+                }
+            }
+        )
+    )
     torch.save(trained.network.state_dict(), bundle / "models" / "model.pt")
     loaded = unet.load_model(bundle, patch=patch, trust=True)
     assert loaded.config["architecture"] == "bundle"
@@ -294,6 +334,7 @@ def test_torchscript_and_monai_bundle_load(nuclei, trained, tmp_path):
 
 
 # -- bad input: clear messages, nothing lost ------------------------------------------------
+
 
 def test_bad_training_input_is_refused_clearly(nuclei):
     image, truth, _, _ = nuclei
@@ -306,8 +347,9 @@ def test_bad_training_input_is_refused_clearly(nuclei):
     with pytest.raises(ValueError, match="time_limit"):
         unet.train(image, (truth > 0).astype(np.uint8), time_limit=0)
     with pytest.raises(ValueError, match="larger than the smallest image"):
-        unet.train(image, (truth > 0).astype(np.uint8), labels_are="classes",
-                   patch_size=512, **FAST)
+        unet.train(
+            image, (truth > 0).astype(np.uint8), labels_are="classes", patch_size=512, **FAST
+        )
     with pytest.raises(ValueError, match="one labels image per image"):
         unet.train([image, image], [truth], **FAST)
     with pytest.raises(ValueError, match="too few places"):
@@ -315,8 +357,9 @@ def test_bad_training_input_is_refused_clearly(nuclei):
         marks[10, 10:20], marks[12, 10:20] = 1, 2
         unet.train(image, marks, **FAST)
     with pytest.raises(ValueError, match="architecture"):
-        unet.train(image, (truth > 0).astype(np.uint8), labels_are="classes",
-                   architecture="resnet", **FAST)
+        unet.train(
+            image, (truth > 0).astype(np.uint8), labels_are="classes", architecture="resnet", **FAST
+        )
 
 
 def test_bad_model_and_image_are_refused_clearly(nuclei, trained, tmp_path):
@@ -365,8 +408,9 @@ def test_rgb_image_on_a_grey_model_is_refused_in_plain_words(nuclei, trained):
         with pytest.raises(ValueError) as refused:
             unet.predict(trained, image)
         message = str(refused.value)
-        assert message.startswith("this model was trained on grey images and this image is "
-                                  "RGB (shape (256, 256, 3))")
+        assert message.startswith(
+            "this model was trained on grey images and this image is RGB (shape (256, 256, 3))"
+        )
     rgb = unet.Model(trained.network, {**trained.config, "in_channels": 3})
     with pytest.raises(ValueError, match="trained on RGB images and this image is grey"):
         unet.predict(rgb, test_image)
@@ -377,6 +421,7 @@ def test_rgb_image_on_a_grey_model_is_refused_in_plain_words(nuclei, trained):
 
 
 # -- training by time, per-batch feedback, labels as users have them (issue 22) -------------
+
 
 def test_labels_kind_reads_masks_scribbles_and_objects(nuclei):
     from napari_segkit.unet import data
@@ -424,8 +469,16 @@ def test_time_limit_stops_in_time_and_reports_every_batch(nuclei, tmp_path):
     image, truth, _, _ = nuclei
     batches, epochs = [], []
     began = time.perf_counter()
-    model = unet.train(image, (truth > 0).astype(np.uint8), time_limit=6, device="cpu",
-                       threads=1, seed=0, on_batch=batches.append, callback=epochs.append)
+    model = unet.train(
+        image,
+        (truth > 0).astype(np.uint8),
+        time_limit=6,
+        device="cpu",
+        threads=1,
+        seed=0,
+        on_batch=batches.append,
+        callback=epochs.append,
+    )
     seconds = time.perf_counter() - began
     assert seconds < 6 + 15  # set-up (normalisation, targets) and one validation's slack
     training = model.config["training"]
@@ -452,8 +505,9 @@ def test_cancel_before_validation_marks_the_model_unvalidated(nuclei, tmp_path):
     def cancel(batch):
         raise Cancelled
 
-    model = unet.train(image, (truth > 0).astype(np.uint8), time_limit=60, device="cpu",
-                       threads=1, on_batch=cancel)
+    model = unet.train(
+        image, (truth > 0).astype(np.uint8), time_limit=60, device="cpu", threads=1, on_batch=cancel
+    )
     assert torch.get_num_threads() == threads  # torch's threads are given back
     assert model.config["stopped"] == "cancelled" and model.history == []
     assert model.config["validated"] is False and model.config["best_dice"] is None
@@ -494,16 +548,29 @@ def test_cli_train_with_a_time_limit(nuclei, tmp_path):
     image, truth, _, _ = nuclei
     tifffile.imwrite(tmp_path / "image.tif", image)
     tifffile.imwrite(tmp_path / "labels.tif", (truth > 0).astype(np.uint8))
-    code = main(["train", "--image", str(tmp_path / "image.tif"), "--labels",
-                 str(tmp_path / "labels.tif"), "--time-limit", "5", "--device", "cpu",
-                 "-o", str(tmp_path / "model")])
+    code = main(
+        [
+            "train",
+            "--image",
+            str(tmp_path / "image.tif"),
+            "--labels",
+            str(tmp_path / "labels.tif"),
+            "--time-limit",
+            "5",
+            "--device",
+            "cpu",
+            "-o",
+            str(tmp_path / "model"),
+        ]
+    )
     assert code == 0
     config = json.loads((tmp_path / "model" / "config.json").read_text())
     assert config["labels_are"] == "classes" and config["training"]["time_limit"] == 5
 
 
-@pytest.mark.parametrize("channels, patch", [(1, (16, 16)), (3, (16, 16)), (1, (8, 12, 12)),
-                                             (2, (6, 10, 10))])
+@pytest.mark.parametrize(
+    "channels, patch", [(1, (16, 16)), (3, (16, 16)), (1, (8, 12, 12)), (2, (6, 10, 10))]
+)
 def test_augmented_patches_keep_image_and_targets_aligned(channels, patch):
     """Flips and turns move the image, its labels and its distance map alike: every patch's
     target is still the threshold of its image (a misaligned flip breaks that)."""

@@ -18,7 +18,6 @@ def viewer_and_widget(make_napari_viewer):
     return viewer, widget
 
 
-
 @pytest.fixture
 def label_files(tmp_path):
     """An anisotropic stack's true nuclei and a thresholded prediction with one nucleus
@@ -33,8 +32,9 @@ def label_files(tmp_path):
     return tmp_path / "nuclei_pred.tif", tmp_path / "nuclei_labels.tif", volume.spacing
 
 
-def test_instance_evaluation_table_jump_errors_layer_and_csv(viewer_and_widget, qtbot,
-                                                             label_files, tmp_path):
+def test_instance_evaluation_table_jump_errors_layer_and_csv(
+    viewer_and_widget, qtbot, label_files, tmp_path
+):
     viewer, widget = viewer_and_widget
     pred_path, ref_path, spacing = label_files
     (ref,) = viewer.open(ref_path, plugin="napari-segkit")
@@ -47,8 +47,9 @@ def test_instance_evaluation_table_jump_errors_layer_and_csv(viewer_and_widget, 
     widget.tolerance.value = 0.5
     run_widget(qtbot, widget)
 
-    rows, summary = metrics.evaluate(pred.data, ref.data, spacing=spacing, mode="instance",
-                                     tolerance=0.5)
+    rows, summary = metrics.evaluate(
+        pred.data, ref.data, spacing=spacing, mode="instance", tolerance=0.5
+    )
     assert widget.rows == rows
     assert f"f1: {summary['f1']:.4g}" in widget.summary.value
     assert "µm" in widget.summary.value  # distances are physical
@@ -57,8 +58,9 @@ def test_instance_evaluation_table_jump_errors_layer_and_csv(viewer_and_widget, 
     assert "missed" in statuses and "spurious" in statuses
 
     errors = viewer.layers["nuclei_pred errors"]
-    np.testing.assert_array_equal(errors.data, metrics.error_map(pred.data, ref.data,
-                                                                 mode="instance"))
+    np.testing.assert_array_equal(
+        errors.data, metrics.error_map(pred.data, ref.data, mode="instance")
+    )
     np.testing.assert_allclose(errors.scale, spacing)
     missed_voxels = ref.data == rows[statuses.index("missed")]["reference_id"]
     assert np.all(errors.data[missed_voxels] == 2)
@@ -94,8 +96,7 @@ def test_semantic_evaluation_in_voxels(viewer_and_widget, qtbot):
     assert [row[0] for row in widget.table.data] == ["1", "2"]
     assert f"dice_macro: {summary['dice_macro']:.4g}" in widget.summary.value
     assert "voxels" in widget.summary.value
-    np.testing.assert_array_equal(viewer.layers["method errors"].data,
-                                  metrics.error_map(pred, ref))
+    np.testing.assert_array_equal(viewer.layers["method errors"].data, metrics.error_map(pred, ref))
 
     widget.go_to(1)  # class 2's row: the camera goes to its centre, in world units
     np.testing.assert_allclose(viewer.camera.center[-2:], np.array([23.5, 27.0]) * 2.0)

@@ -19,8 +19,13 @@ def stack(make_napari_viewer, tmp_path):
     viewer = make_napari_viewer()
     volume = samples.nuclei_3d(touching=True)
     path = tmp_path / "nuclei.tif"
-    tifffile.imwrite(path, volume.data, imagej=True, resolution=(4.0, 4.0),
-                     metadata={"spacing": 1.0, "unit": "um", "axes": "ZYX"})
+    tifffile.imwrite(
+        path,
+        volume.data,
+        imagej=True,
+        resolution=(4.0, 4.0),
+        metadata={"spacing": 1.0, "unit": "um", "axes": "ZYX"},
+    )
     (image,) = viewer.open(path, plugin="napari-segkit")
     return viewer, image, volume
 
@@ -63,8 +68,9 @@ def test_watershed_from_clicked_points(stack, qtbot):
     run_widget(qtbot, widget)
 
     result = viewer.layers[f"{image.name} watershed from seeds"].data
-    expected = sk.watershed(volume.data, voxels, landscape="edges", sigma=1.0,
-                            spacing=volume.spacing)
+    expected = sk.watershed(
+        volume.data, voxels, landscape="edges", sigma=1.0, spacing=volume.spacing
+    )
     np.testing.assert_array_equal(result, expected)
     assert set(np.unique(result)) == {1, 2, 3}
     record = viewer.layers[f"{image.name} watershed from seeds"].metadata["segkit"]
@@ -74,8 +80,9 @@ def test_watershed_from_clicked_points(stack, qtbot):
     widget.seeds.value = viewer.add_points(voxels * np.asarray(volume.spacing), name="µm")
     viewer.layers.remove(f"{image.name} watershed from seeds")
     run_widget(qtbot, widget)
-    np.testing.assert_array_equal(viewer.layers[f"{image.name} watershed from seeds"].data,
-                                  expected)
+    np.testing.assert_array_equal(
+        viewer.layers[f"{image.name} watershed from seeds"].data, expected
+    )
 
 
 def test_seed_labels_of_another_shape_are_refused(stack, qtbot):
@@ -140,8 +147,7 @@ def test_chan_vese_mask_split_into_objects(stack, qtbot):
     widget.fields["Chan-Vese"]["iterations"].value = 20
     run_widget(qtbot, widget)
     mask = sk.chan_vese(volume.data, iterations=20)
-    np.testing.assert_array_equal(viewer.layers[f"{image.name} Chan-Vese"].data,
-                                  sk.label(mask))
+    np.testing.assert_array_equal(viewer.layers[f"{image.name} Chan-Vese"].data, sk.label(mask))
 
 
 def test_edge_map_is_shown_as_an_image(stack, qtbot):
@@ -152,8 +158,9 @@ def test_edge_map_is_shown_as_an_image(stack, qtbot):
     run_widget(qtbot, widget)
     shown = viewer.layers[f"{image.name} edge map (image)"]
     assert shown._type_string == "image"
-    np.testing.assert_allclose(shown.data, sk.edge_map(volume.data, sigma=1.0,
-                                                       spacing=volume.spacing))
+    np.testing.assert_allclose(
+        shown.data, sk.edge_map(volume.data, sigma=1.0, spacing=volume.spacing)
+    )
 
 
 def test_postprocess_makes_a_new_layer_and_keeps_the_input(stack, qtbot):
@@ -224,8 +231,10 @@ def test_segment_shows_the_object_size_estimate_and_passes_auto(stack, qtbot):
     assert widget.parameters()["object_size"] == pytest.approx(expected, abs=0.01)  # 2 decimals
 
     viewer.add_image(np.zeros((64, 64), np.float32), name="blank")
-    qtbot.waitUntil(lambda: "constant" in widget.size.value or "no objects"
-                    in widget.size.value.lower(), timeout=30_000)
+    qtbot.waitUntil(
+        lambda: "constant" in widget.size.value or "no objects" in widget.size.value.lower(),
+        timeout=30_000,
+    )
     assert widget.estimate is None
 
 
@@ -251,13 +260,18 @@ def test_segment_channel_is_a_choice_on_rgb_images(make_napari_viewer, qtbot):
     run_widget(qtbot, widget)
     np.testing.assert_array_equal(
         viewer.layers["slide split touching objects"].data,
-        sk.split_touching_objects(slide, rgb=True, channel="hematoxylin"))
+        sk.split_touching_objects(slide, rgb=True, channel="hematoxylin"),
+    )
 
 
-@pytest.mark.parametrize("panel, method, names", [
-    ("Edges", "regions enclosed by edges", ("sigma", "min_size")),
-    ("Regions", "Felzenszwalb", ("scale", "min_size")),
-    ("Regions", "split and merge", ("tolerance",))])
+@pytest.mark.parametrize(
+    "panel, method, names",
+    [
+        ("Edges", "regions enclosed by edges", ("sigma", "min_size")),
+        ("Regions", "Felzenszwalb", ("scale", "min_size")),
+        ("Regions", "split and merge", ("tolerance",)),
+    ],
+)
 def test_optional_sizes_show_auto_and_pass_none(make_napari_viewer, panel, method, names):
     viewer = make_napari_viewer()
     widget = dock(viewer, panel)
@@ -268,8 +282,10 @@ def test_optional_sizes_show_auto_and_pass_none(make_napari_viewer, panel, metho
         assert widget.parameters()[name] is None, name
 
 
-@pytest.mark.parametrize("name", ["Threshold", "Segment", "Graph cut", "Train U-Net",
-                                  "Apply U-Net", "Post-process", "Evaluate"])
+@pytest.mark.parametrize(
+    "name",
+    ["Threshold", "Segment", "Graph cut", "Train U-Net", "Apply U-Net", "Post-process", "Evaluate"],
+)
 def test_a_closed_dock_stops_listening_to_the_viewer(make_napari_viewer, qtbot, name):
     from qtpy.QtCore import QCoreApplication, QEvent
 
@@ -277,10 +293,17 @@ def test_a_closed_dock_stops_listening_to_the_viewer(make_napari_viewer, qtbot, 
     dock_widget, widget = viewer.window.add_plugin_dock_widget("napari-segkit", name)
 
     def listeners():
-        emitters = (viewer.layers.events.inserted, viewer.layers.events.removed,
-                    viewer.dims.events.current_step)
-        return [cb for e in emitters for cb in e.callbacks
-                if isinstance(cb, tuple) and cb[0]() is widget]
+        emitters = (
+            viewer.layers.events.inserted,
+            viewer.layers.events.removed,
+            viewer.dims.events.current_step,
+        )
+        return [
+            cb
+            for e in emitters
+            for cb in e.callbacks
+            if isinstance(cb, tuple) and cb[0]() is widget
+        ]
 
     assert len(listeners()) > 2 and not widget._closed
     viewer.window.remove_dock_widget(dock_widget)

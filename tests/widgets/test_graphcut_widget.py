@@ -90,13 +90,17 @@ def test_a_newer_stroke_supersedes_a_running_cut(ellipse, qtbot):
     qtbot.waitUntil(lambda: shows(viewer, f"{layer.name} graph cut", expected), timeout=30_000)
 
 
-def test_grow_from_seeds_on_two_slices_of_a_stack_in_microns(make_napari_viewer, qtbot,
-                                                               tmp_path):
+def test_grow_from_seeds_on_two_slices_of_a_stack_in_microns(make_napari_viewer, qtbot, tmp_path):
     viewer = make_napari_viewer()
     volume = samples.nuclei_3d()
     path = tmp_path / "nuclei.tif"
-    tifffile.imwrite(path, volume.data, imagej=True, resolution=(4.0, 4.0),
-                     metadata={"spacing": 1.0, "unit": "um", "axes": "ZYX"})
+    tifffile.imwrite(
+        path,
+        volume.data,
+        imagej=True,
+        resolution=(4.0, 4.0),
+        metadata={"spacing": 1.0, "unit": "um", "axes": "ZYX"},
+    )
     (layer,) = viewer.open(path, plugin="napari-segkit")
     widget = dock(viewer)
     widget.auto.value = False
@@ -109,8 +113,9 @@ def test_grow_from_seeds_on_two_slices_of_a_stack_in_microns(make_napari_viewer,
     run_widget(qtbot, widget)
     result = viewer.layers[f"{layer.name} grow from seeds"]
     window = tuple(float(v) for v in layer.contrast_limits)
-    expected = sk.grow_from_seeds(volume.data, scribbles.data, spacing=volume.spacing,
-                                  window=window)
+    expected = sk.grow_from_seeds(
+        volume.data, scribbles.data, spacing=volume.spacing, window=window
+    )
     np.testing.assert_array_equal(result.data, expected)
     np.testing.assert_allclose(result.scale, layer.scale)
     assert result.metadata["segkit"]["parameters"]["spacing"] == list(volume.spacing)
@@ -140,8 +145,9 @@ def test_grabcut_cuts_each_drawn_box(make_napari_viewer, qtbot, tmp_path):
 
 def test_cut_each_box_numbers_the_objects():
     image, truth = two_stain_slide()
-    out = cut_each_box(image, [((25, 15), (135, 125)), ((0, 130), (20, 159))], rgb=True,
-                       model="histogram")
+    out = cut_each_box(
+        image, [((25, 15), (135, 125)), ((0, 130), (20, 159))], rgb=True, model="histogram"
+    )
     first = sk.grab_cut(image, ((25, 15), (135, 125)), rgb=True, model="histogram")
     np.testing.assert_array_equal(out == 1, first == 1)
     assert set(np.unique(out)) <= {0, 1, 2}
@@ -174,8 +180,12 @@ def test_a_closed_dock_stops_watching_the_scribbles(make_napari_viewer, qtbot):
     scribbles = widget.add_seeds_layer()
 
     def watching():
-        return [cb for e in (scribbles.events.paint, scribbles.events.set_data)
-                for cb in e.callbacks if isinstance(cb, tuple) and cb[0]() is widget]
+        return [
+            cb
+            for e in (scribbles.events.paint, scribbles.events.set_data)
+            for cb in e.callbacks
+            if isinstance(cb, tuple) and cb[0]() is widget
+        ]
 
     assert len(watching()) == 2
     viewer.window.remove_dock_widget(dock_widget)

@@ -24,8 +24,13 @@ SPACING = (0.325, 0.325)  # µm, from samples.nuclei_2d
 
 
 def _tiff(path, data):
-    tifffile.imwrite(path, data, imagej=True, resolution=(1 / SPACING[1], 1 / SPACING[0]),
-                     metadata={"unit": "um", "axes": "YX"})
+    tifffile.imwrite(
+        path,
+        data,
+        imagej=True,
+        resolution=(1 / SPACING[1], 1 / SPACING[0]),
+        metadata={"unit": "um", "axes": "YX"},
+    )
     return path
 
 
@@ -83,8 +88,9 @@ def test_measure_hover_sort_go_to_colour_filter_and_save(segmented, qtbot):
     largest = expected.loc[expected["area"].idxmax()]
     widget.table.selectRow(0)
     assert labels.selected_label == largest["label"]
-    np.testing.assert_allclose(viewer.camera.center[-2:],
-                               (largest["centroid-0"], largest["centroid-1"]))
+    np.testing.assert_allclose(
+        viewer.camera.center[-2:], (largest["centroid-0"], largest["centroid-1"])
+    )
 
     # colour by area: the largest object gets the top of the colormap
     widget.column.value, widget.colormap.value = "area", "viridis"
@@ -104,8 +110,7 @@ def test_measure_hover_sort_go_to_colour_filter_and_save(segmented, qtbot):
     inside = expected["label"][(expected["area"] >= low) & (expected["area"] <= high)]
     assert kept.name.startswith(f"{labels.name} area") and 0 < len(inside) < len(expected)
     assert set(np.unique(kept.data)) - {0} == set(inside)
-    np.testing.assert_array_equal(kept.data, np.where(np.isin(labels.data, inside),
-                                                      labels.data, 0))
+    np.testing.assert_array_equal(kept.data, np.where(np.isin(labels.data, inside), labels.data, 0))
     np.testing.assert_allclose(kept.scale, labels.scale)
 
     # save CSV: reads back as measure()'s table
@@ -122,7 +127,9 @@ def test_saved_recipe_runs_again_on_a_second_image_like_its_script(segmented, qt
     assert (yaml_path.name, script.name) == ("nuclei.yaml", "nuclei.py")
     recipe = Recipe.load(yaml_path)
     assert [s["function"] for s in recipe.steps] == [
-        "napari_segkit.split_touching_objects", "napari_segkit.postprocess.remove_small_objects"]
+        "napari_segkit.split_touching_objects",
+        "napari_segkit.postprocess.remove_small_objects",
+    ]
     # the recipe makes the layer again from its image
     np.testing.assert_array_equal(recipe.run(image.data, spacing=SPACING), labels.data)
 
@@ -136,8 +143,12 @@ def test_saved_recipe_runs_again_on_a_second_image_like_its_script(segmented, qt
     assert result.data.max() > 10
 
     out = tmp_path / "second_labels.tif"
-    done = subprocess.run([sys.executable, str(script), str(second), str(out)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(script), str(second), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     np.testing.assert_array_equal(sk.read(out).data, result.data)
 
@@ -156,14 +167,21 @@ def test_threshold_layer_recipe_numbers_the_objects(make_napari_viewer, qtbot, t
     layer = viewer.layers["cells threshold"]
     assert layer.metadata["segkit"]["instances"] and layer.data.max() > 1
     recipe = recipe_of(layer, viewer.layers)
-    assert [s["function"] for s in recipe.steps] == ["napari_segkit.threshold",
-                                                     "napari_segkit.label"]
+    assert [s["function"] for s in recipe.steps] == [
+        "napari_segkit.threshold",
+        "napari_segkit.label",
+    ]
     np.testing.assert_array_equal(recipe.run(image.data, spacing=SPACING), layer.data)
 
 
 def test_layers_a_recipe_cannot_repeat_are_refused():
-    wand = napari.layers.Labels(np.zeros((4, 4), np.uint8), name="wand", metadata={"segkit": {
-        "function": "napari_segkit.magic_wand", "parameters": {"tolerance": 1.0}}})
+    wand = napari.layers.Labels(
+        np.zeros((4, 4), np.uint8),
+        name="wand",
+        metadata={
+            "segkit": {"function": "napari_segkit.magic_wand", "parameters": {"tolerance": 1.0}}
+        },
+    )
     with pytest.raises(ValueError, match="'wand' cannot be made again.*clicks"):
         recipe_of(wand, {})
     with pytest.raises(ValueError, match="no segkit record"):

@@ -31,8 +31,9 @@ def _run_threshold(viewer, qtbot, image):
     return viewer.layers[f"{image.name} threshold"]
 
 
-def test_nifti_opens_with_geometry_and_labels_save_onto_the_source(make_napari_viewer, qtbot,
-                                                                    tmp_path):
+def test_nifti_opens_with_geometry_and_labels_save_onto_the_source(
+    make_napari_viewer, qtbot, tmp_path
+):
     viewer = make_napari_viewer()
     (image,) = viewer.open(str(NIFTI / "anatomical.nii"), plugin="napari-segkit")
     volume = read(NIFTI / "anatomical.nii")
@@ -56,14 +57,19 @@ def test_nifti_opens_with_geometry_and_labels_save_onto_the_source(make_napari_v
 def test_labels_drawn_by_hand_on_a_nifti_save_in_its_space(make_napari_viewer, tmp_path):
     viewer = make_napari_viewer()
     (image,) = viewer.open(str(NIFTI / "anatomical.nii"), plugin="napari-segkit")
-    drawn = viewer.add_labels(np.zeros(image.data.shape, np.uint8), scale=image.scale,
-                              translate=image.translate, units=image.units)
+    drawn = viewer.add_labels(
+        np.zeros(image.data.shape, np.uint8),
+        scale=image.scale,
+        translate=image.translate,
+        units=image.units,
+    )
     drawn.data[3:6, 10:20, 5:9] = 2
     drawn.save(str(tmp_path / "drawn.nii"), plugin="napari-segkit")
     written, source = nib.load(tmp_path / "drawn.nii"), nib.load(NIFTI / "anatomical.nii")
     # the same voxel grid in RAS, stored in segkit's order instead of the source's
-    np.testing.assert_allclose(nib.as_closest_canonical(written).affine,
-                               nib.as_closest_canonical(source).affine, atol=1e-5)
+    np.testing.assert_allclose(
+        nib.as_closest_canonical(written).affine, nib.as_closest_canonical(source).affine, atol=1e-5
+    )
     assert written.header.get_xyzt_units()[0] == "mm"
     np.testing.assert_array_equal(read(tmp_path / "drawn.nii").data, drawn.data)
 
@@ -95,9 +101,13 @@ def test_dicom_series_labels_save_as_nifti_in_patient_space(make_napari_viewer, 
 
 def test_channels_become_layers_named_by_the_file(make_napari_viewer, tmp_path):
     data = np.random.default_rng(0).integers(0, 999, (4, 2, 16, 20)).astype(np.uint16)
-    tifffile.imwrite(tmp_path / "cells.tif", data, imagej=True, resolution=(2.0, 2.0),
-                     metadata={"axes": "ZCYX", "spacing": 1.5, "unit": "um",
-                               "Labels": ["dapi", "gfp"] * 4})
+    tifffile.imwrite(
+        tmp_path / "cells.tif",
+        data,
+        imagej=True,
+        resolution=(2.0, 2.0),
+        metadata={"axes": "ZCYX", "spacing": 1.5, "unit": "um", "Labels": ["dapi", "gfp"] * 4},
+    )
     viewer = make_napari_viewer()
     layers = viewer.open(str(tmp_path / "cells.tif"), plugin="napari-segkit")
     assert [layer.name for layer in layers] == ["cells [dapi]", "cells [gfp]"]
@@ -124,8 +134,9 @@ def test_reader_getter_declines_what_it_does_not_read(tmp_path):
     assert get_reader(str(tmp_path / "anything.nii.gz")) is not None
 
 
-def test_lazy_stack_opens_as_dask_and_the_threshold_widget_runs_on_it(make_napari_viewer, qtbot,
-                                                                      tmp_path, monkeypatch):
+def test_lazy_stack_opens_as_dask_and_the_threshold_widget_runs_on_it(
+    make_napari_viewer, qtbot, tmp_path, monkeypatch
+):
     import dask.array as da
 
     from napari_segkit import threshold
@@ -144,8 +155,13 @@ def test_lazy_stack_opens_as_dask_and_the_threshold_widget_runs_on_it(make_napar
 def test_slide_pyramid_opens_as_a_multiscale_layer(make_napari_viewer, tmp_path):
     base = np.random.default_rng(2).integers(0, 255, (256, 320, 3)).astype(np.uint8)
     with tifffile.TiffWriter(tmp_path / "slide.ome.tif") as tif:
-        tif.write(base, subifds=1, tile=(64, 64), photometric="rgb",
-                  metadata={"axes": "YXS", "PhysicalSizeX": 0.5, "PhysicalSizeY": 0.5})
+        tif.write(
+            base,
+            subifds=1,
+            tile=(64, 64),
+            photometric="rgb",
+            metadata={"axes": "YXS", "PhysicalSizeX": 0.5, "PhysicalSizeY": 0.5},
+        )
         tif.write(base[::2, ::2], subfiletype=1, tile=(64, 64), photometric="rgb")
     viewer = make_napari_viewer()
     (layer,) = viewer.open(str(tmp_path / "slide.ome.tif"), plugin="napari-segkit")
@@ -154,8 +170,7 @@ def test_slide_pyramid_opens_as_a_multiscale_layer(make_napari_viewer, tmp_path)
     np.testing.assert_allclose(layer.scale, (0.5, 0.5))
 
 
-def test_blockwise_labels_open_lazily_as_a_multiscale_labels_layer(make_napari_viewer,
-                                                                  tmp_path):
+def test_blockwise_labels_open_lazily_as_a_multiscale_labels_layer(make_napari_viewer, tmp_path):
     """A result written block by block (OME-Zarr with a pyramid) opens through the plugin's
     reader as a lazy multiscale Labels layer with the source's pixel size."""
     import dask.array as da
@@ -168,7 +183,7 @@ def test_blockwise_labels_open_lazily_as_a_multiscale_labels_layer(make_napari_v
     path = tmp_path / "nuclei.ome.zarr"
     io.write_labels(path, label(threshold(image)), like=source)
     viewer = make_napari_viewer()
-    layer, = viewer.open(path, plugin="napari-segkit")
+    (layer,) = viewer.open(path, plugin="napari-segkit")
     assert isinstance(layer, napari.layers.Labels) and layer.multiscale
     assert [tuple(level.shape) for level in layer.data] == [(2400, 2800), (1200, 1400)]
     assert isinstance(layer.data[0], da.Array)
@@ -198,9 +213,12 @@ def test_3d_labels_saved_as_png_are_refused_in_one_sentence(make_napari_viewer, 
     viewer = make_napari_viewer()
     labels = viewer.add_labels(np.ones((5, 32, 32), np.uint8), name="stack")
     # a ValueError would be taken by napari for "no writer" and reduced to a generic warning
-    with pytest.raises(LabelsNotWritten, match=r"cannot write stack.png: PNG holds 2D labels "
-                       r"only and these are 3D \(shape \(5, 32, 32\)\); save them as TIFF "
-                       r"\(.tif\) or NIfTI \(.nii.gz\)"):
+    with pytest.raises(
+        LabelsNotWritten,
+        match=r"cannot write stack.png: PNG holds 2D labels "
+        r"only and these are 3D \(shape \(5, 32, 32\)\); save them as TIFF "
+        r"\(.tif\) or NIfTI \(.nii.gz\)",
+    ):
         labels.save(str(tmp_path / "stack.png"), plugin="napari-segkit")
     assert list(tmp_path.iterdir()) == []
 
@@ -214,14 +232,17 @@ def test_two_dicom_files_open_as_layers_that_tell_them_apart(make_napari_viewer,
     viewer = make_napari_viewer()
     for path in (get_testdata_file("MR_small.dcm"), tmp_path / "knee.dcm"):
         viewer.open(str(path), plugin="napari-segkit")
-    assert [layer.name for layer in viewer.layers] == ["MR_small — MR series 1",
-                                                       "knee — MR series 1"]
+    assert [layer.name for layer in viewer.layers] == [
+        "MR_small — MR series 1",
+        "knee — MR series 1",
+    ]
 
 
 def test_labels_saved_from_a_translated_layer_reopen_in_place(make_napari_viewer, tmp_path):
     viewer = make_napari_viewer()
-    drawn = viewer.add_labels(np.zeros((3, 20, 30), np.uint8), scale=(2.0, 0.5, 0.5),
-                              translate=(4.0, -10.0, 25.0))
+    drawn = viewer.add_labels(
+        np.zeros((3, 20, 30), np.uint8), scale=(2.0, 0.5, 0.5), translate=(4.0, -10.0, 25.0)
+    )
     drawn.data[1, 5:9, 10:20] = 3
     drawn.save(str(tmp_path / "moved.tif"), plugin="napari-segkit")
     (back,) = viewer.open(str(tmp_path / "moved.tif"), plugin="napari-segkit")

@@ -16,8 +16,13 @@ pytest.importorskip("monai", reason="needs the unet extra (PyTorch, MONAI)")
 def open_nuclei(viewer, tmp_path, name, seed):
     volume = samples.nuclei_2d((192, 192), count=30, seed=seed, touching=True)
     path = tmp_path / f"{name}.tif"
-    tifffile.imwrite(path, volume.data, imagej=True, resolution=(1 / 0.325, 1 / 0.325),
-                     metadata={"unit": "um", "axes": "YX"})
+    tifffile.imwrite(
+        path,
+        volume.data,
+        imagej=True,
+        resolution=(1 / 0.325, 1 / 0.325),
+        metadata={"unit": "um", "axes": "YX"},
+    )
     layer = viewer.open(path, plugin="napari-segkit")[0]
     return layer, volume.metadata["truth"]
 
@@ -26,12 +31,10 @@ def wait(qtbot, widget):
     qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=180_000)
 
 
-def test_train_on_painted_labels_save_and_apply_to_a_new_image(make_napari_viewer, qtbot,
-                                                                 tmp_path):
+def test_train_on_painted_labels_save_and_apply_to_a_new_image(make_napari_viewer, qtbot, tmp_path):
     viewer = make_napari_viewer()
     image, truth = open_nuclei(viewer, tmp_path, "train", seed=1)
-    painted = viewer.add_labels(np.zeros(truth.shape, np.uint8), name="painted",
-                                scale=image.scale)
+    painted = viewer.add_labels(np.zeros(truth.shape, np.uint8), name="painted", scale=image.scale)
     painted.data = np.where(truth > 0, 1, 2).astype(np.uint8)  # object 1, background 2
     _, train = viewer.window.add_plugin_dock_widget("napari-segkit", "Train U-Net")
     pair = train.pairs[0]
@@ -45,8 +48,7 @@ def test_train_on_painted_labels_save_and_apply_to_a_new_image(make_napari_viewe
     assert train.model.config["spacing"] == pytest.approx([0.325, 0.325])
     dice_points, loss_points = train.plot.curves["Dice"], train.plot.curves["loss"]
     assert len(dice_points) == 4 and len(loss_points) == dice_points[-1][0] > 4  # per batch
-    assert [y for _, y in dice_points] == pytest.approx(
-        [e.mean_dice for e in train._state.epochs])
+    assert [y for _, y in dice_points] == pytest.approx([e.mean_dice for e in train._state.epochs])
     assert train.warning.native.isHidden()  # validated: no warning
     train.folder.value = tmp_path / "model"
     assert train.save() == tmp_path / "model"
@@ -62,8 +64,9 @@ def test_train_on_painted_labels_save_and_apply_to_a_new_image(make_napari_viewe
     result = viewer.layers["new U-Net"]
     assert tuple(result.scale) == pytest.approx((0.325, 0.325))
     assert result.metadata["segkit"]["function"] == "napari_segkit.unet.predict"
-    np.testing.assert_array_equal(result.data, unet.predict(tmp_path / "model", other.data,
-                                                            spacing=(0.325, 0.325)))
+    np.testing.assert_array_equal(
+        result.data, unet.predict(tmp_path / "model", other.data, spacing=(0.325, 0.325))
+    )
     assert dice(result.data > 0, other_truth > 0) > 0.85
     probability = viewer.layers["new P(class 1)"].data
     assert probability.shape == other.data.shape
@@ -76,7 +79,8 @@ def test_train_on_painted_labels_save_and_apply_to_a_new_image(make_napari_viewe
 
 
 def test_training_by_time_plots_each_batch_and_warns_when_not_validated(
-        make_napari_viewer, qtbot, tmp_path, monkeypatch):
+    make_napari_viewer, qtbot, tmp_path, monkeypatch
+):
     import time
 
     from napari_segkit.widgets.unet import _Run
@@ -108,8 +112,10 @@ def test_training_by_time_plots_each_batch_and_warns_when_not_validated(
     model = train.model
     assert model is not None and model.config["validated"] is False
     assert 3 <= model.config["training"]["seconds"] <= 40, model.config["training"]
-    assert train.plot.curves["loss"] == [(i + 1, pytest.approx(loss)) for i, loss in
-                                         enumerate(loss for _, loss in train._state.batches)]
+    assert train.plot.curves["loss"] == [
+        (i + 1, pytest.approx(loss))
+        for i, loss in enumerate(loss for _, loss in train._state.batches)
+    ]
     assert not train.warning.native.isHidden() and "no validation" in train.warning.value
     preview = viewer.layers["train U-Net preview"]  # the model's labels while it trained
     assert preview.data.shape == image.data.shape and set(np.unique(preview.data)) <= {0, 1}

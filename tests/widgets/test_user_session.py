@@ -25,8 +25,19 @@ pytestmark = pytest.mark.gui
 #: longest GUI-thread gap (ms) allowed during a run or preview (100 ms asked; slack for a
 #: shared 2-core test machine)
 GAP_LIMIT_MS = 250
-PANELS = ["Threshold", "Segment", "Edges", "Regions", "Cluster", "Contours", "Graph cut",
-          "Train U-Net", "Apply U-Net", "Post-process", "Evaluate"]
+PANELS = [
+    "Threshold",
+    "Segment",
+    "Edges",
+    "Regions",
+    "Cluster",
+    "Contours",
+    "Graph cut",
+    "Train U-Net",
+    "Apply U-Net",
+    "Post-process",
+    "Evaluate",
+]
 GAPS: dict = {}
 ADDING: dict = {}  # id(viewer): napari's own gap to add a Labels layer (ms)
 
@@ -151,8 +162,7 @@ def test_a_gpu_error_resets_the_threshold_panel(session, qtbot):
     assert f"{coins.name} threshold" in viewer.layers
 
 
-def test_an_unexpected_error_of_any_type_is_shown_and_the_panel_reset(session, qtbot,
-                                                                       monkeypatch):
+def test_an_unexpected_error_of_any_type_is_shown_and_the_panel_reset(session, qtbot, monkeypatch):
     viewer, _, _ = session
     _, widget = dock(viewer, "Segment")
 
@@ -264,8 +274,10 @@ def use(viewer, name, widget, qtbot, monkeypatch):
         train_briefly(viewer, widget, qtbot)
         return
     if name == "Evaluate":
-        widget.prediction.value, widget.reference.value = \
-            viewer.layers["coins threshold"], viewer.layers["coins split touching objects"]
+        widget.prediction.value, widget.reference.value = (
+            viewer.layers["coins threshold"],
+            viewer.layers["coins split touching objects"],
+        )
     if name == "Graph cut":
         scribbles = widget.add_seeds_layer()
         scribbles.data[10:14, 10:14], scribbles.data[70:74, 90:94] = 2, 1
@@ -279,10 +291,14 @@ def use(viewer, name, widget, qtbot, monkeypatch):
     widget.run()
     widget.cancel()
     assert widget.run_button.enabled and widget.result.value == "cancelled"
-    broken = "_evaluate" if name == "Evaluate" else "_apply" if name == "Threshold" \
-        else "_call_method"
-    module = sys.modules[type(widget).__module__ if name in ("Evaluate", "Threshold")
-                         else "napari_segkit.widgets._family"]
+    broken = (
+        "_evaluate" if name == "Evaluate" else "_apply" if name == "Threshold" else "_call_method"
+    )
+    module = sys.modules[
+        type(widget).__module__
+        if name in ("Evaluate", "Threshold")
+        else "napari_segkit.widgets._family"
+    ]
     monkeypatch.setattr(module, broken, _raise)
     run_and_wait(qtbot, widget, name, "error")
     assert widget.result.value.startswith("failed: "), widget.result.value
@@ -292,8 +308,12 @@ def use(viewer, name, widget, qtbot, monkeypatch):
     if getattr(widget, "preview", None) is not None and widget.preview.enabled:
         with GapMeter() as gaps:
             widget.preview.value = True
-            qtbot.waitUntil(lambda: widget._preview_worker is not None
-                            and not widget._preview_worker.is_running, timeout=30_000)
+            qtbot.waitUntil(
+                lambda: (
+                    widget._preview_worker is not None and not widget._preview_worker.is_running
+                ),
+                timeout=30_000,
+            )
             qtbot.wait(30)
         widget.preview.value = False
         GAPS[f"{name} preview"] = round(gaps.longest)
@@ -310,8 +330,9 @@ def train_briefly(viewer, widget, qtbot):
     widget.epochs.value, widget.patch.value, widget.validation.value = 3, 64, 0.0
     with GapMeter() as gaps:
         widget.run()
-        qtbot.waitUntil(lambda: bool(widget._state.epochs) or widget.run_button.enabled,
-                        timeout=120_000)
+        qtbot.waitUntil(
+            lambda: bool(widget._state.epochs) or widget.run_button.enabled, timeout=120_000
+        )
         widget.cancel()
         qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=120_000)
     GAPS["Train U-Net run"] = round(gaps.longest)
@@ -324,8 +345,7 @@ def _raise(*_args, **_kwargs):
 
 
 @needs_unet
-def test_every_panel_docked_used_and_closed_in_several_orders(session, qtbot, monkeypatch,
-                                                              caplog):
+def test_every_panel_docked_used_and_closed_in_several_orders(session, qtbot, monkeypatch, caplog):
     viewer, coins, raised = session
     backend.reset_gpu_status()
     # Segment stays open throughout; the others one at a time: dock, use, close
@@ -350,7 +370,8 @@ def test_every_panel_docked_used_and_closed_in_several_orders(session, qtbot, mo
     # the panels that stayed open still work
     run_and_wait(qtbot, segment, "Segment", "last run")
     assert segment.result.value.endswith("split touching objects'")
-    bugs = [r for r in caplog.records if r.levelno >= logging.ERROR
-            and "a bug" not in str(r.exc_info)]
+    bugs = [
+        r for r in caplog.records if r.levelno >= logging.ERROR and "a bug" not in str(r.exc_info)
+    ]
     assert not bugs and not raised
     print("longest GUI-thread gaps (ms):", GAPS)

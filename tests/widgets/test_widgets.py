@@ -24,7 +24,6 @@ def viewer_and_widget(make_napari_viewer):
     return viewer, widget
 
 
-
 @pytest.mark.parametrize(
     "sample, dark",
     [("nuclei-2d", False), ("nuclei-3d", False), ("ihc-slide", True)],
@@ -38,7 +37,10 @@ def test_threshold_widget_on_each_sample(viewer_and_widget, qtbot, sample, dark)
 
     result = viewer.layers[f"{image.name} threshold"]
     assert result._type_string == "labels"
-    expected_mask, value = threshold(image.data, dark=dark, device="cpu"), threshold_value(image.data, dark=dark, device="cpu")
+    expected_mask, value = (
+        threshold(image.data, dark=dark, device="cpu"),
+        threshold_value(image.data, dark=dark, device="cpu"),
+    )
     np.testing.assert_array_equal(result.data, label(expected_mask))
     np.testing.assert_allclose(result.scale, image.scale)
     np.testing.assert_allclose(result.translate, image.translate)
@@ -57,12 +59,18 @@ def test_threshold_widget_on_each_sample(viewer_and_widget, qtbot, sample, dark)
 
 
 def test_anisotropic_tiff_opened_by_the_plugin_keeps_its_voxel_size(
-        viewer_and_widget, qtbot, tmp_path):
+    viewer_and_widget, qtbot, tmp_path
+):
     viewer, widget = viewer_and_widget
     volume = samples.nuclei_3d()
     path = tmp_path / "stack.tif"
-    tifffile.imwrite(path, volume.data, imagej=True, resolution=(4.0, 4.0),
-                     metadata={"spacing": 1.0, "unit": "um", "axes": "ZYX"})
+    tifffile.imwrite(
+        path,
+        volume.data,
+        imagej=True,
+        resolution=(4.0, 4.0),
+        metadata={"spacing": 1.0, "unit": "um", "axes": "ZYX"},
+    )
     (image,) = viewer.open(path, plugin="napari-segkit")
     np.testing.assert_allclose(image.scale, (1.0, 0.25, 0.25))
 
@@ -109,16 +117,22 @@ def test_demo_gui_opens_one_sample_with_the_widget_run(qtbot):
         qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=60_000)
         image, result = viewer.layers
         assert image.rgb and widget.channel.value == "hematoxylin" and not widget.dark.value
-        np.testing.assert_array_equal(result.data,
-                                      label(threshold(image.data, channel="hematoxylin")))
+        np.testing.assert_array_equal(
+            result.data, label(threshold(image.data, channel="hematoxylin"))
+        )
     finally:
         viewer.close()
 
 
 def wait_preview(qtbot, widget):
-    qtbot.waitUntil(lambda: widget._preview_worker is not None
-                    and not widget._preview_worker.is_running and not widget._preview_again,
-                    timeout=30_000)
+    qtbot.waitUntil(
+        lambda: (
+            widget._preview_worker is not None
+            and not widget._preview_worker.is_running
+            and not widget._preview_again
+        ),
+        timeout=30_000,
+    )
     qtbot.wait(50)  # let the returned signal reach the layer
 
 
@@ -205,8 +219,7 @@ def test_adaptive_auto_window_shows_and_uses_the_library_defaults(viewer_and_wid
 
 
 @pytest.mark.parametrize("where", ["panel", "activity dock"])
-def test_cancel_stops_a_long_run_without_a_result(viewer_and_widget, qtbot, monkeypatch,
-                                                  where):
+def test_cancel_stops_a_long_run_without_a_result(viewer_and_widget, qtbot, monkeypatch, where):
     adaptive = sys.modules["napari_segkit.methods.adaptive"]
     monkeypatch.setattr(adaptive, "_SLAB_VOXELS", 64 * 64)  # block 3: 4-plane slabs, 10 of them
     slabs_done = []
@@ -255,5 +268,6 @@ def test_try_all_shows_every_global_method_named(viewer_and_widget, qtbot):
     montage = viewer.layers[f"{image.name} try all"]
     assert montage.rgb and montage.data.shape[0] > image.data.shape[0]  # 4 rows of 256²
     tinted = np.all(montage.data == [255, 0, 255], axis=-1) | (
-        (montage.data[..., 0] > 150) & (montage.data[..., 2] > 150) & (montage.data[..., 1] < 120))
+        (montage.data[..., 0] > 150) & (montage.data[..., 2] > 150) & (montage.data[..., 1] < 120)
+    )
     assert tinted.any()  # foreground shows

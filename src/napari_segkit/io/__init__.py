@@ -12,11 +12,26 @@ from .tiff import read_tiff, write_tiff
 from .volume import ReadError, Volume
 from .zarr import is_zarr_path, read_zarr
 
-READERS = {".tif": read_tiff, ".tiff": read_tiff, ".nii": read_nifti, ".nii.gz": read_nifti,
-           ".dcm": read_dicom, ".dicom": read_dicom, ".ima": read_dicom,
-           ".png": read_image, ".jpg": read_image, ".jpeg": read_image, ".bmp": read_image}
-WRITERS = {".tif": write_tiff, ".tiff": write_tiff, ".nii": write_nifti, ".nii.gz": write_nifti,
-           ".png": write_png}
+READERS = {
+    ".tif": read_tiff,
+    ".tiff": read_tiff,
+    ".nii": read_nifti,
+    ".nii.gz": read_nifti,
+    ".dcm": read_dicom,
+    ".dicom": read_dicom,
+    ".ima": read_dicom,
+    ".png": read_image,
+    ".jpg": read_image,
+    ".jpeg": read_image,
+    ".bmp": read_image,
+}
+WRITERS = {
+    ".tif": write_tiff,
+    ".tiff": write_tiff,
+    ".nii": write_nifti,
+    ".nii.gz": write_nifti,
+    ".png": write_png,
+}
 
 
 def read(path) -> Volume | list[Volume]:
@@ -153,8 +168,9 @@ def write(path, labels, *, like: Volume | None = None, overwrite: bool = False) 
     FileExistsError: ...liver_seg.nii.gz already exists; choose another name or allow overwrite
     """
     path = Path(path)
-    if is_zarr_path(path) or (suffix(path) in (".tif", ".tiff")
-                              and type(labels).__module__.startswith("dask")):
+    if is_zarr_path(path) or (
+        suffix(path) in (".tif", ".tiff") and type(labels).__module__.startswith("dask")
+    ):
         from .chunked import write_labels
 
         write_labels(path, labels, like=like, overwrite=overwrite)
@@ -186,5 +202,13 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["READERS", "WRITERS", "ReadError", "Volume", "pick_series", "read", "write",
-           "write_labels"]
+__all__ = [
+    "READERS",
+    "WRITERS",
+    "ReadError",
+    "Volume",
+    "pick_series",
+    "read",
+    "write",
+    "write_labels",
+]

@@ -21,8 +21,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 #: a segkit temporary or trash name: the visible part, its kind, the writer's process id
-TEMP_NAME = re.compile(r"\.(?P<name>.*)\.segkit-(?P<kind>tmp|trash)-(?P<pid>\d+)-[0-9a-f]{8}"
-                       r"(?:\..*)?", re.DOTALL)
+TEMP_NAME = re.compile(
+    r"\.(?P<name>.*)\.segkit-(?P<kind>tmp|trash)-(?P<pid>\d+)-[0-9a-f]{8}"
+    r"(?:\..*)?",
+    re.DOTALL,
+)
 _VISIBLE = 96  # bytes of the target's name kept in a temporary name (names stay <= 255 bytes)
 _SUFFIX = 32  # longest suffix (bytes) kept: enough for any format's extension
 _SLACK = 2.0  # seconds: process start times are known to about a second
@@ -71,14 +74,25 @@ def remove_own_temporaries(path: str | os.PathLike) -> None:
         return
     for entry in entries:
         match = TEMP_NAME.fullmatch(entry.name)
-        if (match is not None and match["kind"] == "tmp" and match["name"] == visible
-                and int(match["pid"]) == os.getpid()):
+        if (
+            match is not None
+            and match["kind"] == "tmp"
+            and match["name"] == visible
+            and int(match["pid"]) == os.getpid()
+        ):
             _remove(Path(entry.path))
 
 
 @contextmanager
-def atomic_path(path: str | os.PathLike, *, overwrite: bool = False, suffix: str | None = None,
-                folder: bool = False, replaceable=None, what: str = "a file"):
+def atomic_path(
+    path: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    suffix: str | None = None,
+    folder: bool = False,
+    replaceable=None,
+    what: str = "a file",
+):
     """Yield a temporary path next to ``path`` (a new empty folder when ``folder``, else a
     new empty file); swap it into place only if the block succeeds.
 
@@ -129,8 +143,7 @@ def replace_path(new: Path, path: Path) -> None:
 def _check_target(path: Path, overwrite: bool, replaceable, what: str) -> None:
     if os.path.lexists(path):
         if not overwrite:
-            raise FileExistsError(f"{path} already exists; choose another name or allow "
-                                  "overwrite")
+            raise FileExistsError(f"{path} already exists; choose another name or allow overwrite")
         if not replaceable(path):
             raise FileExistsError(f"{path} exists and is not {what}; it is left as it is")
     if not path.parent.is_dir():

@@ -35,8 +35,16 @@ NGFF_ZARR = {"0.4": 2, "0.5": 3}
 DEFAULT_NGFF = "0.4"
 
 
-def write_labels(path, labels, *, like: Volume | None = None, overwrite: bool = False,
-                 pyramid: bool | None = None, ngff: str | None = None, progress=None) -> dict:
+def write_labels(
+    path,
+    labels,
+    *,
+    like: Volume | None = None,
+    overwrite: bool = False,
+    pyramid: bool | None = None,
+    ngff: str | None = None,
+    progress=None,
+) -> dict:
     """Write labels block by block to OME-Zarr or a tiled OME-TIFF, with a pyramid.
 
     The work runs block by block on the current scheduler (see
@@ -117,8 +125,10 @@ def write_labels(path, labels, *, like: Volume | None = None, overwrite: bool = 
     layout = None if tiff else _source_layout(path, labels.shape, ngff)
     if layout is None:
         if not tiff and not path.name.lower().endswith(".zarr"):
-            raise ValueError(f"cannot write {path.name} block by block: use .zarr or .tif, "
-                             "or IMAGE.zarr/labels/NAME for labels of an OME-Zarr image")
+            raise ValueError(
+                f"cannot write {path.name} block by block: use .zarr or .tif, "
+                "or IMAGE.zarr/labels/NAME for labels of an OME-Zarr image"
+            )
         if pyramid is None:
             pyramid = labels.ndim == 2 and max(labels.shape) > PYRAMID_FROM
         layout = _own_layout(labels.shape, like, pyramid, ngff or DEFAULT_NGFF)
@@ -185,8 +195,13 @@ def _own_layout(shape, like: Volume | None, pyramid: bool, version: str) -> _Lay
     while pyramid and max(levels[-1].shape[-2:]) > PYRAMID_FROM:
         last = levels[-1]
         factor = (1,) * (ndim - 2) + (2, 2)
-        levels.append(_Level(tuple(-(-n // f) for n, f in zip(last.shape, factor)),
-                             tuple(s * f for s, f in zip(last.scale, factor)), origin))
+        levels.append(
+            _Level(
+                tuple(-(-n // f) for n, f in zip(last.shape, factor)),
+                tuple(s * f for s, f in zip(last.scale, factor)),
+                origin,
+            )
+        )
     return _Layout(version, axes, levels)
 
 
@@ -201,11 +216,14 @@ def _source_layout(path: Path, shape, version: str | None) -> _Layout | None:
     source_version, multiscale = found
     labels_path(image, path.name)  # checks the name
     if source_version not in NGFF_ZARR:
-        raise ValueError(f"{image.name} is OME-Zarr {source_version or '(no version)'}; "
-                         f"labels are written into OME-Zarr {' and '.join(NGFF_ZARR)} images")
+        raise ValueError(
+            f"{image.name} is OME-Zarr {source_version or '(no version)'}; "
+            f"labels are written into OME-Zarr {' and '.join(NGFF_ZARR)} images"
+        )
     if version not in (None, source_version):
-        raise ValueError(f"labels of {image.name} must be NGFF {source_version} like the "
-                         f"image, not {version}")
+        raise ValueError(
+            f"labels of {image.name} must be NGFF {source_version} like the image, not {version}"
+        )
     _labels_group(path.parent, source_version)  # refuses a "labels" that is not a group
     axes = multiscale["axes"]
     space = [i for i, a in enumerate(axes) if a.get("type") == "space"]
@@ -214,12 +232,19 @@ def _source_layout(path: Path, shape, version: str | None) -> _Layout | None:
     for dataset in multiscale["datasets"]:
         full = group[dataset["path"]].shape
         scale, shift = transform_of(dataset.get("coordinateTransformations"), len(axes))
-        levels.append(_Level(tuple(full[i] for i in space), tuple(scale[i] for i in space),
-                             tuple(shift[i] for i in space)))
+        levels.append(
+            _Level(
+                tuple(full[i] for i in space),
+                tuple(scale[i] for i in space),
+                tuple(shift[i] for i in space),
+            )
+        )
     if tuple(shape) != levels[0].shape:
-        raise ValueError(f"labels of shape {tuple(shape)} do not fit {image.name}: its space "
-                         f"axes ({''.join(axes[i]['name'] for i in space)}) are "
-                         f"{levels[0].shape} at full resolution")
+        raise ValueError(
+            f"labels of shape {tuple(shape)} do not fit {image.name}: its space "
+            f"axes ({''.join(axes[i]['name'] for i in space)}) are "
+            f"{levels[0].shape} at full resolution"
+        )
     transforms = None
     if multiscale.get("coordinateTransformations"):
         scale, shift = transform_of(multiscale["coordinateTransformations"], len(axes))
@@ -230,15 +255,22 @@ def _source_layout(path: Path, shape, version: str | None) -> _Layout | None:
 def _write(path: Path, labels, layout: _Layout, like, overwrite: bool, tiff: bool) -> int:
     """Write the store (and the TIFF) beside ``path`` and swap it in; the largest id."""
     if tiff:
-        with atomic_path(path, overwrite=overwrite, what="a TIFF file") as target, \
-                scratch_folder(path) as work:
+        with (
+            atomic_path(path, overwrite=overwrite, what="a TIFF file") as target,
+            scratch_folder(path) as work,
+        ):
             with share(0.0, 0.9):
                 top = _write_zarr(work / "store.zarr", labels, layout, path.stem)
             with share(0.9, 1.0):
                 _zarr_to_tiff(work / "store.zarr", target, like, top, len(layout.levels))
         return top
-    with atomic_path(path, overwrite=overwrite, folder=True, replaceable=is_label_store,
-                     what="an OME-Zarr label store written by napari-segkit") as store:
+    with atomic_path(
+        path,
+        overwrite=overwrite,
+        folder=True,
+        replaceable=is_label_store,
+        what="an OME-Zarr label store written by napari-segkit",
+    ) as store:
         top = _write_zarr(store, labels, layout, path.name.split(".")[0] or path.name)
     if layout.image is not None:
         _list_label(path.parent, path.name, layout.version)
@@ -322,14 +354,19 @@ def _write_zarr(path: Path, labels, layout: _Layout, name: str) -> int:
     for k, level in enumerate(layout.levels):
         if k:
             wanted = _nearest(level, base)
-            m = max(i for i, have in enumerate(held)
-                    if all(np.isin(w, h).all() for w, h in zip(wanted, have)))
-            labels = _take(da.from_zarr(str(path / str(m))),
-                           [np.searchsorted(h, w) for h, w in zip(held[m], wanted)])
+            m = max(
+                i
+                for i, have in enumerate(held)
+                if all(np.isin(w, h).all() for w, h in zip(wanted, have))
+            )
+            labels = _take(
+                da.from_zarr(str(path / str(m))),
+                [np.searchsorted(h, w) for h, w in zip(held[m], wanted)],
+            )
             held.append(wanted)
         labels = labels.rechunk(tuple(min(c, n) for c, n in zip(chunks, labels.shape)))
         _create_level(root, str(k), labels, layout)
-        with share(*((0.0, spans[0]) if k == 0 else spans[k - 1:k + 1])):
+        with share(*((0.0, spans[0]) if k == 0 else spans[k - 1 : k + 1])):
             tops = per_block(_store_block, labels, target=str(path / str(k)))
         if k == 0:
             top = int(max(tops.ravel(), default=0))
@@ -340,19 +377,30 @@ def _write_zarr(path: Path, labels, layout: _Layout, name: str) -> int:
 def _create_level(root, name: str, labels, layout: _Layout) -> None:
     """An empty array for one level: "/"-separated chunk keys on Zarr v2 (NGFF 0.4), axis
     names as dimension names on Zarr v3 (NGFF 0.5)."""
-    options = ({"chunk_key_encoding": {"name": "v2", "separator": "/"}}
-               if NGFF_ZARR[layout.version] == 2
-               else {"dimension_names": [a["name"] for a in layout.axes]})
-    root.create_array(name, shape=labels.shape, chunks=labels.chunksize, dtype=labels.dtype,
-                      fill_value=0, **options)
+    options = (
+        {"chunk_key_encoding": {"name": "v2", "separator": "/"}}
+        if NGFF_ZARR[layout.version] == 2
+        else {"dimension_names": [a["name"] for a in layout.axes]}
+    )
+    root.create_array(
+        name,
+        shape=labels.shape,
+        chunks=labels.chunksize,
+        dtype=labels.dtype,
+        fill_value=0,
+        **options,
+    )
 
 
 def _nearest(level: _Level, base: _Level) -> list[np.ndarray]:
     """Per axis, the index in ``base`` of the pixel whose centre is nearest to each pixel
     centre of ``level`` (both placed in the world by their scale and translation)."""
-    return [np.clip(np.floor((t - t0 + np.arange(n) * s) / s0 + 0.5), 0, n0 - 1).astype(np.intp)
-            for n, s, t, n0, s0, t0 in zip(level.shape, level.scale, level.translation,
-                                           base.shape, base.scale, base.translation)]
+    return [
+        np.clip(np.floor((t - t0 + np.arange(n) * s) / s0 + 0.5), 0, n0 - 1).astype(np.intp)
+        for n, s, t, n0, s0, t0 in zip(
+            level.shape, level.scale, level.translation, base.shape, base.scale, base.translation
+        )
+    ]
 
 
 def _take(array, indices: list[np.ndarray]):
@@ -381,25 +429,35 @@ def _store_block(block, *, block_index, target):
 
 
 def _transforms(scale, translation) -> list[dict]:
-    return [{"type": "scale", "scale": [float(s) for s in scale]},
-            {"type": "translation", "translation": [float(t) for t in translation]}]
+    return [
+        {"type": "scale", "scale": [float(s) for s in scale]},
+        {"type": "translation", "translation": [float(t) for t in translation]},
+    ]
 
 
 def _attributes(layout: _Layout, name: str) -> dict:
     """The group attributes of a label image in NGFF ``layout.version``: multiscales (axes
     with units, scale and translation per level) and ``image-label``."""
-    datasets = [{"path": str(k), "coordinateTransformations": _transforms(level.scale,
-                                                                           level.translation)}
-                for k, level in enumerate(layout.levels)]
+    datasets = [
+        {"path": str(k), "coordinateTransformations": _transforms(level.scale, level.translation)}
+        for k, level in enumerate(layout.levels)
+    ]
     multiscale = {"name": name, "axes": layout.axes, "datasets": datasets, "type": "nearest"}
     if layout.transforms:
         multiscale["coordinateTransformations"] = layout.transforms
     source = ({"image": layout.image} if layout.image else {}) | {"software": LABELS_SOFTWARE}
     if layout.version == "0.4":
-        return {"multiscales": [{"version": "0.4", **multiscale}],
-                "image-label": {"version": "0.4", "source": source}}
-    return {"ome": {"version": layout.version, "multiscales": [multiscale],
-                    "image-label": {"source": source}}}
+        return {
+            "multiscales": [{"version": "0.4", **multiscale}],
+            "image-label": {"version": "0.4", "source": source},
+        }
+    return {
+        "ome": {
+            "version": layout.version,
+            "multiscales": [multiscale],
+            "image-label": {"source": source},
+        }
+    }
 
 
 def _zarr_to_tiff(store: Path, target: Path, like, top: int, levels: int) -> None:
@@ -418,10 +476,19 @@ def _zarr_to_tiff(store: Path, target: Path, like, top: int, levels: int) -> Non
     tile = (_TILE, _TILE)
     with tifffile.TiffWriter(target, bigtiff=arrays[0].nbytes > 2**31, ome=True) as tif:
         for level, array in enumerate(arrays):
-            options = {"subifds": levels - 1, "metadata": metadata,
-                       "software": LABELS_SOFTWARE} if level == 0 else {"subfiletype": 1}
-            tif.write(_tiles(array, dtype), shape=array.shape, dtype=dtype, tile=tile,
-                      compression="zlib", **options)
+            options = (
+                {"subifds": levels - 1, "metadata": metadata, "software": LABELS_SOFTWARE}
+                if level == 0
+                else {"subfiletype": 1}
+            )
+            tif.write(
+                _tiles(array, dtype),
+                shape=array.shape,
+                dtype=dtype,
+                tile=tile,
+                compression="zlib",
+                **options,
+            )
 
 
 def _tiles(array, dtype):
@@ -433,8 +500,9 @@ def _tiles(array, dtype):
         for y in range(0, height, _TILE):
             band = np.asarray(array[plane + (slice(y, y + _TILE),)]).astype(dtype, copy=False)
             for x in range(0, width, _TILE):
-                piece = band[:, x:x + _TILE]
+                piece = band[:, x : x + _TILE]
                 if piece.shape != (_TILE, _TILE):
-                    piece = np.pad(piece, ((0, _TILE - piece.shape[0]),
-                                           (0, _TILE - piece.shape[1])))
+                    piece = np.pad(
+                        piece, ((0, _TILE - piece.shape[0]), (0, _TILE - piece.shape[1]))
+                    )
                 yield piece

@@ -94,11 +94,15 @@ def read_dicom(path) -> Volume | list[Volume]:
         return _read_folder(path)
     dataset = _read_header(path, strict=True)
     if "SOPClassUID" not in dataset and not any(tag in dataset for tag in _IMAGE_DATA):
-        raise ReadError(f"cannot read {path.name}: not a readable DICOM file "
-                        "(no SOP class and no pixel data found)")
+        raise ReadError(
+            f"cannot read {path.name}: not a readable DICOM file "
+            "(no SOP class and no pixel data found)"
+        )
     if not any(tag in dataset for tag in _IMAGE_DATA):
-        raise ReadError(f"cannot read {path.name}: it is a DICOM file without pixel data "
-                        f"({_kind(dataset)}); open the image files of the series instead")
+        raise ReadError(
+            f"cannot read {path.name}: it is a DICOM file without pixel data "
+            f"({_kind(dataset)}); open the image files of the series instead"
+        )
     source = path.name[: -len(path.suffix)] if _dicom_name(path) else path.name
     return _stack(_frames(dataset, path), _series_name(dataset, source))
 
@@ -129,9 +133,11 @@ def _read_folder(folder: Path) -> Volume | list[Volume]:
         except ReadError as err:
             errors.append(str(err))
     if not volumes:
-        raise ReadError(errors[0] if len(errors) == 1 else
-                        f"none of the {len(errors)} series in {folder} can be read: "
-                        + "; ".join(errors))
+        raise ReadError(
+            errors[0]
+            if len(errors) == 1
+            else f"none of the {len(errors)} series in {folder} can be read: " + "; ".join(errors)
+        )
     for message in errors:
         warnings.warn(f"left out: {message}", DicomWarning, stacklevel=2)
     volumes.sort(key=lambda v: (v.metadata["series_number"], v.name))
@@ -152,8 +158,7 @@ def _read_header(path: Path, *, strict: bool) -> pydicom.Dataset | None:
         if isinstance(err, ReadError) and strict:
             raise
         if strict:
-            raise ReadError(f"cannot read {path.name}: not a readable DICOM file ({err})") \
-                from None
+            raise ReadError(f"cannot read {path.name}: not a readable DICOM file ({err})") from None
         return None
     meta = getattr(dataset, "file_meta", None)
     if meta is not None and meta.get("MediaStorageSOPClassUID") == _DIRECTORY:
@@ -171,8 +176,10 @@ def _check_deflated(path: Path) -> None:
     import pydicom
 
     meta = pydicom.filereader.read_file_meta_info(path)
-    if meta.get("TransferSyntaxUID") != pydicom.uid.DeflatedExplicitVRLittleEndian or \
-            "FileMetaInformationGroupLength" not in meta:
+    if (
+        meta.get("TransferSyntaxUID") != pydicom.uid.DeflatedExplicitVRLittleEndian
+        or "FileMetaInformationGroupLength" not in meta
+    ):
         return
     import zlib
 
@@ -200,40 +207,69 @@ def _frames(dataset: pydicom.Dataset, path: Path) -> list[_Frame]:
     per_frame = dataset.get("PerFrameFunctionalGroupsSequence")
     offsets = dataset.get("GridFrameOffsetVector")  # RT dose: positions along the normal
     _check_file_size(dataset, path, count)
-    if per_frame is not None and len(per_frame) < count or \
-            offsets is not None and len(offsets) < count:
-        raise ReadError(f"cannot read {path.name}: it announces {count} frames but describes "
-                        "fewer (damaged NumberOfFrames or functional groups)")
+    if (
+        per_frame is not None
+        and len(per_frame) < count
+        or offsets is not None
+        and len(offsets) < count
+    ):
+        raise ReadError(
+            f"cannot read {path.name}: it announces {count} frames but describes "
+            "fewer (damaged NumberOfFrames or functional groups)"
+        )
     frames, noted = [], set()
     for i in range(count):
         groups = [g for g in (per_frame[i] if per_frame else None, shared) if g is not None]
-        position = _vector(_attribute(groups, dataset, "PlanePositionSequence",
-                                      "ImagePositionPatient"))
-        orientation = _vector(_attribute(groups, dataset, "PlaneOrientationSequence",
-                                         "ImageOrientationPatient"))
-        spacing = _valid_spacing(_vector(_attribute(groups, dataset, "PixelMeasuresSequence",
-                                                    "PixelSpacing")), path, noted)
+        position = _vector(
+            _attribute(groups, dataset, "PlanePositionSequence", "ImagePositionPatient")
+        )
+        orientation = _vector(
+            _attribute(groups, dataset, "PlaneOrientationSequence", "ImageOrientationPatient")
+        )
+        spacing = _valid_spacing(
+            _vector(_attribute(groups, dataset, "PixelMeasuresSequence", "PixelSpacing")),
+            path,
+            noted,
+        )
         if offsets is not None and position is not None and orientation is not None:
             position = position + float(offsets[i]) * _normal(orientation)
         slope = _attribute(groups, dataset, "PixelValueTransformationSequence", "RescaleSlope")
-        intercept = _attribute(groups, dataset, "PixelValueTransformationSequence",
-                               "RescaleIntercept")
+        intercept = _attribute(
+            groups, dataset, "PixelValueTransformationSequence", "RescaleIntercept"
+        )
         slope = 1.0 if slope is None else float(slope)
         slope *= float(dataset.get("DoseGridScaling", 1.0) or 1.0)
         intercept = 0.0 if intercept is None else float(intercept)
         if not (np.isfinite(slope) and np.isfinite(intercept) and slope != 0):
-            _warn_once(noted, f"{path.name}: RescaleSlope {slope:g} / RescaleIntercept "
-                       f"{intercept:g} is not a usable rescale; the stored pixel values are "
-                       "shown unscaled (not in calibrated units such as HU)")
+            _warn_once(
+                noted,
+                f"{path.name}: RescaleSlope {slope:g} / RescaleIntercept "
+                f"{intercept:g} is not a usable rescale; the stored pixel values are "
+                "shown unscaled (not in calibrated units such as HU)",
+            )
             slope, intercept = 1.0, 0.0
         content = _first(per_frame[i], "FrameContentSequence") if per_frame else None
-        order = (int(getattr(content, "TemporalPositionIndex", 0) or 0),
-                 int(dataset.get("TemporalPositionIdentifier", 0) or 0),
-                 float(dataset.get("TriggerTime", 0) or 0),
-                 str(dataset.get("AcquisitionTime", "")),
-                 int(dataset.get("InstanceNumber", 0) or 0), i)
-        frames.append(_Frame(dataset, path, i if count > 1 else None, position, orientation,
-                             spacing, slope, intercept, order))
+        order = (
+            int(getattr(content, "TemporalPositionIndex", 0) or 0),
+            int(dataset.get("TemporalPositionIdentifier", 0) or 0),
+            float(dataset.get("TriggerTime", 0) or 0),
+            str(dataset.get("AcquisitionTime", "")),
+            int(dataset.get("InstanceNumber", 0) or 0),
+            i,
+        )
+        frames.append(
+            _Frame(
+                dataset,
+                path,
+                i if count > 1 else None,
+                position,
+                orientation,
+                spacing,
+                slope,
+                intercept,
+                order,
+            )
+        )
     return frames
 
 
@@ -244,8 +280,11 @@ def _valid_spacing(spacing, path: Path, noted: set) -> tuple[float, float] | Non
         return None
     if spacing.shape == (2,) and np.all(np.isfinite(spacing) & (spacing > 0)):
         return float(spacing[0]), float(spacing[1])
-    _warn_once(noted, f"{path.name}: pixel spacing {list(spacing)} is not a usable size; "
-               "the image opens in pixel units")
+    _warn_once(
+        noted,
+        f"{path.name}: pixel spacing {list(spacing)} is not a usable size; "
+        "the image opens in pixel units",
+    )
     return None
 
 
@@ -283,16 +322,16 @@ def _stack(frames: list[_Frame], name: str) -> Volume:
     first = frames[0]
     sizes = {(int(f.dataset.Rows), int(f.dataset.Columns)) for f in frames}
     if len(sizes) > 1:
-        raise ReadError(f"series {name!r} mixes image sizes {sorted(sizes)}; "
-                        "open its files one at a time")
+        raise ReadError(
+            f"series {name!r} mixes image sizes {sorted(sizes)}; open its files one at a time"
+        )
     geometric = all(f.position is not None and f.orientation is not None for f in frames)
     if geometric:
         _check_orientations(frames, name)
     pixel_spacing = first.pixel_spacing
     note = None
     if pixel_spacing is None and first.dataset.get("ImagerPixelSpacing") not in (None, ""):
-        pixel_spacing = _valid_spacing(_vector(first.dataset.ImagerPixelSpacing), first.path,
-                                       set())
+        pixel_spacing = _valid_spacing(_vector(first.dataset.ImagerPixelSpacing), first.path, set())
         if pixel_spacing is not None:
             note = "pixel size from ImagerPixelSpacing (at the detector, not at the patient)"
     metadata = _metadata(first, name)
@@ -301,13 +340,16 @@ def _stack(frames: list[_Frame], name: str) -> Volume:
     if len(frames) == 1 or not geometric:
         return _without_positions(frames, pixel_spacing, name, metadata)
     normal = _normal(first.orientation)
-    frames = sorted(frames, key=lambda f: (round(float(f.position @ normal) /
-                                                 _POSITION_TOLERANCE), f.order))
+    frames = sorted(
+        frames, key=lambda f: (round(float(f.position @ normal) / _POSITION_TOLERANCE), f.order)
+    )
     distance = np.array([float(f.position @ normal) for f in frames])
     positions, counts = _unique_positions(distance)
     if len(set(counts)) > 1:
-        raise ReadError(f"series {name!r} has {len(frames)} images at {len(positions)} "
-                        "positions, not the same number at each; open its files one at a time")
+        raise ReadError(
+            f"series {name!r} has {len(frames)} images at {len(positions)} "
+            "positions, not the same number at each; open its files one at a time"
+        )
     repeats = counts[0]
     steps = np.diff(positions)
     metadata["slice_positions"] = [float(p) for p in positions]
@@ -319,9 +361,12 @@ def _stack(frames: list[_Frame], name: str) -> Volume:
         tilt = float(np.degrees(np.arccos(min(1.0, abs(step @ normal) / np.linalg.norm(step)))))
         if tilt > 0.01:
             metadata["gantry_tilt_degrees"] = tilt
-            warnings.warn(f"{name}: gantry tilt of {tilt:.2f}° (slices are sheared); napari "
-                          "shows them unsheared, the true geometry is in the volume's affine",
-                          DicomWarning, stacklevel=3)
+            warnings.warn(
+                f"{name}: gantry tilt of {tilt:.2f}° (slices are sheared); napari "
+                "shows them unsheared, the true geometry is in the volume's affine",
+                DicomWarning,
+                stacklevel=3,
+            )
         slice_spacing, slice_unit = float(step @ normal), "mm"
     else:
         step, slice_spacing, slice_unit = normal, 1.0, "pixel"
@@ -348,13 +393,23 @@ def _stack(frames: list[_Frame], name: str) -> Volume:
         affine = with_leading_axis(affine)
         spacing, units, axes = np.r_[1.0, spacing], ["pixel", *units], "TZYX"
         metadata["repeats_per_position"] = repeats
-    return Volume(data, axes + ("S" if rgb else ""), tuple(spacing), tuple(affine[:-1, -1]),
-                  tuple(units), metadata, affine=affine, space="LPS")
+    return Volume(
+        data,
+        axes + ("S" if rgb else ""),
+        tuple(spacing),
+        tuple(affine[:-1, -1]),
+        tuple(units),
+        metadata,
+        affine=affine,
+        space="LPS",
+    )
 
 
 def _is_colour(dataset: pydicom.Dataset) -> bool:
-    return int(dataset.get("SamplesPerPixel", 1)) > 1 or \
-        dataset.get("PhotometricInterpretation") == "PALETTE COLOR"
+    return (
+        int(dataset.get("SamplesPerPixel", 1)) > 1
+        or dataset.get("PhotometricInterpretation") == "PALETTE COLOR"
+    )
 
 
 def _check_orientations(frames: list[_Frame], name: str) -> None:
@@ -364,9 +419,11 @@ def _check_orientations(frames: list[_Frame], name: str) -> None:
         if all(np.abs(o - d).max() > _ORIENTATION_TOLERANCE for d in distinct):
             distinct.append(o)
     if len(distinct) > 1:
-        raise ReadError(f"series {name!r} mixes {len(distinct)} slice orientations (a localizer "
-                        "or scout?) and cannot be stacked into one volume; open its files one "
-                        "at a time")
+        raise ReadError(
+            f"series {name!r} mixes {len(distinct)} slice orientations (a localizer "
+            "or scout?) and cannot be stacked into one volume; open its files one "
+            "at a time"
+        )
 
 
 def _unique_positions(distance: np.ndarray) -> tuple[np.ndarray, list[int]]:
@@ -385,9 +442,11 @@ def _uneven_message(name: str, steps: np.ndarray) -> str:
     smallest = float(steps.min())
     missing = round(float(np.sum(np.round(steps / smallest) - 1))) if smallest > 0 else 0
     gaps = f"; about {missing} slice(s) missing" if missing > 0 else ""
-    return (f"{name}: slices are unevenly spaced (steps from {steps.min():.4g} to "
-            f"{steps.max():.4g} mm{gaps}); the slice axis is in slice numbers, not mm, and the "
-            "true positions are in metadata['slice_positions']")
+    return (
+        f"{name}: slices are unevenly spaced (steps from {steps.min():.4g} to "
+        f"{steps.max():.4g} mm{gaps}); the slice axis is in slice numbers, not mm, and the "
+        "true positions are in metadata['slice_positions']"
+    )
 
 
 def _plane_affine(orientation: np.ndarray, pixel_spacing) -> np.ndarray:
@@ -404,16 +463,19 @@ def _without_positions(frames: list[_Frame], pixel_spacing, name: str, metadata:
     """A 2D image, or frames that carry no position: stacked in their own order."""
     if len(frames) > 1:
         frames = sorted(frames, key=lambda f: f.order[3:])
-        warnings.warn(f"{name}: the images carry no position, so they are stacked in "
-                      "instance/frame order and the slice spacing is unknown",
-                      DicomWarning, stacklevel=3)
+        warnings.warn(
+            f"{name}: the images carry no position, so they are stacked in "
+            "instance/frame order and the slice spacing is unknown",
+            DicomWarning,
+            stacklevel=3,
+        )
     data = _pixels(frames)
     if len(frames) == 1:
         data = data[0]
     rgb = _is_colour(frames[0].dataset)
     spatial = data.ndim - rgb
     unit = "mm" if pixel_spacing is not None else "pixel"
-    spacing = ((1.0,) * (spatial - 2) + tuple(pixel_spacing or (1.0, 1.0)))
+    spacing = (1.0,) * (spatial - 2) + tuple(pixel_spacing or (1.0, 1.0))
     units = ("pixel",) * (spatial - 2) + (unit, unit)
     if frames[0].position is not None:
         metadata["image_position"] = [float(p) for p in frames[0].position]
@@ -443,8 +505,12 @@ def _pixels(frames: list[_Frame]) -> np.ndarray:
 
 def _frame_bytes(dataset: pydicom.Dataset) -> int:
     """Decoded bytes of one frame, from Rows, Columns, SamplesPerPixel and BitsAllocated."""
-    return int(dataset.Rows) * int(dataset.Columns) * int(dataset.get("SamplesPerPixel", 1)) \
+    return (
+        int(dataset.Rows)
+        * int(dataset.Columns)
+        * int(dataset.get("SamplesPerPixel", 1))
         * max(1, -(-int(dataset.get("BitsAllocated", 8)) // 8))
+    )
 
 
 def _check_file_size(dataset: pydicom.Dataset, path: Path, count: int) -> None:
@@ -457,8 +523,13 @@ def _check_file_size(dataset: pydicom.Dataset, path: Path, count: int) -> None:
     if syntax is not None and syntax.is_compressed:
         check_size(path, count, stored=path.stat().st_size, in_memory=False)
     else:
-        check_size(path, count * _frame_bytes(dataset), stored=path.stat().st_size,
-                   compressed=deflated, in_memory=False)
+        check_size(
+            path,
+            count * _frame_bytes(dataset),
+            stored=path.stat().st_size,
+            compressed=deflated,
+            in_memory=False,
+        )
 
 
 def _check_pixel_size(frames: list[_Frame]) -> None:
@@ -476,9 +547,11 @@ def _decode(dataset: pydicom.Dataset, path: Path) -> np.ndarray:
     except Exception as err:  # noqa: BLE001 (pydicom raises many kinds; each becomes one sentence)
         syntax = getattr(dataset, "file_meta", {}).get("TransferSyntaxUID")
         if syntax is not None and syntax.is_compressed and "missing" in str(err).lower():
-            raise ReadError(f"cannot decode {path.name}: its pixel data are compressed "
-                            f"({syntax.name}) and no decoder for that is installed; install "
-                            f"the decoders with: {_EXTRA_HINT}") from None
+            raise ReadError(
+                f"cannot decode {path.name}: its pixel data are compressed "
+                f"({syntax.name}) and no decoder for that is installed; install "
+                f"the decoders with: {_EXTRA_HINT}"
+            ) from None
         raise ReadError(f"cannot read the pixel data of {path.name}: {err}") from None
     if not array.dtype.isnative:
         array = array.astype(array.dtype.newbyteorder("="))
@@ -496,8 +569,11 @@ def _rescale(data: np.ndarray, rescale: list[tuple[float, float]]) -> np.ndarray
     shape = (-1,) + (1,) * (data.ndim - 1)
     slopes = np.array([s for s, _ in rescale]).reshape(shape)
     intercepts = np.array([i for _, i in rescale]).reshape(shape)
-    integral = data.dtype.kind in "iu" and np.all(slopes == np.round(slopes)) and \
-        np.all(intercepts == np.round(intercepts))
+    integral = (
+        data.dtype.kind in "iu"
+        and np.all(slopes == np.round(slopes))
+        and np.all(intercepts == np.round(intercepts))
+    )
     if integral:
         axes = tuple(range(1, data.ndim))
         ends = np.stack([data.min(axis=axes, keepdims=True), data.max(axis=axes, keepdims=True)])

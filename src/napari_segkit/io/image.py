@@ -21,19 +21,28 @@ def read_image(path) -> Volume:
     elif data.ndim == 2:
         axes = "YX"
     else:
-        raise ReadError(f"cannot read {Path(path).name}: expected a 2D grey or RGB picture, "
-                        f"got shape {data.shape}")
-    return Volume.plain(data, axes, path=str(path), reader="segkit image (imageio)",
-                        name=Path(path).name.split(".")[0])
+        raise ReadError(
+            f"cannot read {Path(path).name}: expected a 2D grey or RGB picture, "
+            f"got shape {data.shape}"
+        )
+    return Volume.plain(
+        data,
+        axes,
+        path=str(path),
+        reader="segkit image (imageio)",
+        name=Path(path).name.split(".")[0],
+    )
 
 
 def write_png(path, labels: np.ndarray, *, like: Volume | None = None, overwrite=False) -> None:
     """Write 2D labels as an 8- or 16-bit PNG (values up to 65535)."""
     labels = np.asarray(labels)
     if labels.ndim != 2:
-        raise ValueError(f"cannot write {Path(path).name}: PNG holds 2D labels only and these "
-                         f"are {labels.ndim}D (shape {labels.shape}); save them as TIFF (.tif) "
-                         "or NIfTI (.nii.gz), which hold 3D")
+        raise ValueError(
+            f"cannot write {Path(path).name}: PNG holds 2D labels only and these "
+            f"are {labels.ndim}D (shape {labels.shape}); save them as TIFF (.tif) "
+            "or NIfTI (.nii.gz), which hold 3D"
+        )
     top = int(labels.max()) if labels.size else 0
     if top > np.iinfo(np.uint16).max:
         raise ValueError(f"PNG holds labels up to 65535, these go to {top}; use .tif")

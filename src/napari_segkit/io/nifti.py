@@ -29,7 +29,7 @@ _NIFTI_UNIT = {"mm": "mm", "µm": "micron", "um": "micron", "m": "meter"}
 
 
 def nifti_suffix(path) -> str:
-    """".nii.gz" or ".nii" (lower case) if ``path`` names a NIfTI file, else ""."""
+    """ ".nii.gz" or ".nii" (lower case) if ``path`` names a NIfTI file, else ""."""
     name = Path(path).name.lower()
     return next((s for s in (".nii.gz", ".nii") if name.endswith(s)), "")
 
@@ -60,8 +60,10 @@ def read_nifti(path) -> Volume:
     header = image.header
     _check_voxel_size(path, image)
     if data.dtype.fields is not None:
-        raise ReadError(f"cannot read {path.name}: RGB/vector NIfTI data ({data.dtype}) "
-                        "is not supported; save the channels as separate volumes")
+        raise ReadError(
+            f"cannot read {path.name}: RGB/vector NIfTI data ({data.dtype}) "
+            "is not supported; save the channels as separate volumes"
+        )
     if not data.dtype.isnative:  # big-endian files: GPU code and some libraries need native
         data = data.astype(data.dtype.newbyteorder("="))
     if data.ndim == 2:
@@ -71,8 +73,9 @@ def read_nifti(path) -> Volume:
     ras = image.affine
     if data.ndim == 4:
         data = np.moveaxis(data, 3, 0)
-    data = data.transpose(list(range(data.ndim - 3)) + [data.ndim - 1, data.ndim - 2,
-                                                         data.ndim - 3])
+    data = data.transpose(
+        list(range(data.ndim - 3)) + [data.ndim - 1, data.ndim - 2, data.ndim - 3]
+    )
     data, affine, transform = to_canonical(data, world_from_ras(ras))
     spacing = list(np.linalg.norm(affine[:3, :3], axis=0))
     space_unit, time_unit = header.get_xyzt_units()
@@ -105,8 +108,16 @@ def read_nifti(path) -> Volume:
             "zooms": [float(z) for z in header.get_zooms()],
         },
     }
-    return Volume(data, "TZYX"[-data.ndim:], tuple(spacing), tuple(affine[:-1, -1]),
-                  tuple(units), metadata, affine=affine, space="LPS")
+    return Volume(
+        data,
+        "TZYX"[-data.ndim :],
+        tuple(spacing),
+        tuple(affine[:-1, -1]),
+        tuple(units),
+        metadata,
+        affine=affine,
+        space="LPS",
+    )
 
 
 def write_nifti(path, labels, *, like: Volume | None = None, overwrite=False) -> None:
@@ -129,7 +140,7 @@ def write_nifti(path, labels, *, like: Volume | None = None, overwrite=False) ->
     if top > np.iinfo(np.int32).max:
         raise ValueError(f"labels go to {top}, more than NIfTI's int32 labels can hold")
     dtype = np.uint8 if top <= 255 else np.uint16 if top <= 65535 else np.int32
-    source = (like.metadata.get("nifti") if like is not None else None)
+    source = like.metadata.get("nifti") if like is not None else None
     if source is not None and labels.ndim >= 3:
         image = _image_like_source(labels.astype(dtype, copy=False), source)
     else:
@@ -148,14 +159,17 @@ def _image_like_source(labels: np.ndarray, source: dict) -> nib.Nifti1Image:
     import nibabel as nib
 
     data = undo_canonical(labels, np.asarray(source["transform"]))
-    data = data.transpose(list(range(data.ndim - 3)) + [data.ndim - 1, data.ndim - 2,
-                                                         data.ndim - 3])
+    data = data.transpose(
+        list(range(data.ndim - 3)) + [data.ndim - 1, data.ndim - 2, data.ndim - 3]
+    )
     if data.ndim == 4:
         data = np.moveaxis(data, 0, 3)
     shape = tuple(source["shape"]) + (1,) * (3 - len(source["shape"]))
     if data.shape[:3] != shape[:3] or (data.ndim == 4 and data.shape != shape[:4]):
-        raise ValueError(f"labels of shape {labels.shape} do not fit the image they are "
-                         f"meant for (NIfTI shape {tuple(source['shape'])})")
+        raise ValueError(
+            f"labels of shape {labels.shape} do not fit the image they are "
+            f"meant for (NIfTI shape {tuple(source['shape'])})"
+        )
     if len(source["shape"]) == 2:
         data = data[..., 0]
     image = nib.Nifti1Image(np.ascontiguousarray(data), np.asarray(source["affine"]))
@@ -168,7 +182,7 @@ def _image_like_source(labels: np.ndarray, source: dict) -> nib.Nifti1Image:
     else:
         image.set_sform(None, code=0)
     zooms = list(image.header.get_zooms())
-    zooms[3:] = source["zooms"][3:len(zooms)]
+    zooms[3:] = source["zooms"][3 : len(zooms)]
     image.header.set_zooms(zooms)
     image.header.set_xyzt_units(*source["xyzt_units"])
     return image
@@ -179,10 +193,11 @@ def _image_from_geometry(labels: np.ndarray, like: Volume | None) -> nib.Nifti1I
     import nibabel as nib
 
     n = labels.ndim
-    affine = np.eye(n + 1) if like is None else like.affine[-(n + 1):, -(n + 1):]
+    affine = np.eye(n + 1) if like is None else like.affine[-(n + 1) :, -(n + 1) :]
     if affine.shape != (n + 1, n + 1):
-        raise ValueError(f"labels with {n} axes do not fit an image with "
-                         f"{like.affine.shape[0] - 1} spatial axes")
+        raise ValueError(
+            f"labels with {n} axes do not fit an image with {like.affine.shape[0] - 1} spatial axes"
+        )
     if n == 2:  # a 2D image is one slice: z spacing 1
         affine = with_leading_axis(affine)
         labels = labels[np.newaxis]
@@ -215,11 +230,16 @@ def _check_voxel_size(path: Path, image) -> None:
     pixdim = raw["pixdim"][1:4]
     sizes = np.linalg.norm(image.affine[:3, :3], axis=0)
     uses_pixdim = raw["sform_code"] == 0  # the qform and the fallback affine scale by pixdim
-    if not np.all(np.isfinite(image.affine)) or np.any(sizes < 1e-9) or \
-            (uses_pixdim and not np.all(np.isfinite(pixdim) & (np.abs(pixdim) > 0))):
-        raise ReadError(f"cannot read {path.name}: the header gives voxel size "
-                        f"{tuple(float(z) for z in pixdim)} (a zero or invalid voxel size), "
-                        "so its geometry is unknown; fix pixdim or the sform")
+    if (
+        not np.all(np.isfinite(image.affine))
+        or np.any(sizes < 1e-9)
+        or (uses_pixdim and not np.all(np.isfinite(pixdim) & (np.abs(pixdim) > 0)))
+    ):
+        raise ReadError(
+            f"cannot read {path.name}: the header gives voxel size "
+            f"{tuple(float(z) for z in pixdim)} (a zero or invalid voxel size), "
+            "so its geometry is unknown; fix pixdim or the sform"
+        )
 
 
 def _check_data_size(path: Path, image) -> None:
@@ -232,11 +252,20 @@ def _check_data_size(path: Path, image) -> None:
     stored = path.stat().st_size
     gz = nifti_suffix(path) == ".nii.gz"
     if not gz:
-        check_size(path, math.prod(proxy.shape) * proxy.dtype.itemsize,
-                   stored=stored - proxy.offset, in_memory=False)
+        check_size(
+            path,
+            math.prod(proxy.shape) * proxy.dtype.itemsize,
+            stored=stored - proxy.offset,
+            in_memory=False,
+        )
     else:
-        check_size(path, math.prod(proxy.shape) * proxy.dtype.itemsize, stored=stored,
-                   compressed=True, in_memory=False)
+        check_size(
+            path,
+            math.prod(proxy.shape) * proxy.dtype.itemsize,
+            stored=stored,
+            compressed=True,
+            in_memory=False,
+        )
     if gz or scaled or not proxy.dtype.isnative:
         check_size(path, math.prod(proxy.shape) * itemsize)
 
@@ -246,8 +275,10 @@ def _squeeze_trailing(data: np.ndarray, path: Path) -> np.ndarray:
     while data.ndim > 4 and data.shape[-1] == 1:
         data = data[..., 0]
     if data.ndim > 4:
-        raise ReadError(f"cannot read {path.name}: {data.ndim}D NIfTI (shape {data.shape}) "
-                        "is not supported; 3D and 4D are")
+        raise ReadError(
+            f"cannot read {path.name}: {data.ndim}D NIfTI (shape {data.shape}) "
+            "is not supported; 3D and 4D are"
+        )
     return data
 
 

@@ -55,11 +55,15 @@ def pick_series(volumes: Volume | list[Volume], choice: str | None) -> Volume:
         return volumes
     if choice is None:
         names = "; ".join(f"{v.metadata.get('series_number')}: {v.name}" for v in volumes)
-        raise ValueError(f"the input holds {len(volumes)} series ({names}); "
-                         "choose one with --series")
-    found = [v for v in volumes if str(v.metadata.get("series_number")) == choice] or \
-        [v for v in volumes if choice.lower() in v.name.lower()]
+        raise ValueError(
+            f"the input holds {len(volumes)} series ({names}); choose one with --series"
+        )
+    found = [v for v in volumes if str(v.metadata.get("series_number")) == choice] or [
+        v for v in volumes if choice.lower() in v.name.lower()
+    ]
     if len(found) != 1:
-        raise ValueError(f"--series {choice!r} matches {len(found)} of the series "
-                         f"({', '.join(v.name for v in volumes)}); be more specific")
+        raise ValueError(
+            f"--series {choice!r} matches {len(found)} of the series "
+            f"({', '.join(v.name for v in volumes)}); be more specific"
+        )
     return found[0]

@@ -67,8 +67,9 @@ def read_tiff(path, *, lazy: bool | None = None) -> Volume:
     except (ReadError, MemoryError):
         raise
     except Exception as err:  # noqa: BLE001 (tifffile, zlib, imagecodecs: each becomes one line)
-        raise ReadError(f"cannot read {path.name}: not a readable TIFF file "
-                        f"({type(err).__name__}: {err})") from None
+        raise ReadError(
+            f"cannot read {path.name}: not a readable TIFF file ({type(err).__name__}: {err})"
+        ) from None
     if more and levels == 1:
         log.info("%s holds %d more series; segkit opened the first", path.name, more)
     source_axes = _normalise_axes(axes)
@@ -82,12 +83,25 @@ def read_tiff(path, *, lazy: bool | None = None) -> Volume:
     n = len(axes) - (axes.endswith("S") and data.shape[-1] in (3, 4))
     spacing = tuple(physical.get(a, (1.0, ""))[0] for a in axes[:n])
     units = tuple(physical.get(a, (1.0, "pixel"))[1] for a in axes[:n])
-    metadata = {"path": str(path), "reader": f"segkit tiff ({kind})", "labels": marked,
-                "name": path.name.split(".")[0], "lazy": lazy}
+    metadata = {
+        "path": str(path),
+        "reader": f"segkit tiff ({kind})",
+        "labels": marked,
+        "name": path.name.split(".")[0],
+        "lazy": lazy,
+    }
     if names and "C" in axes and len(names) == data.shape[axes.index("C")]:
         metadata["channel_names"] = names
-    return Volume(data, axes, spacing, tuple(origin.get(a, 0.0) for a in axes[:n]), units,
-                  metadata, pyramid=tuple(pyramid), loader=loader)
+    return Volume(
+        data,
+        axes,
+        spacing,
+        tuple(origin.get(a, 0.0) for a in axes[:n]),
+        units,
+        metadata,
+        pyramid=tuple(pyramid),
+        loader=loader,
+    )
 
 
 def _check_planes(path: Path, tif: tifffile.TiffFile, series) -> None:
@@ -104,12 +118,16 @@ def _check_planes(path: Path, tif: tifffile.TiffFile, series) -> None:
     else:
         present = min(expected, sum(p is not None for p in series.pages))
     if present < expected:
-        raise ReadError(f"cannot read {path.name}: it holds {present} of the {expected} "
-                        f"planes its header announces ({expected - present} missing; the "
-                        "file is truncated or damaged)")
+        raise ReadError(
+            f"cannot read {path.name}: it holds {present} of the {expected} "
+            f"planes its header announces ({expected - present} missing; the "
+            "file is truncated or damaged)"
+        )
     if _chain_broken(tif):  # e.g. the metadata that announce the planes were cut off too
-        raise ReadError(f"cannot read {path.name}: its list of planes breaks off after plane "
-                        f"{len(tif.pages)} (the file is truncated or damaged)")
+        raise ReadError(
+            f"cannot read {path.name}: its list of planes breaks off after plane "
+            f"{len(tif.pages)} (the file is truncated or damaged)"
+        )
     if series.dataoffset is not None:  # contiguous and uncompressed: the count above is all
         return
     for page in series.pages:
@@ -118,11 +136,18 @@ def _check_planes(path: Path, tif: tifffile.TiffFile, series) -> None:
             continue
         ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts)]
         if max(ends, default=0) > size:
-            raise ReadError(f"cannot read {path.name}: image data of plane {page.index} "
-                            "lie beyond the end of the file (truncated or damaged)")
+            raise ReadError(
+                f"cannot read {path.name}: image data of plane {page.index} "
+                "lie beyond the end of the file (truncated or damaged)"
+            )
         if key.compression == 1 or key.compression in _BOUNDED_CODECS:
-            check_size(path, key.nbytes, stored=sum(page.databytecounts),
-                       compressed=key.compression != 1, in_memory=False)
+            check_size(
+                path,
+                key.nbytes,
+                stored=sum(page.databytecounts),
+                compressed=key.compression != 1,
+                in_memory=False,
+            )
 
 
 def _chain_broken(tif: tifffile.TiffFile) -> bool:
@@ -143,8 +168,9 @@ def _announced_planes(tif: tifffile.TiffFile, first) -> int | None:
     if tif.is_ome:
         image = tifffile.xml2dict(tif.ome_metadata)["OME"]["Image"]
         pixels = (image[0] if isinstance(image, list) else image)["Pixels"]
-        count = int(pixels.get("SizeZ", 1)) * int(pixels.get("SizeT", 1)) * \
-            int(pixels.get("SizeC", 1))
+        count = (
+            int(pixels.get("SizeZ", 1)) * int(pixels.get("SizeT", 1)) * int(pixels.get("SizeC", 1))
+        )
         return max(1, count // max(first.samplesperpixel, 1))
     if tif.is_shaped and tif.shaped_metadata:
         shape = tif.shaped_metadata[0].get("shape")
@@ -240,8 +266,12 @@ def write_tiff(path, labels: np.ndarray, *, like: Volume | None = None, overwrit
                     meta[f"PhysicalSize{a}Unit"] = "µm" if unit in _MICRON else unit
             meta["Plane"] = _ome_planes(labels.shape, axes, spacing, origin, unit)
             tifffile.imwrite(
-                tmp, labels.astype(np.uint32, copy=False), ome=True,
-                compression="zlib", metadata=meta, software=LABELS_SOFTWARE,
+                tmp,
+                labels.astype(np.uint32, copy=False),
+                ome=True,
+                compression="zlib",
+                metadata=meta,
+                software=LABELS_SOFTWARE,
             )
 
 
@@ -253,8 +283,9 @@ def _ome_planes(shape, axes: str, spacing: dict, origin: dict, unit: str | None)
         positions["Z"] = [origin.get("Z", 0.0) + k * spacing.get("Z", 1.0) for k in range(planes)]
     planes_meta = {f"Position{a}": values for a, values in positions.items()}
     if unit:
-        planes_meta.update({f"Position{a}Unit": ["µm" if unit in _MICRON else unit] * planes
-                            for a in positions})
+        planes_meta.update(
+            {f"Position{a}Unit": ["µm" if unit in _MICRON else unit] * planes for a in positions}
+        )
     return planes_meta
 
 
@@ -268,13 +299,17 @@ def _origin(tif: tifffile.TiffFile, physical: dict[str, tuple[float, str]]) -> d
         found = {}
         for a in "ZYX":  # a position without a unit is taken in the pixel size's unit
             unit = plane.get(f"Position{a}Unit")
-            if f"Position{a}" in plane and (unit is None or _unit(unit) == physical.get(
-                    a, (1.0, "pixel"))[1]):
+            if f"Position{a}" in plane and (
+                unit is None or _unit(unit) == physical.get(a, (1.0, "pixel"))[1]
+            ):
                 found[a] = float(plane[f"Position{a}"])
         return {a: v for a, v in found.items() if np.isfinite(v)}
     ij = tif.imagej_metadata or {}
-    found = {a: -float(ij[f"{a.lower()}origin"]) * physical.get(a, (1.0, ""))[0]
-             for a in "ZYX" if f"{a.lower()}origin" in ij}
+    found = {
+        a: -float(ij[f"{a.lower()}origin"]) * physical.get(a, (1.0, ""))[0]
+        for a in "ZYX"
+        if f"{a.lower()}origin" in ij
+    }
     return {a: v for a, v in found.items() if np.isfinite(v)}
 
 
@@ -283,12 +318,16 @@ def _spacing(tif: tifffile.TiffFile) -> dict[str, tuple[float, str]]:
     if tif.is_ome:
         pixels = tifffile.xml2dict(tif.ome_metadata)["OME"]["Image"]
         pixels = (pixels[0] if isinstance(pixels, list) else pixels)["Pixels"]
-        found = {a: (float(pixels[f"PhysicalSize{a}"]),
-                     _unit(pixels.get(f"PhysicalSize{a}Unit", "µm")))
-                 for a in "ZYX" if f"PhysicalSize{a}" in pixels}
+        found = {
+            a: (float(pixels[f"PhysicalSize{a}"]), _unit(pixels.get(f"PhysicalSize{a}Unit", "µm")))
+            for a in "ZYX"
+            if f"PhysicalSize{a}" in pixels
+        }
         if pixels.get("TimeIncrement"):
-            found["T"] = (float(pixels["TimeIncrement"]),
-                          _unit(pixels.get("TimeIncrementUnit", "s")))
+            found["T"] = (
+                float(pixels["TimeIncrement"]),
+                _unit(pixels.get("TimeIncrementUnit", "s")),
+            )
         return _valid(found)
     tags = tif.pages.first.tags
     ij = tif.imagej_metadata or {}

@@ -12,8 +12,19 @@ from typing import Any
 import numpy as np
 
 #: words in a file name that say it holds labels ("case1_seg.nii.gz", "nuclei_masks.tif")
-LABEL_WORDS = {"label", "labels", "seg", "segmentation", "segmentations", "mask", "masks",
-               "annotation", "annotations", "gt", "groundtruth"}
+LABEL_WORDS = {
+    "label",
+    "labels",
+    "seg",
+    "segmentation",
+    "segmentations",
+    "mask",
+    "masks",
+    "annotation",
+    "annotations",
+    "gt",
+    "groundtruth",
+}
 #: starts of folder names that hold label files ("labelsTr" in nnU-Net datasets, "masks")
 LABEL_FOLDERS = ("label", "mask", "annotation", "groundtruth", "ground_truth")
 
@@ -67,12 +78,16 @@ def reader_errors(read: Callable) -> Callable:
                 raise
             raise ReadError(f"cannot read {name}: {err}") from None
         except MemoryError:
-            raise ReadError(f"cannot read {name}: not enough memory for the image it "
-                            f"holds ({format_bytes(available_memory())} available)") from None
+            raise ReadError(
+                f"cannot read {name}: not enough memory for the image it "
+                f"holds ({format_bytes(available_memory())} available)"
+            ) from None
         except Exception as err:  # noqa: BLE001 (libraries raise anything on broken files)
             reason = str(err).strip() or type(err).__name__
-            raise ReadError(f"cannot read {name}: the file is damaged or not what its "
-                            f"extension says ({type(err).__name__}: {reason})") from None
+            raise ReadError(
+                f"cannot read {name}: the file is damaged or not what its "
+                f"extension says ({type(err).__name__}: {reason})"
+            ) from None
 
     return wrapper
 
@@ -89,8 +104,14 @@ def available_memory() -> int:
     return free if limit == resource.RLIM_INFINITY else min(free, limit)
 
 
-def check_size(path, claimed: int, *, stored: int | None = None,
-               compressed: bool = False, in_memory: bool = True) -> None:
+def check_size(
+    path,
+    claimed: int,
+    *,
+    stored: int | None = None,
+    compressed: bool = False,
+    in_memory: bool = True,
+) -> None:
     """Refuse a header whose claimed data size (``claimed`` bytes, decoded) is impossible.
 
     ``stored`` is the number of bytes the file holds for that data. Uncompressed data must
@@ -100,17 +121,23 @@ def check_size(path, claimed: int, *, stored: int | None = None,
     """
     name = Path(path).name
     if stored is not None and not compressed and claimed > stored:
-        raise ReadError(f"cannot read {name}: its header claims {format_bytes(claimed)} of "
-                        f"image data but the file holds only {format_bytes(stored)} "
-                        "(truncated or damaged)")
+        raise ReadError(
+            f"cannot read {name}: its header claims {format_bytes(claimed)} of "
+            f"image data but the file holds only {format_bytes(stored)} "
+            "(truncated or damaged)"
+        )
     if stored is not None and compressed and claimed > MAX_COMPRESSION_RATIO * max(stored, 1):
-        raise ReadError(f"cannot read {name}: its header claims {format_bytes(claimed)} of "
-                        f"image data in {format_bytes(stored)} of compressed data, more "
-                        f"than {MAX_COMPRESSION_RATIO}× which no real image compresses "
-                        "(a damaged header or a decompression bomb)")
+        raise ReadError(
+            f"cannot read {name}: its header claims {format_bytes(claimed)} of "
+            f"image data in {format_bytes(stored)} of compressed data, more "
+            f"than {MAX_COMPRESSION_RATIO}× which no real image compresses "
+            "(a damaged header or a decompression bomb)"
+        )
     if in_memory and claimed > available_memory():
-        raise ReadError(f"cannot read {name}: its image needs {format_bytes(claimed)} of "
-                        f"memory and only {format_bytes(available_memory())} is available")
+        raise ReadError(
+            f"cannot read {name}: its image needs {format_bytes(claimed)} of "
+            f"memory and only {format_bytes(available_memory())} is available"
+        )
 
 
 def format_bytes(n: float) -> str:
@@ -281,8 +308,9 @@ class Volume:
                 self.data.store(data, lock=False)
             else:
                 data[...] = self.data
-        return replace(self, data=data, pyramid=(), loader=None,
-                       metadata={**self.metadata, "lazy": False})
+        return replace(
+            self, data=data, pyramid=(), loader=None, metadata={**self.metadata, "lazy": False}
+        )
 
     def layer_kwargs(self) -> dict:
         """Keyword arguments for a napari layer of this volume."""

@@ -8,8 +8,16 @@ from pathlib import Path
 from .volume import ReadError, Volume, reader_errors
 
 #: segkit's short unit names <-> NGFF (UDUNITS-2) names
-NGFF_UNITS = {"µm": "micrometer", "um": "micrometer", "nm": "nanometer", "mm": "millimeter",
-              "cm": "centimeter", "m": "meter", "s": "second", "ms": "millisecond"}
+NGFF_UNITS = {
+    "µm": "micrometer",
+    "um": "micrometer",
+    "nm": "nanometer",
+    "mm": "millimeter",
+    "cm": "centimeter",
+    "m": "meter",
+    "s": "second",
+    "ms": "millisecond",
+}
 _SHORT = {v: k for k, v in NGFF_UNITS.items() if k != "um"}
 
 
@@ -18,7 +26,8 @@ def is_zarr_path(path) -> bool:
     extension inside such a folder (a group or array in it: "image.zarr/labels/nuclei")."""
     path = Path(path)
     return path.name.lower().endswith(".zarr") or (
-        not path.suffix and any(p.lower().endswith(".zarr") for p in path.parts[:-1]))
+        not path.suffix and any(p.lower().endswith(".zarr") for p in path.parts[:-1])
+    )
 
 
 def ngff_image(path) -> tuple[str, dict] | None:
@@ -43,8 +52,7 @@ def transform_of(transforms, ndim: int) -> tuple[list[float], list[float]]:
     """(scale, translation) of NGFF ``coordinateTransformations`` (identity if None)."""
     transforms = transforms or []
     scale = next((t["scale"] for t in transforms if t["type"] == "scale"), [1.0] * ndim)
-    shift = next((t["translation"] for t in transforms if t["type"] == "translation"),
-                 [0.0] * ndim)
+    shift = next((t["translation"] for t in transforms if t["type"] == "translation"), [0.0] * ndim)
     return list(scale), list(shift)
 
 
@@ -62,28 +70,47 @@ def read_zarr(path) -> Volume:
         raise ReadError(f"cannot read {path.name}: not a Zarr store ({err})") from None
     if isinstance(node, zarr.Array):
         data = da.from_zarr(node)
-        return Volume.plain(data, "ZYX"[-data.ndim:] if data.ndim <= 3 else "TZYX"[-data.ndim:],
-                            path=str(path), reader="segkit zarr", name=_name(path), lazy=True)
+        return Volume.plain(
+            data,
+            "ZYX"[-data.ndim :] if data.ndim <= 3 else "TZYX"[-data.ndim :],
+            path=str(path),
+            reader="segkit zarr",
+            name=_name(path),
+            lazy=True,
+        )
     attrs = dict(node.attrs)
     attrs = attrs.get("ome", attrs)  # NGFF 0.5 keeps its metadata under "ome"
     if "multiscales" not in attrs:
-        raise ReadError(f"cannot read {path.name}: a Zarr group without OME multiscales "
-                        "metadata (open one of its arrays instead)")
+        raise ReadError(
+            f"cannot read {path.name}: a Zarr group without OME multiscales "
+            "metadata (open one of its arrays instead)"
+        )
     multiscale = attrs["multiscales"][0]
     levels = [da.from_zarr(node[d["path"]]) for d in multiscale["datasets"]]
-    axes = multiscale.get("axes") or [{"name": n} for n in "tczyx"[-levels[0].ndim:]]
+    axes = multiscale.get("axes") or [{"name": n} for n in "tczyx"[-levels[0].ndim :]]
     names = "".join(str(a["name"] if isinstance(a, dict) else a).upper() for a in axes)
-    scale, shift = transform_of(multiscale["datasets"][0].get("coordinateTransformations"),
-                                len(axes))
+    scale, shift = transform_of(
+        multiscale["datasets"][0].get("coordinateTransformations"), len(axes)
+    )
     outer, move = transform_of(multiscale.get("coordinateTransformations"), len(axes))
-    scale, shift = [o * s for o, s in zip(outer, scale)], \
-        [o * t + m for o, t, m in zip(outer, shift, move)]  # the multiscale's own goes last
-    units = tuple(_SHORT.get(a.get("unit", ""), a.get("unit") or "pixel")
-                  if isinstance(a, dict) else "pixel" for a in axes)
-    metadata = {"path": str(path), "reader": "segkit ome-zarr", "name": _name(path),
-                "labels": "image-label" in attrs, "lazy": True}
-    return Volume(levels[0], names, tuple(scale), tuple(shift), units, metadata,
-                  pyramid=tuple(levels[1:]))
+    scale, shift = (
+        [o * s for o, s in zip(outer, scale)],
+        [o * t + m for o, t, m in zip(outer, shift, move)],
+    )  # the multiscale's own goes last
+    units = tuple(
+        _SHORT.get(a.get("unit", ""), a.get("unit") or "pixel") if isinstance(a, dict) else "pixel"
+        for a in axes
+    )
+    metadata = {
+        "path": str(path),
+        "reader": "segkit ome-zarr",
+        "name": _name(path),
+        "labels": "image-label" in attrs,
+        "lazy": True,
+    }
+    return Volume(
+        levels[0], names, tuple(scale), tuple(shift), units, metadata, pyramid=tuple(levels[1:])
+    )
 
 
 def _name(path: Path) -> str:

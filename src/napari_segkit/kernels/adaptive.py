@@ -21,10 +21,21 @@ _MODES = {"reflect": 0, "mirror": 1}
 _SEGMENT = 64  # outputs per work item of the box kernels (SEGMENT in adaptive.cu)
 
 
-def fused_threshold(values, size, method: str, *, dark: bool = False, keep: bool = False,
-                    fill: float | None = None, centre: float = 0.0, offset: float = 0.0,
-                    k: float = 0.0, r: float = 1.0, unit_lo: float = 0.0,
-                    unit_span: float = 1.0):
+def fused_threshold(
+    values,
+    size,
+    method: str,
+    *,
+    dark: bool = False,
+    keep: bool = False,
+    fill: float | None = None,
+    centre: float = 0.0,
+    offset: float = 0.0,
+    k: float = 0.0,
+    r: float = 1.0,
+    unit_lo: float = 0.0,
+    unit_span: float = 1.0,
+):
     """The mask ``values > t`` (``<=`` with ``dark``) for ``method``'s local threshold t in
     windows of ``size`` (odd, per axis), and t (float32) with ``keep``, else None.
 
@@ -87,21 +98,35 @@ def _compared(compare, t, dark, keep):
 
 
 def _geometry(shape, axis):
-    return (int(np.prod(shape[:axis])), shape[axis], int(np.prod(shape[axis + 1:])))
+    return (int(np.prod(shape[:axis])), shape[axis], int(np.prod(shape[axis + 1 :])))
 
 
 def _box_pass(a, b, axis, size, mode):
     if get_xp(a) is np:
-        return tuple(None if v is None else
-                     ndimage.uniform_filter1d(v, size, axis=axis, mode=mode) for v in (a, b))
+        return tuple(
+            None if v is None else ndimage.uniform_filter1d(v, size, axis=axis, mode=mode)
+            for v in (a, b)
+        )
     outer, length, inner = _geometry(a.shape, axis)
     out_a = get_xp(a).empty_like(a)
     out_b = out_a if b is None else get_xp(a).empty_like(b)
     items = outer * -(-length // _SEGMENT) * inner
     kernel("adaptive", "box_pass")(
-        grid(items), (256,),
-        (a, a if b is None else b, out_a, out_b, np.int32(b is not None), np.int64(outer),
-         np.int32(length), np.int64(inner), np.int32(size // 2), np.int32(_MODES[mode])))
+        grid(items),
+        (256,),
+        (
+            a,
+            a if b is None else b,
+            out_a,
+            out_b,
+            np.int32(b is not None),
+            np.int64(outer),
+            np.int32(length),
+            np.int64(inner),
+            np.int32(size // 2),
+            np.int32(_MODES[mode]),
+        ),
+    )
     return out_a, (None if b is None else out_b)
 
 
@@ -114,11 +139,25 @@ def _box_threshold(a, b, compare, size, mode, method, dark, keep, params):
     mask = xp.empty(a.shape, bool)
     thresholds = xp.empty(a.shape if keep else (1,), xp.float32)
     kernel("adaptive", "box_threshold")(
-        grid(outer * -(-length // _SEGMENT)), (256,),
-        (a, a if b is None else b, compare, mask, thresholds, np.int32(keep),
-         np.int32(b is not None), np.int64(outer), np.int32(length), np.int32(size // 2),
-         np.int32(_MODES[mode]), np.int32(METHODS[method]), np.int32(dark),
-         *(np.float64(p) for p in params)))
+        grid(outer * -(-length // _SEGMENT)),
+        (256,),
+        (
+            a,
+            a if b is None else b,
+            compare,
+            mask,
+            thresholds,
+            np.int32(keep),
+            np.int32(b is not None),
+            np.int64(outer),
+            np.int32(length),
+            np.int32(size // 2),
+            np.int32(_MODES[mode]),
+            np.int32(METHODS[method]),
+            np.int32(dark),
+            *(np.float64(p) for p in params),
+        ),
+    )
     return mask, (thresholds if keep else None)
 
 
@@ -128,9 +167,19 @@ def _gauss_pass(a, axis, weights):
     outer, length, inner = _geometry(a.shape, axis)
     out = get_xp(a).empty_like(a)
     kernel("adaptive", "gauss_pass")(
-        grid(a.size), (256,),
-        (a, out, np.int64(outer), np.int32(length), np.int64(inner),
-         get_xp(a).asarray(weights), np.int32(len(weights) // 2), np.int32(_MODES["reflect"])))
+        grid(a.size),
+        (256,),
+        (
+            a,
+            out,
+            np.int64(outer),
+            np.int32(length),
+            np.int64(inner),
+            get_xp(a).asarray(weights),
+            np.int32(len(weights) // 2),
+            np.int32(_MODES["reflect"]),
+        ),
+    )
     return out
 
 
@@ -143,8 +192,21 @@ def _gauss_threshold(a, compare, weights, dark, keep, offset):
     mask = xp.empty(a.shape, bool)
     thresholds = xp.empty(a.shape if keep else (1,), xp.float32)
     kernel("adaptive", "gauss_threshold")(
-        grid(a.size), (256,),
-        (a, compare, mask, thresholds, np.int32(keep), np.int64(outer), np.int32(length),
-         xp.asarray(weights), np.int32(len(weights) // 2), np.int32(_MODES["reflect"]),
-         np.int32(dark), np.float64(offset)))
+        grid(a.size),
+        (256,),
+        (
+            a,
+            compare,
+            mask,
+            thresholds,
+            np.int32(keep),
+            np.int64(outer),
+            np.int32(length),
+            xp.asarray(weights),
+            np.int32(len(weights) // 2),
+            np.int32(_MODES["reflect"]),
+            np.int32(dark),
+            np.float64(offset),
+        ),
+    )
     return mask, (thresholds if keep else None)

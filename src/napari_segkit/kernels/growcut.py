@@ -23,8 +23,11 @@ def grow(values, seeds, steps, decay, max_drop: float):
     labels = xp.ascontiguousarray(seeds, dtype=xp.uint8)
     args = _arguments(values, seeds.shape, steps, decay, max_drop, xp)
     step = _step_twin if xp is np else _step_gpu
-    labels, _ = until_stable(lambda state, spare, changed: step(*state, *spare, changed, *args),
-                             (labels, (labels > 0).astype(xp.float32)), xp)
+    labels, _ = until_stable(
+        lambda state, spare, changed: step(*state, *spare, changed, *args),
+        (labels, (labels > 0).astype(xp.float32)),
+        xp,
+    )
     return labels
 
 
@@ -34,22 +37,38 @@ def _arguments(values, shape, steps, decay, max_drop, xp):
     if xp is np:
         return values, steps, decay, np.float32(max_drop)
     padded = np.zeros((len(steps), 3), np.int32)  # as (dz, dy, dx)
-    padded[:, 3 - len(shape):] = steps
-    return (xp.ascontiguousarray(values, dtype=xp.float32), xp.asarray(padded),
-            xp.asarray(decay), np.float32(max_drop))
+    padded[:, 3 - len(shape) :] = steps
+    return (
+        xp.ascontiguousarray(values, dtype=xp.float32),
+        xp.asarray(padded),
+        xp.asarray(decay),
+        np.float32(max_drop),
+    )
 
 
-def _step_gpu(labels, strength, new_labels, new_strength, changed, values, steps, decay,
-              max_drop):
+def _step_gpu(labels, strength, new_labels, new_strength, changed, values, steps, decay, max_drop):
     dims = (1,) * (3 - labels.ndim) + labels.shape
     kernel("growcut", "growcut_step")(
-        grid(labels.size), (256,),
-        (values, np.int32(values.shape[-1]), labels, strength, new_labels, new_strength,
-         *(np.int32(n) for n in dims), steps, decay, np.int32(len(decay)), max_drop, changed))
+        grid(labels.size),
+        (256,),
+        (
+            values,
+            np.int32(values.shape[-1]),
+            labels,
+            strength,
+            new_labels,
+            new_strength,
+            *(np.int32(n) for n in dims),
+            steps,
+            decay,
+            np.int32(len(decay)),
+            max_drop,
+            changed,
+        ),
+    )
 
 
-def _step_twin(labels, strength, new_labels, new_strength, changed, values, steps, decay,
-               max_drop):
+def _step_twin(labels, strength, new_labels, new_strength, changed, values, steps, decay, max_drop):
     """One synchronous step, neighbours in the kernel's order, in its float32 operations."""
     new_labels[...] = labels
     new_strength[...] = strength

@@ -45,7 +45,9 @@ def _launch(name, flat, bins_from, counts):
 
     flat = cupy.ascontiguousarray(flat)
     device = cupy.cuda.Device()
-    blocks = min(device.attributes["MultiProcessorCount"] * _BLOCKS_PER_SM,
-                 max(1, -(-flat.size // 256)))
-    kernel("histogram", name)((blocks,), (256,), (flat, np.int64(flat.size), bins_from,
-                                                  np.int32(counts.size), counts))
+    blocks = min(
+        device.attributes["MultiProcessorCount"] * _BLOCKS_PER_SM, max(1, -(-flat.size // 256))
+    )
+    kernel("histogram", name)(
+        (blocks,), (256,), (flat, np.int64(flat.size), bins_from, np.int32(counts.size), counts)
+    )

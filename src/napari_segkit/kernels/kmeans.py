@@ -21,9 +21,17 @@ def nearest(features, centres):
     features = xp.ascontiguousarray(features, dtype=xp.float32)
     out = xp.empty(len(features), xp.uint8)
     kernel("kmeans", "nearest_centre")(
-        grid(len(features)), (256,),
-        (features, np.int64(len(features)), np.int32(features.shape[1]),
-         xp.asarray(centres, xp.float32), np.int32(len(centres)), out))
+        grid(len(features)),
+        (256,),
+        (
+            features,
+            np.int64(len(features)),
+            np.int32(features.shape[1]),
+            xp.asarray(centres, xp.float32),
+            np.int32(len(centres)),
+            out,
+        ),
+    )
     return out
 
 
@@ -33,7 +41,7 @@ def nearest_twin(features, centres):
     centres = xp.asarray(centres)
     out = xp.empty(len(features), xp.uint8 if len(centres) < 256 else xp.int32)
     for start in range(0, len(features), _CHUNK):
-        block = features[start:start + _CHUNK]
+        block = features[start : start + _CHUNK]
         d = ((block[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
-        out[start:start + _CHUNK] = xp.argmin(xp.nan_to_num(d, nan=xp.inf), axis=1)
+        out[start : start + _CHUNK] = xp.argmin(xp.nan_to_num(d, nan=xp.inf), axis=1)
     return out

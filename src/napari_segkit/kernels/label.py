@@ -53,10 +53,12 @@ def roots_gpu(foreground, connectivity: int):
     tiles = tuple(np.int32(t) for t in tile)
     count = int(np.prod([-(-n // t) for n, t in zip(shape, tile)]))
     size = int(np.prod(tile))
-    kernel("label", "ccl_local")((count,), (size,),
-                                 (mask, parent, *dims, *tiles, np.int32(connectivity)))
-    kernel("label", "ccl_merge")(grid(parent.size), (256,),
-                                 (parent, *dims, *tiles, np.int32(connectivity)))
+    kernel("label", "ccl_local")(
+        (count,), (size,), (mask, parent, *dims, *tiles, np.int32(connectivity))
+    )
+    kernel("label", "ccl_merge")(
+        grid(parent.size), (256,), (parent, *dims, *tiles, np.int32(connectivity))
+    )
     kernel("label", "ccl_flatten")(grid(parent.size), (256,), (parent, np.int32(parent.size)))
     return parent
 

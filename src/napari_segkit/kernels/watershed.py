@@ -27,8 +27,9 @@ def flood(landscape, markers, mask=None, connectivity: int = 1):
         raise ValueError(f"the flood kernel takes 1 to 3 axes, not {landscape.ndim}")
     landscape = xp.ascontiguousarray(landscape, dtype=xp.float32)
     markers = xp.ascontiguousarray(markers, dtype=xp.int32)
-    mask = (xp.ones(landscape.shape, bool) if mask is None
-            else xp.ascontiguousarray(mask, dtype=bool))
+    mask = (
+        xp.ones(landscape.shape, bool) if mask is None else xp.ascontiguousarray(mask, dtype=bool)
+    )
     markers = xp.where(mask, markers, 0).astype(xp.int32)
     cost = xp.where(markers > 0, landscape, xp.float32(np.inf)).astype(xp.float32)
     state = (cost, cost.copy(), xp.zeros(landscape.shape, xp.int32), markers.copy())
@@ -42,8 +43,11 @@ def flood(landscape, markers, mask=None, connectivity: int = 1):
 
 def flood_offsets(ndim: int, connectivity: int) -> np.ndarray:
     """Every neighbour offset within ``connectivity`` (both signs), in raster order."""
-    found = [o for o in itertools.product((-1, 0, 1), repeat=ndim)
-             if 1 <= sum(v != 0 for v in o) <= connectivity]
+    found = [
+        o
+        for o in itertools.product((-1, 0, 1), repeat=ndim)
+        if 1 <= sum(v != 0 for v in o) <= connectivity
+    ]
     return np.asarray(found, np.int32)
 
 
@@ -52,15 +56,28 @@ def _gpu_step(landscape, mask, markers, offsets):
 
     dims = (1,) * (3 - landscape.ndim) + landscape.shape
     padded = np.zeros((len(offsets), 3), np.int32)
-    padded[:, 3 - landscape.ndim:] = offsets
+    padded[:, 3 - landscape.ndim :] = offsets
     padded = cupy.asarray(padded)
     mask = mask.view(cupy.uint8)
     function = kernel("watershed", "flood_step")
 
     def step(state, spare, changed):
-        function(grid(landscape.size), (256,),
-                 (landscape, mask, markers, *state, *spare, *(np.int32(n) for n in dims),
-                  padded, np.int32(len(offsets)), changed))
+        function(
+            grid(landscape.size),
+            (256,),
+            (
+                landscape,
+                mask,
+                markers,
+                *state,
+                *spare,
+                *(np.int32(n) for n in dims),
+                padded,
+                np.int32(len(offsets)),
+                changed,
+            ),
+        )
+
     return step
 
 
@@ -80,10 +97,19 @@ def _twin_step(landscape, mask, markers, offsets):
             c = np.maximum(c_j, landscape[here])
             d = np.where(c == c_j, d_j + 1, 0)
             bc, bp, bd, bl = (b[here] for b in best)
-            take = free[here] & (l_j != 0) & (
-                (c < bc) | ((c == bc) & ((c_j < bp) | ((c_j == bp) & (
-                    (d < bd) | ((d == bd) & (l_j < bl)))))))
+            take = (
+                free[here]
+                & (l_j != 0)
+                & (
+                    (c < bc)
+                    | (
+                        (c == bc)
+                        & ((c_j < bp) | ((c_j == bp) & ((d < bd) | ((d == bd) & (l_j < bl)))))
+                    )
+                )
+            )
             bc[take], bp[take], bd[take], bl[take] = c[take], c_j[take], d[take], l_j[take]
         if any((a != b).any() for a, b in zip(spare, state)):
             changed[0] = 1
+
     return step

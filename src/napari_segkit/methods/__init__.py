@@ -33,21 +33,36 @@ from . import (
 )
 
 #: the family modules whose ``__all__`` make up the public methods
-FAMILIES = (global_threshold, adaptive, separate, edges, regions, cluster, contours, graphcut,
-            grabcut, growcut, components, distance, scale, measure)
+FAMILIES = (
+    global_threshold,
+    adaptive,
+    separate,
+    edges,
+    regions,
+    cluster,
+    contours,
+    graphcut,
+    grabcut,
+    growcut,
+    components,
+    distance,
+    scale,
+    measure,
+)
 
-globals().update({name: getattr(family, name) for family in FAMILIES
-                  for name in family.__all__})
+globals().update({name: getattr(family, name) for family in FAMILIES for name in family.__all__})
 on_dask_input(lambda: importlib.import_module("._blockwise", __name__))
-
 
 
 def label_methods(module) -> dict[str, Callable]:
     """name -> function for the functions of a family module's ``__all__`` that give labels:
     every post-processing function, and the others whose docstring's Returns is an integer
     or bool array. The command line and the panels offer these."""
-    return {name: getattr(module, name) for name in module.__all__
-            if module is postprocess or _returns_labels(getattr(module, name))}
+    return {
+        name: getattr(module, name)
+        for name in module.__all__
+        if module is postprocess or _returns_labels(getattr(module, name))
+    }
 
 
 def _returns_labels(function) -> bool:
@@ -57,5 +72,7 @@ def _returns_labels(function) -> bool:
     return "array" in kind and "float" not in kind and ("int" in kind or "bool" in kind)
 
 
-__all__ = sorted({name for family in FAMILIES for name in family.__all__}
-                 | {"cluster", "contours", "edges", "metrics", "postprocess", "regions"})
+__all__ = sorted(
+    {name for family in FAMILIES for name in family.__all__}
+    | {"cluster", "contours", "edges", "metrics", "postprocess", "regions"}
+)

@@ -131,7 +131,11 @@ def gaussian_rows(plane, start, stop, down, across, offset, dark, out, threshold
         for j in range(w):
             acc[j] = np.float64(line[r1 + j]) * weight
         for k in range(r1, 0, -1):
-            left, right, weight = line[r1 - k:r1 - k + w], line[r1 + k:r1 + k + w], across[r1 - k]
+            left, right, weight = (
+                line[r1 - k : r1 - k + w],
+                line[r1 + k : r1 + k + w],
+                across[r1 - k],
+            )
             for j in range(w):
                 acc[j] += (np.float64(left[j]) + np.float64(right[j])) * weight
         for j in range(w):

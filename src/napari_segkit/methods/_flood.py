@@ -35,7 +35,7 @@ def neighbour_offsets(ndim: int, connectivity: int) -> np.ndarray:
     raster order, stably sorted by distance from the centre, the centre dropped."""
     footprint = ndimage.generate_binary_structure(ndim, connectivity)
     offsets = np.argwhere(footprint) - 1
-    order = np.argsort(np.sqrt((offsets ** 2).sum(axis=1)), kind="stable")
+    order = np.argsort(np.sqrt((offsets**2).sum(axis=1)), kind="stable")
     return offsets[order][1:].astype(np.int64)
 
 
@@ -65,18 +65,34 @@ def flood(landscape, markers, mask=None, connectivity: int = 1) -> np.ndarray | 
     offsets = np.hstack([np.zeros((len(offsets), 3 - markers.ndim), np.int64), offsets])
     labels = np.empty(markers.shape, np.int32)
     status = np.empty(shape, np.uint8)
-    inside = np.ones((0, 0, 0), np.uint8) if mask is None else \
-        np.ascontiguousarray(mask, dtype=bool).reshape(shape).view(np.uint8)
-    seeds = _prepare(np.ascontiguousarray(markers, dtype=np.int32).reshape(shape), inside,
-                     labels.reshape(shape), status)
+    inside = (
+        np.ones((0, 0, 0), np.uint8)
+        if mask is None
+        else np.ascontiguousarray(mask, dtype=bool).reshape(shape).view(np.uint8)
+    )
+    seeds = _prepare(
+        np.ascontiguousarray(markers, dtype=np.int32).reshape(shape),
+        inside,
+        labels.reshape(shape),
+        status,
+    )
     if landscape is None:
         view, kind, sign = np.zeros(1, np.uint8), CONSTANT, np.uint64(0)
     else:
         view, kind, sign = _key_view(np.ascontiguousarray(landscape))
-    wide = view.itemsize == 8 or labels.size >= 2 ** 32 - 1
+    wide = view.itemsize == 8 or labels.size >= 2**32 - 1
     strides = np.array([shape[1] * shape[2], shape[2], 1])
-    done = _flood(view.ravel(), kind, sign, labels.ravel(), status.ravel(), seeds,
-                  _forbidden(offsets), offsets @ strides, wide)
+    done = _flood(
+        view.ravel(),
+        kind,
+        sign,
+        labels.ravel(),
+        status.ravel(),
+        seeds,
+        _forbidden(offsets),
+        offsets @ strides,
+        wide,
+    )
     return labels if done else None
 
 
@@ -103,8 +119,12 @@ def _prepare(markers, mask, labels, status):
     count = 0
     for z in range(nz):
         for y in range(ny):
-            edges = (2 if z == 0 else 0) | (4 if z == nz - 1 else 0) \
-                | (8 if y == 0 else 0) | (16 if y == ny - 1 else 0)
+            edges = (
+                (2 if z == 0 else 0)
+                | (4 if z == nz - 1 else 0)
+                | (8 if y == 0 else 0)
+                | (16 if y == ny - 1 else 0)
+            )
             for x in range(nx):
                 inside = not masked or mask[z, y, x] != 0
                 label = markers[z, y, x] if inside else 0
@@ -136,8 +156,11 @@ def _key(values, j, kind, sign):
         return v ^ sign
     if kind == FLOAT:
         magnitude = v & (sign - np.uint64(1))
-        infinity = np.uint64(0x7FF0000000000000) if sign == np.uint64(1) << np.uint64(63) \
+        infinity = (
+            np.uint64(0x7FF0000000000000)
+            if sign == np.uint64(1) << np.uint64(63)
             else np.uint64(0x7F800000)
+        )
         if magnitude > infinity:
             return ~np.uint64(0)
         if magnitude == 0:  # -0.0 == 0.0
@@ -278,8 +301,23 @@ def _flood(values, kind, sign, labels, status, seeds, forbidden, jumps, wide):
     counts = np.array([seeds.size, tied])  # heap items, values held by several markers
     marks = np.array([1, 0], np.uint64)  # the last age given, the last value popped
     while True:
-        stop = _heap_steps(values, kind, sign, labels, status, forbidden, jumps, wide, hk, ha,
-                           hi, counts, marks, distinct, waiting)
+        stop = _heap_steps(
+            values,
+            kind,
+            sign,
+            labels,
+            status,
+            forbidden,
+            jumps,
+            wide,
+            hk,
+            ha,
+            hi,
+            counts,
+            marks,
+            distinct,
+            waiting,
+        )
         if stop == NAN:
             return False
         if stop == DONE:
@@ -291,13 +329,29 @@ def _flood(values, kind, sign, labels, status, seeds, forbidden, jumps, wide):
     n = counts[0]
     ages = ha[:n] if wide else hk[:n] & ((np.uint64(1) << _AGE_BITS) - np.uint64(1))
     order = np.argsort(ages)  # oldest first: within a value, the radix queue keeps age order
-    return _radix_flood(values, kind, sign, labels, status, forbidden, jumps, hi[:n][order],
-                        marks[1])
+    return _radix_flood(
+        values, kind, sign, labels, status, forbidden, jumps, hi[:n][order], marks[1]
+    )
 
 
 @numba.njit(cache=True, nogil=True)
-def _heap_steps(values, kind, sign, labels, status, forbidden, jumps, wide, hk, ha, hi,
-                counts, marks, distinct, waiting):
+def _heap_steps(
+    values,
+    kind,
+    sign,
+    labels,
+    status,
+    forbidden,
+    jumps,
+    wide,
+    hk,
+    ha,
+    hi,
+    counts,
+    marks,
+    distinct,
+    waiting,
+):
     """Pop and flood with the heap until no two waiting markers share a value (DONE), a
     NaN (NAN) or the heap may lack room for a voxel's neighbours (FULL: grow it, call
     again). The state lives in ``counts`` and ``marks`` (:func:`_flood`); nothing is
@@ -327,8 +381,7 @@ def _heap_steps(values, kind, sign, labels, status, forbidden, jumps, wide, hk, 
                 break
             key = max(key, level)  # no lower than the voxel it floods from
             age += np.uint64(1)
-            _push(hk, ha, hi, n, key if wide else (key << _AGE_BITS) | age, age, fresh[f],
-                  wide)
+            _push(hk, ha, hi, n, key if wide else (key << _AGE_BITS) | age, age, fresh[f], wide)
             n += 1
         if stop == NAN:
             break
@@ -398,8 +451,11 @@ def _radix_flood(values, kind, sign, labels, status, forbidden, jumps, queued, l
     spare = np.array([-1, 0])
     pool, links = _more_chunks(pool, links, spare, queued.size // CHUNK + BUCKETS + 64)
     heads = np.full(BUCKETS, -1)
-    tails, fills, sizes = np.zeros(BUCKETS, np.int64), np.zeros(BUCKETS, np.int64), \
-        np.zeros(BUCKETS, np.int64)
+    tails, fills, sizes = (
+        np.zeros(BUCKETS, np.int64),
+        np.zeros(BUCKETS, np.int64),
+        np.zeros(BUCKETS, np.int64),
+    )
     count = 0
     for index in queued:
         key = max(_key(values, index, kind, sign), last)
@@ -407,13 +463,32 @@ def _radix_flood(values, kind, sign, labels, status, forbidden, jumps, queued, l
             ring[count] = index
             count += 1
         else:
-            _append(pool, links, spare, heads, tails, fills, sizes, _bit_length(key ^ last),
-                    key, index)
+            _append(
+                pool, links, spare, heads, tails, fills, sizes, _bit_length(key ^ last), key, index
+            )
     state = np.array([0, count])  # the ring's head and length
     fresh = np.empty(jumps.size, np.int64)
     while True:
-        stop = _drain(values, kind, sign, labels, status, forbidden, jumps, last, ring, state,
-                      pool, links, spare, heads, tails, fills, sizes, fresh)
+        stop = _drain(
+            values,
+            kind,
+            sign,
+            labels,
+            status,
+            forbidden,
+            jumps,
+            last,
+            ring,
+            state,
+            pool,
+            links,
+            spare,
+            heads,
+            tails,
+            fills,
+            sizes,
+            fresh,
+        )
         if stop == NAN:
             return False
         if stop == FULL:
@@ -432,8 +507,7 @@ def _radix_flood(values, kind, sign, labels, status, forbidden, jumps, queued, l
             ring = np.empty(1 << _bit_length(np.uint64(sizes[b])), np.int64)
         if spare[1] < sizes[b] // CHUNK + BUCKETS:
             pool, links = _more_chunks(pool, links, spare, sizes[b] // CHUNK + BUCKETS)
-        state[0], state[1] = 0, _refill(b, ring, pool, links, spare, heads, tails, fills,
-                                        sizes)
+        state[0], state[1] = 0, _refill(b, ring, pool, links, spare, heads, tails, fills, sizes)
         last = _key(values, ring[0], kind, sign)
 
 
@@ -458,8 +532,18 @@ def _refill(b, ring, pool, links, spare, heads, tails, fills, sizes):
                 ring[count] = index
                 count += 1
             else:
-                _append(pool, links, spare, heads, tails, fills, sizes,
-                        _bit_length(key ^ last), key, index)
+                _append(
+                    pool,
+                    links,
+                    spare,
+                    heads,
+                    tails,
+                    fills,
+                    sizes,
+                    _bit_length(key ^ last),
+                    key,
+                    index,
+                )
         after = links[c]
         links[c], spare[0] = spare[0], c
         spare[1] += 1
@@ -468,8 +552,26 @@ def _refill(b, ring, pool, links, spare, heads, tails, fills, sizes):
 
 
 @numba.njit(cache=True, nogil=True)
-def _drain(values, kind, sign, labels, status, forbidden, jumps, last, ring, state, pool,
-           links, spare, heads, tails, fills, sizes, fresh):
+def _drain(
+    values,
+    kind,
+    sign,
+    labels,
+    status,
+    forbidden,
+    jumps,
+    last,
+    ring,
+    state,
+    pool,
+    links,
+    spare,
+    heads,
+    tails,
+    fills,
+    sizes,
+    fresh,
+):
     """Pop the ring (``state``: its head and length) until it is empty (DONE), queueing
     what each voxel floods: at ``last`` into the ring, above into the buckets. Stops at a
     NaN (NAN) or when the ring or the free chunks may lack room for a voxel's neighbours
@@ -493,8 +595,18 @@ def _drain(values, kind, sign, labels, status, forbidden, jumps, last, ring, sta
                 ring[(head + count) & wrap] = fresh[f]
                 count += 1
             else:
-                _append(pool, links, spare, heads, tails, fills, sizes,
-                        _bit_length(key ^ last), key, fresh[f])
+                _append(
+                    pool,
+                    links,
+                    spare,
+                    heads,
+                    tails,
+                    fills,
+                    sizes,
+                    _bit_length(key ^ last),
+                    key,
+                    fresh[f],
+                )
         if stop == NAN:
             break
     state[0], state[1] = head, count
@@ -505,8 +617,8 @@ def _drain(values, kind, sign, labels, status, forbidden, jumps, last, ring, sta
 def _unrolled(ring, head):
     """A ring's items in order from the start of an array twice its size."""
     out = np.empty(2 * ring.size, ring.dtype)
-    out[:ring.size - head] = ring[head:]
-    out[ring.size - head:ring.size] = ring[:head]
+    out[: ring.size - head] = ring[head:]
+    out[ring.size - head : ring.size] = ring[:head]
     return out
 
 
@@ -523,8 +635,11 @@ def local_maxima(image: np.ndarray, mask=None, size=3) -> np.ndarray | None:
     sizes = np.broadcast_to(np.asarray(size, dtype=np.int64), (image.ndim,))
     radii = np.r_[np.zeros(3 - image.ndim, np.int64), sizes // 2]
     shape = (1,) * (3 - image.ndim) + image.shape
-    inside = np.ones((0, 0, 0), np.uint8) if mask is None else \
-        np.ascontiguousarray(mask, dtype=bool).reshape(shape).view(np.uint8)
+    inside = (
+        np.ones((0, 0, 0), np.uint8)
+        if mask is None
+        else np.ascontiguousarray(mask, dtype=bool).reshape(shape).view(np.uint8)
+    )
     out = np.empty(image.shape, bool)
     volume = np.ascontiguousarray(image).reshape(shape)
     peaks = out.reshape(shape).view(np.uint8)
@@ -555,8 +670,9 @@ def _maxima(image, mask, out, rz, ry, rx):
                     out[z, y, x] = 0
                     continue
                 v = image[z, y, x]
-                if rx and ((x > 0 and image[z, y, x - 1] > v)
-                           or (x + 1 < nx and image[z, y, x + 1] > v)):
+                if rx and (
+                    (x > 0 and image[z, y, x - 1] > v) or (x + 1 < nx and image[z, y, x + 1] > v)
+                ):
                     out[z, y, x] = 0
                     continue
                 out[z, y, x] = _box_max_at_most(image, v, z, y, x, rz, ry, rx, True)

@@ -14,15 +14,18 @@ def spacing_for(spacing, ndim: int) -> tuple[float, ...]:
     try:
         values = np.atleast_1d(np.asarray(spacing, dtype=float))
     except (TypeError, ValueError):
-        raise ValueError(f"spacing must be numbers (a voxel size per axis), got {spacing!r}"
-                         ) from None
+        raise ValueError(
+            f"spacing must be numbers (a voxel size per axis), got {spacing!r}"
+        ) from None
     if values.size == 1:
         values = np.repeat(values, ndim)
     if values.shape != (ndim,):
         raise ValueError(f"spacing needs {ndim} values (one per axis), got {values.size}")
     if not np.all(np.isfinite(values) & (values > 0)):
-        raise ValueError(f"spacing must be finite numbers > 0 (positive voxel sizes), got "
-                         f"{tuple(values.tolist())}")
+        raise ValueError(
+            f"spacing must be finite numbers > 0 (positive voxel sizes), got "
+            f"{tuple(values.tolist())}"
+        )
     return tuple(float(v) for v in values)
 
 
@@ -39,7 +42,7 @@ def ball(radius: float, spacing, ndim: int) -> np.ndarray:
     half = [int(np.floor(radius / s + 1e-9)) for s in spacing]
     grids = np.ogrid[tuple(slice(-h, h + 1) for h in half)]
     distance2 = sum((g * s) ** 2 for g, s in zip(grids, spacing))
-    return distance2 <= radius ** 2 + 1e-9
+    return distance2 <= radius**2 + 1e-9
 
 
 def voxels_for_size(size: float, spacing) -> float:

@@ -52,8 +52,8 @@ def _rows_2d(image, out, first, last, outer, centre, root):
 def _pad_rows_cols(plane):
     """Reflect the interior of a (h + 2, w + 2) buffer into its one-voxel border."""
     h, w = plane.shape[0] - 2, plane.shape[1] - 2
-    plane[0, 1:w + 1] = plane[1, 1:w + 1]
-    plane[h + 1, 1:w + 1] = plane[h, 1:w + 1]
+    plane[0, 1 : w + 1] = plane[1, 1 : w + 1]
+    plane[h + 1, 1 : w + 1] = plane[h, 1 : w + 1]
     for i in range(h + 2):
         plane[i, 0], plane[i, w + 1] = plane[i, 1], plane[i, w]
 
@@ -78,12 +78,12 @@ def _planes_3d(image, out, first, last, outer, centre, root):
             for j in range(w + 2):
                 diff_y[j] = outer * (diff[i - 1, j] + diff[i + 1, j]) + centre * diff[i, j]
                 smooth_dy[j] = smooth[i + 1, j] - smooth[i - 1, j]
-                smooth_y[j] = (outer * (smooth[i - 1, j] + smooth[i + 1, j])
-                               + centre * smooth[i, j])
+                smooth_y[j] = outer * (smooth[i - 1, j] + smooth[i + 1, j]) + centre * smooth[i, j]
             for j in range(w):
                 g0 = np.float32(outer * (diff_y[j] + diff_y[j + 2]) + centre * diff_y[j + 1])
-                g1 = np.float32(outer * (smooth_dy[j] + smooth_dy[j + 2])
-                                + centre * smooth_dy[j + 1])
+                g1 = np.float32(
+                    outer * (smooth_dy[j] + smooth_dy[j + 2]) + centre * smooth_dy[j + 1]
+                )
                 g2 = np.float32(smooth_y[j + 2] - smooth_y[j])
                 total = np.float32(np.float32(g0 * g0) + np.float32(g1 * g1))
                 total = np.float32(total + np.float32(g2 * g2))
@@ -100,7 +100,8 @@ def gradient_magnitude(image, method: str = "sobel") -> np.ndarray:
         from skimage import filters
 
         return getattr(filters, method)(image.astype(np.float32, copy=False)).astype(
-            np.float32, copy=False)
+            np.float32, copy=False
+        )
     image = np.ascontiguousarray(image)
     out = np.empty(image.shape, np.float32)
     kernel = _rows_2d if image.ndim == 2 else _planes_3d
@@ -108,6 +109,7 @@ def gradient_magnitude(image, method: str = "sobel") -> np.ndarray:
     root = np.sqrt(np.float32(image.ndim))
     n = len(image)
     step = -(-n // (workers() * 4 if image.ndim == 2 else workers()))
-    map_tasks(lambda s: kernel(image, out, s, min(s + step, n), outer, centre, root),
-              range(0, n, step))
+    map_tasks(
+        lambda s: kernel(image, out, s, min(s + step, n), outer, centre, root), range(0, n, step)
+    )
     return out

@@ -57,7 +57,7 @@ def fit(points, k: int, seed: int, iterations: int = 30, starts: int = 10) -> np
     batch = 1 if one else workers()
     runs = []
     for first in steps(range(0, len(draws), batch), end=0.8):
-        runs += map_tasks(run, draws[first:first + batch])
+        runs += map_tasks(run, draws[first : first + batch])
     return min(runs, key=lambda result: result[1])[0]
 
 
@@ -253,8 +253,10 @@ def nearest(rows, centres) -> np.ndarray:
     compiled, in slabs on the pool's threads."""
     out = np.empty(len(rows), np.uint8)
     step = max(-(-len(rows) // workers()), 1 << 16)
-    map_tasks(lambda s: _nearest_rows(rows[s:s + step], centres, out[s:s + step]),
-              range(0, len(rows), step))
+    map_tasks(
+        lambda s: _nearest_rows(rows[s : s + step], centres, out[s : s + step]),
+        range(0, len(rows), step),
+    )
     return out
 
 

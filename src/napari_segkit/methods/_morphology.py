@@ -55,11 +55,21 @@ def _filter(mask: np.ndarray, rows: np.ndarray, erosion: bool) -> np.ndarray:
     reach = int((np.abs(rows[:, 0]) * cube[1] + np.abs(rows[:, 1])).max())
     parts = pool_workers() if voxels.size >= THREADED else 1
     step = max(-(-lines // parts), 8 * reach, 1)
-    args = (voxels, 1 if erosion else 0, 0 if erosion else cap, cap, cap <= RELAX_CAP,
-            rows[:, :2].copy(), rows[:, 2].astype(dtype), not erosion,
-            out.reshape(cube).view(np.uint8), np.empty(0, dtype))
-    map_tasks(lambda first: _filter_lines(*args, first, min(first + step, lines)),
-              range(0, lines, step))
+    args = (
+        voxels,
+        1 if erosion else 0,
+        0 if erosion else cap,
+        cap,
+        cap <= RELAX_CAP,
+        rows[:, :2].copy(),
+        rows[:, 2].astype(dtype),
+        not erosion,
+        out.reshape(cube).view(np.uint8),
+        np.empty(0, dtype),
+    )
+    map_tasks(
+        lambda first: _filter_lines(*args, first, min(first + step, lines)), range(0, lines, step)
+    )
     return out
 
 
@@ -71,8 +81,9 @@ THREADED = 1 << 17
 
 
 @numba.njit(cache=True, nogil=True)
-def _filter_lines(voxels, want, outside, cap, relax, offsets, halves, dilation, out, like,
-                  first, stop):
+def _filter_lines(
+    voxels, want, outside, cap, relax, offsets, halves, dilation, out, like, first, stop
+):
     """Output lines ``first`` … ``stop - 1`` (line = z * ny + y) of :func:`_filter`: the
     distances of the lines the footprint reaches are kept in a ring of lines, each found
     once, just before the first output line that needs it."""
@@ -96,8 +107,18 @@ def _filter_lines(voxels, want, outside, cap, relax, offsets, halves, dilation, 
             else:
                 _scanned(row, want, outside, cap, ring[found % size])
             found += 1
-        _combine(ring, size, line // ny, line % ny, nz, ny, offsets, halves, dilation,
-                 out[line // ny, line % ny])
+        _combine(
+            ring,
+            size,
+            line // ny,
+            line % ny,
+            nz,
+            ny,
+            offsets,
+            halves,
+            dilation,
+            out[line // ny, line % ny],
+        )
 
 
 @numba.njit(cache=True, nogil=True)

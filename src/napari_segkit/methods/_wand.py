@@ -27,8 +27,7 @@ def neighbour_rows(ndim: int, connectivity: int) -> np.ndarray:
     return np.array(rows, np.int64).reshape(-1, 3)
 
 
-def grow(values, shape, connectivity, seeds, label, owner, claims, table, reference,
-         tolerance):
+def grow(values, shape, connectivity, seeds, label, owner, claims, table, reference, tolerance):
     """Flood from ``seeds`` (flat voxel indices, taken whatever their values) over the
     voxels within the tolerance; each voxel reached gets ``label`` in ``owner`` (flat int32,
     any other id counts as unvisited) and one more in ``claims`` (flat uint8; empty: none).
@@ -39,8 +38,20 @@ def grow(values, shape, connectivity, seeds, label, owner, claims, table, refere
     (float64, holding the threshold as NumPy would compare it), channels summed in order.
     """
     nz, ny, nx = (1,) * (3 - len(shape)) + tuple(shape)
-    _grow(values, nz, ny, nx, neighbour_rows(len(shape), connectivity), seeds, label, owner,
-          claims, table, reference, tolerance)
+    _grow(
+        values,
+        nz,
+        ny,
+        nx,
+        neighbour_rows(len(shape), connectivity),
+        seeds,
+        label,
+        owner,
+        claims,
+        table,
+        reference,
+        tolerance,
+    )
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -56,8 +67,7 @@ def _within(values, j, table, reference, tolerance):
 
 
 @numba.njit(cache=True, nogil=True)
-def _grow(values, nz, ny, nx, rows, seeds, label, owner, claims, table, reference,
-          tolerance):
+def _grow(values, nz, ny, nx, rows, seeds, label, owner, claims, table, reference, tolerance):
     """Mark and stack the seeds, then flood (:func:`_spans`), growing the stack between
     calls: kept out of the hot loop, whose arrays are then never reassigned."""
     counting = claims.size > 0
@@ -76,13 +86,28 @@ def _grow(values, nz, ny, nx, rows, seeds, label, owner, claims, table, referenc
             bigger = np.empty(2 * stack.size, np.int64)
             bigger[:top] = stack[:top]
             stack = bigger
-        top = _spans(values, nz, ny, nx, rows, label, owner, claims, table, reference,
-                     tolerance, stack, top, room)
+        top = _spans(
+            values,
+            nz,
+            ny,
+            nx,
+            rows,
+            label,
+            owner,
+            claims,
+            table,
+            reference,
+            tolerance,
+            stack,
+            top,
+            room,
+        )
 
 
 @numba.njit(cache=True, nogil=True)
-def _spans(values, nz, ny, nx, rows, label, owner, claims, table, reference, tolerance,
-           stack, top, room):
+def _spans(
+    values, nz, ny, nx, rows, label, owner, claims, table, reference, tolerance, stack, top, room
+):
     """Flood from the ``top`` voxels on ``stack`` until none is left or fewer than
     ``room`` places are free; returns how many are stacked."""
     counting = claims.size > 0
@@ -93,14 +118,20 @@ def _spans(values, nz, ny, nx, rows, label, owner, claims, table, reference, tol
         start = p - p % nx  # the row's first voxel
         z, y = p // plane, (p % plane) // nx
         x0 = x1 = p - start
-        while x0 > 0 and owner[start + x0 - 1] != label and \
-                _within(values, start + x0 - 1, table, reference, tolerance):
+        while (
+            x0 > 0
+            and owner[start + x0 - 1] != label
+            and _within(values, start + x0 - 1, table, reference, tolerance)
+        ):
             x0 -= 1
             owner[start + x0] = label
             if counting:
                 claims[start + x0] += 1
-        while x1 + 1 < nx and owner[start + x1 + 1] != label and \
-                _within(values, start + x1 + 1, table, reference, tolerance):
+        while (
+            x1 + 1 < nx
+            and owner[start + x1 + 1] != label
+            and _within(values, start + x1 + 1, table, reference, tolerance)
+        ):
             x1 += 1
             owner[start + x1] = label
             if counting:

@@ -37,8 +37,18 @@ from .global_threshold import NothingToSeparate
 
 __all__ = ["adaptive_threshold", "adaptive_threshold_map"]
 
-METHODS = ("mean", "gaussian", "median", "midgrey", "bernsen", "contrast", "niblack",
-           "sauvola", "phansalkar", "otsu")
+METHODS = (
+    "mean",
+    "gaussian",
+    "median",
+    "midgrey",
+    "bernsen",
+    "contrast",
+    "niblack",
+    "sauvola",
+    "phansalkar",
+    "otsu",
+)
 #: default ``k`` per method (Niblack and Sauvola as scikit-image, Phansalkar as its paper)
 DEFAULT_K = {"niblack": 0.2, "sauvola": 0.2, "phansalkar": 0.25}
 _SLAB_VOXELS = 1 << 24  # core voxels per slab at most (64 MiB of float32)
@@ -252,10 +262,25 @@ def adaptive_threshold(
     >>> bool((mask == discs).all())
     True
     """
-    return _finish(iter_adaptive_threshold(
-        image, method, block_size=block_size, spacing=spacing, offset=offset, k=k, r=r,
-        contrast=contrast, dark=dark, mask=mask, per_slice=per_slice, channel=channel, rgb=rgb,
-        intensity_range=intensity_range), progress)
+    return _finish(
+        iter_adaptive_threshold(
+            image,
+            method,
+            block_size=block_size,
+            spacing=spacing,
+            offset=offset,
+            k=k,
+            r=r,
+            contrast=contrast,
+            dark=dark,
+            mask=mask,
+            per_slice=per_slice,
+            channel=channel,
+            rgb=rgb,
+            intensity_range=intensity_range,
+        ),
+        progress,
+    )
 
 
 @on_device
@@ -319,10 +344,25 @@ def adaptive_threshold_map(
     >>> t.dtype.name, round(float(t[16, 32]), 3)  # the mean of a 9 x 9 window of a ramp
     ('float32', 32.0)
     """
-    return _finish(iter_adaptive_threshold(
-        image, method, block_size=block_size, spacing=spacing, offset=offset, k=k, r=r,
-        contrast=contrast, dark=dark, per_slice=per_slice, channel=channel, rgb=rgb,
-        return_threshold=True, intensity_range=intensity_range), progress)[1]
+    return _finish(
+        iter_adaptive_threshold(
+            image,
+            method,
+            block_size=block_size,
+            spacing=spacing,
+            offset=offset,
+            k=k,
+            r=r,
+            contrast=contrast,
+            dark=dark,
+            per_slice=per_slice,
+            channel=channel,
+            rgb=rgb,
+            return_threshold=True,
+            intensity_range=intensity_range,
+        ),
+        progress,
+    )[1]
 
 
 def _finish(steps, progress):
@@ -336,10 +376,24 @@ def _finish(steps, progress):
             progress(fraction)
 
 
-def iter_adaptive_threshold(image, method="mean", *, block_size=None, spacing=None, offset=None,
-                            k=None, r=None, contrast=None, dark=False, mask=None,
-                            per_slice=False, channel=None, rgb=None,
-                            return_threshold=False, intensity_range=None) -> Iterator[float]:
+def iter_adaptive_threshold(
+    image,
+    method="mean",
+    *,
+    block_size=None,
+    spacing=None,
+    offset=None,
+    k=None,
+    r=None,
+    contrast=None,
+    dark=False,
+    mask=None,
+    per_slice=False,
+    channel=None,
+    rgb=None,
+    return_threshold=False,
+    intensity_range=None,
+) -> Iterator[float]:
     """:func:`adaptive_threshold` as a generator on the image's own device.
 
     Yields the fraction done after each slab; ``return`` gives what
@@ -360,8 +414,9 @@ def iter_adaptive_threshold(image, method="mean", *, block_size=None, spacing=No
         if mask.shape != grey.shape:
             raise ValueError(f"mask shape {mask.shape} does not match the image's {grey.shape}")
     if block_size is None or offset is None:
-        auto_block, auto_offset = auto_window(grey, method, spacing=spacing, dark=dark,
-                                              per_slice=per_slice)
+        auto_block, auto_offset = auto_window(
+            grey, method, spacing=spacing, dark=dark, per_slice=per_slice
+        )
         block_size = auto_block if block_size is None else block_size
         offset = auto_offset if offset is None else offset
     size = window(block_size, spacing, grey.shape[-spatial:])
@@ -373,14 +428,20 @@ def iter_adaptive_threshold(image, method="mean", *, block_size=None, spacing=No
     thresholds = xp.zeros(volumes.shape, xp.float32) if return_threshold else None
     halo = _halo(method, size)
     inclusive = method in ("bernsen", "contrast", "otsu")
-    compiled = _compiled_rows(method, grey.dtype, spatial, xp, stats, size, params, dark,
-                              return_threshold)
+    compiled = _compiled_rows(
+        method, grey.dtype, spatial, xp, stats, size, params, dark, return_threshold
+    )
     no_thresholds = np.empty((0, volumes.shape[-1]), np.float32)
 
     def run(v, start, stop):
         if compiled is not None:  # straight from the plane: no slab copy, no halo
-            compiled(volumes[v], start, stop, out[v, start:stop],
-                     no_thresholds if thresholds is None else thresholds[v, start:stop])
+            compiled(
+                volumes[v],
+                start,
+                stop,
+                out[v, start:stop],
+                no_thresholds if thresholds is None else thresholds[v, start:stop],
+            )
             return
         lo, hi = max(0, start - halo), min(volumes.shape[1], stop + halo)
         slab = volumes[v, lo:hi]
@@ -448,8 +509,11 @@ def _slabs(shape, halo, workers) -> list[tuple[int, int, int]]:
         per_volume = -(-max(per_volume, workers // count) // workers) * workers
     per_volume = max(1, min(per_volume, depth // max(1, 2 * halo)))
     rows = -(-depth // per_volume)
-    return [(v, start, min(depth, start + rows))
-            for v in range(count) for start in range(0, depth, rows)]
+    return [
+        (v, start, min(depth, start + rows))
+        for v in range(count)
+        for start in range(0, depth, rows)
+    ]
 
 
 #: "auto" window and offset: the window's edge is WINDOW_OBJECTS typical object diameters
@@ -465,9 +529,16 @@ FALLBACK_BLOCK = 51
 AUTO_SAMPLE = 1 << 24
 
 
-def auto_window(grey, method: str = "mean", *, spacing=None, dark: bool = False,
-                per_slice: bool = False, rgb: bool = False,
-                channel: str | int | None = None) -> tuple[float, float]:
+def auto_window(
+    grey,
+    method: str = "mean",
+    *,
+    spacing=None,
+    dark: bool = False,
+    per_slice: bool = False,
+    rgb: bool = False,
+    channel: str | int | None = None,
+) -> tuple[float, float]:
     """(block_size, offset) that :func:`adaptive_threshold` uses when they are left on None:
     a window :data:`WINDOW_OBJECTS` (4) × the typical object diameter (physical units with
     ``spacing``; sized on the middle plane with ``per_slice``), and for "mean", "gaussian"
@@ -491,8 +562,11 @@ def auto_window(grey, method: str = "mean", *, spacing=None, dark: bool = False,
         box.append(slice((n - keep) // 2, (n - keep) // 2 + keep))
     sample = to_grey(to_host(sample[tuple(box)]), rgb=rgb, channel=channel)
     size = estimate_or_warn(sample, spacing=sample_spacing, dark=dark)
-    block = WINDOW_OBJECTS * size if size else float(FALLBACK_BLOCK) * min(
-        spacing_for(sample_spacing, sample.ndim))
+    block = (
+        WINDOW_OBJECTS * size
+        if size
+        else float(FALLBACK_BLOCK) * min(spacing_for(sample_spacing, sample.ndim))
+    )
     offset = 0.0
     if method in NOISE_METHODS:
         offset = NOISE_OFFSETS * noise_level(sample) * (1.0 if dark else -1.0)
@@ -528,7 +602,8 @@ def _global_stats(grey, xp, intensity_range=None) -> dict:
     if lo == hi:
         raise NothingToSeparate(
             f"image is constant (every pixel is {lo.item()}); no threshold can separate "
-            "objects from background")
+            "objects from background"
+        )
     step = max(1, grey.size // 65_536)  # the centre only needs to be near the mean
     sample = grey.reshape(-1)[::step]
     if not finite:
@@ -579,15 +654,18 @@ def _compiled_rows(method, dtype, spatial, xp, stats, size, params, dark, keep):
         tables = _fixed_point_tables(height, width, params["offset"])
         if tables is not None:
             return lambda plane, start, stop, out, t: rows.mean_rows_fixed(
-                plane, start, stop, height, width, dark, out, *tables)
+                plane, start, stop, height, width, dark, out, *tables
+            )
     if method == "mean":  # uint8: every column sum's float32 mean looked up, not divided
         sums = np.arange(255 * height + 1) if dtype == np.uint8 else np.empty(0)
         lut = (sums / height).astype(np.float32)
         return lambda plane, start, stop, out, t: rows.mean_rows(
-            plane, start, stop, height, width, params["offset"], dark, out, t, lut)
+            plane, start, stop, height, width, params["offset"], dark, out, t, lut
+        )
     down, across = _gaussian_weights(height), _gaussian_weights(width)
     return lambda plane, start, stop, out, t: rows.gaussian_rows(
-        plane, start, stop, down, across, params["offset"], dark, out, t)
+        plane, start, stop, down, across, params["offset"], dark, out, t
+    )
 
 
 @functools.lru_cache(maxsize=16)
@@ -607,8 +685,7 @@ def _fixed_point_tables(height, width, offset):
     lo, hi = np.zeros(256, np.int64), np.full(256, top + 1, np.int64)
     while (lo < hi).any():  # least a in [lo, hi] with threshold(a) >= x; top + 1: none
         mid = (lo + hi) // 2
-        t = ((mid.astype(np.float64) * 2.0**-k / width).astype(np.float32)
-             - np.float32(offset))
+        t = (mid.astype(np.float64) * 2.0**-k / width).astype(np.float32) - np.float32(offset)
         reached = t >= x
         hi, lo = np.where(reached, mid, hi), np.where(reached, lo, mid + 1)
     return fixed, lo
@@ -622,17 +699,26 @@ def _gaussian_weights(size):
         return np.ones(1)
     radius = int(4.0 * sigma + 0.5)
     x = np.arange(-radius, radius + 1)
-    phi = np.exp(-0.5 / (sigma * sigma) * x ** 2)
+    phi = np.exp(-0.5 / (sigma * sigma) * x**2)
     return phi / phi.sum()
 
 
 def _fused(method, slab, size, params, stats, dark, keep):
     """Mask (and threshold with ``keep``) of ``slab`` by the fused GPU kernels."""
     return fused.fused_threshold(
-        slab, size, method, dark=dark, keep=keep,
-        fill=None if stats["finite"] else stats["centre"], centre=stats["centre"],
-        offset=params["offset"], k=params["k"], r=params["r"], unit_lo=params["unit_lo"],
-        unit_span=params["unit_span"])
+        slab,
+        size,
+        method,
+        dark=dark,
+        keep=keep,
+        fill=None if stats["finite"] else stats["centre"],
+        centre=stats["centre"],
+        offset=params["offset"],
+        k=params["k"],
+        r=params["r"],
+        unit_lo=params["unit_lo"],
+        unit_span=params["unit_span"],
+    )
 
 
 def _local_threshold(method, slab, size, params, stats, xp):
@@ -690,8 +776,9 @@ def _window_median(x, dtype, size, stats, ndi, xp):
     step = 1.0 if exact else (hi - lo) / _LEVELS
     levels = x - np.float32(lo)
     levels /= np.float32(step)
-    q = np.clip(levels if exact else np.floor(levels, out=levels), 0, _LEVELS - 1,
-                out=levels).astype(np.uint8)
+    q = np.clip(
+        levels if exact else np.floor(levels, out=levels), 0, _LEVELS - 1, out=levels
+    ).astype(np.uint8)
     del levels
     need = (np.prod(size) // 2 + 0.5) / np.prod(size)  # window share at or below the median
     median = np.full(q.shape, q.min(), np.uint8)

@@ -40,7 +40,8 @@ def to_grey(image: Any, *, rgb: bool | None = None, channel: str | int | None = 
         return image
     if image.shape[-1] not in (3, 4):
         raise ValueError(
-            f"rgb=True needs colour in the last axis (3 or 4 values), got shape {image.shape}")
+            f"rgb=True needs colour in the last axis (3 or 4 values), got shape {image.shape}"
+        )
     xp = get_xp(image)
     channel = "luminance" if channel is None else channel
     if isinstance(channel, (int, np.integer)) or channel in COLOURS:
@@ -72,8 +73,11 @@ def is_brightfield(image, *, rgb: bool | None = None) -> bool:
     if not rgb or image.shape[-1] not in (3, 4):  # not colour: to_grey says so
         return False
     step = max(int(np.prod(image.shape[:-1])) // 100_000, 1)
-    sample = to_host(image[..., :3]).reshape(-1, image.shape[-1] if image.shape[-1] == 3
-                                                else 4)[::step, :3].astype(np.float32)
+    sample = (
+        to_host(image[..., :3])
+        .reshape(-1, image.shape[-1] if image.shape[-1] == 3 else 4)[::step, :3]
+        .astype(np.float32)
+    )
     top = np.iinfo(image.dtype).max if image.dtype.kind in "ui" else max(float(sample.max()), 1.0)
     return float(np.median(sample.min(axis=1))) > top / 3
 

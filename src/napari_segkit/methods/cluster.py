@@ -34,8 +34,10 @@ def _features(image, rgb: bool, cast: bool = True):
     xp = get_xp(image)
     image = xp.asarray(image)
     if image.dtype.kind == "c" or (not rgb and image.ndim not in (1, 2, 3)):
-        raise ValueError(f"expected a 1D, 2D or 3D grey image (or RGB with rgb=True), got "
-                         f"shape {image.shape} of {image.dtype}")
+        raise ValueError(
+            f"expected a 1D, 2D or 3D grey image (or RGB with rgb=True), got "
+            f"shape {image.shape} of {image.dtype}"
+        )
     rows = image.reshape(-1, image.shape[-1] if rgb else 1)
     if not cast:
         return rows.view(xp.uint8) if rows.dtype == bool else rows
@@ -52,8 +54,9 @@ def _sample(features, sample: int, seed: int) -> np.ndarray:
     if len(pool) == 0:
         raise ValueError("the image has no finite pixels to cluster")
     if len(pool) > sample:
-        pool = pool[xp.asarray(np.random.default_rng(seed).choice(len(pool), sample,
-                                                                  replace=False))]
+        pool = pool[
+            xp.asarray(np.random.default_rng(seed).choice(len(pool), sample, replace=False))
+        ]
     return to_host(pool)
 
 
@@ -61,8 +64,9 @@ def _by_brightness(centres: np.ndarray) -> np.ndarray:
     return centres[np.argsort(centres.mean(axis=1), kind="stable")]
 
 
-def _as_output(classes, mode: str, dark: bool = False, *, image=None, rgb=False,
-               min_size: float | None = None):
+def _as_output(
+    classes, mode: str, dark: bool = False, *, image=None, rgb=False, min_size: float | None = None
+):
     """Class ids as asked: semantic (classes), instance (connected parts of every class but
     the background, numbered 1…N; the background is class 1, or the brightest class with
     ``dark``) or panoptic ((classes, instances)); on the classes' device. Parts smaller
@@ -93,8 +97,9 @@ def _check_k(k: int) -> None:
     check_number("k", k, minimum=2, maximum=255, integer=True)
 
 
-def _check_sampling(mode: str, seed: int, sample: int, iterations: int,
-                    min_size: float | None) -> None:
+def _check_sampling(
+    mode: str, seed: int, sample: int, iterations: int, min_size: float | None
+) -> None:
     """The arguments every clustering method shares, refused before any work."""
     check_choice("mode", mode, MODES)
     check_number("min_size", min_size, minimum=0, optional=True)
@@ -104,9 +109,19 @@ def _check_sampling(mode: str, seed: int, sample: int, iterations: int,
 
 
 @on_device
-def kmeans(image, k: int = 3, *, rgb: bool = False, mode: str = "semantic", seed: int = 0,
-           iterations: int = 30, starts: int = 10, sample: int = SAMPLE, dark: bool = False,
-           min_size: float | None = None):
+def kmeans(
+    image,
+    k: int = 3,
+    *,
+    rgb: bool = False,
+    mode: str = "semantic",
+    seed: int = 0,
+    iterations: int = 30,
+    starts: int = 10,
+    sample: int = SAMPLE,
+    dark: bool = False,
+    min_size: float | None = None,
+):
     """Cluster pixels by intensity or colour with k-means; classes 1…k by brightness.
 
     The centres are learnt from a seeded random sample of at most ``sample`` finite pixels
@@ -219,14 +234,25 @@ def kmeans(image, k: int = 3, *, rgb: bool = False, mode: str = "semantic", seed
     centres = _by_brightness(_kmeans_centres(points, k, seed, iterations, starts))
     assign = _kmeans.nearest if get_xp(rows) is np else nearest
     classes = (assign(rows, centres) + 1).reshape(shape)
-    return _as_output(classes.astype(np.uint8, copy=False), mode, dark, image=image, rgb=rgb,
-                      min_size=min_size)
+    return _as_output(
+        classes.astype(np.uint8, copy=False), mode, dark, image=image, rgb=rgb, min_size=min_size
+    )
 
 
 @cpu_only
-def fuzzy_cmeans(image, k: int = 3, *, m: float = 2.0, rgb: bool = False,
-                 mode: str = "semantic", seed: int = 0, iterations: int = 200,
-                 sample: int = SAMPLE, dark: bool = False, min_size: float | None = None):
+def fuzzy_cmeans(
+    image,
+    k: int = 3,
+    *,
+    m: float = 2.0,
+    rgb: bool = False,
+    mode: str = "semantic",
+    seed: int = 0,
+    iterations: int = 200,
+    sample: int = SAMPLE,
+    dark: bool = False,
+    min_size: float | None = None,
+):
     """Cluster pixels by intensity or colour with fuzzy c-means (Bezdek).
 
     Each pixel belongs to every class with a membership in 0…1 (summing to 1); the label is
@@ -317,8 +343,16 @@ def fuzzy_cmeans(image, k: int = 3, *, m: float = 2.0, rgb: bool = False,
 
 
 @cpu_only
-def fuzzy_memberships(image, k: int = 3, *, m: float = 2.0, rgb: bool = False, seed: int = 0,
-                      iterations: int = 200, sample: int = SAMPLE):
+def fuzzy_memberships(
+    image,
+    k: int = 3,
+    *,
+    m: float = 2.0,
+    rgb: bool = False,
+    seed: int = 0,
+    iterations: int = 200,
+    sample: int = SAMPLE,
+):
     """Compute each pixel's fuzzy c-means membership of each class.
 
     The memberships behind :func:`fuzzy_cmeans`'s classes, for the same arguments: in 0…1,
@@ -360,8 +394,12 @@ def fuzzy_memberships(image, k: int = 3, *, m: float = 2.0, rgb: bool = False, s
     """
     _check_sampling("semantic", seed, sample, iterations, None)
     features, centres, shape = _fuzzy_centres(image, k, m, rgb, seed, iterations, sample)
-    u = np.concatenate([_memberships(features[i:i + (1 << 20)].astype(np.float64), centres, m)
-                        for i in range(0, len(features), 1 << 20)])
+    u = np.concatenate(
+        [
+            _memberships(features[i : i + (1 << 20)].astype(np.float64), centres, m)
+            for i in range(0, len(features), 1 << 20)
+        ]
+    )
     return np.moveaxis(u.astype(np.float32), 1, 0).reshape((k, *shape))
 
 
@@ -378,7 +416,7 @@ def _fuzzy_centres(image, k, m, rgb, seed, iterations, sample):
     for i in range(iterations):
         report(0.3 + 0.6 * i / iterations)
         u = _memberships(points, centres, m)
-        weights = u ** m
+        weights = u**m
         moved = (weights.T @ points) / weights.sum(axis=0)[:, None]
         step, centres = np.abs(moved - centres).max(), moved
         if step <= 1e-6 * (np.ptp(points) + 1e-12):
@@ -414,9 +452,18 @@ def _memberships(points, centres, m):
 
 
 @cpu_only
-def mean_shift(image, *, bandwidth: float | None = None, rgb: bool = False,
-               mode: str = "semantic", seed: int = 0, sample: int = 1000,
-               iterations: int = 100, dark: bool = False, min_size: float | None = None):
+def mean_shift(
+    image,
+    *,
+    bandwidth: float | None = None,
+    rgb: bool = False,
+    mode: str = "semantic",
+    seed: int = 0,
+    sample: int = 1000,
+    iterations: int = 100,
+    dark: bool = False,
+    min_size: float | None = None,
+):
     """Cluster pixels by intensity or colour with mean shift; the number of classes is found.
 
     The classes are the modes of the intensity (colour) density, smoothed by a Gaussian of
@@ -512,7 +559,7 @@ def mean_shift(image, *, bandwidth: float | None = None, rgb: bool = False,
     modes = points.copy()
     for i in range(iterations):
         report(0.8 * i / iterations)
-        w = np.exp(-((modes[:, None, :] - points[None]) ** 2).sum(axis=2) / (2 * bandwidth ** 2))
+        w = np.exp(-((modes[:, None, :] - points[None]) ** 2).sum(axis=2) / (2 * bandwidth**2))
         moved = (w @ points) / w.sum(axis=1, keepdims=True)
         done = np.abs(moved - modes).max() < 1e-3 * bandwidth
         modes = moved
@@ -525,13 +572,19 @@ def mean_shift(image, *, bandwidth: float | None = None, rgb: bool = False,
     if len(centres) > 255:
         raise ValueError(f"mean shift found {len(centres)} modes; use a larger bandwidth")
     classes = (nearest(features, _by_brightness(np.array(centres))) + 1).reshape(shape)
-    return _as_output(classes.astype(np.uint8), mode, dark, image=image, rgb=rgb,
-                      min_size=min_size)
+    return _as_output(classes.astype(np.uint8), mode, dark, image=image, rgb=rgb, min_size=min_size)
 
 
 @cpu_only
-def slic(image, *, n_segments: int = 100, compactness: float = 10.0, sigma: float = 0.0,
-         spacing=None, rgb: bool = False):
+def slic(
+    image,
+    *,
+    n_segments: int = 100,
+    compactness: float = 10.0,
+    sigma: float = 0.0,
+    spacing=None,
+    rgb: bool = False,
+):
     """Divide the image into SLIC superpixels: compact regions that follow edges.
 
     Runs :func:`skimage.segmentation.slic`: k-means in (intensity or colour, position) space
@@ -611,14 +664,22 @@ def slic(image, *, n_segments: int = 100, compactness: float = 10.0, sigma: floa
     if ndim not in (2, 3):
         raise ValueError(f"slic needs a 2D or 3D image, got shape {image.shape}")
     if image.dtype.kind == "f" and not np.isfinite(image).all():
-        raise ValueError("the image has NaN or infinite values; SLIC needs finite ones, so "
-                         "fill or crop them first")
+        raise ValueError(
+            "the image has NaN or infinite values; SLIC needs finite ones, so "
+            "fill or crop them first"
+        )
     data = image  # colour: scikit-image scales it and converts to Lab
     if not rgb:  # grey to 0…100 like Lab lightness, so compactness means the same for both
         data = image.astype(np.float32)
         lo, hi = np.nanmin(data), np.nanmax(data)
         data = (data - lo) * (100 / (hi - lo)) if hi > lo else np.zeros_like(data)
-    return segmentation.slic(data, n_segments=n_segments, compactness=compactness,
-                             sigma=sigma, spacing=spacing_for(spacing, ndim),
-                             channel_axis=-1 if rgb else None, start_label=1,
-                             convert2lab=rgb and image.shape[-1] == 3).astype(np.int32)
+    return segmentation.slic(
+        data,
+        n_segments=n_segments,
+        compactness=compactness,
+        sigma=sigma,
+        spacing=spacing_for(spacing, ndim),
+        channel_axis=-1 if rgb else None,
+        start_label=1,
+        convert2lab=rgb and image.shape[-1] == 3,
+    ).astype(np.int32)

@@ -86,7 +86,8 @@ def label(mask: Any, *, connectivity: int | None = None):
     """
     xp = get_xp(mask)
     ndimage = importlib.import_module(
-        "scipy.ndimage" if xp.__name__ == "numpy" else "cupyx.scipy.ndimage")
+        "scipy.ndimage" if xp.__name__ == "numpy" else "cupyx.scipy.ndimage"
+    )
     connectivity = check_connectivity(connectivity, mask.ndim, optional=True) or mask.ndim
     foreground = mask if mask.dtype == bool else mask != 0
     if xp.__name__ != "numpy" and mask.ndim <= 3:  # block-based union-find (kernels/label.cu)
@@ -103,9 +104,11 @@ def _cc3d_label(foreground, connectivity: int):
     more objects than int32 holds come back as int64). cc3d numbers objects in the raster
     order of the memory layout, and 2D 8-connected ones not even so: a mask goes in C order,
     a 2D one as one 3D slice."""
-    volume = np.ascontiguousarray(foreground).reshape((1,) * (3 - foreground.ndim)
-                                                      + foreground.shape)
-    labels, count = cc3d.connected_components(volume, connectivity=(6, 18, 26)[connectivity - 1],
-                                              out_dtype="uint32", return_N=True)
+    volume = np.ascontiguousarray(foreground).reshape(
+        (1,) * (3 - foreground.ndim) + foreground.shape
+    )
+    labels, count = cc3d.connected_components(
+        volume, connectivity=(6, 18, 26)[connectivity - 1], out_dtype="uint32", return_N=True
+    )
     labels = labels.reshape(foreground.shape)
     return labels.view("int32") if count < 2**31 else labels.astype("int64")

@@ -40,9 +40,18 @@ def _start(shape, init, seeds):
 
 
 @cpu_only
-def chan_vese(image, *, iterations: int = 100, smoothing: int = 1, lambda1: float = 1.0,
-              lambda2: float = 1.0, init: str = "checkerboard", seeds=None, dark: bool = False,
-              rgb: bool = False):
+def chan_vese(
+    image,
+    *,
+    iterations: int = 100,
+    smoothing: int = 1,
+    lambda1: float = 1.0,
+    lambda2: float = 1.0,
+    init: str = "checkerboard",
+    seeds=None,
+    dark: bool = False,
+    rgb: bool = False,
+):
     """Segment by active contours without edges (morphological Chan-Vese).
 
     Finds the contour that best splits the image into two regions of near-constant
@@ -128,8 +137,14 @@ def chan_vese(image, *, iterations: int = 100, smoothing: int = 1, lambda1: floa
     grey = _grey(image, rgb)
     start = _start(grey.shape, init, seeds)
     mask = segmentation.morphological_chan_vese(
-        grey, iterations, init_level_set=start, smoothing=smoothing, lambda1=lambda1,
-        lambda2=lambda2, iter_callback=_counter(iterations)).astype(bool)
+        grey,
+        iterations,
+        init_level_set=start,
+        smoothing=smoothing,
+        lambda1=lambda1,
+        lambda2=lambda2,
+        iter_callback=_counter(iterations),
+    ).astype(bool)
     if seeds is None and mask.any() and not mask.all():
         brighter = grey[mask].mean() > grey[~mask].mean()
         mask = mask if brighter != dark else ~mask
@@ -137,10 +152,19 @@ def chan_vese(image, *, iterations: int = 100, smoothing: int = 1, lambda1: floa
 
 
 @cpu_only
-def geodesic_active_contour(image, *, iterations: int = 200, seeds=None, init: str = "disk",
-                            balloon: float = 1.0, threshold: float | str = "auto",
-                            smoothing: int = 1, sigma: float = 2.0, alpha: float = 100.0,
-                            rgb: bool = False):
+def geodesic_active_contour(
+    image,
+    *,
+    iterations: int = 200,
+    seeds=None,
+    init: str = "disk",
+    balloon: float = 1.0,
+    threshold: float | str = "auto",
+    smoothing: int = 1,
+    sigma: float = 2.0,
+    alpha: float = 100.0,
+    rgb: bool = False,
+):
     """Segment by a geodesic active contour that grows or shrinks until it stops on edges.
 
     Runs :func:`skimage.segmentation.morphological_geodesic_active_contour` (the level set
@@ -242,8 +266,14 @@ def geodesic_active_contour(image, *, iterations: int = 200, seeds=None, init: s
     edges = segmentation.inverse_gaussian_gradient(grey, alpha=alpha, sigma=sigma)
     start = _start(grey.shape, init, seeds)
     return segmentation.morphological_geodesic_active_contour(
-        edges, iterations, init_level_set=start, smoothing=smoothing, threshold=threshold,
-        balloon=balloon, iter_callback=_counter(iterations)).astype(np.uint8)
+        edges,
+        iterations,
+        init_level_set=start,
+        smoothing=smoothing,
+        threshold=threshold,
+        balloon=balloon,
+        iter_callback=_counter(iterations),
+    ).astype(np.uint8)
 
 
 def _counter(iterations: int):

@@ -93,8 +93,9 @@ def distance_transform(mask, *, spacing=None, black_border: bool = False):
         labels = labels.view(np.uint8) if labels.dtype == bool else labels
         if labels.dtype.kind not in "biu":
             raise ValueError(f"distance_transform needs a mask or labels, not {labels.dtype}")
-        return edt.edt(labels, anisotropy=spacing, black_border=black_border,
-                       parallel=os.cpu_count() or 1).astype(np.float32, copy=False)
+        return edt.edt(
+            labels, anisotropy=spacing, black_border=black_border, parallel=os.cpu_count() or 1
+        ).astype(np.float32, copy=False)
     from cupyx.scipy import ndimage
 
     if mask.dtype != bool and mask.dtype.kind in "iu" and int(mask.max()) > 1:

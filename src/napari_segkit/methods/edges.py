@@ -33,8 +33,15 @@ EDGE_SIGMA, LOG_SIGMA = 0.1, 0.2
 
 
 @cpu_only
-def edge_map(image, method: str = "sobel", *, sigma: float = 0.0, spacing=None,
-             rgb: bool = False, per_slice: bool = False):
+def edge_map(
+    image,
+    method: str = "sobel",
+    *,
+    sigma: float = 0.0,
+    spacing=None,
+    rgb: bool = False,
+    per_slice: bool = False,
+):
     """Compute the edge strength of an image: a gradient, the Laplacian of Gaussian or Canny.
 
     The gradient magnitudes equal :func:`skimage.filters.sobel` (``prewitt``, ``scharr``) of
@@ -139,10 +146,19 @@ def edge_map(image, method: str = "sobel", *, sigma: float = 0.0, spacing=None,
 
 
 @cpu_only
-def edge_regions(image, method: str = "sobel", *, sigma: float | None = None, spacing=None,
-                 edge_threshold: float | None = None, close_gaps: float = 0.0,
-                 min_size: float | None = None, dark: bool = False, rgb: bool = False,
-                 per_slice: bool = False):
+def edge_regions(
+    image,
+    method: str = "sobel",
+    *,
+    sigma: float | None = None,
+    spacing=None,
+    edge_threshold: float | None = None,
+    close_gaps: float = 0.0,
+    min_size: float | None = None,
+    dark: bool = False,
+    rgb: bool = False,
+    per_slice: bool = False,
+):
     """Segment the objects that edges enclose, as instance labels.
 
     Gradient methods and Canny: edges above ``edge_threshold`` are dilated by
@@ -248,7 +264,7 @@ def edge_regions(image, method: str = "sobel", *, sigma: float | None = None, sp
     if sigma is None:
         size = estimate_or_warn(sample, spacing=sample_spacing, rgb=rgb, dark=dark)
         if size is None:
-            return np.zeros(np.shape(image)[:np.ndim(image) - rgb], np.int32)
+            return np.zeros(np.shape(image)[: np.ndim(image) - rgb], np.int32)
         sigma = (LOG_SIGMA if method == "log" else EDGE_SIGMA) * size
     elif min_size is None:
         try:
@@ -256,17 +272,16 @@ def edge_regions(image, method: str = "sobel", *, sigma: float | None = None, sp
         except NoObjects:  # no typical size: every object is kept
             pass
     min_size = auto_min_size(min_size, size, np.shape(sample)[:ndim], sample_spacing)
-    labels = _edge_regions(image, method, sigma, spacing, edge_threshold, close_gaps, dark,
-                           rgb, per_slice)
+    labels = _edge_regions(
+        image, method, sigma, spacing, edge_threshold, close_gaps, dark, rgb, per_slice
+    )
     if min_size > 0:
         labels = remove_small_objects(labels, min_size, spacing=spacing)
     return segmentation.relabel_sequential(labels)[0]
 
 
-def _edge_regions(image, method, sigma, spacing, edge_threshold, close_gaps, dark, rgb,
-                  per_slice):
-    strength = edge_map(image, method, sigma=sigma, spacing=spacing, rgb=rgb,
-                        per_slice=per_slice)
+def _edge_regions(image, method, sigma, spacing, edge_threshold, close_gaps, dark, rgb, per_slice):
+    strength = edge_map(image, method, sigma=sigma, spacing=spacing, rgb=rgb, per_slice=per_slice)
     report(0.3)
     if method == "log":
         response = strength if dark else -strength
@@ -275,12 +290,17 @@ def _edge_regions(image, method, sigma, spacing, edge_threshold, close_gaps, dar
         return label(response > edge_threshold, device="cpu")
     edges = strength
     if edges.dtype != bool:
-        edges = edges > (threshold_value(edges, "otsu", device="cpu")
-                         if edge_threshold is None else edge_threshold)
+        edges = edges > (
+            threshold_value(edges, "otsu", device="cpu")
+            if edge_threshold is None
+            else edge_threshold
+        )
     if per_slice and edges.ndim == 3:
         plane_spacing = None if spacing is None else spacing_for(spacing, 3)[1:]
-        objects = [_enclosed(e, s, close_gaps, plane_spacing)
-                   for e, s in steps(zip(edges, strength), len(edges), 0.3)]
+        objects = [
+            _enclosed(e, s, close_gaps, plane_spacing)
+            for e, s in steps(zip(edges, strength), len(edges), 0.3)
+        ]
         offsets = np.cumsum([0] + [int(o.max()) for o in objects[:-1]])
         return np.stack([np.where(o > 0, o + k, 0) for o, k in zip(objects, offsets)])
     return _enclosed(edges, strength, close_gaps, spacing)
@@ -293,8 +313,11 @@ def _enclosed(edges, strength, close_gaps: float, spacing) -> np.ndarray:
     filled = filled_mask(edges)
     inside = label(filled & ~edges, connectivity=1, device="cpu")
     inside = seed_every_part(inside, label(filled, connectivity=1, device="cpu"))
-    landscape = strength.astype(np.float32, copy=False) if strength.dtype != bool \
+    landscape = (
+        strength.astype(np.float32, copy=False)
+        if strength.dtype != bool
         else edges.astype(np.uint8)
+    )
     return _watershed(landscape, inside, filled)
 
 

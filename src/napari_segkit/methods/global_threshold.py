@@ -240,11 +240,22 @@ def threshold(
     ...
     NothingToSeparate: image is constant (every pixel is 1.0); ...
     """
-    grey, t, dark = _grey_and_value(image, method, value=value, percentile=percentile,
-                                    classes=classes, dark=dark, mask=mask, per_slice=per_slice,
-                                    channel=channel, rgb=rgb, nbins=nbins)
-    return apply_threshold(grey, t, method=method, dark=dark, classes=classes,
-                           per_slice=per_slice and grey.ndim >= 3)
+    grey, t, dark = _grey_and_value(
+        image,
+        method,
+        value=value,
+        percentile=percentile,
+        classes=classes,
+        dark=dark,
+        mask=mask,
+        per_slice=per_slice,
+        channel=channel,
+        rgb=rgb,
+        nbins=nbins,
+    )
+    return apply_threshold(
+        grey, t, method=method, dark=dark, classes=classes, per_slice=per_slice and grey.ndim >= 3
+    )
 
 
 @on_device
@@ -304,13 +315,24 @@ def threshold_value(
     >>> threshold_value(image, "manual", value=120)
     120.0
     """
-    return _grey_and_value(image, method, value=value, percentile=percentile, classes=classes,
-                           dark=dark, mask=mask, per_slice=per_slice, channel=channel, rgb=rgb,
-                           nbins=nbins)[1]
+    return _grey_and_value(
+        image,
+        method,
+        value=value,
+        percentile=percentile,
+        classes=classes,
+        dark=dark,
+        mask=mask,
+        per_slice=per_slice,
+        channel=channel,
+        rgb=rgb,
+        nbins=nbins,
+    )[1]
 
 
-def _grey_and_value(image, method, *, value, percentile, classes, dark, mask, per_slice,
-                    channel, rgb, nbins):
+def _grey_and_value(
+    image, method, *, value, percentile, classes, dark, mask, per_slice, channel, rgb, nbins
+):
     """(grey image, threshold(s), dark) of a :func:`threshold` call."""
     check_method(method, value, classes=classes, nbins=nbins, percentile=percentile)
     xp = get_xp(image)
@@ -328,8 +350,14 @@ def _grey_and_value(image, method, *, value, percentile, classes, dark, mask, pe
     return grey, grey_value(grey, method, mask=mask, **options), dark
 
 
-def check_method(method: str, value: float | None, *, classes: int = 3, nbins: int = 256,
-                 percentile: float = 50.0) -> None:
+def check_method(
+    method: str,
+    value: float | None,
+    *,
+    classes: int = 3,
+    nbins: int = 256,
+    percentile: float = 50.0,
+) -> None:
     """Refuse an unknown method, a value given without "manual" or missing with it, and
     ``classes`` (2…256), ``nbins`` (≥ 2) or ``percentile`` (0…100, exclusive) out of range."""
     if not isinstance(method, str) or method not in METHODS:
@@ -344,9 +372,16 @@ def check_method(method: str, value: float | None, *, classes: int = 3, nbins: i
     check_number("percentile", percentile, above=0, below=100)
 
 
-def grey_value(values: Any, method: str = "otsu", *, mask: Any = None,
-                    value: float | None = None, percentile: float = 50.0, classes: int = 3,
-                    nbins: int = 256):
+def grey_value(
+    values: Any,
+    method: str = "otsu",
+    *,
+    mask: Any = None,
+    value: float | None = None,
+    percentile: float = 50.0,
+    classes: int = 3,
+    nbins: int = 256,
+):
     """The threshold of grey ``values`` by ``method`` (see :func:`threshold`), on their device."""
     if method == "manual":
         return float(value)
@@ -368,8 +403,14 @@ def grey_value(values: Any, method: str = "otsu", *, mask: Any = None,
     return from_histogram(counts, centers, method, percentile=percentile, classes=classes)
 
 
-def from_histogram(counts: np.ndarray, centers: np.ndarray, method: str, *,
-                   percentile: float = 50.0, classes: int = 3):
+def from_histogram(
+    counts: np.ndarray,
+    centers: np.ndarray,
+    method: str,
+    *,
+    percentile: float = 50.0,
+    classes: int = 3,
+):
     """The threshold by ``method`` from a histogram (as :func:`histogram` gives).
 
     For float images "li" here works on the histogram, an approximation of
@@ -397,7 +438,7 @@ def histogram(
     if value_range is None and xp is np and flat.dtype in _COUNTED:  # min, max from the counts
         counts = _dtype_counts(flat)
         lo, hi = np.flatnonzero(counts)[[0, -1]]
-        return counts[lo:hi + 1], np.arange(lo, hi + 1, dtype=np.int64)
+        return counts[lo : hi + 1], np.arange(lo, hi + 1, dtype=np.int64)
     lo, hi = value_range if value_range is not None else (flat.min(), flat.max())
     if flat.dtype.kind in "iu" and int(hi) - int(lo) < _MAX_INTEGER_BINS:
         kind = np.uint64 if flat.dtype == np.uint64 else np.int64  # exact up to 2**64 - 1
@@ -420,7 +461,7 @@ def _integer_counts(flat, lo, hi, xp):
     """Counts of every integer lo … hi, a chunk at a time (bounded temporaries)."""
     lo_value, lo, hi = lo, int(lo), int(hi)
     if xp is np and flat.dtype in _COUNTED:
-        return _dtype_counts(flat)[lo:hi + 1]
+        return _dtype_counts(flat)[lo : hi + 1]
     counts = xp.zeros(hi - lo + 1, dtype=xp.int64)
     small = flat.dtype.kind == "u" and flat.dtype.itemsize <= 2  # bincount takes as is
     for start in range(0, flat.size, _CHUNK):
@@ -448,7 +489,7 @@ def _dtype_counts(flat):
     ways = 4 if bins == 256 else 1
     if workers == 1:
         return count(flat, np.zeros((ways, bins), np.int64))
-    parts = [flat[start:start + step] for start in range(0, flat.size, step)]
+    parts = [flat[start : start + step] for start in range(0, flat.size, step)]
     counted = map_tasks(lambda part: count(part, np.zeros((ways, bins), np.int64)), parts)
     return functools.reduce(np.add, counted)
 
@@ -482,8 +523,10 @@ def _count(flat, counts):
 
 
 def _constant(value) -> str:
-    return (f"image is constant (every pixel is {value}); no threshold can separate "
-            "objects from background")
+    return (
+        f"image is constant (every pixel is {value}); no threshold can separate "
+        "objects from background"
+    )
 
 
 def _finite_selection(values, mask, xp):
@@ -509,16 +552,19 @@ def _per_slice(grey, mask, method, options):
     found = []
     for i, plane in enumerate(planes):
         try:
-            found.append(grey_value(plane, method, mask=None if masks is None else masks[i],
-                                    **options))
+            found.append(
+                grey_value(plane, method, mask=None if masks is None else masks[i], **options)
+            )
         except NothingToSeparate:
-            found.append(np.full(options["classes"] - 1, np.nan) if method == "multiotsu"
-                         else np.nan)
+            found.append(
+                np.full(options["classes"] - 1, np.nan) if method == "multiotsu" else np.nan
+            )
     return np.asarray(found, dtype=np.float64).reshape(*grey.shape[:-2], *np.shape(found[0]))
 
 
-def apply_threshold(grey, t, *, method: str = "otsu", dark: bool = False, classes: int = 3,
-                    per_slice: bool = False):
+def apply_threshold(
+    grey, t, *, method: str = "otsu", dark: bool = False, classes: int = 3, per_slice: bool = False
+):
     """The mask (or multi-Otsu class labels) of a grey image for threshold(s) ``t``."""
     xp = get_xp(grey)
     if method == "multiotsu":

@@ -24,9 +24,20 @@ _MIN_VOXELS = 2
 
 
 @cpu_only
-def grab_cut(image, box: tuple, *, seeds=None, iterations: int = 5, lam: float = 10.0,
-             sigma: float | None = None, spacing=None, connectivity: int = 1,
-             model: str = "histogram", margin: float | None = None, rgb: bool = False):
+def grab_cut(
+    image,
+    box: tuple,
+    *,
+    seeds=None,
+    iterations: int = 5,
+    lam: float = 10.0,
+    sigma: float | None = None,
+    spacing=None,
+    connectivity: int = 1,
+    model: str = "histogram",
+    margin: float | None = None,
+    rgb: bool = False,
+):
     """Cut the object inside a box from its background (GrabCut).
 
     GrabCut [1]_: everything outside ``box`` is background. Inside, the object and
@@ -151,8 +162,10 @@ def grab_cut(image, box: tuple, *, seeds=None, iterations: int = 5, lam: float =
     inside = np.zeros(scribbles.shape, bool)
     inside[tuple(slice(s.start - r.start, s.stop - r.start) for s, r in zip(inner, region))] = 1
     if inside.all() and not (scribbles == 2).any():
-        raise ValueError("the box covers the whole image: draw it around one object, with "
-                         "some background outside it (or paint background with label 2)")
+        raise ValueError(
+            "the box covers the whole image: draw it around one object, with "
+            "some background outside it (or paint background with label 2)"
+        )
     fixed = np.where(inside, scribbles, 2).astype(np.uint8)
     objects = inside & (fixed != 2)
     for iteration in range(iterations):
@@ -168,8 +181,10 @@ def grab_cut(image, box: tuple, *, seeds=None, iterations: int = 5, lam: float =
             break
         objects = cut
     if not objects.any():
-        raise ValueError(f"GrabCut found no object in the box at lam={lam:g}; lower lam "
-                         "(the smoothness weight) or paint part of the object with label 1")
+        raise ValueError(
+            f"GrabCut found no object in the box at lam={lam:g}; lower lam "
+            "(the smoothness weight) or paint part of the object with label 1"
+        )
     out = np.zeros(shape, np.uint8)
     out[region] = objects
     return out
@@ -194,8 +209,9 @@ def _box_slices(box, shape) -> tuple[slice, ...]:
     if corners.size == 2 * len(shape):
         corners = corners.reshape(2, len(shape))
     if corners.shape != (2, len(shape)):
-        raise ValueError(f"the box needs two corners of {len(shape)} coordinates, got "
-                         f"{corners.tolist()}")
+        raise ValueError(
+            f"the box needs two corners of {len(shape)} coordinates, got {corners.tolist()}"
+        )
     lo = np.rint(corners.min(axis=0)).astype(int)
     hi = np.rint(corners.max(axis=0)).astype(int) + 1
     if np.any(hi <= 0) or np.any(lo >= np.asarray(shape)):

@@ -38,10 +38,21 @@ MODELS = ("histogram", "gmm")
 
 
 @cpu_only
-def graph_cut(image, seeds, *, lam: float = 10.0, sigma: float | None = None, spacing=None,
-              connectivity: int = 1, window: tuple[float, float] | None = None,
-              bins: int = 64, model: str = "histogram", background: int | None = 2,
-              margin: float | None = None, rgb: bool = False):
+def graph_cut(
+    image,
+    seeds,
+    *,
+    lam: float = 10.0,
+    sigma: float | None = None,
+    spacing=None,
+    connectivity: int = 1,
+    window: tuple[float, float] | None = None,
+    bins: int = 64,
+    model: str = "histogram",
+    background: int | None = 2,
+    margin: float | None = None,
+    rgb: bool = False,
+):
     """Segment an image from scribbles by a graph cut.
 
     Each voxel gets the label of the scribbles whose intensity model it fits, with
@@ -158,8 +169,9 @@ def graph_cut(image, seeds, *, lam: float = 10.0, sigma: float | None = None, sp
     >>> [int(labels[0, x]) for x in (0, 7, 8, 15, 16, 23)]
     [2, 2, 1, 1, 3, 3]
     """
-    check_cut_options(lam=lam, sigma=sigma, model=model, margin=margin, window=window,
-                      background=background)
+    check_cut_options(
+        lam=lam, sigma=sigma, model=model, margin=margin, window=window, background=background
+    )
     check_number("bins", bins, minimum=2, integer=True)
     values, seeds, spacing = check_scribbles(image, seeds, rgb, spacing, connectivity)
     out = np.zeros(seeds.shape, np.uint8)
@@ -177,8 +189,9 @@ def graph_cut(image, seeds, *, lam: float = 10.0, sigma: float | None = None, sp
     return out
 
 
-def check_cut_options(*, lam=10.0, sigma=None, model="histogram", margin=None, window=None,
-                      background=None) -> None:
+def check_cut_options(
+    *, lam=10.0, sigma=None, model="histogram", margin=None, window=None, background=None
+) -> None:
     """The options graph cut, GrabCut and grow-from-seeds share, refused before any work."""
     check_number("lam", lam, minimum=0)
     check_number("sigma", sigma, above=0, optional=True)
@@ -199,16 +212,20 @@ def check_scribbles(image, seeds, rgb: bool, spacing, connectivity: int):
     shape = values.shape[:-1]
     seeds = np.asarray(seeds)
     if seeds.shape != shape:
-        raise ValueError(f"the scribbles have shape {seeds.shape}, the image {shape}; paint "
-                         "them in a Labels layer of the image's shape")
+        raise ValueError(
+            f"the scribbles have shape {seeds.shape}, the image {shape}; paint "
+            "them in a Labels layer of the image's shape"
+        )
     if seeds.dtype.kind not in "biu" or (seeds.size and seeds.min() < 0):
         raise ValueError("scribbles must be a label image (integers 0, 1, 2, …)")
     if seeds.max(initial=0) > 255:
         raise ValueError("at most 255 scribble labels")
     found = np.unique(seeds[seeds > 0])
     if len(found) < 2:
-        raise ValueError("paint at least two labels: 1 on the object and 2 on the background "
-                         f"(found {found.tolist() or 'none'})")
+        raise ValueError(
+            "paint at least two labels: 1 on the object and 2 on the background "
+            f"(found {found.tolist() or 'none'})"
+        )
     if not np.isfinite(values).all():
         raise ValueError("the image has NaN or infinite values; fill or crop them first")
     check_connectivity(connectivity, len(shape))
@@ -220,8 +237,10 @@ def scribble_box(seeds: np.ndarray, margin, spacing) -> tuple[slice, ...]:
     if margin is None:
         return tuple(slice(None) for _ in seeds.shape)
     where = np.nonzero(seeds)
-    return tuple(slice(max(int(w.min() - margin / s), 0), min(int(w.max() + margin / s) + 1, n))
-                 for w, s, n in zip(where, spacing, seeds.shape))
+    return tuple(
+        slice(max(int(w.min() - margin / s), 0), min(int(w.max() + margin / s) + 1, n))
+        for w, s, n in zip(where, spacing, seeds.shape)
+    )
 
 
 def quantise(values, window, bins) -> np.ndarray:
@@ -236,18 +255,26 @@ def quantise(values, window, bins) -> np.ndarray:
         for k in range(len(index)):  # slab by slab: the float32 temporaries stay small
             index[k] = np.clip((values[k, ..., 0] - lo) * (bins / (hi - lo)), 0, bins - 1)
         return index
-    lo, hi = values.min(axis=tuple(range(values.ndim - 1))), values.max(
-        axis=tuple(range(values.ndim - 1)))
-    steps = np.clip((values - lo) * (_COLOUR_BINS / np.maximum(hi - lo, 1e-12)), 0,
-                    _COLOUR_BINS - 1).astype(np.int32)
+    lo, hi = (
+        values.min(axis=tuple(range(values.ndim - 1))),
+        values.max(axis=tuple(range(values.ndim - 1))),
+    )
+    steps = np.clip(
+        (values - lo) * (_COLOUR_BINS / np.maximum(hi - lo, 1e-12)), 0, _COLOUR_BINS - 1
+    ).astype(np.int32)
     index = np.zeros(steps.shape[:-1], np.int32)
     for channel in range(min(steps.shape[-1], 3)):
         index = index * _COLOUR_BINS + steps[..., channel]
     return index
 
 
-def data_costs(values: np.ndarray, training: list[np.ndarray], model: str = "histogram",
-               window=None, bins: int = 64) -> np.ndarray:
+def data_costs(
+    values: np.ndarray,
+    training: list[np.ndarray],
+    model: str = "histogram",
+    window=None,
+    bins: int = 64,
+) -> np.ndarray:
     """-log P(voxel | label) (float32, labels on the first axis) from a model of each
     label's ``training`` voxels (boolean masks): a histogram (smoothed by one bin; 16³ joint
     bins for colour) or a Gaussian mixture ("gmm")."""
@@ -256,16 +283,20 @@ def data_costs(values: np.ndarray, training: list[np.ndarray], model: str = "his
         flat = values.reshape(-1, values.shape[-1])
         scale = np.maximum(flat.std(axis=0), 1e-12)
         for k, mask in enumerate(training):
-            costs[k] = -_gmm(flat[mask.ravel()] / scale).score_samples(flat / scale).reshape(
-                values.shape[:-1])
+            costs[k] = (
+                -_gmm(flat[mask.ravel()] / scale)
+                .score_samples(flat / scale)
+                .reshape(values.shape[:-1])
+            )
         return costs
     features = quantise(values, window, bins)
     costs = np.empty((len(training),) + values.shape[:-1], np.float32)
     grid = (_COLOUR_BINS,) * 3 if values.shape[-1] > 1 else (bins,)
     for k, mask in enumerate(training):
         counts = np.bincount(features[mask], minlength=int(np.prod(grid)))
-        counts = ndimage.gaussian_filter(counts.reshape(grid).astype(np.float64), 1.0,
-                                         mode="constant").ravel()
+        counts = ndimage.gaussian_filter(
+            counts.reshape(grid).astype(np.float64), 1.0, mode="constant"
+        ).ravel()
         p = counts / max(counts.sum(), 1e-12) + 1e-6
         _take_slabs(-np.log(p / p.sum()).astype(np.float32), features, costs[k])
     return costs
@@ -283,18 +314,24 @@ def _gmm(samples: np.ndarray):
     """A Gaussian mixture (up to 5 full-covariance components) fitted to ``samples``."""
     GaussianMixture = _gaussian_mixture()
     if len(samples) > _GMM_SAMPLES:
-        samples = samples[np.random.default_rng(0).choice(len(samples), _GMM_SAMPLES,
-                                                          replace=False)]
+        samples = samples[
+            np.random.default_rng(0).choice(len(samples), _GMM_SAMPLES, replace=False)
+        ]
     components = max(1, min(_GMM_COMPONENTS, len(samples) // 20))
-    return GaussianMixture(components, covariance_type="full", reg_covar=0.05,
-                           random_state=0).fit(samples)
+    return GaussianMixture(components, covariance_type="full", reg_covar=0.05, random_state=0).fit(
+        samples
+    )
 
 
 def _gaussian_mixture():
     """scikit-learn's GaussianMixture (the ``gmm`` extra); without it
     :class:`MissingDependency` says in one sentence what to install."""
-    (mixture,) = require({"sklearn.mixture": "scikit-learn"}, extra="gmm", what='model="gmm"',
-                         hint=' (or use model="histogram", the default)')
+    (mixture,) = require(
+        {"sklearn.mixture": "scikit-learn"},
+        extra="gmm",
+        what='model="gmm"',
+        hint=' (or use model="histogram", the default)',
+    )
     return mixture.GaussianMixture
 
 
@@ -317,8 +354,13 @@ def min_energy_labels(values, costs, spacing, connectivity, sigma, lam) -> np.nd
     else:
         with share(0.0, 0.5):
             coarse = min_energy_labels(
-                _block_mean(values, factors), _block_mean(costs, (1, *factors)),
-                tuple(s * f for s, f in zip(spacing, factors)), connectivity, sigma, lam)
+                _block_mean(values, factors),
+                _block_mean(costs, (1, *factors)),
+                tuple(s * f for s, f in zip(spacing, factors)),
+                connectivity,
+                sigma,
+                lam,
+            )
         # free: the coarse voxels on or next to a boundary, at full resolution
         edge = ndimage.maximum_filter(coarse, 3) != ndimage.minimum_filter(coarse, 3)
         fixed, free = coarse, edge
@@ -327,8 +369,7 @@ def min_energy_labels(values, costs, spacing, connectivity, sigma, lam) -> np.nd
         crop = tuple(slice(0, n) for n in shape)
         fixed, free = fixed[crop], free[crop]
     with share(0.5 if banded else 0.0, 0.7):
-        unary, edges = _restricted(values, costs, free, fixed, spacing, connectivity, sigma,
-                                   lam)
+        unary, edges = _restricted(values, costs, free, fixed, spacing, connectivity, sigma, lam)
     solve = _min_cut if costs.shape[0] == 2 else _alpha_expansion
     with share(0.7, 1.0):
         fixed[free] = solve(unary, edges)  # ``fixed`` is this call's own array
@@ -339,8 +380,10 @@ def _coarsening(shape, spacing):
     """Halve the axes at least twice as fine as the coarsest one (all axes when isotropic);
     None when no axis can be halved."""
     coarsest = max(spacing)
-    factors = tuple(2 if (2 * s <= coarsest or np.allclose(spacing, s)) and n >= 16 else 1
-                    for s, n in zip(spacing, shape))
+    factors = tuple(
+        2 if (2 * s <= coarsest or np.allclose(spacing, s)) and n >= 16 else 1
+        for s, n in zip(spacing, shape)
+    )
     return factors if max(factors) > 1 else None
 
 
@@ -366,12 +409,11 @@ def _beta(values, connectivity, sigma) -> float:
     """1 / (2σ²); σ² by default the mean squared difference between neighbours (over up to
     2²⁰ voxels picked at random in large images)."""
     if sigma is not None:
-        return 1.0 / (2.0 * sigma ** 2) if sigma > 0 else 0.0
+        return 1.0 / (2.0 * sigma**2) if sigma > 0 else 0.0
     shape = values.shape[:-1]
     flat = values.reshape(-1, values.shape[-1])
     size = flat.shape[0]
-    p = np.arange(size) if size <= 1 << 20 else \
-        np.random.default_rng(0).integers(0, size, 1 << 20)
+    p = np.arange(size) if size <= 1 << 20 else np.random.default_rng(0).integers(0, size, 1 << 20)
     total, count = 0.0, 0
     for offset in offsets(len(shape), connectivity):
         q, inside = _neighbours(p, offset, shape)
@@ -387,7 +429,7 @@ def _neighbours(p, offset, shape):
     for c, o, n in zip(coords, offset, shape):
         if o:
             inside &= (c + o >= 0) & (c + o < n)
-    step = int(sum(o * int(np.prod(shape[k + 1:])) for k, o in enumerate(offset)))
+    step = int(sum(o * int(np.prod(shape[k + 1 :])) for k, o in enumerate(offset)))
     return p + step, inside
 
 
@@ -465,8 +507,9 @@ def _min_cut(unary, edges) -> np.ndarray:
 
 def _energy(labels, unary, edges) -> float:
     data = np.take_along_axis(unary, labels[None], axis=0).sum(dtype=np.float64)
-    return float(data) + sum(float(w[labels[i] != labels[j]].sum(dtype=np.float64))
-                             for i, j, w in edges)
+    return float(data) + sum(
+        float(w[labels[i] != labels[j]].sum(dtype=np.float64)) for i, j, w in edges
+    )
 
 
 def _alpha_expansion(unary, edges, cycles: int = 5) -> np.ndarray:

@@ -34,9 +34,18 @@ _MAX_DROP = 1 - 1e-6
 
 
 @on_device
-def grow_from_seeds(image, seeds, *, sigma: float = 2.0, spacing=None, connectivity: int = 1,
-                    window: tuple[float, float] | None = None, background: int | None = 2,
-                    margin: float | None = None, rgb: bool = False):
+def grow_from_seeds(
+    image,
+    seeds,
+    *,
+    sigma: float = 2.0,
+    spacing=None,
+    connectivity: int = 1,
+    window: tuple[float, float] | None = None,
+    background: int | None = 2,
+    margin: float | None = None,
+    rgb: bool = False,
+):
     """Grow each scribble over the voxels it reaches without crossing strong edges (GrowCut).
 
     Every voxel takes the label of the seed with the strongest path to it. In GrowCut [1]_
@@ -141,16 +150,20 @@ def grow_from_seeds(image, seeds, *, sigma: float = 2.0, spacing=None, connectiv
     owned = not np.shares_memory(values, host)  # a float32 copy: smoothed in place
     values, scribbles = values[box], seeds[box]
     if sigma:  # smoothed in space, not across colour channels
-        values = ndimage.gaussian_filter(values, sigma_voxels(sigma, spacing, scribbles.ndim)
-                                         + (0,), output=values if owned else None)
+        values = ndimage.gaussian_filter(
+            values,
+            sigma_voxels(sigma, spacing, scribbles.ndim) + (0,),
+            output=values if owned else None,
+        )
     values = _normalised(values, window, rgb, in_place=owned or bool(sigma))
     report(0.4)
     if xp is np:
         result = _dijkstra(values, scribbles, spacing, connectivity)
     else:  # the automaton itself, on the GPU (kernels/growcut.cu)
         steps, decay = automaton_steps(spacing, connectivity)
-        result = automaton.grow(xp.asarray(values), xp.asarray(scribbles), steps, decay,
-                                _MAX_DROP).get()
+        result = automaton.grow(
+            xp.asarray(values), xp.asarray(scribbles), steps, decay, _MAX_DROP
+        ).get()
     if background is not None:
         result[result == background] = 0
     out[box] = result
@@ -167,17 +180,25 @@ def _dijkstra(values, scribbles, spacing, connectivity) -> np.ndarray:
     flat = np.ascontiguousarray(values, np.float32).reshape(labels.size, -1)
     index = np.int32 if labels.size < 2**31 else np.int64
     free = labels.size - np.count_nonzero(labels)  # the most the queue ever holds
-    _compiled()(flat, labels, shape, steps, steps @ strides, STEP_COST * lengths,
-                float(_MAX_DROP), np.empty(free, np.float64), np.empty(free, index),
-                np.full(labels.size, -1, index))
+    _compiled()(
+        flat,
+        labels,
+        shape,
+        steps,
+        steps @ strides,
+        STEP_COST * lengths,
+        float(_MAX_DROP),
+        np.empty(free, np.float64),
+        np.empty(free, index),
+        np.full(labels.size, -1, index),
+    )
     return labels.reshape(scribbles.shape)
 
 
 def _steps(spacing, connectivity: int) -> tuple[np.ndarray, np.ndarray]:
     """Every neighbour offset (both signs, int64) and its length in finest-spacing steps."""
     steps = [s for o in offsets(len(spacing), connectivity) for s in (o, tuple(-v for v in o))]
-    lengths = [np.linalg.norm(np.asarray(s) * np.asarray(spacing)) / min(spacing)
-               for s in steps]
+    lengths = [np.linalg.norm(np.asarray(s) * np.asarray(spacing)) / min(spacing) for s in steps]
     return np.asarray(steps, np.int64), np.asarray(lengths, np.float64)
 
 
@@ -195,8 +216,9 @@ def _normalised(values: np.ndarray, window, rgb: bool, in_place: bool = False) -
     if rgb:
         axes = tuple(range(values.ndim - 1))
         lo, hi = values.min(axis=axes), values.max(axis=axes)
-        return ((values - lo) / (np.maximum(hi - lo, 1e-12) * np.sqrt(values.shape[-1]))
-                ).astype(np.float32)
+        return ((values - lo) / (np.maximum(hi - lo, 1e-12) * np.sqrt(values.shape[-1]))).astype(
+            np.float32
+        )
     lo, hi = np.percentile(values, (0.5, 99.5)) if window is None else window
     hi = hi if hi > lo else lo + 1.0
     out = values if in_place else np.empty(values.shape, np.float32)

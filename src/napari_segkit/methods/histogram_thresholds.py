@@ -113,8 +113,9 @@ def default(counts, centers):
     moving = low
     while True:
         above = below[high] - below[moving]
-        result = (below_sum[moving] / below[moving]
-                  + (below_sum[high] - below_sum[moving]) / above) / 2.0
+        result = (
+            below_sum[moving] / below[moving] + (below_sum[high] - below_sum[moving]) / above
+        ) / 2.0
         moving += 1
         if not (moving + 1 <= result and moving < high - 1):
             break
@@ -142,10 +143,10 @@ def huang(counts, centers):
     best, best_t = np.inf, first
     for t in range(first, last + 1):
         m_back = int(np.floor(w[t] / s[t] + 0.5))
-        e = np.dot(entropy_of[np.abs(index[first:t + 1] - m_back)], h[first:t + 1])
+        e = np.dot(entropy_of[np.abs(index[first : t + 1] - m_back)], h[first : t + 1])
         if t < last:
             m_fore = int(np.floor((w[last] - w[t]) / (s[last] - s[t]) + 0.5))
-            e += np.dot(entropy_of[np.abs(index[t + 1:last + 1] - m_fore)], h[t + 1:last + 1])
+            e += np.dot(entropy_of[np.abs(index[t + 1 : last + 1] - m_fore)], h[t + 1 : last + 1])
         if e < best:
             best, best_t = e, t
     return centers[best_t]
@@ -182,8 +183,11 @@ def renyi_entropy(counts, centers):
     else:
         beta = (3, 1, 0) if abs(t2 - t3) <= 5 else (1, 2, 1)
     omega = p1[t3] - p1[t1]
-    level = (t1 * (p1[t1] + 0.25 * omega * beta[0]) + 0.25 * t2 * omega * beta[1]
-             + t3 * (p2[t3] + 0.25 * omega * beta[2]))
+    level = (
+        t1 * (p1[t1] + 0.25 * omega * beta[0])
+        + 0.25 * t2 * omega * beta[1]
+        + t3 * (p2[t3] + 0.25 * omega * beta[2])
+    )
     return centers[min(int(level), len(centers) - 1)]  # truncated, as in the paper's code
 
 
@@ -195,8 +199,8 @@ def shanbhag(counts, centers):
     n = len(p)
     best, best_t = np.inf, 0
     for t in _valid(p1, p2):
-        back = -np.dot(p[1:t + 1], np.log(1.0 - 0.5 * p1[:t] / p1[t])) * 0.5 / p1[t]
-        fore = -np.dot(p[t + 1:n], np.log(1.0 - 0.5 * p2[t + 1:n] / p2[t])) * 0.5 / p2[t]
+        back = -np.dot(p[1 : t + 1], np.log(1.0 - 0.5 * p1[:t] / p1[t])) * 0.5 / p1[t]
+        fore = -np.dot(p[t + 1 : n], np.log(1.0 - 0.5 * p2[t + 1 : n] / p2[t])) * 0.5 / p2[t]
         if abs(back - fore) < best:
             best, best_t = abs(back - fore), t
     return centers[best_t]
@@ -316,8 +320,20 @@ def _at_most(counts, centers, bins):
 
 #: method name -> function(counts, centers, **parameters)
 HISTOGRAM_METHODS = {
-    "default": default, "huang": huang, "intermodes": intermodes, "isodata": isodata,
-    "li": li, "max_entropy": max_entropy, "mean": mean, "min_error": min_error,
-    "minimum": minimum, "moments": moments, "otsu": otsu, "percentile": percentile,
-    "renyi_entropy": renyi_entropy, "shanbhag": shanbhag, "triangle": triangle, "yen": yen,
+    "default": default,
+    "huang": huang,
+    "intermodes": intermodes,
+    "isodata": isodata,
+    "li": li,
+    "max_entropy": max_entropy,
+    "mean": mean,
+    "min_error": min_error,
+    "minimum": minimum,
+    "moments": moments,
+    "otsu": otsu,
+    "percentile": percentile,
+    "renyi_entropy": renyi_entropy,
+    "shanbhag": shanbhag,
+    "triangle": triangle,
+    "yen": yen,
 }

@@ -21,12 +21,24 @@ from ._geometry import spacing_for
 
 __all__ = ["measure"]
 
-_COMMON = ("centroid", "bbox", "equivalent_diameter", "axis_major_length",
-           "axis_minor_length", "solidity", "intensity_mean", "intensity_min",
-           "intensity_max", "intensity_std", "intensity_sum")
+_COMMON = (
+    "centroid",
+    "bbox",
+    "equivalent_diameter",
+    "axis_major_length",
+    "axis_minor_length",
+    "solidity",
+    "intensity_mean",
+    "intensity_min",
+    "intensity_max",
+    "intensity_std",
+    "intensity_sum",
+)
 #: the properties measure() knows, per number of spatial axes
-PROPERTIES = {2: ("area", "perimeter", "circularity", *_COMMON),
-              3: ("volume", "surface_area", "sphericity", *_COMMON)}
+PROPERTIES = {
+    2: ("area", "perimeter", "circularity", *_COMMON),
+    3: ("volume", "surface_area", "sphericity", *_COMMON),
+}
 _SHAPE = {"perimeter", "circularity", "surface_area", "sphericity", "solidity"}
 _SLAB = 1 << 22  # voxels per row block of an in-memory image (bounds temporary memory)
 
@@ -124,8 +136,10 @@ def measure(labels, image=None, *, spacing=None, origin=None, properties="all"):
     if ndim not in (2, 3):
         raise ValueError(f"labels must be 2D or 3D, got {ndim} axes {tuple(labels.shape)}")
     if np.dtype(labels.dtype).kind not in "iub":
-        raise ValueError(f"labels must hold integer object ids, not {labels.dtype} values; "
-                         "make ids first, e.g. with napari_segkit.label")
+        raise ValueError(
+            f"labels must hold integer object ids, not {labels.dtype} values; "
+            "make ids first, e.g. with napari_segkit.label"
+        )
     wanted = _wanted(properties, ndim)
     spacing = np.asarray(spacing_for(spacing, ndim))
     origin = np.zeros(ndim) if origin is None else _origin(origin, ndim)
@@ -136,8 +150,13 @@ def measure(labels, image=None, *, spacing=None, origin=None, properties="all"):
     if is_dask(labels) or is_dask(image):
         table = _dask_sums(labels, image, spacing, shape)
     else:
-        table = _block_sums(_host_labels(labels), None if image is None else to_host(image),
-                            (0,) * ndim, spacing, shape)
+        table = _block_sums(
+            _host_labels(labels),
+            None if image is None else to_host(image),
+            (0,) * ndim,
+            spacing,
+            shape,
+        )
     return pd.DataFrame(_columns(table, wanted, spacing, origin, image is not None))
 
 
@@ -148,8 +167,9 @@ def _wanted(properties, ndim: int) -> set:
     names = [properties] if isinstance(properties, str) else list(properties)
     unknown = [n for n in names if n not in known and n != "label"]
     if unknown:
-        raise ValueError(f"properties {unknown} are not measured in {ndim}D; choose from "
-                         f"{', '.join(known)}")
+        raise ValueError(
+            f"properties {unknown} are not measured in {ndim}D; choose from {', '.join(known)}"
+        )
     return set(names)
 
 
@@ -179,10 +199,14 @@ def _channels_last(image, shape: tuple):
     if tuple(image.shape[:-1]) == shape:
         return image
     if tuple(image.shape[1:]) == shape:
-        return np.moveaxis(image, 0, -1) if not hasattr(image, "map_blocks") \
+        return (
+            np.moveaxis(image, 0, -1)
+            if not hasattr(image, "map_blocks")
             else image.transpose(*range(1, image.ndim), 0)
-    raise ValueError(f"image must have the labels' shape {shape} (plus a channel axis), "
-                     f"got {tuple(image.shape)}")
+        )
+    raise ValueError(
+        f"image must have the labels' shape {shape} (plus a channel axis), got {tuple(image.shape)}"
+    )
 
 
 # -- sums over a block --------------------------------------------------------------------
@@ -212,19 +236,22 @@ def _block_sums(labels: np.ndarray, image, offset, spacing, shape: bool) -> dict
     isum, isq = np.zeros((k, channels)), np.zeros((k, channels))
     rows = max(1, _SLAB // max(1, int(np.prod(labels.shape[1:]))))
     for start in range(0, labels.shape[0], rows):  # row blocks bound the temporaries
-        part = index[start:start + rows]
+        part = index[start : start + rows]
         flat = part.ravel()
         n += np.bincount(flat, minlength=k)
-        grids = [g.astype(float) + o for g, o in
-                 zip(np.ogrid[tuple(slice(0, s) for s in part.shape)], offset)]
+        grids = [
+            g.astype(float) + o
+            for g, o in zip(np.ogrid[tuple(slice(0, s) for s in part.shape)], offset)
+        ]
         grids[0] = grids[0] + start
         for a in range(ndim):
             s1[:, a] += np.bincount(flat, np.broadcast_to(grids[a], part.shape).ravel(), k)
             for b in range(a, ndim):
-                s2[:, a, b] += np.bincount(flat, np.broadcast_to(grids[a] * grids[b],
-                                                                 part.shape).ravel(), k)
+                s2[:, a, b] += np.bincount(
+                    flat, np.broadcast_to(grids[a] * grids[b], part.shape).ravel(), k
+                )
         for c in range(channels):
-            values = np.asarray(image[start:start + rows, ..., c], dtype=float).ravel()
+            values = np.asarray(image[start : start + rows, ..., c], dtype=float).ravel()
             isum[:, c] += np.bincount(flat, values, k)
             isq[:, c] += np.bincount(flat, values * values, k)
     for a in range(ndim):
@@ -245,10 +272,19 @@ def _block_sums(labels: np.ndarray, image, offset, spacing, shape: bool) -> dict
                 imin[j], imax[j] = inside.min(axis=0), inside.max(axis=0)
             if shape:
                 boundary[j], hull[j] = _shape_facts(mask, spacing)
-    table = {"ids": present if ids is None else ids[present], "n": n[present],
-             "s1": s1[present], "s2": s2[present], "lo": lo, "hi": hi,
-             "isum": isum[present], "isq": isq[present], "imin": imin, "imax": imax,
-             "blocks": np.ones(len(present))}
+    table = {
+        "ids": present if ids is None else ids[present],
+        "n": n[present],
+        "s1": s1[present],
+        "s2": s2[present],
+        "lo": lo,
+        "hi": hi,
+        "isum": isum[present],
+        "isq": isq[present],
+        "imin": imin,
+        "imax": imax,
+        "blocks": np.ones(len(present)),
+    }
     if shape:
         table["boundary"], table["hull"] = boundary, hull
     return table
@@ -265,8 +301,9 @@ def _shape_facts(mask: np.ndarray, spacing) -> tuple[float, float]:
     elif mask.ndim == 2:
         boundary = _crofton(mask, spacing)
     else:
-        verts, faces, _, _ = marching_cubes(np.pad(mask, 1).astype(np.float32), 0.5,
-                                            spacing=tuple(spacing))
+        verts, faces, _, _ = marching_cubes(
+            np.pad(mask, 1).astype(np.float32), 0.5, spacing=tuple(spacing)
+        )
         boundary = mesh_surface_area(verts, faces)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a flat object has no hull: NaN below
@@ -280,15 +317,23 @@ def _crofton(mask: np.ndarray, spacing) -> float:
     weighted by its line spacing and by its share of the angles (in physical space)."""
     m = np.pad(mask, 1).astype(np.int8)
     sy, sx = spacing
-    steps = [((1, 0), sx), ((0, 1), sy), ((1, 1), sy * sx / np.hypot(sy, sx)),
-             ((1, -1), sy * sx / np.hypot(sy, sx))]
+    steps = [
+        ((1, 0), sx),
+        ((0, 1), sy),
+        ((1, 1), sy * sx / np.hypot(sy, sx)),
+        ((1, -1), sy * sx / np.hypot(sy, sx)),
+    ]
     angles = np.array([np.arctan2(dy * sy, dx * sx) % np.pi for (dy, dx), _ in steps])
     order = np.argsort(angles)
     gaps = np.diff(np.concatenate([angles[order], [angles[order][0] + np.pi]]))
     weight = np.empty(4)
     weight[order] = (gaps + np.roll(gaps, 1)) / 2  # half the gap on each side
-    crossings = [np.abs(m[1:] - m[:-1]).sum(), np.abs(m[:, 1:] - m[:, :-1]).sum(),
-                 np.abs(m[1:, 1:] - m[:-1, :-1]).sum(), np.abs(m[1:, :-1] - m[:-1, 1:]).sum()]
+    crossings = [
+        np.abs(m[1:] - m[:-1]).sum(),
+        np.abs(m[:, 1:] - m[:, :-1]).sum(),
+        np.abs(m[1:, 1:] - m[:-1, :-1]).sum(),
+        np.abs(m[1:, :-1] - m[:-1, 1:]).sum(),
+    ]
     return float(sum(n * d * w for n, (_, d), w in zip(crossings, steps, weight)) / 2)
 
 
@@ -298,10 +343,20 @@ def _merge(tables: list[dict]) -> dict:
     order = np.argsort(ids, kind="stable")
     unique, starts = np.unique(ids[order], return_index=True)
     merged = {"ids": unique}
-    for key, reduce in (("n", np.add), ("s1", np.add), ("s2", np.add), ("isum", np.add),
-                        ("isq", np.add), ("blocks", np.add), ("lo", np.minimum),
-                        ("hi", np.maximum), ("imin", np.minimum), ("imax", np.maximum),
-                        ("boundary", np.add), ("hull", np.add)):
+    for key, reduce in (
+        ("n", np.add),
+        ("s1", np.add),
+        ("s2", np.add),
+        ("isum", np.add),
+        ("isq", np.add),
+        ("blocks", np.add),
+        ("lo", np.minimum),
+        ("hi", np.maximum),
+        ("imin", np.minimum),
+        ("imax", np.maximum),
+        ("boundary", np.add),
+        ("hull", np.add),
+    ):
         if key in tables[0]:
             values = np.concatenate([t[key] for t in tables])[order]
             merged[key] = reduce.reduceat(values, starts, axis=0) if len(unique) else values
@@ -329,17 +384,27 @@ def _dask_sums(labels, image, spacing, shape: bool) -> dict:
         image = image if is_dask(image) else da.from_array(to_host(image))
         image = image.rechunk(labels.chunks + ((image.shape[-1],),))
         image_pieces = image.to_delayed().reshape(grid)
-    tasks = [dask.delayed(_block_sums)(
-        dask.delayed(_host_labels)(pieces[i]), None if image is None else image_pieces[i],
-        tuple(int(s[j]) for s, j in zip(starts, i)), spacing, shape) for i in np.ndindex(*grid)]
+    tasks = [
+        dask.delayed(_block_sums)(
+            dask.delayed(_host_labels)(pieces[i]),
+            None if image is None else image_pieces[i],
+            tuple(int(s[j]) for s, j in zip(starts, i)),
+            spacing,
+            shape,
+        )
+        for i in np.ndindex(*grid)
+    ]
     table = _merge(compute(tasks))
     if shape:
         whole = np.flatnonzero(table["blocks"] > 1)
-        crops = [labels[tuple(slice(a, b) for a, b in zip(table["lo"][j], table["hi"][j]))]
-                 for j in whole]
+        crops = [
+            labels[tuple(slice(a, b) for a, b in zip(table["lo"][j], table["hi"][j]))]
+            for j in whole
+        ]
         for j, crop in zip(whole, dask.compute(*crops)):
             table["boundary"][j], table["hull"][j] = _shape_facts(
-                np.asarray(crop) == table["ids"][j], spacing)
+                np.asarray(crop) == table["ids"][j], spacing
+            )
     return table
 
 
@@ -364,8 +429,9 @@ def _columns(t: dict, wanted: set, spacing, origin, has_image: bool) -> dict:
     if "equivalent_diameter" in wanted:
         columns["equivalent_diameter"] = (2 * ndim * size / np.pi) ** (1 / ndim)
     if "axis_major_length" in wanted or "axis_minor_length" in wanted:
-        major, minor = _axis_lengths(t["s2"] / n[:, None, None] - mean[:, :, None]
-                                     * mean[:, None, :], spacing)
+        major, minor = _axis_lengths(
+            t["s2"] / n[:, None, None] - mean[:, :, None] * mean[:, None, :], spacing
+        )
         for name, values in (("axis_major_length", major), ("axis_minor_length", minor)):
             if name in wanted:
                 columns[name] = values
@@ -384,19 +450,25 @@ def _axis_lengths(covariance: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarr
     ev = np.clip(np.linalg.eigvalsh(inertia)[:, ::-1], 0, None)  # largest first
     if ndim == 2:
         return 4 * np.sqrt(ev[:, 0]), 4 * np.sqrt(ev[:, 1])
-    return (np.sqrt(np.clip(10 * (ev[:, 0] + ev[:, 1] - ev[:, 2]), 0, None)),
-            np.sqrt(np.clip(10 * (-ev[:, 0] + ev[:, 1] + ev[:, 2]), 0, None)))
+    return (
+        np.sqrt(np.clip(10 * (ev[:, 0] + ev[:, 1] - ev[:, 2]), 0, None)),
+        np.sqrt(np.clip(10 * (-ev[:, 0] + ev[:, 1] + ev[:, 2]), 0, None)),
+    )
 
 
 def _shape_columns(columns: dict, t: dict, wanted: set, size, ndim: int, spacing) -> None:
-    boundary_name, round_name = ("perimeter", "circularity") if ndim == 2 else \
-        ("surface_area", "sphericity")
+    boundary_name, round_name = (
+        ("perimeter", "circularity") if ndim == 2 else ("surface_area", "sphericity")
+    )
     if boundary_name in wanted:
         columns[boundary_name] = t["boundary"]
     if round_name in wanted:
         with np.errstate(divide="ignore", invalid="ignore"):
-            value = 4 * np.pi * size / t["boundary"] ** 2 if ndim == 2 else \
-                np.pi ** (1 / 3) * (6 * size) ** (2 / 3) / t["boundary"]
+            value = (
+                4 * np.pi * size / t["boundary"] ** 2
+                if ndim == 2
+                else np.pi ** (1 / 3) * (6 * size) ** (2 / 3) / t["boundary"]
+            )
         columns[round_name] = np.where(t["boundary"] > 0, value, np.nan)
     if "solidity" in wanted:
         columns["solidity"] = t["n"] / t["hull"]
@@ -407,9 +479,13 @@ def _intensity_columns(columns: dict, t: dict, wanted: set) -> None:
     mean = t["isum"] / n
     std = np.sqrt(np.clip(t["isq"] / n - mean * mean, 0, None))
     single = t["isum"].shape[1] == 1
-    for name, values in (("intensity_mean", mean), ("intensity_min", t["imin"]),
-                         ("intensity_max", t["imax"]), ("intensity_std", std),
-                         ("intensity_sum", t["isum"])):
+    for name, values in (
+        ("intensity_mean", mean),
+        ("intensity_min", t["imin"]),
+        ("intensity_max", t["imax"]),
+        ("intensity_std", std),
+        ("intensity_sum", t["isum"]),
+    ):
         if name in wanted:
             for c in range(values.shape[1]):
                 columns[name if single else f"{name}-{c}"] = values[:, c]

@@ -21,9 +21,18 @@ from ._geometry import ball, spacing_for, voxels_for_size
 from .components import label
 from .distance import distance_transform
 
-__all__ = ["fill_holes", "remove_small_objects", "remove_small_holes", "morphology_op",
-           "expand_labels", "smooth_labels", "remove_border_objects", "relabel_sequential",
-           "keep_largest", "fill_between_slices"]
+__all__ = [
+    "fill_holes",
+    "remove_small_objects",
+    "remove_small_holes",
+    "morphology_op",
+    "expand_labels",
+    "smooth_labels",
+    "remove_border_objects",
+    "relabel_sequential",
+    "keep_largest",
+    "fill_between_slices",
+]
 
 OPERATIONS = ("erode", "dilate", "open", "close")
 
@@ -329,8 +338,9 @@ def remove_small_objects(image, min_size: float, *, spacing=None, connectivity: 
         import cc3d
 
         volume = image.reshape((1,) * (3 - image.ndim) + image.shape)
-        kept = cc3d.dust(volume, threshold=int(np.ceil(limit)),
-                         connectivity=(6, 18, 26)[connectivity - 1])
+        kept = cc3d.dust(
+            volume, threshold=int(np.ceil(limit)), connectivity=(6, 18, 26)[connectivity - 1]
+        )
         return kept.reshape(image.shape)
     ids = label(image, connectivity=connectivity, device="cpu")
     return np.where(_without_small(ids, limit) > 0, image, 0).astype(image.dtype, copy=False)
@@ -403,7 +413,7 @@ def remove_small_holes(image, max_size: float, *, spacing=None):
     image = _labels(image)
     limit = voxels_for_size(max_size, spacing_for(spacing, image.ndim) if spacing else None)
     filled = fill_holes(image)
-    holes = (filled != image)
+    holes = filled != image
     hole_ids = label(holes, connectivity=1, device="cpu")
     big = id_counts(hole_ids) >= limit
     big[0] = True
@@ -499,8 +509,12 @@ def _binary_morphology(mask: np.ndarray, operation: str, footprint: np.ndarray) 
     """SciPy's binary erosion, dilation, opening or closing (outside 0), compiled for 1-3D
     (:mod:`._morphology`), by SciPy above."""
     if mask.ndim > 3:
-        function = {"erode": ndimage.binary_erosion, "dilate": ndimage.binary_dilation,
-                    "open": ndimage.binary_opening, "close": ndimage.binary_closing}[operation]
+        function = {
+            "erode": ndimage.binary_erosion,
+            "dilate": ndimage.binary_dilation,
+            "open": ndimage.binary_opening,
+            "close": ndimage.binary_closing,
+        }[operation]
         return function(mask, structure=footprint)
     from ._morphology import dilate, erode
 
@@ -513,8 +527,9 @@ def _binary_morphology(mask: np.ndarray, operation: str, footprint: np.ndarray) 
 
 def _erode_labels(labels: np.ndarray, footprint: np.ndarray) -> np.ndarray:
     """Keep a voxel where every voxel under the footprint has its label."""
-    same = ndimage.minimum_filter(labels, footprint=footprint, mode="nearest") == \
-        ndimage.maximum_filter(labels, footprint=footprint, mode="nearest")
+    same = ndimage.minimum_filter(
+        labels, footprint=footprint, mode="nearest"
+    ) == ndimage.maximum_filter(labels, footprint=footprint, mode="nearest")
     return np.where(same, labels, 0).astype(labels.dtype)
 
 
@@ -576,8 +591,7 @@ def expand_labels(labels, distance: float = 1.0, *, spacing=None):
     """
     _check_size("distance", distance, spacing, labels)
     labels = _labels(labels)
-    return segmentation.expand_labels(labels, distance,
-                                      spacing=spacing_for(spacing, labels.ndim))
+    return segmentation.expand_labels(labels, distance, spacing=spacing_for(spacing, labels.ndim))
 
 
 @cpu_only

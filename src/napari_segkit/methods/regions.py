@@ -122,22 +122,24 @@ def _grown_regions(image, seeds, tolerance, connectivity, rgb, dtype) -> np.ndar
     grown = _grower(image, rgb, connectivity, owner, claims if len(ids) > 1 else None)
     flat = image.reshape((-1, image.shape[-1]) if rgb else -1)
     for k in steps(range(len(ids)), end=0.9):
-        seed = voxels[bounds[k]:bounds[k + 1]]
+        seed = voxels[bounds[k] : bounds[k + 1]]
         reference = _values(flat[seed], rgb).mean(axis=0)
         if grown is not None:
             grown(seed, int(ids[k]), reference, tolerance)
             continue
         seed = markers == ids[k]
-        region = _reached(_within(_values(image, rgb), reference, tolerance) | seed, seed,
-                          connectivity)
+        region = _reached(
+            _within(_values(image, rgb), reference, tolerance) | seed, seed, connectivity
+        )
         claims += region
         np.copyto(owner, ids[k], where=region)
     contested = claims > 1 if len(ids) > 1 else None  # one seed: nothing is contested
     if contested is not None and contested.any():
         owner[contested] = 0
         owner.reshape(-1)[voxels] = markers.reshape(-1)[voxels]
-        return segmentation.watershed(np.zeros(shape, np.uint8), owner, mask=claims > 0,
-                                      connectivity=connectivity).astype(np.int32, copy=False)
+        return segmentation.watershed(
+            np.zeros(shape, np.uint8), owner, mask=claims > 0, connectivity=connectivity
+        ).astype(np.int32, copy=False)
     owner.reshape(-1)[voxels] = markers.reshape(-1)[voxels]
     return owner
 
@@ -155,8 +157,11 @@ def _seed_voxels(seeds, markers: np.ndarray):
     labels = flat[voxels]
     order = np.argsort(labels, kind="stable")
     voxels, labels = voxels[order], labels[order]
-    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]]) if labels.size else \
-        np.zeros(0, np.int64)
+    starts = (
+        np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+        if labels.size
+        else np.zeros(0, np.int64)
+    )
     return voxels, labels[starts], np.r_[starts, labels.size]
 
 
@@ -164,16 +169,20 @@ def _seed_voxels(seeds, markers: np.ndarray):
 _WAND_CHANNELS = 4
 
 
-def _grower(image: np.ndarray, rgb: bool, connectivity: int, owner: np.ndarray,
-            claims: np.ndarray | None):
+def _grower(
+    image: np.ndarray, rgb: bool, connectivity: int, owner: np.ndarray, claims: np.ndarray | None
+):
     """``grow(seed voxels, id, reference, tolerance)``: the compiled flood
     (:mod:`._wand`) for 1-3D images of real numbers with up to :data:`_WAND_CHANNELS`
     channels, writing ``owner`` and ``claims`` (None: not counted); None otherwise."""
     from ._wand import grow
 
     shape = image.shape[:-1] if rgb else image.shape
-    if len(shape) > 3 or image.dtype.kind not in "biuf" or \
-            (rgb and image.shape[-1] > _WAND_CHANNELS):
+    if (
+        len(shape) > 3
+        or image.dtype.kind not in "biuf"
+        or (rgb and image.shape[-1] > _WAND_CHANNELS)
+    ):
         return None
     if image.dtype == bool:
         image = image.view(np.uint8)
@@ -186,11 +195,24 @@ def _grower(image: np.ndarray, rgb: bool, connectivity: int, owner: np.ndarray,
     counts = np.zeros(0, np.uint8) if claims is None else claims.reshape(-1)
 
     def grown(seed, label, reference, tolerance):
-        table = _within(_values(every.view(image.dtype), False), reference, tolerance) \
-            if coded else np.zeros(0, bool)
+        table = (
+            _within(_values(every.view(image.dtype), False), reference, tolerance)
+            if coded
+            else np.zeros(0, bool)
+        )
         threshold = float(np.result_type(np.float32, tolerance).type(tolerance))
-        grow(codes, shape, connectivity, seed, label, owner.reshape(-1), counts, table,
-             reference, threshold)
+        grow(
+            codes,
+            shape,
+            connectivity,
+            seed,
+            label,
+            owner.reshape(-1),
+            counts,
+            table,
+            reference,
+            threshold,
+        )
 
     return grown
 
@@ -213,7 +235,9 @@ def _reached(allowed: np.ndarray, seed: np.ndarray, connectivity: int) -> np.nda
 
 
 @cpu_only
-def magic_wand(image, point: tuple[float, ...], *, tolerance: float, connectivity: int = 1, rgb: bool = False):
+def magic_wand(
+    image, point: tuple[float, ...], *, tolerance: float, connectivity: int = 1, rgb: bool = False
+):
     """Select the connected region around a point whose intensity is close to the point's.
 
     Fiji's and Photoshop's wand tool, in 2D or 3D: :func:`region_grow` from one point seed,
@@ -274,9 +298,15 @@ def magic_wand(image, point: tuple[float, ...], *, tolerance: float, connectivit
 
 
 @cpu_only
-def split_and_merge(image, *, tolerance: float | None = None, min_block: int = 1,
-                    merge_tolerance: float | None = None, rgb: bool = False,
-                    min_size: float | None = None):
+def split_and_merge(
+    image,
+    *,
+    tolerance: float | None = None,
+    min_block: int = 1,
+    merge_tolerance: float | None = None,
+    rgb: bool = False,
+    min_size: float | None = None,
+):
     """Segment by split-and-merge (Horowitz & Pavlidis) into regions of even intensity.
 
     Blocks (quadtree in 2D, octree in 3D, over the image padded to a power of 2) are split
@@ -370,8 +400,7 @@ def _absorb_small(labels: np.ndarray, min_size: float) -> np.ndarray:
     kept = without_small(labels, min_size, None)
     if not kept.max() or kept.all():
         return kept if kept.max() else labels
-    nearest = ndimage.distance_transform_edt(kept == 0, return_distances=False,
-                                             return_indices=True)
+    nearest = ndimage.distance_transform_edt(kept == 0, return_distances=False, return_indices=True)
     return kept[tuple(nearest)]
 
 
@@ -419,8 +448,14 @@ def _merge(values: np.ndarray, leaves: np.ndarray, tolerance: float) -> np.ndarr
 
 
 @cpu_only
-def felzenszwalb(image, *, scale: float | None = None, sigma: float = 0.8,
-                 min_size: int | None = None, rgb: bool = False):
+def felzenszwalb(
+    image,
+    *,
+    scale: float | None = None,
+    sigma: float = 0.8,
+    min_size: int | None = None,
+    rgb: bool = False,
+):
     """Segment by Felzenszwalb and Huttenlocher's graph method into regions of any shape.
 
     Runs :func:`skimage.segmentation.felzenszwalb`: pixels are joined along the edges of the
@@ -501,13 +536,17 @@ def felzenszwalb(image, *, scale: float | None = None, sigma: float = 0.8,
         size = estimate_or_warn(image[len(image) // 2] if ndim == 3 else image, rgb=rgb)
         area = typical_volume(size, 2) if size else None
         scale = (FELZENSZWALB_SCALE * area if area else 100.0) if scale is None else scale
-        min_size = (int(auto_min_size(None, size, (1, 1))) if size else 20) if min_size is None \
+        min_size = (
+            (int(auto_min_size(None, size, (1, 1))) if size else 20)
+            if min_size is None
             else min_size
+        )
     if ndim == 3:
         out, offset = [], 0
         for plane in steps(image):
-            part = felzenszwalb(plane, scale=scale, sigma=sigma, min_size=min_size, rgb=rgb,
-                                device="cpu")
+            part = felzenszwalb(
+                plane, scale=scale, sigma=sigma, min_size=min_size, rgb=rgb, device="cpu"
+            )
             out.append(part + offset)
             offset += int(part.max())
         return np.stack(out)
@@ -517,13 +556,25 @@ def felzenszwalb(image, *, scale: float | None = None, sigma: float = 0.8,
         grey = image.astype(np.float32)
         lo, hi = float(grey.min()), float(grey.max())
         image = (grey - lo) * (255 / (hi - lo)) if hi > lo else np.zeros_like(grey)
-    return (segmentation.felzenszwalb(image, scale=scale, sigma=sigma, min_size=min_size,
-                                      channel_axis=-1 if rgb else None) + 1).astype(np.int32)
+    return (
+        segmentation.felzenszwalb(
+            image, scale=scale, sigma=sigma, min_size=min_size, channel_axis=-1 if rgb else None
+        )
+        + 1
+    ).astype(np.int32)
 
 
 @cpu_only
-def normalized_cut(image, *, n_segments: int = 400, compactness: float = 10.0,
-                   threshold: float = 0.001, spacing=None, rgb: bool = False, seed: int = 0):
+def normalized_cut(
+    image,
+    *,
+    n_segments: int = 400,
+    compactness: float = 10.0,
+    threshold: float = 0.001,
+    spacing=None,
+    rgb: bool = False,
+    seed: int = 0,
+):
     """Segment by normalised cuts (Shi & Malik) of a graph of SLIC superpixels.
 
     The image is divided into :func:`slic` superpixels; on their region adjacency graph,
@@ -592,8 +643,14 @@ def normalized_cut(image, *, n_segments: int = 400, compactness: float = 10.0,
     ('int32', [256, 512, 256])
     """
     check_number("threshold", threshold, above=0)
-    superpixels = slic(image, n_segments=n_segments, compactness=compactness,
-                       spacing=spacing, rgb=rgb, device="cpu")
+    superpixels = slic(
+        image,
+        n_segments=n_segments,
+        compactness=compactness,
+        spacing=spacing,
+        rgb=rgb,
+        device="cpu",
+    )
     report(0.5)
     if superpixels.max() <= 1:  # one region: nothing to cut (and no graph to build)
         return superpixels
@@ -601,6 +658,5 @@ def normalized_cut(image, *, n_segments: int = 400, compactness: float = 10.0,
     lo, hi = float(values.min()), float(values.max())
     values = (values - lo) * (255.0 / (hi - lo) if hi > lo else 0.0)  # the weights' scale
     rag = graph.rag_mean_color(_rag_colours(values), superpixels, mode="similarity")
-    cut = graph.cut_normalized(superpixels, rag, thresh=threshold,
-                               rng=np.random.default_rng(seed))
+    cut = graph.cut_normalized(superpixels, rag, thresh=threshold, rng=np.random.default_rng(seed))
     return segmentation.relabel_sequential(cut + 1)[0].astype(np.int32)

@@ -34,8 +34,9 @@ class NoObjects(ValueError):
     """Nothing in the image stands out of its noise (or the image is constant)."""
 
 
-def estimate_object_size(image, *, spacing=None, channel=None, rgb: bool | None = None,
-                         dark: bool = False) -> float:
+def estimate_object_size(
+    image, *, spacing=None, channel=None, rgb: bool | None = None, dark: bool = False
+) -> float:
     """Estimate the typical diameter of the objects in an image.
 
     Every size parameter left on "auto" by the methods is derived from this estimate: the
@@ -113,7 +114,7 @@ def estimate_object_size(image, *, spacing=None, channel=None, rgb: bool | None 
     grey, spacing = _binned(grey, spacing)
     sigmas = _sigmas(grey.shape, spacing)
     response, index = _scale_space(grey, spacing, sigmas)
-    centres = (response >= ndimage.maximum_filter(response, size=3, mode="nearest"))
+    centres = response >= ndimage.maximum_filter(response, size=3, mode="nearest")
     centres &= response > NOISE_FACTOR * _noise_gain(grey, spacing, sigmas)[index]
     centres &= index < len(sigmas) - 1  # still growing at the largest σ: not a blob's scale
     for axis in range(grey.ndim):  # the filters' edge handling is not the image's noise
@@ -125,7 +126,7 @@ def estimate_object_size(image, *, spacing=None, channel=None, rgb: bool | None 
         raise NoObjects("no objects stand out of the noise in this image; nothing to size")
     diameters = 2 * np.sqrt(grey.ndim) * sigmas[index[centres]]
     # weighted by squared response × volume: strong, large blobs set it, not specks
-    return _weighted_median(diameters, response[centres] ** 2 * diameters ** grey.ndim)
+    return _weighted_median(diameters, response[centres] ** 2 * diameters**grey.ndim)
 
 
 def estimate_or_warn(image, **options) -> float | None:
@@ -152,8 +153,10 @@ def _prepared(image, spacing, channel, rgb, dark):
         grey = np.where(finite, grey, np.median(grey[finite]) if finite.any() else 0)
     lo, hi = np.percentile(grey, (0.5, 99.9))
     if hi <= lo:
-        raise NoObjects("the image is constant (or nearly: 99 % of it has one value); "
-                        "there are no objects to size")
+        raise NoObjects(
+            "the image is constant (or nearly: 99 % of it has one value); "
+            "there are no objects to size"
+        )
     grey = (grey - lo) / (hi - lo)
     return (-grey if dark else grey), spacing
 
@@ -169,7 +172,7 @@ def _binned(grey, spacing, factor=None):
     shape = [n // f for n, f in zip(grey.shape, factors)]
     blocks = grey[tuple(slice(0, n * f) for n, f in zip(shape, factors))]
     for axis, (n, f) in enumerate(zip(shape, factors)):
-        blocks = blocks.reshape(*blocks.shape[:axis], n, f, *blocks.shape[axis + 1:])
+        blocks = blocks.reshape(*blocks.shape[:axis], n, f, *blocks.shape[axis + 1 :])
         blocks = blocks.mean(axis=axis + 1)
     return blocks.astype(np.float32), tuple(s * f for s, f in zip(spacing, factors))
 
@@ -198,8 +201,8 @@ def _normalised_log(grey, sigma, spacing):
             if smooth is None:
                 smooth = ndimage.gaussian_filter(grey, sigmas, mode="nearest")
             second = ndimage.correlate1d(smooth, [1.0, -2.0, 1.0], axis=axis, mode="nearest")
-        total -= second / np.float32(s ** 2)
-    return total * np.float32(sigma ** 2)
+        total -= second / np.float32(s**2)
+    return total * np.float32(sigma**2)
 
 
 def _scale_space(grey, spacing, sigmas):
@@ -210,8 +213,7 @@ def _scale_space(grey, spacing, sigmas):
         # large σ on a coarser copy (at least 2 voxels per σ), brought back to full size
         factor = max(1, 2 ** int(np.log2(max(sigma / max(spacing) / 2, 1))))
         coarse, coarse_spacing = _binned(grey, spacing, factor)
-        response = _upsampled(_normalised_log(coarse, sigma, coarse_spacing), factor,
-                              grey.shape)
+        response = _upsampled(_normalised_log(coarse, sigma, coarse_spacing), factor, grey.shape)
         stronger = response > best
         best[stronger] = response[stronger]
         index[stronger] = i
@@ -269,7 +271,7 @@ MIN_FRACTION = 0.2
 
 def typical_volume(diameter: float, ndim: int) -> float:
     """Area (2D) or volume (3D) of a disc/ball of ``diameter``, in the same units."""
-    return np.pi / 4 * diameter ** 2 if ndim == 2 else np.pi / 6 * diameter ** 3
+    return np.pi / 4 * diameter**2 if ndim == 2 else np.pi / 6 * diameter**3
 
 
 def auto_min_size(min_size, diameter, shape, spacing=None) -> float:
@@ -327,7 +329,7 @@ def stable_sigma(image, mask, diameter: float, spacing, *, ndi=ndimage):
     smoothed, counts, done = [], [], 0.0
     current = image.astype(np.float32, copy=False)
     for sigma in sigmas:
-        extra = float(np.sqrt(sigma ** 2 - done ** 2))
+        extra = float(np.sqrt(sigma**2 - done**2))
         current = ndi.gaussian_filter(current, sigma_voxels(extra, spacing, ndim))
         done = sigma
         counts.append(max(int(ndi.label(_maxima_3x3(current, mask, ndi))[1]), 1))
@@ -338,8 +340,9 @@ def stable_sigma(image, mask, diameter: float, spacing, *, ndi=ndimage):
             smoothed[-2] = None  # keep at most two blurred copies
     drops = np.log(np.asarray(counts[:-1]) / np.asarray(counts[1:]))
     sigma = float(sigmas[int(np.argmin(drops))])
-    return sigma, ndi.gaussian_filter(image.astype(np.float32, copy=False),
-                                      sigma_voxels(sigma, spacing, ndim))
+    return sigma, ndi.gaussian_filter(
+        image.astype(np.float32, copy=False), sigma_voxels(sigma, spacing, ndim)
+    )
 
 
 def _maxima_3x3(image, mask, ndi):
@@ -352,4 +355,3 @@ def _maxima_3x3(image, mask, ndi):
         if peaks is not None:
             return peaks
     return (image >= ndi.maximum_filter(image, size=3, mode="nearest")) & mask
-

@@ -44,13 +44,16 @@ def seeds_to_markers(seeds, shape) -> np.ndarray:
             raise ValueError(f"seed labels must be integers, not {seeds.dtype}")
         return seeds.astype(np.int32, copy=False)
     if seeds.ndim != 2 or seeds.shape[1] != len(shape):
-        raise ValueError(f"seeds must be a label image of shape {tuple(shape)} or points "
-                         f"(N × {len(shape)} coordinates), got shape {seeds.shape}")
+        raise ValueError(
+            f"seeds must be a label image of shape {tuple(shape)} or points "
+            f"(N × {len(shape)} coordinates), got shape {seeds.shape}"
+        )
     index = np.rint(seeds).astype(int)
     inside = np.all((index >= 0) & (index < np.asarray(shape)), axis=1)
     if not inside.all():
-        raise ValueError(f"{int((~inside).sum())} seed point(s) lie outside the image "
-                         f"{tuple(shape)}")
+        raise ValueError(
+            f"{int((~inside).sum())} seed point(s) lie outside the image {tuple(shape)}"
+        )
     markers = np.zeros(shape, np.int32)
     markers[tuple(index.T)] = np.arange(1, len(index) + 1, dtype=np.int32)
     return markers
@@ -63,8 +66,18 @@ LANDSCAPES = ("image", "edges", "inverted")
 
 
 @cpu_only
-def watershed(image, seeds, *, landscape: str = "image", sigma: float = 0.0, spacing=None,
-              mask=None, compactness: float = 0.0, connectivity: int = 1, rgb: bool = False):
+def watershed(
+    image,
+    seeds,
+    *,
+    landscape: str = "image",
+    sigma: float = 0.0,
+    spacing=None,
+    mask=None,
+    compactness: float = 0.0,
+    connectivity: int = 1,
+    rgb: bool = False,
+):
     """Flood a landscape from seeds: each seed's id grows until it meets another.
 
     The marker-controlled watershed of :func:`skimage.segmentation.watershed` (Meyer's
@@ -179,12 +192,12 @@ def watershed(image, seeds, *, landscape: str = "image", sigma: float = 0.0, spa
             grey = gradient_magnitude(grey, "sobel")
         elif landscape == "inverted":
             grey = -grey
-    return _flooded(grey, markers, mask=mask, compactness=compactness,
-                    connectivity=connectivity)
+    return _flooded(grey, markers, mask=mask, compactness=compactness, connectivity=connectivity)
 
 
-def _flooded(landscape, markers, *, mask=None, compactness: float = 0.0,
-             connectivity: int = 1) -> np.ndarray:
+def _flooded(
+    landscape, markers, *, mask=None, compactness: float = 0.0, connectivity: int = 1
+) -> np.ndarray:
     """int32 labels of ``skimage.segmentation.watershed(landscape, markers, ...)``
     (``landscape`` None: a constant one, the Voronoi partition of ``mask``): the same
     flood compiled (:mod:`._flood`, no float64 copy) when ``compactness`` is 0 and it
@@ -197,14 +210,22 @@ def _flooded(landscape, markers, *, mask=None, compactness: float = 0.0,
             return labels
     if landscape is None:
         landscape = np.zeros(np.shape(markers), np.uint8)
-    return segmentation.watershed(landscape, markers, mask=mask, compactness=compactness,
-                                  connectivity=connectivity).astype(np.int32, copy=False)
+    return segmentation.watershed(
+        landscape, markers, mask=mask, compactness=compactness, connectivity=connectivity
+    ).astype(np.int32, copy=False)
 
 
 @cpu_only
-def find_seeds(image, *, min_distance: float | None = None, sigma: float | None = None,
-               spacing=None, mask=None, threshold_abs: float | None = None,
-               object_size: float | None = None):
+def find_seeds(
+    image,
+    *,
+    min_distance: float | None = None,
+    sigma: float | None = None,
+    spacing=None,
+    mask=None,
+    threshold_abs: float | None = None,
+    object_size: float | None = None,
+):
     """Find the local maxima of an image, as seeds for a watershed.
 
     The image is first smoothed by a Gaussian of ``sigma``; a voxel is a maximum when
@@ -313,8 +334,9 @@ def find_seeds(image, *, min_distance: float | None = None, sigma: float | None 
             min_distance = sigma if sigma > 0 else SEED_DISTANCE * size
     elif sigma > 0:
         image = ndimage.gaussian_filter(image, sigma_voxels(sigma, spacing, image.ndim))
-    size = [2 * int(max(min_distance, 0.0) / s + 1e-9) + 1
-            for s in spacing_for(spacing, image.ndim)]
+    size = [
+        2 * int(max(min_distance, 0.0) / s + 1e-9) + 1 for s in spacing_for(spacing, image.ndim)
+    ]
     peaks = box_maxima(image, size, mask)
     peaks &= image > (image.min() if threshold_abs is None else threshold_abs)
     return _one_voxel_per_seed(label(peaks, device="cpu"))
@@ -330,8 +352,12 @@ def _one_voxel_per_seed(markers: np.ndarray) -> np.ndarray:
     where = np.unravel_index(flat, markers.shape)
     points = np.stack(where, axis=1).astype(np.float64)
     counts = np.bincount(ids)
-    centres = np.stack([np.bincount(ids, weights=points[:, d]) for d in range(points.shape[1])],
-                       axis=1)[ids] / counts[ids, None]
+    centres = (
+        np.stack([np.bincount(ids, weights=points[:, d]) for d in range(points.shape[1])], axis=1)[
+            ids
+        ]
+        / counts[ids, None]
+    )
     gap = ((points - centres) ** 2).sum(axis=1)
     order = np.lexsort((gap, ids))  # by id, nearest first
     first = order[np.r_[True, ids[order][1:] != ids[order][:-1]]]
@@ -340,11 +366,21 @@ def _one_voxel_per_seed(markers: np.ndarray) -> np.ndarray:
 
 
 @on_device
-def split_touching_objects(image, *, spacing=None, sigma: float | None = None,
-                           min_distance: float | None = None, method: str = "otsu",
-                           dark: bool = False, rgb: bool = False, compactness: float = 0.0,
-                           channel: str | None = None, object_size: float | None = None,
-                           min_size: float | None = None, denoise: float | None = None):
+def split_touching_objects(
+    image,
+    *,
+    spacing=None,
+    sigma: float | None = None,
+    min_distance: float | None = None,
+    method: str = "otsu",
+    dark: bool = False,
+    rgb: bool = False,
+    compactness: float = 0.0,
+    channel: str | None = None,
+    object_size: float | None = None,
+    min_size: float | None = None,
+    denoise: float | None = None,
+):
     """Label touching round objects (nuclei, cells, beads) as separate instances.
 
     The classic distance-transform watershed [1]_: a raw image is smoothed by a Gaussian of
@@ -458,8 +494,7 @@ def split_touching_objects(image, *, spacing=None, sigma: float | None = None,
     (1, 2)
     """
     check_split_options(image.ndim - rgb, spacing, sigma, min_distance, method, compactness)
-    for name, value in (("object_size", object_size), ("min_size", min_size),
-                        ("denoise", denoise)):
+    for name, value in (("object_size", object_size), ("min_size", min_size), ("denoise", denoise)):
         check_number(name, value, minimum=0, optional=True)
     xp = get_xp(image)
     where = "cpu" if xp is np else "gpu"
@@ -468,14 +503,22 @@ def split_touching_objects(image, *, spacing=None, sigma: float | None = None,
         channel, dark = auto_channel(image, rgb=True, channel=channel, dark=dark)
     size = object_size
     if size is None and image.dtype != bool:  # a mask: sized by its distance map below
-        size = estimate_or_warn(to_host(image), spacing=spacing, rgb=rgb, channel=channel,
-                                dark=dark)
+        size = estimate_or_warn(
+            to_host(image), spacing=spacing, rgb=rgb, channel=channel, dark=dark
+        )
     if size is None and image.dtype != bool:
-        return xp.zeros(image.shape[:image.ndim - rgb], xp.int32)
+        return xp.zeros(image.shape[: image.ndim - rgb], xp.int32)
     spacing = spacing_for(spacing, image.ndim - rgb)
     denoise = DENOISE * (size or 0) if denoise is None else denoise
-    mask = _as_mask(image, method=method, dark=dark, rgb=rgb, channel=channel,
-                    sigma=sigma_voxels(denoise, spacing, len(spacing)), ndi=ndi)
+    mask = _as_mask(
+        image,
+        method=method,
+        dark=dark,
+        rgb=rgb,
+        channel=channel,
+        sigma=sigma_voxels(denoise, spacing, len(spacing)),
+        ndi=ndi,
+    )
     report(0.1)
     distance = distance_transform(mask, spacing=spacing, device=where)
     parts = label(mask, device=where)
@@ -487,19 +530,23 @@ def split_touching_objects(image, *, spacing=None, sigma: float | None = None,
     elif sigma > 0:
         distance = ndi.gaussian_filter(distance, sigma_voxels(sigma, spacing, mask.ndim))
     min_distance = 2 * sigma if min_distance is None else min_distance
-    seeds = find_seeds(distance, min_distance=min_distance, sigma=0, spacing=spacing,
-                       mask=to_host(mask), device="auto")  # on the host: maxima are few
+    seeds = find_seeds(
+        distance,
+        min_distance=min_distance,
+        sigma=0,
+        spacing=spacing,
+        mask=to_host(mask),
+        device="auto",
+    )  # on the host: maxima are few
     seeds = seed_every_part(xp.asarray(seeds), parts)  # small objects the smoothing flattened
     report(0.5)
     if xp is np or compactness > 0 or mask.ndim > 3:
         landscape = np.negative(distance, out=distance) if xp is np else -to_host(distance)
-        labels = xp.asarray(_flood_by_parts(landscape, to_host(seeds), to_host(parts),
-                                            compactness))
+        labels = xp.asarray(_flood_by_parts(landscape, to_host(seeds), to_host(parts), compactness))
     else:  # the flood automaton on the GPU (kernels/watershed.cu)
         labels = flood(-distance, seeds, mask)
     labels = _renumbered(labels.astype(xp.int32, copy=False))
     return without_small(labels, auto_min_size(min_size, size, mask.shape, spacing), spacing)
-
 
 
 def _flood_by_parts(landscape, seeds, parts, compactness: float) -> np.ndarray:
@@ -523,14 +570,16 @@ def _flood_by_parts(landscape, seeds, parts, compactness: float) -> np.ndarray:
     while first < len(boxes):
         box, last = boxes[first], first + 1
         while last < len(boxes):
-            wider = tuple(slice(min(a.start, b.start), max(a.stop, b.stop))
-                          for a, b in zip(box, boxes[last]))
+            wider = tuple(
+                slice(min(a.start, b.start), max(a.stop, b.stop)) for a, b in zip(box, boxes[last])
+            )
             if np.prod([s.stop - s.start for s in wider]) > budget:
                 break
             box, last = wider, last + 1
         inside = (parts[box] > first) & (parts[box] <= last)
-        flooded = segmentation.watershed(landscape[box], seeds[box], mask=inside,
-                                         compactness=compactness)
+        flooded = segmentation.watershed(
+            landscape[box], seeds[box], mask=inside, compactness=compactness
+        )
         labels[box][inside] = flooded[inside]
         first = last
     return labels
@@ -579,10 +628,18 @@ def typical_radius(distance: np.ndarray, parts: np.ndarray) -> float:
 
 
 @cpu_only
-def voronoi_otsu_labeling(image, *, spot_sigma: float | None = None,
-                          outline_sigma: float | None = None, spacing=None, dark: bool = False,
-                          rgb: bool = False, channel: str | None = None,
-                          object_size: float | None = None, min_size: float | None = None):
+def voronoi_otsu_labeling(
+    image,
+    *,
+    spot_sigma: float | None = None,
+    outline_sigma: float | None = None,
+    spacing=None,
+    dark: bool = False,
+    rgb: bool = False,
+    channel: str | None = None,
+    object_size: float | None = None,
+    min_size: float | None = None,
+):
     """Label objects by Voronoi-Otsu labelling, in the manner of clEsperanto.
 
     The image blurred by ``spot_sigma`` gives one seed per local maximum in its 3×3(×3)
@@ -685,8 +742,12 @@ def voronoi_otsu_labeling(image, *, spot_sigma: float | None = None,
     >>> int(merged.max())
     1
     """
-    for name, value in (("spot_sigma", spot_sigma), ("outline_sigma", outline_sigma),
-                        ("object_size", object_size), ("min_size", min_size)):
+    for name, value in (
+        ("spot_sigma", spot_sigma),
+        ("outline_sigma", outline_sigma),
+        ("object_size", object_size),
+        ("min_size", min_size),
+    ):
         check_number(name, value, minimum=0, optional=True)
     if rgb:
         channel, dark = auto_channel(np.asarray(image), rgb=True, channel=channel, dark=dark)
@@ -736,8 +797,7 @@ def box_maxima(image: np.ndarray, size, mask=None) -> np.ndarray:
     return peaks
 
 
-def _as_mask(image, *, method: str, dark: bool, rgb: bool, channel=None, sigma=None,
-             ndi=ndimage):
+def _as_mask(image, *, method: str, dark: bool, rgb: bool, channel=None, sigma=None, ndi=ndimage):
     """``image`` if it is a mask, else its threshold by ``method`` after a Gaussian of
     ``sigma`` (voxels per axis); on its device."""
     if image.dtype == bool:

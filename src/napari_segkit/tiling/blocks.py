@@ -22,14 +22,24 @@ def as_dask(array: Any, like: da.Array) -> da.Array:
     return da.from_array(np.asarray(array), chunks=like.chunks)
 
 
-def overlapping(function: Callable, image: da.Array, *others: da.Array, halo, dtype,
-                **kwargs) -> da.Array:
+def overlapping(
+    function: Callable, image: da.Array, *others: da.Array, halo, dtype, **kwargs
+) -> da.Array:
     """``function(block, *other_blocks, **kwargs)`` on every block with ``halo`` voxels of
     its neighbours per axis (none beyond the image's edge, so border blocks see the image's
     real border as the in-memory run does), the halo cut off afterwards."""
     depth = {axis: int(h) for axis, h in enumerate(halo)}
-    return da.map_overlap(function, image, *others, depth=depth, boundary="none",
-                          trim=True, dtype=dtype, align_arrays=False, **kwargs)
+    return da.map_overlap(
+        function,
+        image,
+        *others,
+        depth=depth,
+        boundary="none",
+        trim=True,
+        dtype=dtype,
+        align_arrays=False,
+        **kwargs,
+    )
 
 
 def per_block(function: Callable, *arrays: da.Array, **kwargs) -> np.ndarray:
@@ -40,10 +50,11 @@ def per_block(function: Callable, *arrays: da.Array, **kwargs) -> np.ndarray:
 
     grid = arrays[0].numblocks
     pieces = [a.to_delayed() for a in arrays]
-    tasks = [dask.delayed(function)(*(p[index] for p in pieces), block_index=index, **kwargs)
-             for index in np.ndindex(*grid)]
+    tasks = [
+        dask.delayed(function)(*(p[index] for p in pieces), block_index=index, **kwargs)
+        for index in np.ndindex(*grid)
+    ]
     results = np.empty(grid, dtype=object)
     for index, result in zip(np.ndindex(*grid), compute(tasks)):
         results[index] = result
     return results
-

@@ -20,8 +20,9 @@ _ADDRESS = re.compile(r"(tcp|tls)://(\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):\d{1,5}")
 
 
 @contextlib.contextmanager
-def scheduler(address: str | None = None, *, workers: int | None = None,
-              memory_limit: str | None = None) -> Iterator[Any]:
+def scheduler(
+    address: str | None = None, *, workers: int | None = None, memory_limit: str | None = None
+) -> Iterator[Any]:
     """Choose where the dask work started inside this ``with`` block runs.
 
     Methods given dask arrays build lazy results; :func:`compute` (and writing a result)
@@ -95,21 +96,29 @@ def scheduler(address: str | None = None, *, workers: int | None = None,
             yield None
         return
     if address != "local" and not _ADDRESS.fullmatch(address):
-        raise ValueError(f"scheduler must be 'threads', 'local' or a running cluster's address "
-                         f"tcp://host:port (or tls://host:port), not {address!r}")
+        raise ValueError(
+            f"scheduler must be 'threads', 'local' or a running cluster's address "
+            f"tcp://host:port (or tls://host:port), not {address!r}"
+        )
     distributed = import_distributed()
     if address == "local":
         cluster = distributed.LocalCluster(
-            n_workers=workers or 2, threads_per_worker=1, processes=True,
-            memory_limit=memory_limit or "auto", silence_logs=logging.WARNING)
+            n_workers=workers or 2,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=memory_limit or "auto",
+            silence_logs=logging.WARNING,
+        )
         with cluster, distributed.Client(cluster) as client:
             yield client
         return
     try:
         client = distributed.Client(address, timeout="5s")
     except OSError as err:
-        raise OSError(f"no dask scheduler answers at {address} ({err}); start one with "
-                      "`dask scheduler` or check the address") from None
+        raise OSError(
+            f"no dask scheduler answers at {address} ({err}); start one with "
+            "`dask scheduler` or check the address"
+        ) from None
     with client:
         yield client
 
@@ -117,8 +126,11 @@ def scheduler(address: str | None = None, *, workers: int | None = None,
 def import_distributed():
     """The ``distributed`` package (Dask's clusters), an extra; without it
     :class:`MissingDependency` says in one sentence what to install."""
-    (distributed,) = require({"distributed": "distributed"}, extra="distributed",
-                             what='a Dask cluster (scheduler "local" or an address)')
+    (distributed,) = require(
+        {"distributed": "distributed"},
+        extra="distributed",
+        what='a Dask cluster (scheduler "local" or an address)',
+    )
     return distributed
 
 
@@ -150,8 +162,9 @@ def current_client():
     except ImportError:  # without the distributed extra no cluster runs
         return None
     try:
-        return default_client() if dask.config.get("scheduler", None) == "dask.distributed" \
-            else None
+        return (
+            default_client() if dask.config.get("scheduler", None) == "dask.distributed" else None
+        )
     except ValueError:
         return None
 

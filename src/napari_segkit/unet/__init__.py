@@ -16,5 +16,17 @@ from .networks import ARCHITECTURES
 from .predict import predict, preview
 from .train import LOSSES, Batch, Epoch, train
 
-__all__ = ["ARCHITECTURES", "LABELS_ARE", "LOSSES", "NORMALISATIONS", "Batch", "Epoch",
-           "Model", "UntrustedModelError", "load_model", "predict", "preview", "train"]
+__all__ = [
+    "ARCHITECTURES",
+    "LABELS_ARE",
+    "LOSSES",
+    "NORMALISATIONS",
+    "Batch",
+    "Epoch",
+    "Model",
+    "UntrustedModelError",
+    "load_model",
+    "predict",
+    "preview",
+    "train",
+]

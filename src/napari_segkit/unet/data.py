@@ -55,8 +55,9 @@ def normalisation(images: Sequence[np.ndarray], mode: str) -> dict:
     record = {"mode": mode, "percentiles": list(_PERCENTILES)}
     if mode == "fixed":
         values = np.concatenate([im.reshape(im.shape[0], -1) for im in images], axis=1)
-        low, high = np.percentile(values[:, ::max(1, values.shape[1] // 10**6)],
-                                  _PERCENTILES, axis=1)
+        low, high = np.percentile(
+            values[:, :: max(1, values.shape[1] // 10**6)], _PERCENTILES, axis=1
+        )
         record.update(low=low.tolist(), high=high.tolist())
     return record
 
@@ -97,17 +98,24 @@ def classes_of(labels: Sequence[np.ndarray], labels_are: str, background: int | 
     if labels_are == "auto":
         raise ValueError('settle labels_are="auto" with labels_kind first')
     if not any(np.any(lab) for lab in labels):
-        raise ValueError("the labels have no labelled pixels: paint some (1 = object, "
-                         "2 = background) or choose another labels layer")
+        raise ValueError(
+            "the labels have no labelled pixels: paint some (1 = object, "
+            "2 = background) or choose another labels layer"
+        )
     if labels_are == "objects":
-        return {"values": [0, 1, 2], "output": [0, 1, 2], "names": ["background", "object",
-                                                                    "boundary"]}
+        return {
+            "values": [0, 1, 2],
+            "output": [0, 1, 2],
+            "names": ["background", "object", "boundary"],
+        }
     values = np.unique(np.concatenate([np.unique(lab) for lab in labels]))
     if labels_are == "scribbles":
         values = values[values > 0]
     if values.size < 2:
-        raise ValueError(f"the labels have one class only ({int(values[0])}); a network needs "
-                         "two or more: paint background too (label 2)")
+        raise ValueError(
+            f"the labels have one class only ({int(values[0])}); a network needs "
+            "two or more: paint background too (label 2)"
+        )
     output = [0 if (labels_are == "scribbles" and v == background) else int(v) for v in values]
     names = ["background" if o == 0 else f"class {int(v)}" for v, o in zip(values, output)]
     return {"values": [int(v) for v in values], "output": output, "names": names}
@@ -133,15 +141,19 @@ def distance_target(labels: np.ndarray, spacing=None) -> np.ndarray:
     shared edge), divided by the object's largest, so 1 at its centre; 0 outside objects."""
     labels = to_host(labels)
     inside = (labels > 0) & ~find_boundaries(labels, mode="inner")
-    distance = ndimage.distance_transform_edt(inside, sampling=spacing) if inside.any() \
+    distance = (
+        ndimage.distance_transform_edt(inside, sampling=spacing)
+        if inside.any()
         else np.zeros(labels.shape)
+    )
     peak = np.zeros(int(labels.max()) + 1)
     peak[1:] = ndimage.maximum(distance, labels, np.arange(1, peak.size))
     return (distance / np.maximum(peak, 1e-6)[labels]).astype(np.float32)
 
 
-def split(targets: list[np.ndarray], fraction: float, block: Sequence[int], channels: int,
-          seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def split(
+    targets: list[np.ndarray], fraction: float, block: Sequence[int], channels: int, seed: int
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Training and validation targets: whole blocks of about half a patch go to validation
     until they hold ``fraction`` of the labelled voxels, each class in both parts; the other
     part's voxels are 0 (not labelled) in each."""
@@ -156,8 +168,10 @@ def split(targets: list[np.ndarray], fraction: float, block: Sequence[int], chan
         counts_per_axis = [int(g[-1]) + 1 for g in grid]
         ids = np.ravel_multi_index(np.ix_(*grid), counts_per_axis)  # block of each voxel
         block_ids.append(ids)
-        counts = np.bincount((ids * (channels + 1) + t).ravel(),
-                             minlength=int(np.prod(counts_per_axis)) * (channels + 1))
+        counts = np.bincount(
+            (ids * (channels + 1) + t).ravel(),
+            minlength=int(np.prod(counts_per_axis)) * (channels + 1),
+        )
         counts = counts.reshape(-1, channels + 1)
         blocks += [(i, b, counts[b, 1:]) for b in np.flatnonzero(counts[:, 1:].sum(1))]
     total = sum(c for _, _, c in blocks)
@@ -173,8 +187,10 @@ def split(targets: list[np.ndarray], fraction: float, block: Sequence[int], chan
         if ((held > 0) & (held < total))[total > 0].all():
             break
     else:
-        raise ValueError("the labels are in too few places to hold some of every class out "
-                         "for validation: label more places, or set validation to 0")
+        raise ValueError(
+            "the labels are in too few places to hold some of every class out "
+            "for validation: label more places, or set validation to 0"
+        )
     train = [t.copy() for t in targets]
     val = [np.zeros_like(t) for t in targets]
     for i, ids in enumerate(block_ids):
@@ -190,9 +206,15 @@ class PatchSampler:
     flips on every axis, 90° turns in the image plane (square patches), then per batch
     contrast (gamma), gain, offset and a little noise."""
 
-    def __init__(self, images: list[np.ndarray], targets: list[np.ndarray],
-                 patch: Sequence[int], augment: bool, seed: int,
-                 distances: list[np.ndarray] | None = None):
+    def __init__(
+        self,
+        images: list[np.ndarray],
+        targets: list[np.ndarray],
+        patch: Sequence[int],
+        augment: bool,
+        seed: int,
+        distances: list[np.ndarray] | None = None,
+    ):
         self.images, self.targets, self.patch = images, targets, tuple(patch)
         self.distances = distances
         self.rng = np.random.default_rng(seed)
@@ -203,7 +225,7 @@ class PatchSampler:
             order = np.argsort(flat, kind="stable")
             ends = np.cumsum(np.bincount(flat, minlength=256))
             for c in np.flatnonzero(np.bincount(flat, minlength=256)[1:]) + 1:
-                where = order[ends[c - 1]:ends[c]]
+                where = order[ends[c - 1] : ends[c]]
                 if where.size > _INDEX_SAMPLE:
                     where = where[self.rng.integers(where.size, size=_INDEX_SAMPLE)]
                 self.centres.setdefault(int(c), []).append((i, where))
@@ -223,8 +245,10 @@ class PatchSampler:
         i, where = self.centres[c][rng.integers(len(self.centres[c]))]
         t = self.targets[i]
         centre = np.unravel_index(where[rng.integers(where.size)], t.shape)
-        start = [int(np.clip(x - rng.integers(p), 0, n - p))
-                 for x, p, n in zip(centre, self.patch, t.shape)]
+        start = [
+            int(np.clip(x - rng.integers(p), 0, n - p))
+            for x, p, n in zip(centre, self.patch, t.shape)
+        ]
         box = tuple(slice(s, s + p) for s, p in zip(start, self.patch))
         parts = [self.images[i][(slice(None),) + box], t[box][None]]
         if self.distances is not None:
@@ -238,7 +262,8 @@ class PatchSampler:
                 turns = int(rng.integers(4))
                 parts = [np.rot90(p, turns, axes=(-2, -1)) for p in parts]
         return (np.ascontiguousarray(parts[0]),) + tuple(
-            np.ascontiguousarray(p[0]) for p in parts[1:])
+            np.ascontiguousarray(p[0]) for p in parts[1:]
+        )
 
     def _intensity(self, x: np.ndarray) -> np.ndarray:
         """Per patch: gamma 0.7–1.5 (30 %), gain ±20 %, offset ±0.1, noise σ 0.05 (20 %)."""

@@ -11,9 +11,12 @@ from ..backend import DEVICES, GPUUnavailableError
 
 def require_torch() -> None:
     """Refuse in one sentence when PyTorch or MONAI (the ``unet`` extra) is missing."""
-    require({"torch": "torch", "monai": "monai"}, extra="unet", what="the U-Net",
-            hint=" (without an NVIDIA GPU, install PyTorch's CPU build first, as the README "
-                 "says)")
+    require(
+        {"torch": "torch", "monai": "monai"},
+        extra="unet",
+        what="the U-Net",
+        hint=" (without an NVIDIA GPU, install PyTorch's CPU build first, as the README says)",
+    )
 
 
 def torch_device(device: str = "auto"):
@@ -25,8 +28,10 @@ def torch_device(device: str = "auto"):
     if device == "cpu" or (device == "auto" and not torch.cuda.is_available()):
         return torch.device("cpu")
     if not torch.cuda.is_available():
-        raise GPUUnavailableError("device='gpu' was asked for, but this PyTorch sees no CUDA "
-                                  "GPU; install a CUDA build of PyTorch or use device='cpu'")
+        raise GPUUnavailableError(
+            "device='gpu' was asked for, but this PyTorch sees no CUDA "
+            "GPU; install a CUDA build of PyTorch or use device='cpu'"
+        )
     return torch.device("cuda")
 
 

@@ -21,8 +21,10 @@ from .. import __version__
 from .devices import require_torch
 
 CONFIG, WEIGHTS, TRAINING = "config.json", "weights.pt", "training.pt"
-_TRUST_HINT = ("open it with trust=True (segkit: --trust-code; Apply U-Net: the trust "
-               "checkbox) only if you trust its source")
+_TRUST_HINT = (
+    "open it with trust=True (segkit: --trust-code; Apply U-Net: the trust "
+    "checkbox) only if you trust its source"
+)
 
 
 class UntrustedModelError(ValueError):
@@ -132,11 +134,18 @@ class Model:
 
         folder = Path(folder)
         if self.config.get("architecture") in ("torchscript", "bundle"):
-            raise ValueError("a TorchScript or bundle model is not saved as a segkit folder; "
-                             "keep its original file")
-        with atomic_path(folder, overwrite=overwrite, suffix="", folder=True,
-                         replaceable=lambda old: (old / CONFIG).is_file(),
-                         what="a segkit model folder") as tmp:
+            raise ValueError(
+                "a TorchScript or bundle model is not saved as a segkit folder; "
+                "keep its original file"
+            )
+        with atomic_path(
+            folder,
+            overwrite=overwrite,
+            suffix="",
+            folder=True,
+            replaceable=lambda old: (old / CONFIG).is_file(),
+            what="a segkit model folder",
+        ) as tmp:
             torch.save(self.network.state_dict(), tmp / WEIGHTS)
             if self.training is not None:
                 torch.save(self.training, tmp / TRAINING)
@@ -220,8 +229,10 @@ def load_model(path: str | os.PathLike, *, trust: bool = False, **config) -> Mod
         return _bundle(path, config, trust)
     if path.is_file():
         return _torchscript(path, config, trust)
-    raise ValueError(f"{path} is not a segkit model folder (no {CONFIG}), a MONAI bundle "
-                     "(no configs/ folder) or a TorchScript file")
+    raise ValueError(
+        f"{path} is not a segkit model folder (no {CONFIG}), a MONAI bundle "
+        "(no configs/ folder) or a TorchScript file"
+    )
 
 
 def _require_trust(trust: bool, file: Path, why: str) -> None:
@@ -244,11 +255,11 @@ def _segkit_folder(path: Path) -> Model:
     try:
         config = json.loads((path / CONFIG).read_text())
         network = build(config["architecture"], **config["network"])
-        network.load_state_dict(torch.load(path / WEIGHTS, map_location="cpu",
-                                           weights_only=True))
+        network.load_state_dict(torch.load(path / WEIGHTS, map_location="cpu", weights_only=True))
     except pickle.UnpicklingError as err:
-        raise ValueError(f"{path / WEIGHTS} holds more than tensors "
-                         f"({_reason(err)}); it is not opened") from None
+        raise ValueError(
+            f"{path / WEIGHTS} holds more than tensors ({_reason(err)}); it is not opened"
+        ) from None
     except (OSError, KeyError, TypeError, ValueError, RuntimeError) as err:
         raise ValueError(f"{path} is not a usable segkit model folder: {err}") from err
     training = None
@@ -265,33 +276,46 @@ def _training_state(file: Path) -> dict:
     try:
         state = torch.load(file, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        raise ValueError(f"{file} is refused: it holds more than tensors, numbers, strings, "
-                         f"lists and dicts ({_reason(err)}), and such a file can "
-                         "run code when opened; delete it to use the model without resuming "
-                         "its training") from None
+        raise ValueError(
+            f"{file} is refused: it holds more than tensors, numbers, strings, "
+            f"lists and dicts ({_reason(err)}), and such a file can "
+            "run code when opened; delete it to use the model without resuming "
+            "its training"
+        ) from None
     except Exception as err:  # noqa: BLE001 - any failure of an untrusted file, one line
-        raise ValueError(f"{file} cannot be read ({_reason(err)}); delete it "
-                         "to use the model without resuming its training") from None
+        raise ValueError(
+            f"{file} cannot be read ({_reason(err)}); delete it "
+            "to use the model without resuming its training"
+        ) from None
     if not isinstance(state, dict) or not isinstance(state.get("optimiser"), dict):
-        raise ValueError(f"{file} is not a segkit training state (a dict with the optimiser "
-                         "state); delete it to use the model without resuming its training")
+        raise ValueError(
+            f"{file} is not a segkit training state (a dict with the optimiser "
+            "state); delete it to use the model without resuming its training"
+        )
     return state
 
 
 def _external_config(kind: str, spatial_dims, classes, in_channels, overrides: dict) -> dict:
     if spatial_dims not in (2, 3) or classes is None:
-        raise ValueError(f"a {kind} model needs spatial_dims (2 or 3) and classes (the "
-                         "number of output channels) to be given")
+        raise ValueError(
+            f"a {kind} model needs spatial_dims (2 or 3) and classes (the "
+            "number of output channels) to be given"
+        )
     values = list(range(classes)) if isinstance(classes, int) else [int(v) for v in classes]
-    config = {"architecture": kind, "spatial_dims": int(spatial_dims),
-              "in_channels": int(in_channels),
-              "classes": {"values": values, "output": values,
-                          "names": [f"class {v}" for v in values]},
-              "normalisation": {"mode": "percentile", "percentiles": [1.0, 99.8]},
-              "patch": [96] * int(spatial_dims), "spacing": None, "labels_are": "classes",
-              "history": []}
-    config.update({k: v for k, v in overrides.items()
-                   if k not in ("spatial_dims", "classes", "in_channels")})
+    config = {
+        "architecture": kind,
+        "spatial_dims": int(spatial_dims),
+        "in_channels": int(in_channels),
+        "classes": {"values": values, "output": values, "names": [f"class {v}" for v in values]},
+        "normalisation": {"mode": "percentile", "percentiles": [1.0, 99.8]},
+        "patch": [96] * int(spatial_dims),
+        "spacing": None,
+        "labels_are": "classes",
+        "history": [],
+    }
+    config.update(
+        {k: v for k, v in overrides.items() if k not in ("spatial_dims", "classes", "in_channels")}
+    )
     return config
 
 
@@ -309,13 +333,22 @@ def _torchscript(path: Path, overrides: dict, trust: bool) -> Model:
     import torch
 
     if not _is_torchscript(path):
-        raise ValueError(f"{path} is not a TorchScript file (a zip archive with a code/ "
-                         "folder, as torch.jit.save writes)")
-    _require_trust(trust, path, "is a TorchScript file, whose code runs on this computer "
-                   "when it is loaded and applied")
-    config = _external_config("torchscript", overrides.get("spatial_dims"),
-                              overrides.get("classes"), overrides.get("in_channels", 1),
-                              overrides)
+        raise ValueError(
+            f"{path} is not a TorchScript file (a zip archive with a code/ "
+            "folder, as torch.jit.save writes)"
+        )
+    _require_trust(
+        trust,
+        path,
+        "is a TorchScript file, whose code runs on this computer when it is loaded and applied",
+    )
+    config = _external_config(
+        "torchscript",
+        overrides.get("spatial_dims"),
+        overrides.get("classes"),
+        overrides.get("in_channels", 1),
+        overrides,
+    )
     try:
         network = torch.jit.load(str(path), map_location="cpu")
     except RuntimeError as err:
@@ -332,23 +365,36 @@ def _bundle(path: Path, overrides: dict, trust: bool) -> Model:
     scripted = path / "models" / "model.ts"
     configs = sorted((path / "configs").glob("inference.*"))
     if scripted.is_file():
-        _require_trust(trust, scripted, "is a MONAI bundle's TorchScript model, whose code "
-                       "runs on this computer when it is loaded and applied")
+        _require_trust(
+            trust,
+            scripted,
+            "is a MONAI bundle's TorchScript model, whose code "
+            "runs on this computer when it is loaded and applied",
+        )
     elif configs:
-        _require_trust(trust, configs[0], "is a MONAI bundle's config, which can run Python "
-                       "code ($ expressions, _target_ objects) on this computer when it is read")
+        _require_trust(
+            trust,
+            configs[0],
+            "is a MONAI bundle's config, which can run Python "
+            "code ($ expressions, _target_ objects) on this computer when it is read",
+        )
     else:
-        raise ValueError(f"{path} is not a usable MONAI bundle: it has neither "
-                         "models/model.ts nor configs/inference.json")
+        raise ValueError(
+            f"{path} is not a usable MONAI bundle: it has neither "
+            "models/model.ts nor configs/inference.json"
+        )
     meta_file = path / "configs" / "metadata.json"
     try:
         meta = json.loads(meta_file.read_text())["network_data_format"]
         image, pred = meta["inputs"]["image"], meta["outputs"]["pred"]
         dims = overrides.get("spatial_dims", len(image.get("spatial_shape", [0, 0, 0])))
-        config = _external_config("bundle", dims, overrides.get("classes",
-                                                                int(pred["num_channels"])),
-                                  overrides.get("in_channels", int(image["num_channels"])),
-                                  overrides)
+        config = _external_config(
+            "bundle",
+            dims,
+            overrides.get("classes", int(pred["num_channels"])),
+            overrides.get("in_channels", int(image["num_channels"])),
+            overrides,
+        )
         if scripted.is_file():
             network = torch.jit.load(str(scripted), map_location="cpu")
         else:
@@ -357,13 +403,13 @@ def _bundle(path: Path, overrides: dict, trust: bool) -> Model:
             parser = ConfigParser()
             parser.read_config(str(configs[0]))
             network = parser.get_parsed_content("network_def")
-            state = torch.load(path / "models" / "model.pt", map_location="cpu",
-                               weights_only=True)
-            network.load_state_dict(state.get("model", state) if isinstance(state, dict)
-                                    else state)
+            state = torch.load(path / "models" / "model.pt", map_location="cpu", weights_only=True)
+            network.load_state_dict(state.get("model", state) if isinstance(state, dict) else state)
     except pickle.UnpicklingError as err:
-        raise ValueError(f"{path / 'models' / 'model.pt'} holds more than tensors "
-                         f"({_reason(err)}); it is not opened") from None
+        raise ValueError(
+            f"{path / 'models' / 'model.pt'} holds more than tensors "
+            f"({_reason(err)}); it is not opened"
+        ) from None
     except (OSError, KeyError, IndexError, TypeError, ValueError, RuntimeError) as err:
         raise ValueError(f"{path} is not a usable MONAI bundle: {err}") from err
     return Model(network.eval(), config)

@@ -43,34 +43,68 @@ def divisor(architecture: str, strides: list) -> np.ndarray:
     return np.prod(np.asarray(strides), axis=0)
 
 
-def build(architecture: str, *, spatial_dims: int, in_channels: int, out_channels: int,
-          patch: Sequence[int], strides: list, channels: Sequence[int] = DEFAULT_CHANNELS,
-          residual_units: int = 2, dropout: float = 0.0):
+def build(
+    architecture: str,
+    *,
+    spatial_dims: int,
+    in_channels: int,
+    out_channels: int,
+    patch: Sequence[int],
+    strides: list,
+    channels: Sequence[int] = DEFAULT_CHANNELS,
+    residual_units: int = 2,
+    dropout: float = 0.0,
+):
     """A MONAI network for ``architecture`` (one of :data:`ARCHITECTURES`)."""
     from monai.networks import nets
 
     channels = tuple(int(c) for c in channels)
     compact = [s[0] if len(set(s)) == 1 else s for s in strides]
     if architecture == "unet":
-        return nets.UNet(spatial_dims=spatial_dims, in_channels=in_channels,
-                         out_channels=out_channels, channels=channels, strides=compact,
-                         num_res_units=residual_units, dropout=dropout)
+        return nets.UNet(
+            spatial_dims=spatial_dims,
+            in_channels=in_channels,
+            out_channels=out_channels,
+            channels=channels,
+            strides=compact,
+            num_res_units=residual_units,
+            dropout=dropout,
+        )
     if architecture == "attention_unet":
-        return nets.AttentionUnet(spatial_dims=spatial_dims, in_channels=in_channels,
-                                  out_channels=out_channels, channels=channels,
-                                  strides=compact, dropout=dropout)
+        return nets.AttentionUnet(
+            spatial_dims=spatial_dims,
+            in_channels=in_channels,
+            out_channels=out_channels,
+            channels=channels,
+            strides=compact,
+            dropout=dropout,
+        )
     if architecture == "segresnet":
-        return nets.SegResNet(spatial_dims=spatial_dims, init_filters=8 * max(1, channels[0] // 8),
-                              in_channels=in_channels, out_channels=out_channels,
-                              dropout_prob=dropout or None)
+        return nets.SegResNet(
+            spatial_dims=spatial_dims,
+            init_filters=8 * max(1, channels[0] // 8),
+            in_channels=in_channels,
+            out_channels=out_channels,
+            dropout_prob=dropout or None,
+        )
     if architecture == "unetr":
-        return nets.UNETR(in_channels=in_channels, out_channels=out_channels,
-                          img_size=tuple(patch), spatial_dims=spatial_dims,
-                          feature_size=channels[0], hidden_size=384, mlp_dim=1536,
-                          num_heads=6, dropout_rate=dropout)
+        return nets.UNETR(
+            in_channels=in_channels,
+            out_channels=out_channels,
+            img_size=tuple(patch),
+            spatial_dims=spatial_dims,
+            feature_size=channels[0],
+            hidden_size=384,
+            mlp_dim=1536,
+            num_heads=6,
+            dropout_rate=dropout,
+        )
     if architecture == "swin_unetr":
-        return nets.SwinUNETR(in_channels=in_channels, out_channels=out_channels,
-                              spatial_dims=spatial_dims,
-                              feature_size=12 * max(1, channels[0] // 12),
-                              drop_rate=dropout)
+        return nets.SwinUNETR(
+            in_channels=in_channels,
+            out_channels=out_channels,
+            spatial_dims=spatial_dims,
+            feature_size=12 * max(1, channels[0] // 12),
+            drop_rate=dropout,
+        )
     raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")

@@ -30,10 +30,22 @@ _SLAB_VOXELS = 1 << 25  # voxels per slab (≈ 128 MB per channel in float32)
 _SEED_HEIGHT = 0.15
 
 
-def predict(model, image, *, tile=None, overlap: float = 0.25, batch_size: int = 4,
-            slices: bool = False, spacing=None, probabilities: bool = False,
-            instances: bool | None = None, min_size: float | None = None,
-            device: str = "auto", trust: bool = False, progress=None):
+def predict(
+    model,
+    image,
+    *,
+    tile=None,
+    overlap: float = 0.25,
+    batch_size: int = 4,
+    slices: bool = False,
+    spacing=None,
+    probabilities: bool = False,
+    instances: bool | None = None,
+    min_size: float | None = None,
+    device: str = "auto",
+    trust: bool = False,
+    progress=None,
+):
     """Segment an image with a trained network.
 
     Sliding-window inference with Gaussian blending of overlapping windows (MONAI's
@@ -156,11 +168,13 @@ def predict(model, image, *, tile=None, overlap: float = 0.25, batch_size: int =
         x = np.stack([ndimage.zoom(np.asarray(c), zoom, order=1) for c in _host(x)])
     dev = torch_device("gpu" if is_cupy(array) else device)
     with reporting(progress):
-        probs = probabilities_of(model.network, x, config, dev, tile=tile, overlap=overlap,
-                                 batch_size=batch_size)
+        probs = probabilities_of(
+            model.network, x, config, dev, tile=tile, overlap=overlap, batch_size=batch_size
+        )
     if zoom is not None:
-        probs = np.stack([ndimage.zoom(p, [o / n for o, n in zip(spatial, p.shape)], order=1)
-                          for p in probs])
+        probs = np.stack(
+            [ndimage.zoom(p, [o / n for o, n in zip(spatial, p.shape)], order=1) for p in probs]
+        )
     n_classes = len(config["classes"]["values"])
     probs, distance = probs[:n_classes], probs[n_classes] if len(probs) > n_classes else None
     output = xp.asarray(config["classes"]["output"], dtype=xp.uint8)
@@ -168,8 +182,16 @@ def predict(model, image, *, tile=None, overlap: float = 0.25, batch_size: int =
     if instances is None:
         instances = config.get("labels_are") == "objects"
     if instances:
-        labels = xp.asarray(_objects(_host(probs), _host(labels), config, spacing, min_size,
-                                     None if distance is None else _host(distance)))
+        labels = xp.asarray(
+            _objects(
+                _host(probs),
+                _host(labels),
+                config,
+                spacing,
+                min_size,
+                None if distance is None else _host(distance),
+            )
+        )
     return (labels, probs) if probabilities else labels
 
 
@@ -233,8 +255,9 @@ def preview(model, image_slice, *, instances: bool = False):
     dev = next(network.parameters()).device
     was_training = network.training
     try:
-        probs = probabilities_of(network, x, config, dev, tile=_one_tile(spatial, config),
-                                 overlap=0)
+        probs = probabilities_of(
+            network, x, config, dev, tile=_one_tile(spatial, config), overlap=0
+        )
     finally:
         network.train(was_training)
     n_classes = len(config["classes"]["values"])
@@ -268,23 +291,30 @@ def _check(array, config, rgb: bool, slices: bool, image_rgb: bool | None) -> tu
     if image_rgb is None:
         image_rgb = array.ndim >= 3 and shape[-1] in (3, 4)
     if rgb and not image_rgb:
-        raise ValueError(f"this model was trained on RGB images and this image is grey "
-                         f"(shape {shape}); use a model trained on grey images")
+        raise ValueError(
+            f"this model was trained on RGB images and this image is grey "
+            f"(shape {shape}); use a model trained on grey images"
+        )
     if not rgb and image_rgb:
-        raise ValueError(f"this model was trained on grey images and this image is RGB "
-                         f"(shape {shape}); use a model trained on RGB images, or make the "
-                         "image grey first")
+        raise ValueError(
+            f"this model was trained on grey images and this image is RGB "
+            f"(shape {shape}); use a model trained on RGB images, or make the "
+            "image grey first"
+        )
     spatial = shape[:-1] if rgb else shape
     if len(spatial) == dims:
         return spatial
     if len(spatial) == dims + 1 == 3:
         if slices:
             return spatial
-        raise ValueError("this model is 2D and the image is 3D; apply it slice by slice "
-                         "or train a 3D model")
-    raise ValueError(f"this model was trained on {dims}D images and the image is "
-                     f"{len(spatial)}D {'RGB ' if rgb else ''}{spatial}; use a {len(spatial)}D "
-                     "model")
+        raise ValueError(
+            "this model is 2D and the image is 3D; apply it slice by slice or train a 3D model"
+        )
+    raise ValueError(
+        f"this model was trained on {dims}D images and the image is "
+        f"{len(spatial)}D {'RGB ' if rgb else ''}{spatial}; use a {len(spatial)}D "
+        "model"
+    )
 
 
 def _zoom(spacing, model_spacing, spatial, dims):
@@ -298,8 +328,9 @@ def _zoom(spacing, model_spacing, spatial, dims):
     return (1.0,) * (len(spatial) - dims) + tuple(factors)
 
 
-def probabilities_of(network, image, config, dev, *, tile=None, overlap: float = 0.25,
-                     batch_size: int = 4):
+def probabilities_of(
+    network, image, config, dev, *, tile=None, overlap: float = 0.25, batch_size: int = 4
+):
     """Class probabilities (C, *spatial), float32, of a normalised (channels, *spatial)
     image; NumPy in, NumPy out (computed on ``dev``), CuPy in, CuPy out."""
     dims = config["spatial_dims"]
@@ -307,15 +338,17 @@ def probabilities_of(network, image, config, dev, *, tile=None, overlap: float =
     n_classes = len(config["classes"]["values"])
     n_out = n_classes + bool(config.get("distance"))
     spatial = image.shape[1:]
-    tile = tuple(config["patch"]) if tile is None else (
-        (int(tile),) * dims if np.isscalar(tile) else tuple(int(t) for t in tile))
+    tile = (
+        tuple(config["patch"])
+        if tile is None
+        else ((int(tile),) * dims if np.isscalar(tile) else tuple(int(t) for t in tile))
+    )
     if not 0 <= overlap < 1:
         raise ValueError(f"overlap must be from 0 to below 1, got {overlap}")
     out = xp.empty((n_out, *spatial), xp.float32)
     if len(spatial) > dims:  # a 2D network, slice by slice
         for z in range(spatial[0]):
-            out[:, z] = _window(network, image[:, z], tile, overlap, batch_size, dev,
-                                n_classes)
+            out[:, z] = _window(network, image[:, z], tile, overlap, batch_size, dev, n_classes)
             report((z + 1) / spatial[0])
         return out
     # Slabs along the first axis, each with the windows of a whole-image run that reach
@@ -328,7 +361,7 @@ def probabilities_of(network, image, config, dev, *, tile=None, overlap: float =
         lo = max(0, ((start - tile[0]) // step + 1) * step)
         hi = min(spatial[0], stop + tile[0])
         probs = _window(network, image[:, lo:hi], tile, overlap, batch_size, dev, n_classes)
-        out[:, start:stop] = probs[:, start - lo:stop - lo]
+        out[:, start:stop] = probs[:, start - lo : stop - lo]
         report(stop / spatial[0])
     return out
 
@@ -352,10 +385,19 @@ def _window(network, image, tile, overlap, batch_size, dev, n_classes):
             return network(window).float()
 
     with torch.no_grad():
-        logits = sliding_window_inference(x, tile, batch_size, run, overlap=overlap,
-                                          mode="gaussian", sw_device=dev, device=keep_on)
-        probs = torch.cat([torch.softmax(logits[:, :n_classes], 1),
-                           torch.sigmoid(logits[:, n_classes:])], 1)[0]
+        logits = sliding_window_inference(
+            x,
+            tile,
+            batch_size,
+            run,
+            overlap=overlap,
+            mode="gaussian",
+            sw_device=dev,
+            device=keep_on,
+        )
+        probs = torch.cat(
+            [torch.softmax(logits[:, :n_classes], 1), torch.sigmoid(logits[:, n_classes:])], 1
+        )[0]
     if is_cupy(image):
         return get_xp(image).from_dlpack(probs.contiguous())
     return probs.numpy()
@@ -370,8 +412,7 @@ def _objects(probs, labels, config, spacing, min_size, distance=None) -> np.ndar
     if distance is not None:
         foreground = probs[0] < 0.5
         smooth = ndimage.gaussian_filter(distance, 1.0)
-        markers = label(h_maxima(smooth, _SEED_HEIGHT).astype(bool) & foreground,
-                        device="cpu")
+        markers = label(h_maxima(smooth, _SEED_HEIGHT).astype(bool) & foreground, device="cpu")
         objects = watershed(-smooth, markers, mask=foreground).astype(np.int32)
     elif config.get("labels_are") == "objects":  # background, object, boundary
         foreground = probs[0] < 0.5
@@ -379,8 +420,9 @@ def _objects(probs, labels, config, spacing, min_size, distance=None) -> np.ndar
         objects = watershed(-probs[1], markers, mask=foreground).astype(np.int32)
     else:
         foreground = labels > 0
-        objects = split_touching_objects(foreground, spacing=None if spacing is None else
-                                         tuple(spacing)[-dims:], device="cpu")
+        objects = split_touching_objects(
+            foreground, spacing=None if spacing is None else tuple(spacing)[-dims:], device="cpu"
+        )
     objects = postprocess.fill_holes(objects, device="cpu")
     sizes = np.bincount(objects.ravel())[1:]
     sizes = sizes[sizes > 0]

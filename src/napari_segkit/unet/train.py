@@ -30,10 +30,15 @@ LOSSES = ("dicece", "dice", "focal", "dicefocal")
 #: seconds of training when neither ``time_limit`` nor ``epochs`` is given
 DEFAULT_TIME_LIMIT = 120.0
 #: per device kind: patch side (2D, 3D), batch size (2D, 3D), channels, residual units
-PLANS = {"cpu": {"side": (96, 48), "batch": (4, 2), "channels": (16, 32, 64, 128),
-                 "residual_units": 1},
-         "cuda": {"side": (128, 64), "batch": (8, 2), "channels": networks.DEFAULT_CHANNELS,
-                  "residual_units": 2}}
+PLANS = {
+    "cpu": {"side": (96, 48), "batch": (4, 2), "channels": (16, 32, 64, 128), "residual_units": 1},
+    "cuda": {
+        "side": (128, 64),
+        "batch": (8, 2),
+        "channels": networks.DEFAULT_CHANNELS,
+        "residual_units": 2,
+    },
+}
 
 
 @dataclass
@@ -72,20 +77,40 @@ class Batch:
     model: Model = field(repr=False)
 
 
-def train(images, labels, *, labels_are: str = "auto", background: int | None = 2,
-          spatial_dims: int | None = None, rgb: bool | None = None, spacing=None,
-          architecture: str = "unet", channels: Sequence[int] | None = None,
-          residual_units: int | None = None, dropout: float = 0.0,
-          time_limit: float | None = None, epochs: int | None = None,
-          steps: int | None = None, batch_size: int | None = None,
-          patch_size: Sequence[int] | int | None = None, learning_rate: float = 2e-3,
-          loss: str = "dicece", class_weights: str | Sequence[float] | None = "auto",
-          normalisation: str = "percentile", augment: bool = True, validation: float = 0.2,
-          patience: int = 15, resume=None, trust: bool = False, seed: int = 0,
-          device: str = "auto", threads: int | None = None,
-          callback: Callable[[Epoch], None] | None = None,
-          on_batch: Callable[[Batch], None] | None = None,
-          progress: Callable[[float], None] | None = None) -> Model:
+def train(
+    images,
+    labels,
+    *,
+    labels_are: str = "auto",
+    background: int | None = 2,
+    spatial_dims: int | None = None,
+    rgb: bool | None = None,
+    spacing=None,
+    architecture: str = "unet",
+    channels: Sequence[int] | None = None,
+    residual_units: int | None = None,
+    dropout: float = 0.0,
+    time_limit: float | None = None,
+    epochs: int | None = None,
+    steps: int | None = None,
+    batch_size: int | None = None,
+    patch_size: Sequence[int] | int | None = None,
+    learning_rate: float = 2e-3,
+    loss: str = "dicece",
+    class_weights: str | Sequence[float] | None = "auto",
+    normalisation: str = "percentile",
+    augment: bool = True,
+    validation: float = 0.2,
+    patience: int = 15,
+    resume=None,
+    trust: bool = False,
+    seed: int = 0,
+    device: str = "auto",
+    threads: int | None = None,
+    callback: Callable[[Epoch], None] | None = None,
+    on_batch: Callable[[Batch], None] | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> Model:
     """Train a segmentation network on images and their (sparse) labels.
 
     Training runs batches of random patches, each centred near a labelled voxel of a class
@@ -263,16 +288,25 @@ def train(images, labels, *, labels_are: str = "auto", background: int | None = 
     if time_limit is None:
         steps = steps or 16
     pairs = _pairs(images, labels)
-    previous = load_model(resume, trust=trust) if isinstance(resume, (str, os.PathLike)) \
-        else resume
+    previous = load_model(resume, trust=trust) if isinstance(resume, (str, os.PathLike)) else resume
     dev = torch_device(device)
     plan = PLANS["cuda" if dev.type == "cuda" else "cpu"]
-    config = _config(pairs, previous, labels_are=labels_are, background=background,
-                     spatial_dims=spatial_dims, rgb=rgb, spacing=spacing,
-                     architecture=architecture, channels=channels or plan["channels"],
-                     residual_units=plan["residual_units"] if residual_units is None
-                     else residual_units, dropout=dropout, patch_size=patch_size,
-                     normalisation=normalisation, side=plan["side"])
+    config = _config(
+        pairs,
+        previous,
+        labels_are=labels_are,
+        background=background,
+        spatial_dims=spatial_dims,
+        rgb=rgb,
+        spacing=spacing,
+        architecture=architecture,
+        channels=channels or plan["channels"],
+        residual_units=plan["residual_units"] if residual_units is None else residual_units,
+        dropout=dropout,
+        patch_size=patch_size,
+        normalisation=normalisation,
+        side=plan["side"],
+    )
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     n_classes = len(config["classes"]["values"])
@@ -296,8 +330,9 @@ def train(images, labels, *, labels_are: str = "auto", background: int | None = 
     if previous is not None and previous.training is not None:
         optimiser.load_state_dict(previous.training["optimiser"])
     loss_fn = _loss(loss, weights.to(dev) if weights is not None else None)
-    sampler = data.PatchSampler(images_cf, train_t, sample_patch, augment,
-                                seed + len(model.history), distances)
+    sampler = data.PatchSampler(
+        images_cf, train_t, sample_patch, augment, seed + len(model.history), distances
+    )
     batch_size = batch_size or plan["batch"][len(patch) - 2]
     scaler = torch.amp.GradScaler(enabled=dev.type == "cuda")
     history = model.history
@@ -328,13 +363,21 @@ def train(images, labels, *, labels_are: str = "auto", background: int | None = 
                 clock.stepped()
                 report(clock.fraction())
                 if on_batch is not None:
-                    on_batch(Batch(clock.step, start + clock.epoch + 1, losses[-1],
-                                   clock.fraction(), clock.elapsed(), clock.left(), model))
+                    on_batch(
+                        Batch(
+                            clock.step,
+                            start + clock.epoch + 1,
+                            losses[-1],
+                            clock.fraction(),
+                            clock.elapsed(),
+                            clock.left(),
+                            model,
+                        )
+                    )
                 if not clock.epoch_ends():
                     continue
                 began = time.perf_counter()
-                dice = _validate(network, images_cf, val_t, config, dev) if validation > 0 \
-                    else None
+                dice = _validate(network, images_cf, val_t, config, dev) if validation > 0 else None
                 network.train()
                 clock.validated(time.perf_counter() - began)
                 validated = validated or dice is not None
@@ -344,8 +387,7 @@ def train(images, labels, *, labels_are: str = "auto", background: int | None = 
                 best = score >= best_score  # ties: the later epoch has trained longer
                 if best:
                     best_score, best_state = score, copy.deepcopy(network.state_dict())
-                report_ = Epoch(start + clock.epoch, loss_value, dice, best,
-                                clock.epoch_seconds())
+                report_ = Epoch(start + clock.epoch, loss_value, dice, best, clock.epoch_seconds())
                 history.append(asdict(report_))
                 losses = []
                 if callback is not None:
@@ -367,11 +409,19 @@ def train(images, labels, *, labels_are: str = "auto", background: int | None = 
     model.config["validated"] = validated
     model.config["best_dice"] = best_score if validated else None
     model.config["training"] = {
-        "time_limit": time_limit, "seconds": round(clock.elapsed(), 2), "epochs": clock.epoch,
-        "steps": clock.step, "batch_size": batch_size, "patch": list(patch),
-        "device": dev.type, "torch_threads": threads, "augment": augment,
-        "learning_rate": learning_rate, "loss": loss,
-        "class_weights": None if weights is None else [round(float(w), 4) for w in weights]}
+        "time_limit": time_limit,
+        "seconds": round(clock.elapsed(), 2),
+        "epochs": clock.epoch,
+        "steps": clock.step,
+        "batch_size": batch_size,
+        "patch": list(patch),
+        "device": dev.type,
+        "torch_threads": threads,
+        "augment": augment,
+        "learning_rate": learning_rate,
+        "loss": loss,
+        "class_weights": None if weights is None else [round(float(w), 4) for w in weights],
+    }
     return model
 
 
@@ -400,14 +450,18 @@ class _Clock:
 
     def time_up(self) -> bool:
         """Whether one more batch and a validation would overrun the time limit."""
-        return self.limit is not None and \
-            self.elapsed() + self.batch + self.validation >= self.limit
+        return (
+            self.limit is not None and self.elapsed() + self.batch + self.validation >= self.limit
+        )
 
     def epoch_ends(self) -> bool:
         if self.steps is not None and self.in_epoch >= self.steps:
             return True
-        if self.limit is not None and (self.time_up() or self.steps is None and
-                                       time.perf_counter() - self.epoch_began >= self.limit / 10):
+        if self.limit is not None and (
+            self.time_up()
+            or self.steps is None
+            and time.perf_counter() - self.epoch_began >= self.limit / 10
+        ):
             return True
         return False
 
@@ -453,14 +507,29 @@ def _pairs(images, labels) -> list[tuple]:
     images = list(images) if isinstance(images, (list, tuple)) else [images]
     labels = list(labels) if isinstance(labels, (list, tuple)) else [labels]
     if len(images) != len(labels) or not images:
-        raise ValueError(f"give one labels image per image ({len(images)} images, "
-                         f"{len(labels)} labels)")
+        raise ValueError(
+            f"give one labels image per image ({len(images)} images, {len(labels)} labels)"
+        )
     return list(zip(images, labels))
 
 
-def _config(pairs, previous, *, labels_are, background, spatial_dims, rgb, spacing,
-            architecture, channels, residual_units, dropout, patch_size, normalisation,
-            side) -> dict:
+def _config(
+    pairs,
+    previous,
+    *,
+    labels_are,
+    background,
+    spatial_dims,
+    rgb,
+    spacing,
+    architecture,
+    channels,
+    residual_units,
+    dropout,
+    patch_size,
+    normalisation,
+    side,
+) -> dict:
     """Check the pairs and settle the model's settings (those of ``previous`` if resuming)."""
     _, first_spacing, first_rgb = data.layer_parts(pairs[0][0])
     rgb = bool(first_rgb) if rgb is None else rgb
@@ -471,13 +540,17 @@ def _config(pairs, previous, *, labels_are, background, spatial_dims, rgb, spaci
         lab, _, _ = data.layer_parts(lab)
         spatial = tuple(image.shape[:-1] if rgb else image.shape)
         if tuple(lab.shape) != spatial:
-            raise ValueError(f"labels {k + 1} have shape {tuple(lab.shape)} but image {k + 1} "
-                             f"is {spatial}; paint labels in a layer of the image's shape")
+            raise ValueError(
+                f"labels {k + 1} have shape {tuple(lab.shape)} but image {k + 1} "
+                f"is {spatial}; paint labels in a layer of the image's shape"
+            )
         if not np.issubdtype(np.dtype(lab.dtype), np.integer):
             raise ValueError(f"labels {k + 1} are not integers ({lab.dtype})")
         if len(spatial) not in (2, 3):
-            raise ValueError(f"image {k + 1} has {len(spatial)} spatial axes; give 2D or 3D "
-                             "images (one channel, or RGB)")
+            raise ValueError(
+                f"image {k + 1} has {len(spatial)} spatial axes; give 2D or 3D "
+                "images (one channel, or RGB)"
+            )
         shapes.append(spatial)
     if len({len(s) for s in shapes}) != 1:
         raise ValueError("give all 2D or all 3D images")
@@ -490,9 +563,11 @@ def _config(pairs, previous, *, labels_are, background, spatial_dims, rgb, spaci
     if previous is not None:
         config = copy.deepcopy(previous.config)
         if config["spatial_dims"] != dims or config["in_channels"] != (3 if rgb else 1):
-            raise ValueError("the model to resume was trained on "
-                             f"{config['spatial_dims']}D images with {config['in_channels']} "
-                             "channel(s); these images differ")
+            raise ValueError(
+                "the model to resume was trained on "
+                f"{config['spatial_dims']}D images with {config['in_channels']} "
+                "channel(s); these images differ"
+            )
         return config
     labels_list = [np.asarray(data.layer_parts(lab)[0]) for _, lab in pairs]
     if labels_are == "auto":
@@ -504,39 +579,57 @@ def _config(pairs, previous, *, labels_are, background, spatial_dims, rgb, spaci
     strides = networks.strides_for(patch, spacing, levels)
     multiple = networks.divisor(architecture, strides)
     if any(p % m for p, m in zip(patch, multiple)):
-        raise ValueError(f"patch size {tuple(patch)} must be a multiple of "
-                         f"{tuple(int(m) for m in multiple)} for {architecture}")
-    return {"architecture": architecture, "spatial_dims": dims,
-            "in_channels": 3 if rgb else 1, "classes": classes, "labels_are": labels_are,
-            "spacing": spacing, "patch": [int(p) for p in patch],
-            "distance": labels_are == "objects",
-            "network": {"spatial_dims": dims, "in_channels": 3 if rgb else 1,
-                        "out_channels": len(classes["values"]) + (labels_are == "objects"),
-                        "patch": [int(p) for p in patch],
-                        "strides": strides, "channels": list(channels),
-                        "residual_units": residual_units, "dropout": dropout},
-            "normalisation": {"mode": normalisation}, "history": []}
+        raise ValueError(
+            f"patch size {tuple(patch)} must be a multiple of "
+            f"{tuple(int(m) for m in multiple)} for {architecture}"
+        )
+    return {
+        "architecture": architecture,
+        "spatial_dims": dims,
+        "in_channels": 3 if rgb else 1,
+        "classes": classes,
+        "labels_are": labels_are,
+        "spacing": spacing,
+        "patch": [int(p) for p in patch],
+        "distance": labels_are == "objects",
+        "network": {
+            "spatial_dims": dims,
+            "in_channels": 3 if rgb else 1,
+            "out_channels": len(classes["values"]) + (labels_are == "objects"),
+            "patch": [int(p) for p in patch],
+            "strides": strides,
+            "channels": list(channels),
+            "residual_units": residual_units,
+            "dropout": dropout,
+        },
+        "normalisation": {"mode": normalisation},
+        "history": [],
+    }
 
 
 def _patch(patch_size, smallest, spacing, dims, side) -> list[int]:
     """The training patch: as given (checked against the smallest image), else up to
     ``side`` voxels a side (fewer along a coarser axis), rounded down to a multiple of 16."""
     if patch_size is not None:
-        patch = [int(patch_size)] * dims if np.isscalar(patch_size) else [int(p) for p in
-                                                                           patch_size]
+        patch = (
+            [int(patch_size)] * dims if np.isscalar(patch_size) else [int(p) for p in patch_size]
+        )
         if len(patch) != dims:
             raise ValueError(f"patch_size needs {dims} sizes, got {patch}")
         if any(p > s for p, s in zip(patch, smallest)):
-            raise ValueError(f"patch size {tuple(patch)} is larger than the smallest image "
-                             f"({tuple(int(s) for s in smallest)}); choose a patch no larger")
+            raise ValueError(
+                f"patch size {tuple(patch)} is larger than the smallest image "
+                f"({tuple(int(s) for s in smallest)}); choose a patch no larger"
+            )
         return patch
     ratio = np.ones(dims) if spacing is None else np.min(spacing) / np.asarray(spacing)
     wanted = np.maximum(side * ratio, 8)
-    patch = [int(min(w, s) // 16 * 16) or int(min(w, s) // 8 * 8) for w, s in
-             zip(wanted, smallest)]
+    patch = [int(min(w, s) // 16 * 16) or int(min(w, s) // 8 * 8) for w, s in zip(wanted, smallest)]
     if min(patch) < 8:
-        raise ValueError(f"the smallest image ({tuple(int(s) for s in smallest)}) is too small "
-                         "for a U-Net: it needs 8 or more voxels along each axis")
+        raise ValueError(
+            f"the smallest image ({tuple(int(s) for s in smallest)}) is too small "
+            "for a U-Net: it needs 8 or more voxels along each axis"
+        )
     return patch
 
 
@@ -554,8 +647,9 @@ def _arrays(pairs, config) -> tuple[list, list, list | None]:
     distances = None
     if config.get("distance"):  # a 2D model on a stack: distances within each slice
         spacing = list(config["spacing"] or [1.0] * config["spatial_dims"])
-        distances = [data.distance_target(lab, [1e6] * (lab.ndim - len(spacing)) + spacing)
-                     for lab in labels]
+        distances = [
+            data.distance_target(lab, [1e6] * (lab.ndim - len(spacing)) + spacing) for lab in labels
+        ]
     return images, targets, distances
 
 
@@ -566,9 +660,10 @@ def _class_weights(kind, targets, n):
         return None
     if isinstance(kind, str):
         if kind != "balanced":
-            raise ValueError(f"class_weights must be 'auto', 'balanced', a list or None, got "
-                             f"{kind!r}")
-        counts = sum(np.bincount(t.ravel(), minlength=n + 1)[1:n + 1] for t in targets)
+            raise ValueError(
+                f"class_weights must be 'auto', 'balanced', a list or None, got {kind!r}"
+            )
+        counts = sum(np.bincount(t.ravel(), minlength=n + 1)[1 : n + 1] for t in targets)
         share = counts / max(counts.sum(), 1)
         weights = 1 / np.sqrt(np.maximum(share, 1e-4))
         weights = weights / weights.mean()
@@ -603,7 +698,8 @@ def _masked_loss(loss_fn, logits, target, n_classes, distance):
     value = loss_fn(chosen[:, :n_classes], (target[mask].long() - 1)[None, None])
     if distance:
         value = value + torch.nn.functional.binary_cross_entropy_with_logits(
-            chosen[0, n_classes], distance[0][mask].float())
+            chosen[0, n_classes], distance[0][mask].float()
+        )
     return value
 
 
@@ -621,13 +717,16 @@ def _validate(network, images, targets, config, dev) -> dict[str, float]:
         for image, t in zip(images, targets):
             if t.any():
                 box = _around(t, config["patch"])
-                pred = probabilities_of(network, image[(slice(None),) + box], config,
-                                        dev)[:len(names)].argmax(0)
+                pred = probabilities_of(network, image[(slice(None),) + box], config, dev)[
+                    : len(names)
+                ].argmax(0)
                 keep = t[box] > 0
                 predicted.append(pred[keep])
                 truth.append(t[box][keep].astype(np.int64) - 1)
-    one_hot = [torch.nn.functional.one_hot(torch.as_tensor(np.concatenate(v)), len(names))
-               .T[None].float() for v in (predicted, truth)]
+    one_hot = [
+        torch.nn.functional.one_hot(torch.as_tensor(np.concatenate(v)), len(names)).T[None].float()
+        for v in (predicted, truth)
+    ]
     dice = compute_dice(*one_hot, include_background=True, ignore_empty=True)[0]
     return {name: float(d) for name, d in zip(names, dice)}
 
@@ -636,8 +735,10 @@ def _around(target: np.ndarray, patch) -> tuple[slice, ...]:
     """The bounding box of the labelled voxels, grown by half a patch (context)."""
     where = np.nonzero(target)
     halo = [0] * (target.ndim - len(patch)) + [p // 2 for p in patch]
-    return tuple(slice(max(0, int(w.min()) - h), min(n, int(w.max()) + 1 + h))
-                 for w, h, n in zip(where, halo, target.shape))
+    return tuple(
+        slice(max(0, int(w.min()) - h), min(n, int(w.max()) + 1 + h))
+        for w, h, n in zip(where, halo, target.shape)
+    )
 
 
 def _score(record: dict) -> float:

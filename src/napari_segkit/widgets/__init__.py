@@ -13,7 +13,18 @@ from .segment import SegmentWidget
 from .threshold import ThresholdWidget
 from .unet import ApplyUNetWidget, TrainUNetWidget
 
-__all__ = ["ApplyUNetWidget", "ClusterWidget", "ContoursWidget", "EdgesWidget", "EvaluateWidget",
-           "GraphCutWidget", "MeasureWidget", "PostprocessWidget", "RecipeWidget",
-           "RegionsWidget", "SegmentWidget",
-           "ThresholdWidget", "TrainUNetWidget"]
+__all__ = [
+    "ApplyUNetWidget",
+    "ClusterWidget",
+    "ContoursWidget",
+    "EdgesWidget",
+    "EvaluateWidget",
+    "GraphCutWidget",
+    "MeasureWidget",
+    "PostprocessWidget",
+    "RecipeWidget",
+    "RegionsWidget",
+    "SegmentWidget",
+    "ThresholdWidget",
+    "TrainUNetWidget",
+]

@@ -194,15 +194,22 @@ class Panel(Container):
 
     def follow_layer_list(self, callback) -> None:
         """Call ``callback`` now and whenever a layer is added or removed (until closed)."""
-        self.listen([(self.viewer.layers.events.inserted, callback),
-                     (self.viewer.layers.events.removed, callback)])
+        self.listen(
+            [
+                (self.viewer.layers.events.inserted, callback),
+                (self.viewer.layers.events.removed, callback),
+            ]
+        )
         callback()
 
     def layers_of(self, kind, *, inputs: bool = True) -> list:
         """The viewer's layers of ``kind`` (e.g. ``napari.layers.Labels``); with ``inputs``,
         not the ones a panel made to look at (see :func:`is_shown_result`)."""
-        return [layer for layer in self.viewer.layers if isinstance(layer, kind)
-                and not (inputs and is_shown_result(layer))]
+        return [
+            layer
+            for layer in self.viewer.layers
+            if isinstance(layer, kind) and not (inputs and is_shown_result(layer))
+        ]
 
     # -- runs ------------------------------------------------------------------------------
 
@@ -223,8 +230,12 @@ class Panel(Container):
     def run(self, _=None):
         raise NotImplementedError
 
-    def start(self, job: Callable[[RunState], Any], done: Callable[[Any], None],
-              state: RunState | None = None):
+    def start(
+        self,
+        job: Callable[[RunState], Any],
+        done: Callable[[Any], None],
+        state: RunState | None = None,
+    ):
         """Run ``job(state)`` in a worker; ``done(result)`` on the GUI thread when it returns
         (not when cancelled, superseded or closed). A run still going is superseded."""
         self._life.state.cancelled = True
@@ -234,7 +245,8 @@ class Panel(Container):
         self.result.value = "running…"
         self._life.end_activity()
         self._life.activity = cancelable_progress(
-            total=100, desc=type(self).__name__.removesuffix("Widget"))
+            total=100, desc=type(self).__name__.removesuffix("Widget")
+        )
         self._timer.start()
         life = self._life
 
@@ -264,8 +276,12 @@ class Panel(Container):
         self.worker.start()
         return self.worker
 
-    def in_background(self, job: Callable[[RunState], Any], done: Callable[[Any], None],
-                      after: Callable[[], None] | None = None):
+    def in_background(
+        self,
+        job: Callable[[RunState], Any],
+        done: Callable[[Any], None],
+        after: Callable[[], None] | None = None,
+    ):
         """Run ``job(state)`` in a worker beside the panel's run (e.g. a preview): ``done``
         with its result, then ``after``, on the GUI thread while the panel is open; an error
         is shown in the result line; closing the panel cancels it. Returns the worker."""
@@ -352,8 +368,11 @@ def _drop_stale_warning_hook() -> None:
     it pointing at one that has ended, whose Qt signals are then deleted: any later warning
     would raise RuntimeError. Put Python's own back once that worker has ended."""
     hook = warnings.showwarning
-    owners = [cell.cell_contents for cell in getattr(hook, "__closure__", None) or ()
-              if isinstance(cell.cell_contents, WorkerBase)]
+    owners = [
+        cell.cell_contents
+        for cell in getattr(hook, "__closure__", None) or ()
+        if isinstance(cell.cell_contents, WorkerBase)
+    ]
     if owners and not owners[0].is_running:
         warnings.showwarning = _PYTHON_SHOWWARNING
 
@@ -379,11 +398,11 @@ def _fit(widget) -> None:
     """Wrap labels; let drop-downs be narrower than their longest item; give tables room."""
     if isinstance(widget, Label):
         widget.native.setWordWrap(True)
-        widget.native.setSizePolicy(QSizePolicy.Policy.Ignored,
-                                    QSizePolicy.Policy.Preferred)
+        widget.native.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     elif isinstance(widget, ComboBox):
         widget.native.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         widget.native.setMinimumContentsLength(12)
     elif isinstance(widget, Table):
         widget.native.setMinimumHeight(180)
@@ -399,7 +418,8 @@ def is_shown_result(layer) -> bool:
     """A layer a panel made to look at, not to segment: a preview, the Try all montage, an
     error map, or an image result (edge map, probabilities)."""
     return layer.name.endswith((" preview", " try all", " errors")) or (
-        isinstance(layer, napari.layers.Image) and "segkit" in layer.metadata)
+        isinstance(layer, napari.layers.Image) and "segkit" in layer.metadata
+    )
 
 
 def _same_layer(layer, choices: list):

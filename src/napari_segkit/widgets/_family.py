@@ -40,8 +40,8 @@ from ._layers import displayed_plane, full_data, provenance, public_name, show_l
 log = logging.getLogger(__name__)
 
 #: parameters the widget fills in itself rather than showing
-_FILLED = ("spacing", "rgb", "seeds", "point", "mask", "seed", "sample",
-           "device", "progress")
+_FILLED = ("spacing", "rgb", "seeds", "point", "mask", "seed", "sample", "device", "progress")
+
 
 @dataclass(frozen=True)
 class Method:
@@ -73,8 +73,12 @@ class Method:
     def parameters(self) -> dict[str, inspect.Parameter]:
         """The keyword parameters shown as fields, by name."""
         found = list(inspect.signature(self.function).parameters.values())[1:]
-        return {p.name: p for p in found if p.name not in _FILLED + self.filled
-                and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+        return {
+            p.name: p
+            for p in found
+            if p.name not in _FILLED + self.filled
+            and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        }
 
 
 class Auto(Container):
@@ -83,8 +87,13 @@ class Auto(Container):
     def __init__(self, name: str, label: str, auto_value: Any):
         self.auto = CheckBox(text="auto", value=True)
         self.number = FloatSpinBox(min=-1e9, max=1e9, step=0.1, value=1.0, enabled=False)
-        super().__init__(name=name, label=label, layout="horizontal",
-                         widgets=[self.auto, self.number], labels=False)
+        super().__init__(
+            name=name,
+            label=label,
+            layout="horizontal",
+            widgets=[self.auto, self.number],
+            labels=False,
+        )
         self.margins = (0, 0, 0, 0)
         self.auto_value = auto_value
         self.auto.changed.connect(lambda on: setattr(self.number, "enabled", not on))
@@ -120,8 +129,12 @@ def _plain_field(name: str, parameter: inspect.Parameter, method: Method, key: s
         choices = documented.choices  # a string default among the documented ones
     if choices:
         choices = list(choices)  # a default of None: the first choice
-        return ComboBox(name=key, label=label, choices=choices,
-                        value=default if default in choices else choices[0])
+        return ComboBox(
+            name=key,
+            label=label,
+            choices=choices,
+            value=default if default in choices else choices[0],
+        )
     if default is None or default == "auto":
         return Auto(key, label, default)
     if default is parameter.empty:
@@ -132,8 +145,14 @@ def _plain_field(name: str, parameter: inspect.Parameter, method: Method, key: s
         return CheckBox(name=key, text=label, value=default)
     if isinstance(default, int):
         return SpinBox(name=key, label=label, min=0, max=10**7, value=default)
-    return FloatSpinBox(name=key, label=label, min=-1e9, max=1e9,
-                        step=0.1 if abs(default) < 10 else 1.0, value=float(default))
+    return FloatSpinBox(
+        name=key,
+        label=label,
+        min=-1e9,
+        max=1e9,
+        step=0.1 if abs(default) < 10 else 1.0,
+        value=float(default),
+    )
 
 
 class FamilyWidget(Panel):
@@ -158,31 +177,60 @@ class FamilyWidget(Panel):
         self.method = ComboBox(label="method", choices=list(self.METHODS))
         self.seeds = ComboBox(label="seeds", choices=self._seed_layers, nullable=True)
         self.new_seeds = PushButton(text="Add a Points layer for seeds")
-        self.fields = {name: {p: _field(p, parameter, method, f"{p}_{i}")
-                              for p, parameter in method.parameters().items()}
-                       for i, (name, method) in enumerate(self.METHODS.items())}
-        self.physical = CheckBox(text="physical units (layer scale)", value=True,
-                                 tooltip="sizes and distances in the layer's units")
+        self.fields = {
+            name: {
+                p: _field(p, parameter, method, f"{p}_{i}")
+                for p, parameter in method.parameters().items()
+            }
+            for i, (name, method) in enumerate(self.METHODS.items())
+        }
+        self.physical = CheckBox(
+            text="physical units (layer scale)",
+            value=True,
+            tooltip="sizes and distances in the layer's units",
+        )
         self.instances = CheckBox(text="split the mask into objects", value=True)
-        self.preview = CheckBox(text="live preview (displayed slice)", value=False,
-                                tooltip="the method on the displayed slice, in 2D")
-        self.extend([self.image, self.method, self.seeds, self.new_seeds,
-                     *(w for fields in self.fields.values() for w in fields.values()),
-                     self.physical, self.instances, self.preview,
-                     *self.running_widgets("Apply")])
+        self.preview = CheckBox(
+            text="live preview (displayed slice)",
+            value=False,
+            tooltip="the method on the displayed slice, in 2D",
+        )
+        self.extend(
+            [
+                self.image,
+                self.method,
+                self.seeds,
+                self.new_seeds,
+                *(w for fields in self.fields.values() for w in fields.values()),
+                self.physical,
+                self.instances,
+                self.preview,
+                *self.running_widgets("Apply"),
+            ]
+        )
         self._preview_worker = None
         self._preview_again = False
 
         self.method.changed.connect(self._update_visibility)
         self.image.changed.connect(self._on_image)
         self.new_seeds.changed.connect(self.add_seeds_layer)
-        for widget in (self.image, self.method, self.seeds, self.physical, self.preview,
-                       *(w for fields in self.fields.values() for w in fields.values())):
+        for widget in (
+            self.image,
+            self.method,
+            self.seeds,
+            self.physical,
+            self.preview,
+            *(w for fields in self.fields.values() for w in fields.values()),
+        ):
             widget.changed.connect(self._schedule_preview)
-        self.listen([(self.viewer.dims.events.current_step, self._schedule_preview),
-                     (self.viewer.layers.events.inserted, self._on_layers),
-                     (self.viewer.layers.events.removed, self._on_layers),
-                     (self.viewer.layers.selection.events.active, self._on_active)])
+        self.listen(
+            [
+                (self.viewer.dims.events.current_step, self._schedule_preview),
+                (self.viewer.layers.events.inserted, self._on_layers),
+                (self.viewer.layers.events.removed, self._on_layers),
+                (self.viewer.layers.selection.events.active, self._on_active),
+            ]
+        )
         self._on_layers()
         self._on_image()
 
@@ -196,12 +244,20 @@ class FamilyWidget(Panel):
         found = {}
         for name, function in label_methods(cls.FAMILY).items():
             parameters = list(inspect.signature(function).parameters.values())[1:]
-            needed = {p.name for p in parameters if p.default is p.empty
-                      and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+            needed = {
+                p.name
+                for p in parameters
+                if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+            }
             if function in listed or not needed <= {"seeds"}:
                 continue
-            seeds = "none" if not any(p.name == "seeds" for p in parameters) else \
-                "required" if "seeds" in needed else "optional"
+            seeds = (
+                "none"
+                if not any(p.name == "seeds" for p in parameters)
+                else "required"
+                if "seeds" in needed
+                else "optional"
+            )
             found[name.replace("_", " ")] = Method(function, seeds=seeds)
         return found
 
@@ -219,8 +275,12 @@ class FamilyWidget(Panel):
         return self.layers_of(self.INPUT, inputs=False)
 
     def _seed_layers(self, _widget=None) -> list:
-        return [layer for layer in self.viewer.layers if layer is not self.image.value
-                and isinstance(layer, (napari.layers.Points, napari.layers.Labels))]
+        return [
+            layer
+            for layer in self.viewer.layers
+            if layer is not self.image.value
+            and isinstance(layer, (napari.layers.Points, napari.layers.Labels))
+        ]
 
     @property
     def chosen(self) -> Method:
@@ -244,16 +304,21 @@ class FamilyWidget(Panel):
     def _offers_physical(self) -> bool:
         """Whether the method takes ``spacing`` and the layer has a scale other than 1."""
         layer = self.image.value
-        return ("spacing" in inspect.signature(self.chosen.function).parameters
-                and layer is not None and not np.allclose(layer.scale, 1))
+        return (
+            "spacing" in inspect.signature(self.chosen.function).parameters
+            and layer is not None
+            and not np.allclose(layer.scale, 1)
+        )
 
     def _update_visibility(self, _=None) -> None:
         method = self.chosen
         for name, fields in self.fields.items():
             for parameter, widget in fields.items():
-                widget.visible = name == self.method.value and (
-                    parameter != "per_slice" or self._is_3d()) and (
-                    parameter != "channel" or self._is_rgb())
+                widget.visible = (
+                    name == self.method.value
+                    and (parameter != "per_slice" or self._is_3d())
+                    and (parameter != "channel" or self._is_rgb())
+                )
         self.seeds.visible = self.new_seeds.visible = method.seeds != "none"
         self.seeds.label = self.SEEDS + (" (optional)" if method.seeds == "optional" else "")
         self.physical.visible = self._offers_physical()
@@ -267,9 +332,12 @@ class FamilyWidget(Panel):
             self.result.value = "choose an image layer first"
             return None
         points = self.viewer.add_points(
-            np.empty((0, layer.ndim)), name=f"{layer.name} seeds", scale=layer.scale,
-            translate=layer.translate, size=max(3.0, 0.01 * max(layer.extent.world[1] -
-                                                                 layer.extent.world[0])))
+            np.empty((0, layer.ndim)),
+            name=f"{layer.name} seeds",
+            scale=layer.scale,
+            translate=layer.translate,
+            size=max(3.0, 0.01 * max(layer.extent.world[1] - layer.extent.world[0])),
+        )
         points.mode = "add"
         self.seeds.value = points
         return points
@@ -277,13 +345,15 @@ class FamilyWidget(Panel):
     def parameters(self) -> dict:
         """Keyword arguments for the chosen method (seeds not included)."""
         layer, method = self.image.value, self.chosen
-        params = {name: widget.value for name, widget in self.fields[self.method.value].items()
-                  if (name != "per_slice" or self._is_3d())
-                  and (name != "channel" or self._is_rgb())}
+        params = {
+            name: widget.value
+            for name, widget in self.fields[self.method.value].items()
+            if (name != "per_slice" or self._is_3d()) and (name != "channel" or self._is_rgb())
+        }
         if "rgb" in inspect.signature(method.function).parameters:
             params["rgb"] = bool(getattr(layer, "rgb", False))
         if self._offers_physical() and self.physical.value:
-            params["spacing"] = tuple(float(s) for s in layer.scale[-spatial_ndim(layer):])
+            params["spacing"] = tuple(float(s) for s in layer.scale[-spatial_ndim(layer) :])
         return params
 
     def seed_data(self, shape: tuple) -> np.ndarray | None:
@@ -291,20 +361,24 @@ class FamilyWidget(Panel):
         seeds, method = self.seeds.value, self.chosen
         if method.seeds == "none" or seeds is None:
             if method.seeds == "required":
-                raise ValueError(f"{self.method.value} needs seeds: choose a Points or Labels "
-                                 "layer (or add one with the button)")
+                raise ValueError(
+                    f"{self.method.value} needs seeds: choose a Points or Labels "
+                    "layer (or add one with the button)"
+                )
             return None
         if isinstance(seeds, napari.layers.Labels):
             data = np.asarray(full_data(seeds))
             if data.shape != shape:
-                raise ValueError(f"the seeds layer {seeds.name!r} has shape {data.shape}, the "
-                                 f"image {shape}; paint seeds in a layer of the image's shape")
+                raise ValueError(
+                    f"the seeds layer {seeds.name!r} has shape {data.shape}, the "
+                    f"image {shape}; paint seeds in a layer of the image's shape"
+                )
             return data
         image = self.image.value
         points = np.array([image.world_to_data(seeds.data_to_world(p)) for p in seeds.data])
         if len(points) == 0:
             raise ValueError(f"the seeds layer {seeds.name!r} has no points; click some first")
-        return points.reshape(-1, image.ndim)[:, -len(shape):]
+        return points.reshape(-1, image.ndim)[:, -len(shape) :]
 
     # -- apply to the whole image --------------------------------------------------------
 
@@ -312,12 +386,15 @@ class FamilyWidget(Panel):
         """Apply the chosen method to the whole input in a worker; returns the worker."""
         layer = self.image.value
         if layer is None:
-            self.result.value = ("choose a Labels layer first" if self.INPUT is
-                                 napari.layers.Labels else "choose an image layer first")
+            self.result.value = (
+                "choose a Labels layer first"
+                if self.INPUT is napari.layers.Labels
+                else "choose an image layer first"
+            )
             return None
         name, method = self.method.value, self.chosen
         data = full_data(layer)
-        shape = tuple(data.shape[:spatial_ndim(layer)])
+        shape = tuple(data.shape[: spatial_ndim(layer)])
         try:
             params, seeds = self.parameters(), self.seed_data(shape)
         except ValueError as err:
@@ -339,8 +416,13 @@ class FamilyWidget(Panel):
         thread."""
         kind, data, count, device = out
         method = self.METHODS[name]
-        record = provenance(public_name(method.function), _jsonable(params), device,
-                            source=layer.name, seeds=seeds_name)
+        record = provenance(
+            public_name(method.function),
+            _jsonable(params),
+            device,
+            source=layer.name,
+            seeds=seeds_name,
+        )
         title = f"{layer.name} {name}"
         if kind == "map":  # a map to look at (e.g. edge strength)
             self._show_image(title, data, layer, record)
@@ -357,15 +439,24 @@ class FamilyWidget(Panel):
             self.viewer.layers[name].data = data
             self.viewer.layers[name].metadata["segkit"] = record
         else:
-            self.viewer.add_image(data, name=name, scale=source.scale[-data.ndim:],
-                                  translate=source.translate[-data.ndim:], colormap="magma",
-                                  blending="additive", metadata={"segkit": record})
+            self.viewer.add_image(
+                data,
+                name=name,
+                scale=source.scale[-data.ndim :],
+                translate=source.translate[-data.ndim :],
+                colormap="magma",
+                blending="additive",
+                metadata={"segkit": record},
+            )
 
     # -- live preview ------------------------------------------------------------------------
 
     def _schedule_preview(self, _=None) -> None:
-        if self._closed or not (self.preview.value and self.chosen.preview) \
-                or self.image.value is None:
+        if (
+            self._closed
+            or not (self.preview.value and self.chosen.preview)
+            or self.image.value is None
+        ):
             return
         if self._preview_worker is not None and self._preview_worker.is_running:
             self._preview_again = True  # one more run when this one ends, with the latest
@@ -375,7 +466,7 @@ class FamilyWidget(Panel):
         plane, index = displayed_plane(self.viewer, layer)
         try:  # read here: Qt widgets belong to this thread
             params = self.parameters()
-            seeds = self.seed_data(full_data(layer).shape[:spatial_ndim(layer)])
+            seeds = self.seed_data(full_data(layer).shape[: spatial_ndim(layer)])
         except ValueError as err:
             self.result.value = str(err)
             return
@@ -396,7 +487,8 @@ class FamilyWidget(Panel):
             return result, len(np.unique(result[result > 0]))
 
         self._preview_worker = self.in_background(
-            job, lambda out: self._show_preview(layer, *out), self._preview_done)
+            job, lambda out: self._show_preview(layer, *out), self._preview_done
+        )
 
     def _preview_done(self) -> None:
         if self._preview_again:
@@ -445,8 +537,8 @@ def _seeds_on_plane(seeds, index):
     if seeds.ndim != 2:  # a label image (points are N × ndim)
         plane = seeds[index]
         return plane if plane.any() else None
-    on_plane = np.all(np.rint(seeds[:, :len(index)]) == index, axis=1)
-    return seeds[on_plane, len(index):] if on_plane.any() else None
+    on_plane = np.all(np.rint(seeds[:, : len(index)]) == index, axis=1)
+    return seeds[on_plane, len(index) :] if on_plane.any() else None
 
 
 def _jsonable(params: dict) -> dict:

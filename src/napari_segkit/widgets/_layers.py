@@ -29,15 +29,25 @@ def public_name(function) -> str:
 
 def provenance(function: str, parameters: dict, backend: str, **extra: Any) -> dict:
     """The record a Labels layer keeps in ``metadata["segkit"]`` to re-run or cite the call."""
-    return {"function": function, "parameters": parameters, "version": __version__,
-            "backend": backend, **extra}
+    return {
+        "function": function,
+        "parameters": parameters,
+        "version": __version__,
+        "backend": backend,
+        **extra,
+    }
 
 
-def show_labels(viewer: napari.Viewer, name: str, data, source: napari.layers.Layer,
-                record: dict) -> napari.layers.Labels:
+def show_labels(
+    viewer: napari.Viewer, name: str, data, source: napari.layers.Layer, record: dict
+) -> napari.layers.Labels:
     """Add ``data`` as Labels ``name`` with ``source``'s geometry, or update that layer."""
-    geometry = {"scale": source.scale, "translate": source.translate, "units": source.units,
-                "axis_labels": source.axis_labels}
+    geometry = {
+        "scale": source.scale,
+        "translate": source.translate,
+        "units": source.units,
+        "axis_labels": source.axis_labels,
+    }
     if name in viewer.layers and isinstance(viewer.layers[name], napari.layers.Labels):
         layer = viewer.layers[name]
         layer.data = data
@@ -79,4 +89,3 @@ def displayed_plane(viewer: napari.Viewer, layer):
     position = layer.world_to_data(viewer.dims.point)[:leading]
     index = tuple(int(np.clip(round(p), 0, n - 1)) for p, n in zip(position, data.shape))
     return np.asarray(data[index]), index
-

@@ -46,9 +46,13 @@ class CurvePlot(QWidget):
             if not shown:
                 continue
             top = max(y for _, y in shown) if name == "loss" else 1.0
-            dots = [QPointF(pad + (width - pad - 8) * x / max(right, 1),
-                            4 + (height - pad - 8) * (1 - min(y / top if top else 0, 1)))
-                    for x, y in shown]
+            dots = [
+                QPointF(
+                    pad + (width - pad - 8) * x / max(right, 1),
+                    4 + (height - pad - 8) * (1 - min(y / top if top else 0, 1)),
+                )
+                for x, y in shown
+            ]
             for a, b in zip(dots, dots[1:]):
                 painter.drawLine(a, b)
             if len(dots) == 1:

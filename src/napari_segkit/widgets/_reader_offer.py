@@ -18,9 +18,11 @@ from napari.utils.notifications import Notification, NotificationSeverity, notif
 PLUGIN = "napari-segkit"
 #: the extensions segkit reads with voxel size, units and orientation
 PATTERNS = ("*.tif", "*.tiff", "*.nii", "*.nii.gz", "*.dcm")
-MESSAGE = ("napari-segkit opens TIFF, NIfTI and DICOM files with their voxel size and "
-           "orientation; napari's own reader gives every axis a scale of 1. Open these files "
-           "with napari-segkit from now on? (File › Preferences › Plugins changes it back.)")
+MESSAGE = (
+    "napari-segkit opens TIFF, NIfTI and DICOM files with their voxel size and "
+    "orientation; napari's own reader gives every axis a scale of 1. Open these files "
+    "with napari-segkit from now on? (File › Preferences › Plugins changes it back.)"
+)
 _offered_this_session = False
 
 
@@ -41,9 +43,11 @@ def offer_reader_preference() -> bool:
     chosen = get_settings().plugins.extension2reader
     if any(pattern in chosen for pattern in PATTERNS):
         return False
-    notification_manager.dispatch(Notification(
-        MESSAGE, NotificationSeverity.INFO,
-        actions=[("Use napari-segkit", prefer_segkit)]))
+    notification_manager.dispatch(
+        Notification(
+            MESSAGE, NotificationSeverity.INFO, actions=[("Use napari-segkit", prefer_segkit)]
+        )
+    )
     return True
 
 
@@ -51,8 +55,7 @@ def prefer_segkit(_notification=None) -> None:
     """Make napari-segkit napari's reader for :data:`PATTERNS` (napari saves the setting);
     napari's notification button passes its notification, which is not needed."""
     plugins = get_settings().plugins
-    plugins.extension2reader = {**plugins.extension2reader,
-                                **dict.fromkeys(PATTERNS, PLUGIN)}
+    plugins.extension2reader = {**plugins.extension2reader, **dict.fromkeys(PATTERNS, PLUGIN)}
 
 
 def _marker() -> Path | None:

@@ -15,7 +15,8 @@ class ContoursWidget(FamilyWidget):
 
     METHODS = {
         "Chan-Vese": Method(chan_vese, seeds="optional", choices={"init": _INITS}, mask=True),
-        "geodesic active contour": Method(geodesic_active_contour, seeds="optional",
-                                          choices={"init": _INITS}, mask=True),
+        "geodesic active contour": Method(
+            geodesic_active_contour, seeds="optional", choices={"init": _INITS}, mask=True
+        ),
     }
     FAMILY = contours

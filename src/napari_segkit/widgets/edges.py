@@ -12,9 +12,11 @@ class EdgesWidget(FamilyWidget):
     """Regions enclosed by edges; the edge strength map."""
 
     METHODS = {
-        "regions enclosed by edges": Method(edge_regions, choices={"method": METHODS},
-                                            labels={"method": "operator"}),
-        "edge map (image)": Method(edge_map, choices={"method": METHODS},
-                                   labels={"method": "operator"}, preview=False),
+        "regions enclosed by edges": Method(
+            edge_regions, choices={"method": METHODS}, labels={"method": "operator"}
+        ),
+        "edge map (image)": Method(
+            edge_map, choices={"method": METHODS}, labels={"method": "operator"}, preview=False
+        ),
     }
     FAMILY = edges

@@ -40,17 +40,35 @@ from ._base import Panel, RunState
 from ._layers import full_data, provenance, set_geometry, unit_symbol
 
 #: a layer name that says it is the reference
-_REFERENCE_NAME = re.compile(r"(^|[^a-z])(gt|truth|ground|reference|ref|manual|annotations?)"
-                             r"([^a-z]|$)", re.IGNORECASE)
+_REFERENCE_NAME = re.compile(
+    r"(^|[^a-z])(gt|truth|ground|reference|ref|manual|annotations?)"
+    r"([^a-z]|$)",
+    re.IGNORECASE,
+)
 #: "auto" compares objects when there are more ids than this, nearly all one object each
 _INSTANCE_IDS = 10
 
 #: columns shown in the table, per mode (the CSV has them all)
 COLUMNS = {
-    "semantic": ["class", "dice", "iou", "precision", "recall", "hd95", "boundary_f1",
-                 "reference_voxels", "predicted_voxels"],
-    "instance": ["status", "prediction_id", "reference_id", "iou", "reference_voxels",
-                 "predicted_voxels"],
+    "semantic": [
+        "class",
+        "dice",
+        "iou",
+        "precision",
+        "recall",
+        "hd95",
+        "boundary_f1",
+        "reference_voxels",
+        "predicted_voxels",
+    ],
+    "instance": [
+        "status",
+        "prediction_id",
+        "reference_id",
+        "iou",
+        "reference_voxels",
+        "predicted_voxels",
+    ],
 }
 
 
@@ -59,26 +77,46 @@ class EvaluateWidget(Panel):
 
     def __init__(self, napari_viewer: napari.Viewer):
         super().__init__(napari_viewer)
-        self.prediction = ComboBox(label="prediction", choices=self._labels_layers,
-                                   nullable=True)
-        self.reference = ComboBox(label="reference", choices=self._labels_layers,
-                                  nullable=True)
-        self.mode = RadioButtons(label="compare", choices=["auto", *metrics.MODES],
-                                 value="auto", orientation="horizontal",
-                                 tooltip="auto: objects (instance) when the labels have many "
-                                 "ids, each one connected object; else classes (semantic)")
-        self.physical = CheckBox(text="physical units (reference scale)", value=True,
-                                 tooltip="distances in the reference layer's units")
-        self.tolerance = FloatSpinBox(label="boundary tolerance", min=0, max=1e9, value=1.0,
-                                      step=0.5)
-        self.show_errors = CheckBox(text="show errors in a new layer", value=True,
-                                    tooltip="missed and spurious voxels or objects")
+        self.prediction = ComboBox(label="prediction", choices=self._labels_layers, nullable=True)
+        self.reference = ComboBox(label="reference", choices=self._labels_layers, nullable=True)
+        self.mode = RadioButtons(
+            label="compare",
+            choices=["auto", *metrics.MODES],
+            value="auto",
+            orientation="horizontal",
+            tooltip="auto: objects (instance) when the labels have many "
+            "ids, each one connected object; else classes (semantic)",
+        )
+        self.physical = CheckBox(
+            text="physical units (reference scale)",
+            value=True,
+            tooltip="distances in the reference layer's units",
+        )
+        self.tolerance = FloatSpinBox(
+            label="boundary tolerance", min=0, max=1e9, value=1.0, step=0.5
+        )
+        self.show_errors = CheckBox(
+            text="show errors in a new layer",
+            value=True,
+            tooltip="missed and spurious voxels or objects",
+        )
         self.table = Table()
         self.csv_path = FileEdit(label="CSV file", mode="w", filter="*.csv")
         self.save_button = PushButton(text="Save CSV", enabled=False)
-        self.extend([self.prediction, self.reference, self.mode, self.physical, self.tolerance,
-                     self.show_errors, *self.running_widgets("Evaluate", "summary"),
-                     self.table, self.csv_path, self.save_button])
+        self.extend(
+            [
+                self.prediction,
+                self.reference,
+                self.mode,
+                self.physical,
+                self.tolerance,
+                self.show_errors,
+                *self.running_widgets("Evaluate", "summary"),
+                self.table,
+                self.csv_path,
+                self.save_button,
+            ]
+        )
         self.summary = self.result
         self.rows: list[dict] = []
         self._evaluated = None  # (prediction layer, reference layer, mode) of self.rows
@@ -130,9 +168,13 @@ class EvaluateWidget(Panel):
     def _show(self, pred, ref, spacing, mode, guessed, rows, summary, errors) -> None:
         self.rows, self._evaluated = rows, (pred, ref, mode)
         unit = _unit(ref) if spacing is not None else "voxels"
-        self.summary.value = (f"compared as {mode}" + (f" ({guessed})" if guessed else "")
-                              + "\n" + "\n".join(f"{k}: {_fmt(v)}" for k, v in summary.items())
-                              + f"\n(distances in {unit})")
+        self.summary.value = (
+            f"compared as {mode}"
+            + (f" ({guessed})" if guessed else "")
+            + "\n"
+            + "\n".join(f"{k}: {_fmt(v)}" for k, v in summary.items())
+            + f"\n(distances in {unit})"
+        )
         columns = COLUMNS[mode]
         self.table.value = {c: [_fmt(row.get(c)) for row in rows] for c in columns}
         self.save_button.enabled = True
@@ -144,8 +186,12 @@ class EvaluateWidget(Panel):
         a new layer costs the GUI thread far more)."""
         errors, colours = shown
         name = f"{pred.name} errors"
-        geometry = {"scale": ref.scale, "translate": ref.translate, "units": ref.units,
-                    "axis_labels": ref.axis_labels}
+        geometry = {
+            "scale": ref.scale,
+            "translate": ref.translate,
+            "units": ref.units,
+            "axis_labels": ref.axis_labels,
+        }
         layer = self.viewer.layers[name] if name in self.viewer.layers else None
         if isinstance(layer, napari.layers.Labels) and layer.ndim == errors.ndim:
             layer.data = errors
@@ -155,8 +201,14 @@ class EvaluateWidget(Panel):
                 self.viewer.layers.remove(layer)
             layer = self.viewer.add_labels(errors, name=name, colormap=colours, **geometry)
         layer.metadata["segkit"] = provenance(
-            "napari_segkit.metrics.error_map", {"mode": mode}, "cpu", prediction=pred.name,
-            reference=ref.name, legend=metrics.ERRORS, summary=summary)
+            "napari_segkit.metrics.error_map",
+            {"mode": mode},
+            "cpu",
+            prediction=pred.name,
+            reference=ref.name,
+            legend=metrics.ERRORS,
+            summary=summary,
+        )
         layer.editable = False
 
     # -- explore and save ------------------------------------------------------------------
@@ -185,8 +237,9 @@ class EvaluateWidget(Panel):
         for axis, value in enumerate(world):
             if axis + offset not in self.viewer.dims.displayed:
                 self.viewer.dims.set_point(axis + offset, value)
-        self.viewer.camera.center = tuple(world[d - offset] for d in self.viewer.dims.displayed
-                                          if d >= offset)
+        self.viewer.camera.center = tuple(
+            world[d - offset] for d in self.viewer.dims.displayed if d >= offset
+        )
 
     def save_csv(self, _=None, path=None) -> Path | None:
         """Write the table to ``path`` (default: the CSV file field)."""
@@ -214,8 +267,7 @@ def _evaluate(pred, ref, spacing, mode: str, tolerance: float, errors: bool, sta
     if mode == "auto":
         mode, guessed = guess_mode(ref)
     state.update(0.1)
-    rows, summary = metrics.evaluate(pred, ref, spacing=spacing, mode=mode,
-                                     tolerance=tolerance)
+    rows, summary = metrics.evaluate(pred, ref, spacing=spacing, mode=mode, tolerance=tolerance)
     state.update(0.8)
     shown = None
     if errors:
@@ -227,14 +279,15 @@ def _evaluate(pred, ref, spacing, mode: str, tolerance: float, errors: bool, sta
 def _error_colours(dtype) -> DirectLabelColormap:
     """The error map's colours, used once here so that napari compiles its colour lookup
     for ``dtype`` (about a second, the first time) in the worker, not on the GUI thread."""
-    colours = DirectLabelColormap(color_dict={None: (0, 0, 0, 0), 0: (0, 0, 0, 0),
-                                              **metrics.ERROR_COLOURS})
+    colours = DirectLabelColormap(
+        color_dict={None: (0, 0, 0, 0), 0: (0, 0, 0, 0), **metrics.ERROR_COLOURS}
+    )
     colours.map(np.arange(len(metrics.ERRORS) + 1, dtype=dtype))
     return colours
 
 
 def guess_mode(reference) -> tuple[str, str]:
-    """"instance" when the reference labels have more than 10 ids and at least 90 % of them
+    """ "instance" when the reference labels have more than 10 ids and at least 90 % of them
     (up to 50 looked at) are one connected object each, else "semantic"; and why."""
     ids = np.unique(reference)
     ids = ids[ids != 0]

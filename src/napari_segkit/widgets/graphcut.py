@@ -46,13 +46,25 @@ class GraphCutWidget(FamilyWidget):
 
     SEEDS = "scribbles"
     METHODS = {
-        "graph cut": Method(graph_cut, seeds="required", choices={"model": MODELS},
-                            filled=("window", "background"), labels={"lam": "smoothness λ"}),
-        "grow from seeds": Method(grow_from_seeds, seeds="required",
-                                  filled=("window", "background")),
-        _GRABCUT: Method(grab_cut, seeds="optional", choices={"model": MODELS},
-                         filled=("box",), labels={"lam": "smoothness λ"}, preview=False,
-                         call=cut_each_box),
+        "graph cut": Method(
+            graph_cut,
+            seeds="required",
+            choices={"model": MODELS},
+            filled=("window", "background"),
+            labels={"lam": "smoothness λ"},
+        ),
+        "grow from seeds": Method(
+            grow_from_seeds, seeds="required", filled=("window", "background")
+        ),
+        _GRABCUT: Method(
+            grab_cut,
+            seeds="optional",
+            choices={"model": MODELS},
+            filled=("box",),
+            labels={"lam": "smoothness λ"},
+            preview=False,
+            call=cut_each_box,
+        ),
     }
 
     def __init__(self, napari_viewer):
@@ -76,8 +88,12 @@ class GraphCutWidget(FamilyWidget):
         self.new_boxes.changed.connect(self.add_boxes_layer)
         for widget in (self.seeds, self.boxes, self.auto, self.method, self.image):
             widget.changed.connect(self._watch)
-        for widget in (self.method, self.window, self.physical,
-                       *(w for fields in self.fields.values() for w in fields.values())):
+        for widget in (
+            self.method,
+            self.window,
+            self.physical,
+            *(w for fields in self.fields.values() for w in fields.values()),
+        ):
             widget.changed.connect(self._changed)
         self.on_close(partial(_disconnect, self._watched))
         self._update_visibility()
@@ -86,9 +102,13 @@ class GraphCutWidget(FamilyWidget):
     # -- layers ------------------------------------------------------------------------------
 
     def _seed_layers(self, _widget=None) -> list:
-        return [layer for layer in self.viewer.layers
-                if isinstance(layer, napari.layers.Labels) and layer is not self.image.value
-                and not layer.name.endswith(tuple(self.METHODS))]
+        return [
+            layer
+            for layer in self.viewer.layers
+            if isinstance(layer, napari.layers.Labels)
+            and layer is not self.image.value
+            and not layer.name.endswith(tuple(self.METHODS))
+        ]
 
     def _shapes_layers(self, _widget=None) -> list:
         return [layer for layer in self.viewer.layers if isinstance(layer, napari.layers.Shapes)]
@@ -113,10 +133,13 @@ class GraphCutWidget(FamilyWidget):
         if layer is None:
             self.result.value = "choose an image layer first"
             return None
-        shape = full_data(layer).shape[:spatial_ndim(layer)]
+        shape = full_data(layer).shape[: spatial_ndim(layer)]
         scribbles = self.viewer.add_labels(
-            np.zeros(shape, np.uint8), name=f"{layer.name} scribbles", scale=layer.scale[
-                -len(shape):], translate=layer.translate[-len(shape):])
+            np.zeros(shape, np.uint8),
+            name=f"{layer.name} scribbles",
+            scale=layer.scale[-len(shape) :],
+            translate=layer.translate[-len(shape) :],
+        )
         scribbles.mode, scribbles.selected_label = "paint", 1
         scribbles.brush_size = max(3, int(min(shape[-2:]) / 60))
         self.seeds.value = scribbles
@@ -130,9 +153,14 @@ class GraphCutWidget(FamilyWidget):
             return None
         ndim = spatial_ndim(layer)
         shapes = self.viewer.add_shapes(
-            name=f"{layer.name} boxes", ndim=ndim, scale=layer.scale[-ndim:],
-            translate=layer.translate[-ndim:], face_color="transparent", edge_color="yellow",
-            edge_width=max(1.0, 0.004 * float(np.ptp(layer.extent.world[:, -1]))))
+            name=f"{layer.name} boxes",
+            ndim=ndim,
+            scale=layer.scale[-ndim:],
+            translate=layer.translate[-ndim:],
+            face_color="transparent",
+            edge_color="yellow",
+            edge_width=max(1.0, 0.004 * float(np.ptp(layer.extent.world[:, -1]))),
+        )
         shapes.mode = "add_rectangle"
         self.boxes.value = shapes
         return shapes
@@ -152,13 +180,16 @@ class GraphCutWidget(FamilyWidget):
         """The corners (image voxels) of each shape in the boxes layer, in drawing order."""
         shapes, image = self.boxes.value, self.image.value
         if shapes is None or len(shapes.data) == 0:
-            raise ValueError("draw a rectangle around an object: choose a Shapes layer (or "
-                             "add one with the button) and draw in it")
+            raise ValueError(
+                "draw a rectangle around an object: choose a Shapes layer (or "
+                "add one with the button) and draw in it"
+            )
         ndim = spatial_ndim(image)
         corners = []
         for vertices in shapes.data:
-            voxels = np.array([image.world_to_data(shapes.data_to_world(v))
-                               for v in vertices])[:, -ndim:]
+            voxels = np.array([image.world_to_data(shapes.data_to_world(v)) for v in vertices])[
+                :, -ndim:
+            ]
             corners.append((voxels.min(axis=0), voxels.max(axis=0)))
         return corners
 
@@ -170,8 +201,10 @@ class GraphCutWidget(FamilyWidget):
         if not self.auto.value:
             return
         if self.seeds.value is not None:
-            self._watched += [(self.seeds.value.events.paint, self._stroke_done),
-                              (self.seeds.value.events.set_data, self._changed)]
+            self._watched += [
+                (self.seeds.value.events.paint, self._stroke_done),
+                (self.seeds.value.events.set_data, self._changed),
+            ]
         if self.boxes.value is not None and self.method.value == _GRABCUT:
             self._watched.append((self.boxes.value.events.data, self._changed))
         for event, callback in self._watched:
@@ -192,9 +225,13 @@ class GraphCutWidget(FamilyWidget):
         boxes = None
         if self.method.value == _GRABCUT and self.boxes.value is not None:
             boxes = [np.asarray(v) for v in self.boxes.value.data]
-        settings = (self.image.value.name, self.method.value, self.window.value,
-                    self.physical.value, tuple(str(w.value) for w in
-                                               self.fields[self.method.value].values()))
+        settings = (
+            self.image.value.name,
+            self.method.value,
+            self.window.value,
+            self.physical.value,
+            tuple(str(w.value) for w in self.fields[self.method.value].values()),
+        )
         return scribbles, boxes, settings
 
     def update_now(self):
@@ -204,21 +241,30 @@ class GraphCutWidget(FamilyWidget):
             return None
         scribbles, boxes, settings = inputs = self._inputs()
         last = self._last
-        if last is not None and _same(last[0], scribbles) and _same_list(last[1], boxes) \
-                and last[2] == settings:
+        if (
+            last is not None
+            and _same(last[0], scribbles)
+            and _same_list(last[1], boxes)
+            and last[2] == settings
+        ):
             return None
         self._last = inputs
         return self.run()
 
 
 def _same(a, b) -> bool:
-    return (a is None and b is None) or (a is not None and b is not None
-                                         and a.shape == b.shape and np.array_equal(a, b))
+    return (a is None and b is None) or (
+        a is not None and b is not None and a.shape == b.shape and np.array_equal(a, b)
+    )
 
 
 def _same_list(a, b) -> bool:
-    return (a is None and b is None) or (a is not None and b is not None and len(a) == len(b)
-                                         and all(_same(x, y) for x, y in zip(a, b)))
+    return (a is None and b is None) or (
+        a is not None
+        and b is not None
+        and len(a) == len(b)
+        and all(_same(x, y) for x, y in zip(a, b))
+    )
 
 
 def _disconnect(watched: list) -> None:

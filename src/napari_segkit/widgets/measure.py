@@ -39,23 +39,50 @@ class MeasureWidget(Panel):
         self.frame = None  # the last table (pandas), and the layer it belongs to
         self.measured = None
         self.labels = ComboBox(label="labels", choices=self._labels_layers, nullable=True)
-        self.image = ComboBox(label="image (optional)", choices=self._image_layers,
-                              nullable=True, tooltip="intensities: mean, min, max, std, sum")
-        self.column = ComboBox(label="column", choices=self._columns,
-                               tooltip="the column to colour or filter the objects by")
+        self.image = ComboBox(
+            label="image (optional)",
+            choices=self._image_layers,
+            nullable=True,
+            tooltip="intensities: mean, min, max, std, sum",
+        )
+        self.column = ComboBox(
+            label="column",
+            choices=self._columns,
+            tooltip="the column to colour or filter the objects by",
+        )
         self.colormap = ComboBox(label="colormap", choices=list(COLORMAPS))
         self.colour_button = PushButton(text="Colour objects by column", enabled=False)
-        self.low = FloatSpinBox(label="from", min=-1e12, max=1e12, step=1.0,
-                                tooltip="keep objects with the column at least this")
-        self.high = FloatSpinBox(label="to", min=-1e12, max=1e12, step=1.0,
-                                 tooltip="keep objects with the column at most this")
-        self.filter_button = PushButton(text="Keep objects in range (new layer)",
-                                        enabled=False)
+        self.low = FloatSpinBox(
+            label="from",
+            min=-1e12,
+            max=1e12,
+            step=1.0,
+            tooltip="keep objects with the column at least this",
+        )
+        self.high = FloatSpinBox(
+            label="to",
+            min=-1e12,
+            max=1e12,
+            step=1.0,
+            tooltip="keep objects with the column at most this",
+        )
+        self.filter_button = PushButton(text="Keep objects in range (new layer)", enabled=False)
         self.save_button = PushButton(text="Save CSV…", enabled=False)
         running = self.running_widgets("Measure", "measured")
-        self.extend([self.labels, self.image, *running, self.column, self.colormap,
-                     self.colour_button, self.low, self.high, self.filter_button,
-                     self.save_button])
+        self.extend(
+            [
+                self.labels,
+                self.image,
+                *running,
+                self.column,
+                self.colormap,
+                self.colour_button,
+                self.low,
+                self.high,
+                self.filter_button,
+                self.save_button,
+            ]
+        )
         self.table = _table()
         self.form_layout.insertWidget(self.index(self.column), self.table)
 
@@ -83,9 +110,12 @@ class MeasureWidget(Panel):
         image = self.image.value
         self.image.reset_choices()
         if image is None and self.labels.value is not None:  # the image of the same shape
-            fits = [layer for layer in self._image_layers()
-                    if full_data(layer).shape[:self.labels.value.ndim]
-                    == full_data(self.labels.value).shape]
+            fits = [
+                layer
+                for layer in self._image_layers()
+                if full_data(layer).shape[: self.labels.value.ndim]
+                == full_data(self.labels.value).shape
+            ]
             self.image.value = fits[-1] if fits else None
 
     # -- measure -----------------------------------------------------------------------------
@@ -120,8 +150,10 @@ class MeasureWidget(Panel):
         self._on_column()
         unit = _unit(layer)
         self.result.value = f"{len(frame)} objects; {size} in " + (
-            ("pixels" if size == "area" else "voxels") if unit is None
-            else unit + ("²" if size == "area" else "³"))
+            ("pixels" if size == "area" else "voxels")
+            if unit is None
+            else unit + ("²" if size == "area" else "³")
+        )
         for button in (self.colour_button, self.filter_button, self.save_button):
             button.enabled = True
 
@@ -137,7 +169,7 @@ class MeasureWidget(Panel):
             decimals = int(np.clip(3 - np.floor(np.log10(top)), 0, 10))
             for field in (self.low, self.high):
                 field.native.setDecimals(decimals)
-            unit = 10.0 ** -decimals
+            unit = 10.0**-decimals
             self.low.value = np.floor(values.min() / unit) * unit
             self.high.value = np.ceil(values.max() / unit) * unit
 
@@ -160,8 +192,9 @@ class MeasureWidget(Panel):
         for axis, value in enumerate(world):
             if axis + offset not in self.viewer.dims.displayed:
                 self.viewer.dims.set_point(axis + offset, value)
-        self.viewer.camera.center = tuple(world[d - offset] for d in self.viewer.dims.displayed
-                                          if d >= offset)
+        self.viewer.camera.center = tuple(
+            world[d - offset] for d in self.viewer.dims.displayed if d >= offset
+        )
         layer.selected_label = label
 
     def colour(self, _=None) -> napari.layers.Labels | None:
@@ -170,15 +203,23 @@ class MeasureWidget(Panel):
         if self.frame is None or self.column.value is None:
             return None
         layer, column = self.measured, self.column.value
-        colours = colours_by(self.frame["label"].to_numpy(), self.frame[column].to_numpy(float),
-                             self.colormap.value)
+        colours = colours_by(
+            self.frame["label"].to_numpy(), self.frame[column].to_numpy(float), self.colormap.value
+        )
         name = f"{layer.name} by {column}"
         if name in self.viewer.layers:
             self.viewer.layers.remove(name)
         shown = self.viewer.add_labels(
-            full_data(layer), name=name, colormap=colours, scale=layer.scale,
-            translate=layer.translate, units=layer.units, axis_labels=layer.axis_labels,
-            features=layer.features, metadata={"segkit_measured": layer.name})
+            full_data(layer),
+            name=name,
+            colormap=colours,
+            scale=layer.scale,
+            translate=layer.translate,
+            units=layer.units,
+            axis_labels=layer.axis_labels,
+            features=layer.features,
+            metadata={"segkit_measured": layer.name},
+        )
         shown.editable = False  # it shares the measured layer's data
         return shown
 
@@ -206,17 +247,24 @@ class MeasureWidget(Panel):
         if name in self.viewer.layers:
             self.viewer.layers.remove(name)
         features = layer.features
-        self.viewer.add_labels(kept, name=name, scale=layer.scale, translate=layer.translate,
-                               units=layer.units, axis_labels=layer.axis_labels,
-                               features=features[features["index"].isin(keep)])
+        self.viewer.add_labels(
+            kept,
+            name=name,
+            scale=layer.scale,
+            translate=layer.translate,
+            units=layer.units,
+            axis_labels=layer.axis_labels,
+            features=features[features["index"].isin(keep)],
+        )
         self.result.value = f"{len(keep)} of {len(self.frame)} objects in {name!r}"
 
     # -- save ----------------------------------------------------------------------------------
 
     def _save_dialog(self, _=None) -> None:
         start = f"{self.measured.name}.csv" if self.measured is not None else "table.csv"
-        path, _ = QFileDialog.getSaveFileName(self.native, "Save the table as CSV", start,
-                                              "CSV (*.csv)")
+        path, _ = QFileDialog.getSaveFileName(
+            self.native, "Save the table as CSV", start, "CSV (*.csv)"
+        )
         if path:
             self.save_csv(path)
 

@@ -17,9 +17,9 @@ class PostprocessWidget(FamilyWidget):
         "fill holes": Method(pp.fill_holes),
         "remove small objects": Method(pp.remove_small_objects, start={"min_size": 50.0}),
         "remove small holes": Method(pp.remove_small_holes, start={"max_size": 50.0}),
-        "erode / dilate / open / close": Method(pp.morphology_op,
-                                                choices={"operation": pp.OPERATIONS},
-                                                start={"operation": "open"}),
+        "erode / dilate / open / close": Method(
+            pp.morphology_op, choices={"operation": pp.OPERATIONS}, start={"operation": "open"}
+        ),
         "expand labels": Method(pp.expand_labels),
         "smooth labels": Method(pp.smooth_labels),
         "remove objects touching the border": Method(pp.remove_border_objects),

@@ -38,14 +38,26 @@ class RecipeWidget(Panel):
 
     def __init__(self, napari_viewer: napari.Viewer):
         super().__init__(napari_viewer)
-        self.labels = ComboBox(label="labels", choices=self._labels_layers, nullable=True,
-                               tooltip="a layer made by a segkit panel")
+        self.labels = ComboBox(
+            label="labels",
+            choices=self._labels_layers,
+            nullable=True,
+            tooltip="a layer made by a segkit panel",
+        )
         self.save_button = PushButton(text="Save recipe…")
         self.image = ComboBox(label="image", choices=self._image_layers, nullable=True)
         self.load_button = PushButton(text="Load recipe and run…")
         self.saved = Label(label="saved", value="—")
-        self.extend([self.labels, self.save_button, self.saved, self.image, self.load_button,
-                     *self.running_widgets("Run again", "result")])
+        self.extend(
+            [
+                self.labels,
+                self.save_button,
+                self.saved,
+                self.image,
+                self.load_button,
+                *self.running_widgets("Run again", "result"),
+            ]
+        )
         self.recipe_path: Path | None = None
         self.run_button.enabled = False  # until a recipe was loaded
 
@@ -58,8 +70,11 @@ class RecipeWidget(Panel):
         return self.layers_of(napari.layers.Labels, inputs=False)
 
     def _image_layers(self, _widget=None) -> list:
-        return [layer for layer in self.viewer.layers if isinstance(layer, napari.layers.Image)
-                and "segkit" not in layer.metadata]
+        return [
+            layer
+            for layer in self.viewer.layers
+            if isinstance(layer, napari.layers.Image) and "segkit" not in layer.metadata
+        ]
 
     def _on_layers(self, _=None) -> None:
         pick(self.labels, self.viewer)
@@ -70,8 +85,9 @@ class RecipeWidget(Panel):
     def _save_dialog(self, _=None) -> None:
         layer = self.labels.value
         start = f"{_identifier(layer.name)}.yaml" if layer is not None else "recipe.yaml"
-        path, _ = QFileDialog.getSaveFileName(self.native, "Save the recipe", start,
-                                              "Recipe (*.yaml *.yml)")
+        path, _ = QFileDialog.getSaveFileName(
+            self.native, "Save the recipe", start, "Recipe (*.yaml *.yml)"
+        )
         if path:
             self.save_recipe(path)
 
@@ -98,8 +114,9 @@ class RecipeWidget(Panel):
     # -- load and run --------------------------------------------------------------------------
 
     def _load_dialog(self, _=None) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.native, "Run a recipe", "",
-                                              "Recipe (*.yaml *.yml)")
+        path, _ = QFileDialog.getOpenFileName(
+            self.native, "Run a recipe", "", "Recipe (*.yaml *.yml)"
+        )
         if path:
             self.load_recipe(path)
 
@@ -147,13 +164,19 @@ class RecipeWidget(Panel):
         layer = found[-1]
         if isinstance(layer, napari.layers.Points):
             ndim = spatial_ndim(image)
-            return np.array([image.world_to_data(layer.data_to_world(p)) for p in layer.data]
-                            ).reshape(-1, image.ndim)[:, -ndim:]
+            return np.array(
+                [image.world_to_data(layer.data_to_world(p)) for p in layer.data]
+            ).reshape(-1, image.ndim)[:, -ndim:]
         return np.asarray(full_data(layer))
 
     def _show(self, image, path: Path, recipe: Recipe, labels) -> None:
-        record = provenance("napari_segkit.recipe", {"path": str(path)}, "cpu",
-                            source=image.name, steps=recipe.to_dict()["steps"])
+        record = provenance(
+            "napari_segkit.recipe",
+            {"path": str(path)},
+            "cpu",
+            source=image.name,
+            steps=recipe.to_dict()["steps"],
+        )
         name = f"{image.name} {path.stem}"
         show_labels(self.viewer, name, labels, image, record)
         count = len(np.unique(labels)) - int((labels == 0).any())
@@ -182,20 +205,25 @@ def _add(recipe: Recipe, layer, record: dict) -> None:
     """Append the steps of one layer's record (a panel's call, or a recipe it ran)."""
     function = record.get("function")
     if function in _NOT_REPLAYABLE:
-        raise ValueError(f"{layer.name!r} cannot be made again by a recipe: "
-                         f"{_NOT_REPLAYABLE[function]}")
+        raise ValueError(
+            f"{layer.name!r} cannot be made again by a recipe: {_NOT_REPLAYABLE[function]}"
+        )
     if record.get("parameters", {}).get("mode") == "panoptic":
-        raise ValueError(f"{layer.name!r} is one half of a panoptic result; run the method "
-                         "with mode semantic or instance to save a recipe")
+        raise ValueError(
+            f"{layer.name!r} is one half of a panoptic result; run the method "
+            "with mode semantic or instance to save a recipe"
+        )
     previous = recipe.steps[-1]["output"] if recipe.steps else "image"
     if "steps" in record:  # a recipe the Recipe panel ran
         names = {"image": previous}
         for step in record["steps"]:
-            added = recipe.add(step["function"], step.get("parameters"),
-                               input=names.get(step["input"], step["input"]),
-                               arrays={k: names.get(v, v)
-                                       for k, v in step.get("arrays", {}).items()},
-                               version=step.get("version", record.get("version")))
+            added = recipe.add(
+                step["function"],
+                step.get("parameters"),
+                input=names.get(step["input"], step["input"]),
+                arrays={k: names.get(v, v) for k, v in step.get("arrays", {}).items()},
+                version=step.get("version", record.get("version")),
+            )
             names[step["output"]] = added["output"]
         return
     recipe.add_record(record, input=previous)
@@ -208,8 +236,10 @@ def _split_into_objects(layer, record: dict) -> bool:
     so; for a mask method of the other panels, a layer with ids above 1 was split (a mask
     of one object is the same either way)."""
     if record["function"] in ("napari_segkit.threshold", "napari_segkit.adaptive_threshold"):
-        return bool(record.get("instances")) and \
-            record.get("parameters", {}).get("method") != "multiotsu"
+        return (
+            bool(record.get("instances"))
+            and record.get("parameters", {}).get("method") != "multiotsu"
+        )
     if record["function"] in _MASKS:
         return bool(record.get("instances", int(np.max(full_data(layer))) > 1))
     return False

@@ -28,9 +28,11 @@ class RegionsWidget(FamilyWidget):
     FAMILY = regions
 
     def __init__(self, napari_viewer):
-        self.wand = CheckBox(text="magic wand: click to add a region",
-                             tooltip="click the image to add the region around the point (in "
-                             "the displayed slice, with the tolerance below)")
+        self.wand = CheckBox(
+            text="magic wand: click to add a region",
+            tooltip="click the image to add the region around the point (in "
+            "the displayed slice, with the tolerance below)",
+        )
         self._wand_on: list = []  # (layer, click callback) while the wand is on
         super().__init__(napari_viewer)
         self.insert(self.index(self.new_seeds) + 1, self.wand)
@@ -66,8 +68,11 @@ class RegionsWidget(FamilyWidget):
         if any(not 0 <= i < n for i, n in zip(index, shape)):
             return None
         fields = self.fields[_GROW]
-        params = {"tolerance": fields["tolerance"].value,
-                  "connectivity": fields["connectivity"].value, "rgb": bool(layer.rgb)}
+        params = {
+            "tolerance": fields["tolerance"].value,
+            "connectivity": fields["connectivity"].value,
+            "rgb": bool(layer.rgb),
+        }
         plane = np.asarray(data[index[:-2]])
         region = magic_wand(plane, point[-2:], device="cpu", **params)
         name = f"{layer.name} wand"

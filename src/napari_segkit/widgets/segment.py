@@ -24,20 +24,27 @@ class SegmentWidget(FamilyWidget):
     """Split touching objects, Voronoi-Otsu labelling, seeded watershed."""
 
     METHODS = {
-        "split touching objects": Method(split_touching_objects,
-                                         choices={"method": tuple(sorted(HISTOGRAM_METHODS)),
-                                                  "channel": CHOICES},
-                                         labels={"method": "threshold"}),
+        "split touching objects": Method(
+            split_touching_objects,
+            choices={"method": tuple(sorted(HISTOGRAM_METHODS)), "channel": CHOICES},
+            labels={"method": "threshold"},
+        ),
         "Voronoi-Otsu": Method(voronoi_otsu_labeling, choices={"channel": CHOICES}),
-        "watershed from seeds": Method(watershed, seeds="required",
-                                       choices={"landscape": LANDSCAPES},
-                                       start={"landscape": "edges", "sigma": 1.0}),
+        "watershed from seeds": Method(
+            watershed,
+            seeds="required",
+            choices={"landscape": LANDSCAPES},
+            start={"landscape": "edges", "sigma": 1.0},
+        ),
     }
     FAMILY = separate
 
     def __init__(self, napari_viewer):
-        self.size = Label(label="estimate", value="—",
-                          tooltip="the typical object diameter the recipes start from")
+        self.size = Label(
+            label="estimate",
+            value="—",
+            tooltip="the typical object diameter the recipes start from",
+        )
         self.estimate: float | None = None  # the latest estimate (layer units with spacing)
         self._estimating = None  # what the running estimate is of (see _estimate_key)
         super().__init__(napari_viewer)
@@ -63,8 +70,11 @@ class SegmentWidget(FamilyWidget):
             ndim = spatial_ndim(layer)
             spacing = tuple(float(s) for s in layer.scale[-ndim:])
             unit = unit_symbol(layer.units[-1])
-        kwargs = {"spacing": spacing, "rgb": self._is_rgb(),
-                  "dark": bool(fields["dark"].value) if "dark" in fields else False}
+        kwargs = {
+            "spacing": spacing,
+            "rgb": self._is_rgb(),
+            "dark": bool(fields["dark"].value) if "dark" in fields else False,
+        }
         if self._is_rgb():
             kwargs["channel"] = fields["channel"].value if "channel" in fields else "auto"
         return layer, kwargs, unit

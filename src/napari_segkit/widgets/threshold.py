@@ -54,39 +54,67 @@ class ThresholdWidget(Panel):
     def __init__(self, napari_viewer: napari.Viewer):
         super().__init__(napari_viewer)
         self.image = ComboBox(label="image", choices=self._image_layers, nullable=True)
-        self.kind = RadioButtons(label="threshold", choices=["global", "adaptive"],
-                                 value="global", orientation="horizontal")
+        self.kind = RadioButtons(
+            label="threshold",
+            choices=["global", "adaptive"],
+            value="global",
+            orientation="horizontal",
+        )
         self.method = ComboBox(label="method", choices=self._methods, value="otsu")
         self.value = FloatSpinBox(label="value", min=-1e12, max=1e12, step=1.0)
         self.percentile = FloatSpinBox(label="percentile", min=0.1, max=99.9, value=50.0)
         self.classes = SpinBox(label="classes", min=2, max=5, value=3)
         self.block_size = FloatSpinBox(label="block size", min=1, max=1e6, value=51, step=2)
-        self.physical = CheckBox(text="physical units (layer scale)",
-                                 tooltip="block size in the layer's units")
+        self.physical = CheckBox(
+            text="physical units (layer scale)", tooltip="block size in the layer's units"
+        )
         self.offset = FloatSpinBox(label="offset", min=-1e12, max=1e12, value=0.0)
         self.auto_window = CheckBox(
-            text="auto block size and offset", value=True,
+            text="auto block size and offset",
+            value=True,
             tooltip="block 4 × the typical object diameter; offset 2 × the noise (objects "
-            "stand above the local mean); untick to set them")
+            "stand above the local mean); untick to set them",
+        )
         self._auto_values: dict = {}  # (layer, options) -> (block size, offset)
         self.k = FloatSpinBox(label="k", min=-10, max=10, step=0.05, value=0.2)
         self.contrast = FloatSpinBox(label="contrast (0 = auto)", min=0, max=1e12, value=0)
         self.channel = ComboBox(label="channel", choices=CHANNELS, value="luminance")
-        self.dark = CheckBox(text="dark objects", value=False,
-                             tooltip="objects darker than the background, e.g. nuclei in "
-                             "brightfield")
+        self.dark = CheckBox(
+            text="dark objects",
+            value=False,
+            tooltip="objects darker than the background, e.g. nuclei in brightfield",
+        )
         self.per_slice = CheckBox(text="each slice on its own (3D)", value=False)
         self.instances = CheckBox(text="split into objects (instances)", value=True)
         self.device = ComboBox(label="device", choices=backend.DEVICES, value="auto")
         self.preview = CheckBox(text="live preview (displayed slice)", value=False)
         self.try_all_button = PushButton(text="Try all global methods")
         running = self.running_widgets("Apply", result_label="threshold")
-        self.extend([self.image, self.kind, self.method, self.value, self.percentile,
-                     self.classes, self.auto_window, self.block_size, self.physical,
-                     self.offset, self.k, self.contrast, self.channel, self.dark,
-                     self.per_slice, self.instances,
-                     self.device, self.preview, *running[:3], self.try_all_button,
-                     running[3]])
+        self.extend(
+            [
+                self.image,
+                self.kind,
+                self.method,
+                self.value,
+                self.percentile,
+                self.classes,
+                self.auto_window,
+                self.block_size,
+                self.physical,
+                self.offset,
+                self.k,
+                self.contrast,
+                self.channel,
+                self.dark,
+                self.per_slice,
+                self.instances,
+                self.device,
+                self.preview,
+                *running[:3],
+                self.try_all_button,
+                running[3],
+            ]
+        )
         self._preview_worker = None
         self._preview_again = False
         self.try_all_names: list[str] = []  # of the last Try all
@@ -97,15 +125,32 @@ class ThresholdWidget(Panel):
         self.image.changed.connect(self._update_visibility)
         self.auto_window.changed.connect(self._update_visibility)
         self.try_all_button.changed.connect(self.try_all)
-        for widget in (self.image, self.method, self.value, self.percentile, self.classes,
-                       self.block_size, self.physical, self.offset, self.k, self.contrast,
-                       self.channel, self.dark, self.per_slice, self.preview,
-                       self.auto_window):
+        for widget in (
+            self.image,
+            self.method,
+            self.value,
+            self.percentile,
+            self.classes,
+            self.block_size,
+            self.physical,
+            self.offset,
+            self.k,
+            self.contrast,
+            self.channel,
+            self.dark,
+            self.per_slice,
+            self.preview,
+            self.auto_window,
+        ):
             widget.changed.connect(self._schedule_preview)
-        self.listen([(self.viewer.dims.events.current_step, self._schedule_preview),
-                     (self.viewer.layers.events.inserted, self._on_layers),
-                     (self.viewer.layers.events.removed, self._on_layers),
-                     (self.viewer.layers.selection.events.active, self._on_active)])
+        self.listen(
+            [
+                (self.viewer.dims.events.current_step, self._schedule_preview),
+                (self.viewer.layers.events.inserted, self._on_layers),
+                (self.viewer.layers.events.removed, self._on_layers),
+                (self.viewer.layers.selection.events.active, self._on_active),
+            ]
+        )
         self._on_layers()
         self._on_method(self.method.value)
 
@@ -144,16 +189,21 @@ class ThresholdWidget(Panel):
         self.block_size.visible = self.auto_window.visible = is_adaptive
         self.block_size.enabled = self.offset.enabled = not self.auto_window.value
         layer = self.image.value
-        self.physical.visible = is_adaptive and layer is not None and not np.allclose(
-            layer.scale, 1)
+        self.physical.visible = (
+            is_adaptive and layer is not None and not np.allclose(layer.scale, 1)
+        )
         self.channel.visible = layer is not None and layer.rgb
         self.per_slice.visible = layer is not None and spatial_ndim(layer) >= 3
 
     def parameters(self) -> dict:
         """Keyword arguments for :func:`threshold` or :func:`adaptive_threshold`."""
         layer, method = self.image.value, self.method.value
-        params = {"method": method, "dark": self.dark.value, "rgb": bool(layer.rgb),
-                  "device": self.device.value}
+        params = {
+            "method": method,
+            "dark": self.dark.value,
+            "rgb": bool(layer.rgb),
+            "device": self.device.value,
+        }
         if layer.rgb:
             params["channel"] = self.channel.value
         if spatial_ndim(layer) >= 3:
@@ -174,9 +224,13 @@ class ThresholdWidget(Panel):
     def _fill_auto(self, layer, params: dict) -> None:
         """Put :func:`~napari_segkit.methods.adaptive.auto_window`'s block size and offset
         for this image and these options in their (disabled) fields; measured once each."""
-        options = {"spacing": params.get("spacing"), "dark": params["dark"],
-                   "per_slice": params.get("per_slice", False), "rgb": params["rgb"],
-                   "channel": params.get("channel")}
+        options = {
+            "spacing": params.get("spacing"),
+            "dark": params["dark"],
+            "per_slice": params.get("per_slice", False),
+            "rgb": params["rgb"],
+            "channel": params.get("channel"),
+        }
         noisy = params["method"] in adaptive.NOISE_METHODS
         key = (id(layer), layer.data.shape, noisy, tuple(sorted(map(str, options.items()))))
         if key not in self._auto_values:
@@ -201,15 +255,24 @@ class ThresholdWidget(Panel):
             return None
         params, kind, instances = self.parameters(), self.kind.value, self.instances.value
         data = full_data(layer)
-        return self.start(lambda state: _apply(data, kind, params, instances, state),
-                          lambda out: self._show(layer, kind, params, instances, *out))
+        return self.start(
+            lambda state: _apply(data, kind, params, instances, state),
+            lambda out: self._show(layer, kind, params, instances, *out),
+        )
 
     def _show(self, layer, kind, params, instances, labels, value, device) -> None:
         self.result.value = _describe(value)
-        function = "napari_segkit.threshold" if kind == "global" else \
-            "napari_segkit.adaptive_threshold"
-        record = provenance(function, params, device, threshold=_jsonable(value),
-                            instances=instances, source=layer.name)
+        function = (
+            "napari_segkit.threshold" if kind == "global" else "napari_segkit.adaptive_threshold"
+        )
+        record = provenance(
+            function,
+            params,
+            device,
+            threshold=_jsonable(value),
+            instances=instances,
+            source=layer.name,
+        )
         show_labels(self.viewer, f"{layer.name} threshold", labels, layer, record)
 
     # -- live preview ------------------------------------------------------------------------
@@ -225,13 +288,17 @@ class ThresholdWidget(Panel):
         plane, index = displayed_plane(self.viewer, layer)
         params = self.parameters()  # read here: Qt widgets belong to this thread
         if self.kind.value == "global":
+
             def job(_state):
                 return _preview_global(self.whole_image_histogram, layer, params, plane)
         else:
+
             def job(_state):
                 return _preview_adaptive(layer, params, plane, index, self.intensity_range)
+
         self._preview_worker = self.in_background(
-            job, lambda out: self._show_preview(layer, *out), self._preview_done)
+            job, lambda out: self._show_preview(layer, *out), self._preview_done
+        )
 
     def _preview_done(self) -> None:
         if self._preview_again:
@@ -250,8 +317,9 @@ class ThresholdWidget(Panel):
         """Histogram and (min, max) of the whole grey image, computed once per setting."""
         key = (id(layer.data), params.get("channel"), params["rgb"])
         if key not in self._histograms:
-            grey = to_grey(np.asarray(full_data(layer)), rgb=params["rgb"],
-                           channel=params.get("channel"))
+            grey = to_grey(
+                np.asarray(full_data(layer)), rgb=params["rgb"], channel=params.get("channel")
+            )
             grey = grey.view(np.uint8) if grey.dtype == bool else grey
             finite = grey if grey.dtype.kind != "f" else grey[np.isfinite(grey)]
             span = (float(finite.min()), float(finite.max()))
@@ -283,16 +351,20 @@ class ThresholdWidget(Panel):
         def job(_state):
             return _try_all(plane, histogram_of(layer, params), layer.rgb, params, percentile)
 
-        return self.in_background(job, lambda out: self._show_try_all(layer, *out),
-                                  lambda: setattr(self.try_all_button, "enabled", True))
+        return self.in_background(
+            job,
+            lambda out: self._show_try_all(layer, *out),
+            lambda: setattr(self.try_all_button, "enabled", True),
+        )
 
     def _show_try_all(self, layer, picture, names, step) -> None:
         self.try_all_names = names
         name = f"{layer.name} try all"
         if name in self.viewer.layers:
             self.viewer.layers.remove(name)
-        self.viewer.add_image(picture, name=name, rgb=True,
-                              scale=np.asarray(layer.scale[-2:]) * step)
+        self.viewer.add_image(
+            picture, name=name, rgb=True, scale=np.asarray(layer.scale[-2:]) * step
+        )
         self.viewer.reset_view()
 
 
@@ -352,11 +424,15 @@ def _preview_global(whole_image_histogram, layer, params, plane):
         mask = threshold(grey, method, dark=params["dark"], device="cpu", **options)
         value = threshold_value(grey, method, dark=params["dark"], device="cpu", **options)
     else:
-        value = from_histogram(*whole_image_histogram(layer, params), method,
-                               percentile=params.get("percentile", 50.0),
-                               classes=params.get("classes", 3))
-        mask = apply_threshold(grey, value, method=method, dark=params["dark"],
-                               classes=params.get("classes", 3))
+        value = from_histogram(
+            *whole_image_histogram(layer, params),
+            method,
+            percentile=params.get("percentile", 50.0),
+            classes=params.get("classes", 3),
+        )
+        mask = apply_threshold(
+            grey, value, method=method, dark=params["dark"], classes=params.get("classes", 3)
+        )
     return mask.astype(np.uint8), value
 
 
@@ -385,8 +461,7 @@ def _describe(value) -> str:
         return "local (adaptive)"
     if np.ndim(value):
         finite = np.asarray(value, dtype=float)
-        return ", ".join(f"{v:.6g}" for v in finite.ravel()[:6]) + (
-            " …" if finite.size > 6 else "")
+        return ", ".join(f"{v:.6g}" for v in finite.ravel()[:6]) + (" …" if finite.size > 6 else "")
     return f"{value:.6g}"
 
 

@@ -71,10 +71,10 @@ class _Pair(Container):
     """One training pair: an image layer and its labels layer."""
 
     def __init__(self, owner: TrainUNetWidget, number: int):
-        self.image = ComboBox(label=f"image {number}", choices=owner._image_layers,
-                              nullable=True)
-        self.annotations = ComboBox(label=f"labels {number}", choices=owner._labels_layers,
-                                    nullable=True)
+        self.image = ComboBox(label=f"image {number}", choices=owner._image_layers, nullable=True)
+        self.annotations = ComboBox(
+            label=f"labels {number}", choices=owner._labels_layers, nullable=True
+        )
         super().__init__(widgets=[self.image, self.annotations])
         self.margins = (0, 0, 0, 0)
 
@@ -88,32 +88,66 @@ class TrainUNetWidget(_RunningWidget):
         self.pairs.margins = (0, 0, 0, 0)
         self.add_pair = PushButton(text="Add a pair")
         self.remove_pair = PushButton(text="Remove the last pair")
-        self.labels_are = ComboBox(label="labels are", choices=list(unet.LABELS_ARE),
-                                   value=unet.LABELS_ARE[0],
-                                   tooltip="auto: told from the labels; scribbles: 0 not "
-                                   "labelled, 1 object, 2 background; classes: every pixel, "
-                                   "0 background; objects: instance ids "
-                                   "(learns to split touching objects)")
+        self.labels_are = ComboBox(
+            label="labels are",
+            choices=list(unet.LABELS_ARE),
+            value=unet.LABELS_ARE[0],
+            tooltip="auto: told from the labels; scribbles: 0 not "
+            "labelled, 1 object, 2 background; classes: every pixel, "
+            "0 background; objects: instance ids "
+            "(learns to split touching objects)",
+        )
         self.architecture = ComboBox(label="network", choices=list(unet.ARCHITECTURES))
-        self.slices = CheckBox(text="2D network on slices", value=False,
-                               tooltip="a 2D network trained on the slices of a stack")
-        self.minutes = FloatSpinBox(label="minutes", min=0.05, max=24 * 60, step=0.5, value=2,
-                                    tooltip="how long to train (validation included)")
-        self.epochs = SpinBox(label="at most epochs (0: no limit)", min=0, max=10_000,
-                              value=0, tooltip="stop after this many epochs if sooner")
+        self.slices = CheckBox(
+            text="2D network on slices",
+            value=False,
+            tooltip="a 2D network trained on the slices of a stack",
+        )
+        self.minutes = FloatSpinBox(
+            label="minutes",
+            min=0.05,
+            max=24 * 60,
+            step=0.5,
+            value=2,
+            tooltip="how long to train (validation included)",
+        )
+        self.epochs = SpinBox(
+            label="at most epochs (0: no limit)",
+            min=0,
+            max=10_000,
+            value=0,
+            tooltip="stop after this many epochs if sooner",
+        )
         self.patch = SpinBox(label="patch size (0: auto)", min=0, max=1024, step=16, value=0)
-        self.live = CheckBox(text="live preview (displayed slice)", value=False,
-                             tooltip="the model's labels of the first image's displayed slice "
-                             "every 2 s while it trains (2D images or a 2D network)")
-        self.validation = FloatSpinBox(label="validation share", min=0, max=0.9, step=0.05,
-                                       value=0.2)
+        self.live = CheckBox(
+            text="live preview (displayed slice)",
+            value=False,
+            tooltip="the model's labels of the first image's displayed slice "
+            "every 2 s while it trains (2D images or a 2D network)",
+        )
+        self.validation = FloatSpinBox(
+            label="validation share", min=0, max=0.9, step=0.05, value=0.2
+        )
         self.plot = CurvePlot()
         self.folder = FileEdit(label="model folder", mode="w")
         self.save_button = PushButton(text="Save model", enabled=False)
         self.warning = Label(value="", visible=False)
-        self.extend([self.pairs, self.add_pair, self.remove_pair, self.labels_are,
-                     self.architecture, self.slices, self.minutes, self.epochs, self.patch,
-                     self.validation, self.live, *self.running_widgets("Train")])
+        self.extend(
+            [
+                self.pairs,
+                self.add_pair,
+                self.remove_pair,
+                self.labels_are,
+                self.architecture,
+                self.slices,
+                self.minutes,
+                self.epochs,
+                self.patch,
+                self.validation,
+                self.live,
+                *self.running_widgets("Train"),
+            ]
+        )
         self.extend([self.warning, self.folder, self.save_button])
         self.form_layout.insertWidget(self.form_layout.count() - 1, self.plot)  # above stretch
         self.model: unet.Model | None = None
@@ -143,21 +177,32 @@ class TrainUNetWidget(_RunningWidget):
         if any(image is None or labels is None for image, labels in chosen):
             self.result.value = "choose an image and a labels layer for each pair"
             return None
-        images = [(full_data(image), image.scale[-spatial_ndim(image):], image.rgb)
-                  for image, _ in chosen]
+        images = [
+            (full_data(image), image.scale[-spatial_ndim(image) :], image.rgb)
+            for image, _ in chosen
+        ]
         labels = [np.asarray(full_data(labels)) for _, labels in chosen]
-        settings = {"labels_are": self.labels_are.value,
-                    "architecture": self.architecture.value,
-                    "time_limit": 60 * self.minutes.value, "epochs": self.epochs.value or None,
-                    "patch_size": self.patch.value or None,
-                    "validation": self.validation.value,
-                    "spatial_dims": 2 if self.slices.value else None,
-                    "rgb": bool(images[0][2]), "spacing": tuple(images[0][1])}
+        settings = {
+            "labels_are": self.labels_are.value,
+            "architecture": self.architecture.value,
+            "time_limit": 60 * self.minutes.value,
+            "epochs": self.epochs.value or None,
+            "patch_size": self.patch.value or None,
+            "validation": self.validation.value,
+            "spatial_dims": 2 if self.slices.value else None,
+            "rgb": bool(images[0][2]),
+            "spacing": tuple(images[0][1]),
+        }
 
         def train(state: _Run):
-            return unet.train([np.asarray(data) for data, _, _ in images], labels, **settings,
-                              callback=state.on_epoch, on_batch=state.on_batch,
-                              progress=state.update)
+            return unet.train(
+                [np.asarray(data) for data, _, _ in images],
+                labels,
+                **settings,
+                callback=state.on_epoch,
+                on_batch=state.on_batch,
+                progress=state.update,
+            )
 
         self.names = [f"{image.name} + {lab.name}" for image, lab in chosen]
         self.warning.visible = False
@@ -180,8 +225,10 @@ class TrainUNetWidget(_RunningWidget):
         epochs, steps, batches = list(state.epochs), list(state.epoch_steps), list(state.batches)
         if not batches:
             return
-        dice = [(step, e.mean_dice if e.mean_dice is not None else float("nan"))
-                for step, e in zip(steps, epochs)]
+        dice = [
+            (step, e.mean_dice if e.mean_dice is not None else float("nan"))
+            for step, e in zip(steps, epochs)
+        ]
         self.plot.set_curves({"loss": batches, "Dice": dice})
         if state.preview is not None:
             self._show_preview(state.preview)
@@ -202,22 +249,31 @@ class TrainUNetWidget(_RunningWidget):
         if name in self.viewer.layers:
             self.viewer.layers[name].data = labels
         else:
-            self.viewer.add_labels(labels, name=name, opacity=0.5, scale=layer.scale[-2:],
-                                   translate=layer.translate[-2:])
+            self.viewer.add_labels(
+                labels,
+                name=name,
+                opacity=0.5,
+                scale=layer.scale[-2:],
+                translate=layer.translate[-2:],
+            )
 
     def _trained(self, model: unet.Model) -> None:
         self.model = model
         model.config["trained_on"] = self.names
         self._refresh()
         best = model.config.get("best_dice")
-        self.result.value = (f"{len(model.history)} epochs ({model.config['stopped']})"
-                             + (f", best validation Dice {best:.3f}" if best is not None
-                                else "") + "; save it to apply it")
+        self.result.value = (
+            f"{len(model.history)} epochs ({model.config['stopped']})"
+            + (f", best validation Dice {best:.3f}" if best is not None else "")
+            + "; save it to apply it"
+        )
         self.save_button.enabled = True
         if model.config.get("validated") is False:
-            self.warning.value = ("⚠ no validation finished: nothing checked this model on "
-                                  "held-out labels (train longer, or give a validation "
-                                  "share); save it only to try it")
+            self.warning.value = (
+                "⚠ no validation finished: nothing checked this model on "
+                "held-out labels (train longer, or give a validation "
+                "share); save it only to try it"
+            )
             self.warning.visible = True
 
     def save(self, _=None) -> Path | None:
@@ -242,23 +298,38 @@ class ApplyUNetWidget(_RunningWidget):
         super().__init__(napari_viewer)
         self.folder = FileEdit(label="model folder", mode="d")
         self.trust = CheckBox(
-            text="trust this model: a MONAI bundle can run code on this computer", value=False,
+            text="trust this model: a MONAI bundle can run code on this computer",
+            value=False,
             tooltip="tick only for a bundle from a source you trust; a segkit model folder "
-            "never needs it")
+            "never needs it",
+        )
         self.about = Label(label="model", value="—")
         self.image = ComboBox(label="image", choices=self._image_layers, nullable=True)
         self.instances = CheckBox(text="split touching objects", value=False)
         self.probabilities = CheckBox(text="add the probabilities as images", value=False)
-        self.tile = SpinBox(label="tile (0: training patch)", min=0, max=4096, step=16,
-                            value=0)
-        self.extend([self.folder, self.trust, self.about, self.image, self.instances,
-                     self.probabilities, self.tile, *self.running_widgets("Apply")])
+        self.tile = SpinBox(label="tile (0: training patch)", min=0, max=4096, step=16, value=0)
+        self.extend(
+            [
+                self.folder,
+                self.trust,
+                self.about,
+                self.image,
+                self.instances,
+                self.probabilities,
+                self.tile,
+                *self.running_widgets("Apply"),
+            ]
+        )
         self.model: unet.Model | None = None
         self.folder.changed.connect(self._load)
         self.trust.changed.connect(self._load)
-        self.listen([(self.viewer.layers.events.inserted, self._on_layers),
-                     (self.viewer.layers.events.removed, self._on_layers),
-                     (self.viewer.layers.selection.events.active, self._on_active)])
+        self.listen(
+            [
+                (self.viewer.layers.events.inserted, self._on_layers),
+                (self.viewer.layers.events.removed, self._on_layers),
+                (self.viewer.layers.selection.events.active, self._on_active),
+            ]
+        )
         self._on_layers()
 
     def _on_layers(self, _=None) -> None:
@@ -279,8 +350,10 @@ class ApplyUNetWidget(_RunningWidget):
             return
         config = self.model.config
         classes = ", ".join(config["classes"]["names"])
-        self.about.value = (f"{config['architecture']} {config['spatial_dims']}D, "
-                            f"{len(self.model.history)} epochs; classes: {classes}")
+        self.about.value = (
+            f"{config['architecture']} {config['spatial_dims']}D, "
+            f"{len(self.model.history)} epochs; classes: {classes}"
+        )
         self.instances.value = config.get("labels_are") == "objects"
 
     def run(self, _=None):
@@ -295,9 +368,13 @@ class ApplyUNetWidget(_RunningWidget):
         model, data = self.model, full_data(layer)
         ndim = spatial_ndim(layer)
         slices = model.spatial_dims == 2 and ndim == 3
-        settings = {"spacing": tuple(float(s) for s in layer.scale[-ndim:]),
-                    "slices": slices, "instances": self.instances.value,
-                    "probabilities": self.probabilities.value, "tile": self.tile.value or None}
+        settings = {
+            "spacing": tuple(float(s) for s in layer.scale[-ndim:]),
+            "slices": slices,
+            "instances": self.instances.value,
+            "probabilities": self.probabilities.value,
+            "tile": self.tile.value or None,
+        }
 
         def apply(state: RunState):
             out = unet.predict(model, np.asarray(data), **settings, progress=state.update)
@@ -312,27 +389,38 @@ class ApplyUNetWidget(_RunningWidget):
         if isinstance(result, tuple):
             result, probs = result
         config = self.model.config
-        record = provenance("napari_segkit.unet.predict",
-                            {k: v for k, v in settings.items() if k != "spacing"}, "cpu",
-                            source=layer.name, model=str(self.folder.value))
+        record = provenance(
+            "napari_segkit.unet.predict",
+            {k: v for k, v in settings.items() if k != "spacing"},
+            "cpu",
+            source=layer.name,
+            model=str(self.folder.value),
+        )
         title = f"{layer.name} U-Net"
         show_labels(self.viewer, title, result, layer, record)
         if probs is not None:
             ndim = spatial_ndim(layer)
-            for name, output, p in zip(config["classes"]["names"], config["classes"]["output"],
-                                       probs):
+            for name, output, p in zip(
+                config["classes"]["names"], config["classes"]["output"], probs
+            ):
                 if output == 0:
                     continue
                 key = f"{layer.name} P({name})"
                 if key in self.viewer.layers:
                     self.viewer.layers[key].data = p
                 else:
-                    self.viewer.add_image(p, name=key, scale=layer.scale[-ndim:],
-                                          translate=layer.translate[-ndim:],
-                                          colormap="magma", blending="additive",
-                                          contrast_limits=(0, 1), metadata={"segkit": record})
+                    self.viewer.add_image(
+                        p,
+                        name=key,
+                        scale=layer.scale[-ndim:],
+                        translate=layer.translate[-ndim:],
+                        colormap="magma",
+                        blending="additive",
+                        contrast_limits=(0, 1),
+                        metadata={"segkit": record},
+                    )
         kind = "object" if result.dtype == np.int32 else "class"
         plural = "" if found == 1 else ("s" if kind == "object" else "es")
-        self.result.value = (f"{found} {kind}{plural} in {title!r}"
-                             + (" (slice by slice)" if settings["slices"] else ""))
-
+        self.result.value = f"{found} {kind}{plural} in {title!r}" + (
+            " (slice by slice)" if settings["slices"] else ""
+        )

@@ -17,5 +17,6 @@ def grey_of(image: da.Array, *, rgb: bool | None, channel) -> da.Array:
     if not rgb:
         return image
     image = image.rechunk({image.ndim - 1: -1})
-    return image.map_blocks(to_grey, rgb=True, channel=channel, drop_axis=image.ndim - 1,
-                            dtype=grey.dtype)
+    return image.map_blocks(
+        to_grey, rgb=True, channel=channel, drop_axis=image.ndim - 1, dtype=grey.dtype
+    )

@@ -25,29 +25,78 @@ _SMALL_INTEGERS = (np.uint8, np.uint16, np.int8, np.int16, np.bool_)
 
 
 @lazy_version_of(in_memory)
-def threshold(image, method: str = "otsu", *, value=None, percentile: float = 50.0,
-              classes: int = 3, dark: bool = False, mask=None, per_slice: bool = False,
-              channel=None, rgb=None, nbins: int = 256, device: str = "auto", progress=None):
+def threshold(
+    image,
+    method: str = "otsu",
+    *,
+    value=None,
+    percentile: float = 50.0,
+    classes: int = 3,
+    dark: bool = False,
+    mask=None,
+    per_slice: bool = False,
+    channel=None,
+    rgb=None,
+    nbins: int = 256,
+    device: str = "auto",
+    progress=None,
+):
     """:func:`napari_segkit.threshold` of a dask array: the same threshold (a histogram of
     every block, summed) and a lazy mask."""
-    grey, mask, options = _prepared(image, method, mask, channel, rgb, value=value,
-                                    percentile=percentile, classes=classes, nbins=nbins)
+    grey, mask, options = _prepared(
+        image,
+        method,
+        mask,
+        channel,
+        rgb,
+        value=value,
+        percentile=percentile,
+        classes=classes,
+        nbins=nbins,
+    )
     if per_slice and grey.ndim >= 3:
         return _per_slice(grey, mask, method, dark, options, device)
     with reporting(progress):
         t = grey_value(grey, method, mask=mask, **options)
-    return grey.map_blocks(apply_threshold, t, method=method, dark=dark, classes=classes,
-                           dtype=np.uint8 if method == "multiotsu" else bool)
+    return grey.map_blocks(
+        apply_threshold,
+        t,
+        method=method,
+        dark=dark,
+        classes=classes,
+        dtype=np.uint8 if method == "multiotsu" else bool,
+    )
 
 
 @lazy_version_of(in_memory_value)
-def threshold_value(image, method: str = "otsu", *, value=None, percentile: float = 50.0,
-                    classes: int = 3, dark: bool = False, mask=None, per_slice: bool = False,
-                    channel=None, rgb=None, nbins: int = 256, device: str = "auto",
-                    progress=None):
+def threshold_value(
+    image,
+    method: str = "otsu",
+    *,
+    value=None,
+    percentile: float = 50.0,
+    classes: int = 3,
+    dark: bool = False,
+    mask=None,
+    per_slice: bool = False,
+    channel=None,
+    rgb=None,
+    nbins: int = 256,
+    device: str = "auto",
+    progress=None,
+):
     """:func:`napari_segkit.threshold_value` of a dask array (computed now)."""
-    grey, mask, options = _prepared(image, method, mask, channel, rgb, value=value,
-                                    percentile=percentile, classes=classes, nbins=nbins)
+    grey, mask, options = _prepared(
+        image,
+        method,
+        mask,
+        channel,
+        rgb,
+        value=value,
+        percentile=percentile,
+        classes=classes,
+        nbins=nbins,
+    )
     with reporting(progress):
         if per_slice and grey.ndim >= 3:
             return _slice_values(grey, mask, method, options)
@@ -56,21 +105,35 @@ def threshold_value(image, method: str = "otsu", *, value=None, percentile: floa
 
 def _prepared(image, method, mask, channel, rgb, **options):
     """(grey dask image, dask mask or None, options) after the in-memory checks."""
-    check_method(method, options["value"], classes=options["classes"], nbins=options["nbins"],
-                 percentile=options["percentile"])
+    check_method(
+        method,
+        options["value"],
+        classes=options["classes"],
+        nbins=options["nbins"],
+        percentile=options["percentile"],
+    )
     grey = grey_of(image, rgb=rgb, channel=channel)
     if grey.dtype == bool:
         grey = grey.astype(np.uint8)
     if mask is not None:
         if tuple(mask.shape) != tuple(grey.shape):
-            raise ValueError(f"mask shape {tuple(mask.shape)} does not match the image's "
-                             f"{tuple(grey.shape)}")
+            raise ValueError(
+                f"mask shape {tuple(mask.shape)} does not match the image's {tuple(grey.shape)}"
+            )
         mask = as_dask(mask, grey).astype(bool)
     return grey, mask, options
 
 
-def grey_value(grey, method: str = "otsu", *, mask=None, value=None,
-               percentile: float = 50.0, classes: int = 3, nbins: int = 256):
+def grey_value(
+    grey,
+    method: str = "otsu",
+    *,
+    mask=None,
+    value=None,
+    percentile: float = 50.0,
+    classes: int = 3,
+    nbins: int = 256,
+):
     """The threshold of a dask grey image by ``method``, from all of its pixels (inside
     ``mask``): one pass for 8- and 16-bit data, two (range, then histogram) otherwise."""
     if method == "manual":
@@ -85,9 +148,11 @@ def grey_value(grey, method: str = "otsu", *, mask=None, value=None,
     with share(0.0, 0.4):
         ranges = [r for r in per_block(_finite_range, *arrays).ravel() if r is not None]
     if not ranges:
-        raise NothingToSeparate("the mask selects no pixels; draw or choose a non-empty region"
-                                if mask is not None else
-                                "every pixel to threshold is NaN or infinite")
+        raise NothingToSeparate(
+            "the mask selects no pixels; draw or choose a non-empty region"
+            if mask is not None
+            else "every pixel to threshold is NaN or infinite"
+        )
     lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
     _check_not_constant(lo, hi)
     if method == "mean":
@@ -104,7 +169,8 @@ def _check_not_constant(lo, hi) -> None:
     if lo == hi:
         raise NothingToSeparate(
             f"image is constant (every pixel is {lo}); no threshold can separate objects "
-            "from background")
+            "from background"
+        )
 
 
 def _selected(block, mask_block=None):
@@ -131,11 +197,12 @@ def _from_full_range(counts, dtype, method, percentile, classes):
     _check_not_constant(first + start, last + start)
     if method == "mean":
         values = np.arange(first, last + 1, dtype=np.float64) + start
-        window = counts[first:last + 1]
+        window = counts[first : last + 1]
         return float((window * values).sum() / window.sum())
     centers = np.arange(first, last + 1, dtype=np.int64) + start
-    return from_histogram(counts[first:last + 1], centers, method, percentile=percentile,
-                          classes=classes)
+    return from_histogram(
+        counts[first : last + 1], centers, method, percentile=percentile, classes=classes
+    )
 
 
 def _finite_range(block, mask_block=None, *, block_index):
@@ -166,8 +233,9 @@ def _per_slice(grey, mask, method, dark, options, device):
     first axis only), each block is done in memory."""
     grey, arrays = _whole_planes(grey, mask)
     dtype = np.uint8 if method == "multiotsu" else bool
-    return da.map_blocks(_slices_block, *arrays, method=method, dark=dark, device=device,
-                         dtype=dtype, **options)
+    return da.map_blocks(
+        _slices_block, *arrays, method=method, dark=dark, device=device, dtype=dtype, **options
+    )
 
 
 def _slice_values(grey, mask, method, options):
@@ -183,10 +251,10 @@ def _whole_planes(grey, mask):
 
 
 def _slices_block(block, mask_block=None, *, device, **options):
-    return in_memory(block, mask=mask_block, per_slice=True, rgb=False, device=device,
-                     **options)
+    return in_memory(block, mask=mask_block, per_slice=True, rgb=False, device=device, **options)
 
 
 def _slices_values(block, mask_block=None, *, block_index, **options):
-    return in_memory_value(block, mask=mask_block, per_slice=True, rgb=False, device="cpu",
-                           **options)
+    return in_memory_value(
+        block, mask=mask_block, per_slice=True, rgb=False, device="cpu", **options
+    )

@@ -17,38 +17,108 @@ from .histogram import _finite_range
 
 
 @lazy_version_of(adaptive.adaptive_threshold)
-def adaptive_threshold(image, method: str = "mean", *, block_size=None, spacing=None,
-                       offset: float | None = None, k=None, r=None, contrast=None,
-                       dark: bool = False, mask=None, per_slice: bool = False, channel=None,
-                       rgb=None, intensity_range=None, device: str = "auto", progress=None):
+def adaptive_threshold(
+    image,
+    method: str = "mean",
+    *,
+    block_size=None,
+    spacing=None,
+    offset: float | None = None,
+    k=None,
+    r=None,
+    contrast=None,
+    dark: bool = False,
+    mask=None,
+    per_slice: bool = False,
+    channel=None,
+    rgb=None,
+    intensity_range=None,
+    device: str = "auto",
+    progress=None,
+):
     """:func:`napari_segkit.adaptive_threshold` of a dask image, block by block with a halo of
     half a window (the whole image's intensity range, and the "auto" window and offset from
     its central box, are found first)."""
     grey, halo, options = _adaptive_options(
-        image, method, block_size=block_size, spacing=spacing, offset=offset, k=k, r=r,
-        contrast=contrast, dark=dark, per_slice=per_slice, channel=channel, rgb=rgb,
-        intensity_range=intensity_range, device=device, progress=progress)
+        image,
+        method,
+        block_size=block_size,
+        spacing=spacing,
+        offset=offset,
+        k=k,
+        r=r,
+        contrast=contrast,
+        dark=dark,
+        per_slice=per_slice,
+        channel=channel,
+        rgb=rgb,
+        intensity_range=intensity_range,
+        device=device,
+        progress=progress,
+    )
     others = () if mask is None else (as_dask(mask, grey).astype(bool),)
     return overlapping(_adaptive_block, grey, *others, halo=halo, dtype=bool, **options)
 
 
 @lazy_version_of(adaptive.adaptive_threshold_map)
-def adaptive_threshold_map(image, method: str = "mean", *, block_size=None, spacing=None,
-                           offset: float | None = None, k=None, r=None, contrast=None,
-                           dark: bool = False, per_slice: bool = False, channel=None,
-                           rgb=None, intensity_range=None, device: str = "auto",
-                           progress=None):
+def adaptive_threshold_map(
+    image,
+    method: str = "mean",
+    *,
+    block_size=None,
+    spacing=None,
+    offset: float | None = None,
+    k=None,
+    r=None,
+    contrast=None,
+    dark: bool = False,
+    per_slice: bool = False,
+    channel=None,
+    rgb=None,
+    intensity_range=None,
+    device: str = "auto",
+    progress=None,
+):
     """:func:`napari_segkit.adaptive_threshold_map` of a dask image, as
     :func:`adaptive_threshold`."""
     grey, halo, options = _adaptive_options(
-        image, method, block_size=block_size, spacing=spacing, offset=offset, k=k, r=r,
-        contrast=contrast, dark=dark, per_slice=per_slice, channel=channel, rgb=rgb,
-        intensity_range=intensity_range, device=device, progress=progress)
+        image,
+        method,
+        block_size=block_size,
+        spacing=spacing,
+        offset=offset,
+        k=k,
+        r=r,
+        contrast=contrast,
+        dark=dark,
+        per_slice=per_slice,
+        channel=channel,
+        rgb=rgb,
+        intensity_range=intensity_range,
+        device=device,
+        progress=progress,
+    )
     return overlapping(_threshold_block, grey, halo=halo, dtype=np.float32, **options)
 
 
-def _adaptive_options(image, method, *, block_size, spacing, offset, k, r, contrast, dark,
-                      per_slice, channel, rgb, intensity_range, device, progress):
+def _adaptive_options(
+    image,
+    method,
+    *,
+    block_size,
+    spacing,
+    offset,
+    k,
+    r,
+    contrast,
+    dark,
+    per_slice,
+    channel,
+    rgb,
+    intensity_range,
+    device,
+    progress,
+):
     """(grey dask image, halo per axis, options for each block's in-memory run)."""
     if method not in adaptive.METHODS:
         raise ValueError(f"unknown adaptive method {method!r}; choose one of {adaptive.METHODS}")
@@ -57,8 +127,9 @@ def _adaptive_options(image, method, *, block_size, spacing, offset, k, r, contr
         raise ValueError(f"adaptive thresholding needs a 2D or 3D image, got shape {grey.shape}")
     spatial = 2 if per_slice or grey.ndim == 2 else min(grey.ndim, 3)
     if block_size is None or offset is None:
-        auto_block, auto_offset = adaptive.auto_window(grey, method, spacing=spacing, dark=dark,
-                                                       per_slice=per_slice)
+        auto_block, auto_offset = adaptive.auto_window(
+            grey, method, spacing=spacing, dark=dark, per_slice=per_slice
+        )
         block_size = auto_block if block_size is None else block_size
         offset = auto_offset if offset is None else offset
     size = adaptive.window(block_size, spacing, grey.shape[-spatial:])
@@ -70,10 +141,20 @@ def _adaptive_options(image, method, *, block_size, spacing, offset, k, r, contr
         if not ranges:
             raise ValueError("every pixel to threshold is NaN or infinite")
         intensity_range = (min(r[0] for r in ranges), max(r[1] for r in ranges))
-    options = {"method": method, "block_size": block_size, "spacing": spacing,
-               "offset": offset, "k": k, "r": r, "contrast": contrast, "dark": dark,
-               "per_slice": per_slice, "rgb": False, "intensity_range": intensity_range,
-               "device": device}
+    options = {
+        "method": method,
+        "block_size": block_size,
+        "spacing": spacing,
+        "offset": offset,
+        "k": k,
+        "r": r,
+        "contrast": contrast,
+        "dark": dark,
+        "per_slice": per_slice,
+        "rgb": False,
+        "intensity_range": intensity_range,
+        "device": device,
+    }
     return grey, halo, options
 
 
@@ -91,17 +172,24 @@ def _reach(radius: float, spacing, ndim: int, times: int = 1) -> list[int]:
 
 
 @lazy_version_of(postprocess.morphology_op)
-def morphology_op(image, operation: str, radius: float = 1.0, *, spacing=None,
-                  device: str = "auto", progress=None):
+def morphology_op(
+    image, operation: str, radius: float = 1.0, *, spacing=None, device: str = "auto", progress=None
+):
     """:func:`napari_segkit.postprocess.morphology_op` of a dask mask or label image."""
     if operation not in postprocess.OPERATIONS:
-        raise ValueError(f"operation must be one of {postprocess.OPERATIONS}, "
-                         f"not {operation!r}")
+        raise ValueError(f"operation must be one of {postprocess.OPERATIONS}, not {operation!r}")
     _check_labels(image)
     passes = 2 if operation in ("open", "close") else 1
-    return overlapping(_morphology_block, image, halo=_reach(radius, spacing, image.ndim, passes),
-                       dtype=image.dtype, operation=operation, radius=radius, spacing=spacing,
-                       is_mask=_is_mask(image))
+    return overlapping(
+        _morphology_block,
+        image,
+        halo=_reach(radius, spacing, image.ndim, passes),
+        dtype=image.dtype,
+        operation=operation,
+        radius=radius,
+        spacing=spacing,
+        is_mask=_is_mask(image),
+    )
 
 
 def _morphology_block(block, *, operation, radius, spacing, is_mask):
@@ -113,35 +201,50 @@ def _morphology_block(block, *, operation, radius, spacing, is_mask):
 def _labels_op(block, operation, radius, spacing):
     """A label block whose only id is 1 is processed as labels, as the whole image would be:
     the same as a mask except that dilation and closing never join two ids (none here)."""
-    return postprocess.morphology_op(block.astype(np.uint8) * 2, operation, radius,
-                                     spacing=spacing) // 2
+    return (
+        postprocess.morphology_op(block.astype(np.uint8) * 2, operation, radius, spacing=spacing)
+        // 2
+    )
 
 
 @lazy_version_of(postprocess.expand_labels)
-def expand_labels(labels, distance: float = 1.0, *, spacing=None, device: str = "auto",
-                  progress=None):
+def expand_labels(
+    labels, distance: float = 1.0, *, spacing=None, device: str = "auto", progress=None
+):
     """:func:`napari_segkit.postprocess.expand_labels` of a dask label image."""
     _check_labels(labels)
-    return overlapping(postprocess.expand_labels, labels,
-                       halo=_reach(distance, spacing, labels.ndim), dtype=labels.dtype,
-                       distance=distance, spacing=spacing)
+    return overlapping(
+        postprocess.expand_labels,
+        labels,
+        halo=_reach(distance, spacing, labels.ndim),
+        dtype=labels.dtype,
+        distance=distance,
+        spacing=spacing,
+    )
 
 
 @lazy_version_of(postprocess.smooth_labels)
-def smooth_labels(labels, radius: float = 1.0, *, spacing=None, device: str = "auto",
-                  progress=None):
+def smooth_labels(
+    labels, radius: float = 1.0, *, spacing=None, device: str = "auto", progress=None
+):
     """:func:`napari_segkit.postprocess.smooth_labels` of a dask mask or label image (the
     Gaussian reaches 4 sigma)."""
     _check_labels(labels)
     halo = [math.ceil(4 * radius / s) + 2 for s in spacing_for(spacing, labels.ndim)]
-    return overlapping(_smooth_block, labels, halo=halo, dtype=labels.dtype, radius=radius,
-                       spacing=spacing, is_mask=_is_mask(labels))
+    return overlapping(
+        _smooth_block,
+        labels,
+        halo=halo,
+        dtype=labels.dtype,
+        radius=radius,
+        spacing=spacing,
+        is_mask=_is_mask(labels),
+    )
 
 
 def _smooth_block(block, *, radius, spacing, is_mask):
     if not is_mask and block.max(initial=0) <= 1:
-        return postprocess.smooth_labels(block.astype(np.uint8) * 2, radius,
-                                         spacing=spacing) // 2
+        return postprocess.smooth_labels(block.astype(np.uint8) * 2, radius, spacing=spacing) // 2
     return postprocess.smooth_labels(block, radius, spacing=spacing)
 
 

@@ -17,8 +17,15 @@ from .stitch import label
 
 
 @lazy_version_of(postprocess.remove_small_objects)
-def remove_small_objects(image, min_size: float, *, spacing=None, connectivity: int = 1,
-                         device: str = "auto", progress=None):
+def remove_small_objects(
+    image,
+    min_size: float,
+    *,
+    spacing=None,
+    connectivity: int = 1,
+    device: str = "auto",
+    progress=None,
+):
     """:func:`napari_segkit.postprocess.remove_small_objects` of a dask mask or labels."""
     _check_labels(image)
     limit = voxels_for_size(min_size, spacing_for(spacing, image.ndim) if spacing else None)
@@ -67,8 +74,12 @@ def relabel_sequential(labels, *, device: str = "auto", progress=None):
         present = np.unique(np.concatenate(list(per_block(_ids, labels).ravel())))
     lut = np.zeros(int(present.max(initial=0)) + 1, labels.dtype)
     lut[present] = np.arange(len(present), dtype=labels.dtype) + (present[0] != 0)
-    return da.map_blocks(_look_up, labels, dask.delayed(lut, pure=True),
-                         meta=np.empty((0,) * labels.ndim, labels.dtype))
+    return da.map_blocks(
+        _look_up,
+        labels,
+        dask.delayed(lut, pure=True),
+        meta=np.empty((0,) * labels.ndim, labels.dtype),
+    )
 
 
 @lazy_version_of(postprocess.fill_holes)
@@ -80,17 +91,24 @@ def fill_holes(image, *, per_slice: bool = False, device: str = "auto", progress
         planes = image.rechunk({1: -1, 2: -1})
         return planes.map_blocks(postprocess.fill_holes, per_slice=True, dtype=image.dtype)
     if not _is_mask(image):
-        raise ValueError("filling the holes of each object of a label image needs the whole "
-                         "image: load it (labels.compute()), or fill holes in the mask before "
-                         "labelling")
+        raise ValueError(
+            "filling the holes of each object of a label image needs the whole "
+            "image: load it (labels.compute()), or fill holes in the mask before "
+            "labelling"
+        )
     with reporting(progress), share(0.0, 0.7):
         background = label(image == 0, connectivity=1)
     with reporting(progress), share(0.7, 1.0):
         outside = on_border(background, 0)
     keep = np.zeros(int(background.max().compute()) + 1, bool)  # background to keep as is
     keep[outside] = True
-    return da.map_blocks(_filled, image, background, dask.delayed(keep, pure=True),
-                         meta=np.empty((0,) * image.ndim, image.dtype))
+    return da.map_blocks(
+        _filled,
+        image,
+        background,
+        dask.delayed(keep, pure=True),
+        meta=np.empty((0,) * image.ndim, image.dtype),
+    )
 
 
 def on_border(ids, buffer: int) -> np.ndarray:
@@ -128,8 +146,13 @@ def _ids(block, *, block_index):
 
 def _filtered(image, ids, drop: np.ndarray):
     """``image`` with the voxels of the ids marked in ``drop`` set to 0."""
-    return da.map_blocks(_drop, image, ids, dask.delayed(drop, pure=True),
-                         meta=np.empty((0,) * image.ndim, image.dtype))
+    return da.map_blocks(
+        _drop,
+        image,
+        ids,
+        dask.delayed(drop, pure=True),
+        meta=np.empty((0,) * image.ndim, image.dtype),
+    )
 
 
 def _drop(block, ids_block, drop):

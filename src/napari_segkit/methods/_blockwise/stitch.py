@@ -113,8 +113,9 @@ def _join(count: int, pairs: np.ndarray) -> np.ndarray:
     order of their smallest member (0 stays 0)."""
     if count > _MAX_ID:
         raise ValueError(f"{count} objects before joining: more than int32 labels can hold")
-    graph = sparse.coo_matrix((np.ones(len(pairs), np.int8), (pairs[:, 0], pairs[:, 1])),
-                              shape=(count + 1, count + 1))
+    graph = sparse.coo_matrix(
+        (np.ones(len(pairs), np.int8), (pairs[:, 0], pairs[:, 1])), shape=(count + 1, count + 1)
+    )
     _, lut = csgraph.connected_components(graph, directed=False)
     return lut.astype(np.int32)
 

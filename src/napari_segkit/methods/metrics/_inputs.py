@@ -14,8 +14,10 @@ def label_pair(prediction, reference) -> tuple[np.ndarray, np.ndarray]:
     check_array("reference", reference)
     pred, ref = np.asarray(prediction), np.asarray(reference)
     if pred.shape != ref.shape:
-        raise ValueError(f"prediction {pred.shape} and reference {ref.shape} differ in shape; "
-                         "compare labels of the same image")
+        raise ValueError(
+            f"prediction {pred.shape} and reference {ref.shape} differ in shape; "
+            "compare labels of the same image"
+        )
     for name, array in (("prediction", pred), ("reference", ref)):
         if array.dtype.kind not in "biu":
             raise ValueError(f"{name} must hold integer labels, not {array.dtype}")

@@ -11,8 +11,12 @@ from ._inputs import label_pair
 #: the values of :func:`error_map` and what they mean
 ERRORS = {1: "correct", 2: "missed", 3: "spurious", 4: "wrong class"}
 #: RGBA colours for them (green, magenta, orange, yellow) as napari label colours
-ERROR_COLOURS = {1: (0.2, 0.8, 0.3, 0.6), 2: (0.9, 0.1, 0.9, 1.0), 3: (1.0, 0.55, 0.0, 1.0),
-                 4: (1.0, 0.9, 0.1, 1.0)}
+ERROR_COLOURS = {
+    1: (0.2, 0.8, 0.3, 0.6),
+    2: (0.9, 0.1, 0.9, 1.0),
+    3: (1.0, 0.55, 0.0, 1.0),
+    4: (1.0, 0.9, 0.1, 1.0),
+}
 
 
 def error_map(prediction, reference, *, mode="semantic", rows=None) -> np.ndarray:
@@ -94,11 +98,15 @@ def error_map(prediction, reference, *, mode="semantic", rows=None) -> np.ndarra
         m = instances.match(pred, ref)
         matched, missed, spurious = [p for p, _, _ in m.pairs], m.missed, m.spurious
     else:
+
         def ids(status, key):
             return [r[key] for r in rows if r["status"] == status]
-        matched, missed, spurious = (ids("matched", "prediction_id"),
-                                     ids("missed", "reference_id"),
-                                     ids("spurious", "prediction_id"))
+
+        matched, missed, spurious = (
+            ids("matched", "prediction_id"),
+            ids("missed", "reference_id"),
+            ids("spurious", "prediction_id"),
+        )
     out[np.isin(pred, matched) & (pred > 0)] = 1
     out[np.isin(pred, spurious) & (pred > 0)] = 3
     out[np.isin(ref, missed) & (ref > 0)] = 2

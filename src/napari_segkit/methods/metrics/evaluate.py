@@ -114,15 +114,17 @@ def _semantic(pred, ref, spacing, tolerance):
     for c, (tp, fp, fn) in counts.items():
         distances = surface.surface_distances(pred, ref, label=c, spacing=spacing)
         one = {c: (tp, fp, fn)}
-        rows.append({
-            "class": c,
-            **{name: overlap.summarise(one, name, None)[c] for name in overlap.FORMULAS},
-            "hd95": surface.hausdorff_of(distances, 95.0),
-            "average_surface_distance": surface.average_of(distances),
-            "boundary_f1": surface.boundary_f1_of(distances, tolerance),
-            "reference_voxels": tp + fn,
-            "predicted_voxels": tp + fp,
-        })
+        rows.append(
+            {
+                "class": c,
+                **{name: overlap.summarise(one, name, None)[c] for name in overlap.FORMULAS},
+                "hd95": surface.hausdorff_of(distances, 95.0),
+                "average_surface_distance": surface.average_of(distances),
+                "boundary_f1": surface.boundary_f1_of(distances, tolerance),
+                "reference_voxels": tp + fn,
+                "predicted_voxels": tp + fp,
+            }
+        )
     _add_centroids(rows, pred, ref, key="class")
     summary = {"pixel_accuracy": overlap.pixel_accuracy(pred, ref), "classes": len(rows)}
     for name in overlap.FORMULAS:
@@ -135,8 +137,9 @@ def _semantic(pred, ref, spacing, tolerance):
 
 
 def _instance(pred, ref, spacing, tolerance):
-    *matchings, strict = instances.matches_at(pred, ref, (*instances.AP_THRESHOLDS,
-                                                          instances.PQ_THRESHOLD))
+    *matchings, strict = instances.matches_at(
+        pred, ref, (*instances.AP_THRESHOLDS, instances.PQ_THRESHOLD)
+    )
     at_half = matchings[0]
     areas = at_half.areas
     rows = [_row("matched", p, r, iou, areas) for p, r, iou in at_half.pairs]
@@ -145,8 +148,12 @@ def _instance(pred, ref, spacing, tolerance):
     _add_centroids(rows, pred, ref)
     distances = surface.surface_distances(pred, ref, spacing=spacing)
     summary = {
-        "tp": at_half.tp, "fp": at_half.fp, "fn": at_half.fn,
-        "precision": at_half.precision, "recall": at_half.recall, "f1": at_half.f1,
+        "tp": at_half.tp,
+        "fp": at_half.fp,
+        "fn": at_half.fn,
+        "precision": at_half.precision,
+        "recall": at_half.recall,
+        "f1": at_half.f1,
         "mean_matched_iou": at_half.mean_matched_iou,
         "mean_average_precision": float(np.mean([m.average_precision for m in matchings])),
         "panoptic_quality": strict.panoptic_quality,
@@ -158,9 +165,14 @@ def _instance(pred, ref, spacing, tolerance):
 
 
 def _row(status, pred_id, ref_id, iou, areas) -> dict:
-    return {"status": status, "prediction_id": pred_id, "reference_id": ref_id, "iou": iou,
-            "predicted_voxels": areas["pred"].get(pred_id, 0),
-            "reference_voxels": areas["ref"].get(ref_id, 0)}
+    return {
+        "status": status,
+        "prediction_id": pred_id,
+        "reference_id": ref_id,
+        "iou": iou,
+        "predicted_voxels": areas["pred"].get(pred_id, 0),
+        "reference_voxels": areas["ref"].get(ref_id, 0),
+    }
 
 
 def _add_centroids(rows: list[dict], pred: np.ndarray, ref: np.ndarray, key=None) -> None:
@@ -168,8 +180,13 @@ def _add_centroids(rows: list[dict], pred: np.ndarray, ref: np.ndarray, key=None
     prediction; ``key`` names the id column when both images share it ("class")."""
     keys = (key, key) if key else ("reference_id", "prediction_id")
     for key, image in zip(keys, (ref, pred)):
-        ids = [row[key] for row in rows if row[key] is not None and "centroid" not in row
-               and row.get("reference_voxels" if image is ref else "predicted_voxels")]
+        ids = [
+            row[key]
+            for row in rows
+            if row[key] is not None
+            and "centroid" not in row
+            and row.get("reference_voxels" if image is ref else "predicted_voxels")
+        ]
         centres = ndimage.center_of_mass(image > 0, image, ids) if ids else []
         lookup = dict(zip(ids, centres))
         for row in rows:

@@ -145,12 +145,13 @@ def iou_table(prediction, reference):
     both = (pred > 0) & (ref > 0)
     i = np.searchsorted(pred_ids, pred[both])
     j = np.searchsorted(ref_ids, ref[both])
-    codes, overlap = np.unique(i.astype(np.int64) * max(len(ref_ids), 1) + j,
-                               return_counts=True)
+    codes, overlap = np.unique(i.astype(np.int64) * max(len(ref_ids), 1) + j, return_counts=True)
     i, j = np.divmod(codes, max(len(ref_ids), 1))
     union = pred_area[i] + ref_area[j] - overlap
-    areas = {"pred": dict(zip(pred_ids.tolist(), pred_area.tolist())),
-             "ref": dict(zip(ref_ids.tolist(), ref_area.tolist()))}
+    areas = {
+        "pred": dict(zip(pred_ids.tolist(), pred_area.tolist())),
+        "ref": dict(zip(ref_ids.tolist(), ref_area.tolist())),
+    }
     return pred_ids, ref_ids, i, j, overlap / union, areas
 
 
@@ -234,9 +235,13 @@ def _match(pred_ids, ref_ids, i, j, ious, areas, threshold) -> Matching:
         i, j, ious = rows[r[chosen]], cols[c[chosen]], score[r, c][chosen]
     pairs = [(int(pred_ids[a]), int(ref_ids[b]), float(v)) for a, b, v in zip(i, j, ious)]
     matched_pred, matched_ref = set(i.tolist()), set(j.tolist())
-    return Matching(threshold, sorted(pairs, key=lambda p: p[1]),
-                    [int(r) for n, r in enumerate(ref_ids) if n not in matched_ref],
-                    [int(p) for n, p in enumerate(pred_ids) if n not in matched_pred], areas)
+    return Matching(
+        threshold,
+        sorted(pairs, key=lambda p: p[1]),
+        [int(r) for n, r in enumerate(ref_ids) if n not in matched_ref],
+        [int(p) for n, p in enumerate(pred_ids) if n not in matched_pred],
+        areas,
+    )
 
 
 def matches_at(prediction, reference, thresholds=AP_THRESHOLDS) -> list[Matching]:
@@ -353,8 +358,9 @@ def mean_average_precision(prediction, reference, *, thresholds=AP_THRESHOLDS) -
     >>> round(metrics.mean_average_precision(prediction, reference), 3)
     0.17
     """
-    return float(np.mean([m.average_precision for m in
-                          matches_at(prediction, reference, thresholds)]))
+    return float(
+        np.mean([m.average_precision for m in matches_at(prediction, reference, thresholds)])
+    )
 
 
 def panoptic_quality(prediction, reference) -> float:

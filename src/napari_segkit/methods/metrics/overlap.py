@@ -120,8 +120,11 @@ def class_counts(prediction, reference, *, include_background=False) -> dict[int
     tp = np.diag(matrix)
     fp = matrix.sum(axis=0) - tp
     fn = matrix.sum(axis=1) - tp
-    return {int(c): (int(tp[i]), int(fp[i]), int(fn[i])) for i, c in enumerate(ids)
-            if c != 0 or include_background}
+    return {
+        int(c): (int(tp[i]), int(fp[i]), int(fn[i]))
+        for i, c in enumerate(ids)
+        if c != 0 or include_background
+    }
 
 
 #: name -> (numerator, denominator) from (true positives, false positives, false negatives)
@@ -287,8 +290,7 @@ def iou(prediction, reference, *, average="macro", include_background=False, spa
     return _score("iou", prediction, reference, average, include_background)
 
 
-def precision(prediction, reference, *, average="macro", include_background=False,
-              spacing=None):
+def precision(prediction, reference, *, average="macro", include_background=False, spacing=None):
     """Compute the precision TP / (TP + FP) per class: the share of predicted voxels that are right.
 
     Each class id (background 0 left out unless ``include_background``) is scored from its

@@ -347,6 +347,7 @@ def boundary_f1(prediction, reference, *, tolerance=1.0, label=None, spacing=Non
 
 # the same scores from distances computed once by :func:`surface_distances`
 
+
 def hausdorff_of(distances, percentile: float) -> float:
     to_ref, to_pred = distances
     if np.isinf(to_ref).any() or np.isinf(to_pred).any():

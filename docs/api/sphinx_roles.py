@@ -45,7 +45,7 @@ def to_markdown(text: str) -> str:
             lines[i] = _entry(line, section)
     text = ROLE.sub(_role, "\n".join(lines))
     text = DOI.sub(r"[doi:\1](https://doi.org/\1)", text)
-    return CITATION.sub(r"[\1]", text)
+    return CITATION.sub(r"\\[\1\\]", text)  # escaped: "[3] [4]" is no Markdown link
 
 
 class SphinxRoles(griffe.Extension):

@@ -141,7 +141,7 @@ def test_the_family_modules_make_up_the_public_methods():
 def test_parameter_docs_read_numpydoc_entries():
     docs = _docstrings.parameter_docs(napari_segkit.kmeans)
     assert docs["k"].kind == "int, default 3" and docs["k"].text.startswith("Number of")
-    assert docs["mode"].choices == ("semantic", "instance", "panoptic")
+    assert docs["mode"].choices == ("semantic", "instance")
     assert docs["device"].choices == ("auto", "cpu", "gpu")
     together = _docstrings.parameter_docs(napari_segkit.threshold_value)
     assert {"method", "nbins", "dark"} <= set(together)  # "a, b, c" lines document each

@@ -1077,10 +1077,6 @@ def _run_classic(args, function, params: dict) -> int:
     from .io import pick_series, read, write
     from .methods import label
 
-    if params.get("mode") == "panoptic":
-        raise ValueError(
-            "--mode panoptic gives two images; write semantic and instance labels in two runs"
-        )
     accepted = inspect.signature(function).parameters
     needed = [
         name

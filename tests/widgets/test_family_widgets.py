@@ -135,7 +135,8 @@ def test_panoptic_clusters_give_two_layers(make_napari_viewer, qtbot):
     widget = dock(viewer, "Cluster")
     widget.fields["k-means"]["mode"].value = "panoptic"
     run_widget(qtbot, widget)
-    classes, objects = sk.kmeans(slide.data, k=3, rgb=True, mode="panoptic")
+    classes = sk.kmeans(slide.data, k=3, rgb=True)
+    objects = sk.objects_of_classes(classes, slide.data, rgb=True)
     np.testing.assert_array_equal(viewer.layers["ihc k-means classes"].data, classes)
     np.testing.assert_array_equal(viewer.layers["ihc k-means objects"].data, objects)
     assert viewer.layers["ihc k-means classes"].data.shape == image.data.shape[:2]

@@ -56,13 +56,19 @@ on_dask_input(lambda: importlib.import_module("._blockwise", __name__))
 
 def label_methods(module) -> dict[str, Callable]:
     """name -> function for the functions of a family module's ``__all__`` that give labels:
-    every post-processing function, and the others whose docstring's Returns is an integer
-    or bool array. The command line and the panels offer these."""
+    every post-processing function, and the others that take an ``image`` first and whose
+    docstring's Returns is an integer or bool array. The command line and the panels offer
+    these."""
     return {
         name: getattr(module, name)
         for name in module.__all__
-        if module is postprocess or _returns_labels(getattr(module, name))
+        if module is postprocess or _segments_an_image(getattr(module, name))
     }
+
+
+def _segments_an_image(function) -> bool:
+    first = next(iter(inspect.signature(function).parameters), None)
+    return first == "image" and _returns_labels(function)
 
 
 def _returns_labels(function) -> bool:

@@ -22,9 +22,16 @@ from ._geometry import spacing_for
 from .components import label
 from .scale import auto_min_size, estimate_or_warn, without_small
 
-__all__ = ["kmeans", "fuzzy_cmeans", "fuzzy_memberships", "mean_shift", "slic"]
+__all__ = [
+    "kmeans",
+    "fuzzy_cmeans",
+    "fuzzy_memberships",
+    "mean_shift",
+    "slic",
+    "objects_of_classes",
+]
 
-MODES = ("semantic", "instance", "panoptic")
+MODES = ("semantic", "instance")
 SAMPLE = 200_000
 
 
@@ -67,16 +74,60 @@ def _by_brightness(centres: np.ndarray) -> np.ndarray:
 def _as_output(
     classes, mode: str, dark: bool = False, *, image=None, rgb=False, min_size: float | None = None
 ):
-    """Class ids as asked: semantic (classes), instance (connected parts of every class but
-    the background, numbered 1…N; the background is class 1, or the brightest class with
-    ``dark``) or panoptic ((classes, instances)); on the classes' device. Parts smaller
-    than ``min_size`` voxels are dropped; None: :data:`~.scale.MIN_FRACTION` × the typical
-    object of a 2D/3D ``image`` (:func:`~.scale.estimate_object_size`); none when the image
-    has no objects (pure noise: a warning)."""
+    """Class ids as asked: "semantic" (the classes) or "instance" (see
+    :func:`objects_of_classes`)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     if mode == "semantic":
         return classes
+    return objects_of_classes(classes, image, dark=dark, rgb=rgb, min_size=min_size)
+
+
+def objects_of_classes(
+    classes, image=None, *, dark: bool = False, rgb: bool = False, min_size: float | None = None
+):
+    """Number the connected parts of every class but the background as objects.
+
+    What the clustering methods give with ``mode="instance"``, from their classes (so one
+    clustering gives both the classes and the objects). The background is class 1 (the
+    darkest), or the brightest class with ``dark``; parts are face-connected.
+
+    Parameters
+    ----------
+    classes : (N,), (M, N) or (P, M, N) integer array
+        Class ids 1…k, as :func:`kmeans` gives with ``mode="semantic"`` (NumPy or CuPy).
+    image : array, optional
+        The clustered image, for the "auto" ``min_size``.
+    dark : bool, default False
+        The objects are dark: the brightest class is the background.
+    rgb : bool, default False
+        ``image`` holds colour in its last axis.
+    min_size : float, optional
+        Parts smaller than this many voxels are dropped and the ids renumbered 1…N. None
+        (auto): 0.2 × the area/volume of a disc/ball of the typical object diameter of a 2D
+        or 3D ``image`` (:func:`~napari_segkit.methods.scale.estimate_object_size`; a
+        warning and no objects when none stands out of the noise; every part without an
+        ``image``). 0 keeps every part.
+
+    Returns
+    -------
+    objects : int32 array of ``classes``' shape
+        Object ids 1…N, 0 the background; on ``classes``' device.
+
+    See Also
+    --------
+    kmeans, fuzzy_cmeans, mean_shift : The classes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari_segkit import kmeans, objects_of_classes
+    >>> image = np.zeros((32, 32)); image[4:12, 4:12] = 1.0; image[20:28, 20:28] = 1.0
+    >>> classes = kmeans(image, k=2)
+    >>> objects = objects_of_classes(classes, min_size=0)
+    >>> objects.dtype.name, int(objects.max())  # two squares
+    ('int32', 2)
+    """
     xp = get_xp(classes)
     instances = xp.zeros(classes.shape, xp.int32)
     count, last = 0, int(classes.max())
@@ -89,8 +140,7 @@ def _as_output(
     if min_size is None and image is not None and count and classes.ndim in (2, 3):
         size = estimate_or_warn(to_host(image), rgb=rgb)
         min_size = auto_min_size(None, size, classes.shape) if size else np.inf  # no objects
-    instances = without_small(instances, min_size or 0.0, None)
-    return instances if mode == "instance" else (classes, instances)
+    return without_small(instances, min_size or 0.0, None)
 
 
 def _check_k(k: int) -> None:
@@ -143,9 +193,10 @@ def kmeans(
         Number of classes, 2 to 255.
     rgb : bool, default False
         The last axis holds colour channels.
-    mode : {"semantic", "instance", "panoptic"}, default "semantic"
+    mode : {"semantic", "instance"}, default "semantic"
         "semantic": uint8 class ids; "instance": int32 ids of the connected parts (faces
-        touching) of every class but the background; "panoptic": both, as a tuple.
+        touching) of every class but the background (both: :func:`objects_of_classes` of
+        the semantic result).
     seed : int, default 0
         Seed (≥ 0) of the pixel sample and of the k-means++ starts.
     iterations : int, default 30
@@ -156,10 +207,10 @@ def kmeans(
     sample : int, default 200000
         Most pixels the centres are learnt from (≥ 1).
     dark : bool, default False
-        For "instance" and "panoptic": the objects are dark, so the brightest class is the
+        For "instance": the objects are dark, so the brightest class is the
         background (else the darkest).
     min_size : float, optional
-        For "instance" and "panoptic": parts smaller than this many voxels are dropped and
+        For "instance": parts smaller than this many voxels are dropped and
         the ids renumbered 1…N. None (auto): 0.2 × the area/volume of a disc/ball of the
         typical object diameter of a 2D or 3D image
         (:func:`~napari_segkit.methods.scale.estimate_object_size`); when no object stands
@@ -174,10 +225,9 @@ def kmeans(
 
     Returns
     -------
-    labels : uint8 or int32 array, or a tuple of both
+    labels : uint8 or int32 array
         Of the image's shape (without the colour axis). "semantic": uint8 class ids 1…k,
-        1 the darkest; "instance": int32 object ids 1…N, 0 the background; "panoptic":
-        (classes, objects).
+        1 the darkest; "instance": int32 object ids 1…N, 0 the background.
 
     Raises
     ------
@@ -273,7 +323,7 @@ def fuzzy_cmeans(
         Fuzziness, > 1 (2 is usual; near 1 the memberships approach k-means' 0 or 1).
     rgb : bool, default False
         The last axis holds colour channels.
-    mode : {"semantic", "instance", "panoptic"}, default "semantic"
+    mode : {"semantic", "instance"}, default "semantic"
         As in :func:`kmeans`.
     seed : int, default 0
         Seed (≥ 0) of the pixel sample and of the k-means start.
@@ -282,7 +332,7 @@ def fuzzy_cmeans(
     sample : int, default 200000
         Most pixels the centres are learnt from (≥ 1).
     dark : bool, default False
-        As in :func:`kmeans`: for "instance" and "panoptic", the brightest class is the
+        As in :func:`kmeans`: for "instance", the brightest class is the
         background.
     min_size : float, optional
         As in :func:`kmeans`: parts smaller than this many voxels are dropped (None: 0.2 ×
@@ -294,9 +344,9 @@ def fuzzy_cmeans(
 
     Returns
     -------
-    labels : uint8 or int32 array, or a tuple of both
+    labels : uint8 or int32 array
         As in :func:`kmeans`: uint8 classes 1…k ("semantic"), int32 objects ("instance") or
-        both ("panoptic"). The memberships themselves: :func:`fuzzy_memberships`.
+        The memberships themselves: :func:`fuzzy_memberships`.
 
     Raises
     ------
@@ -483,7 +533,7 @@ def mean_shift(
         a flat sample.
     rgb : bool, default False
         The last axis holds colour channels.
-    mode : {"semantic", "instance", "panoptic"}, default "semantic"
+    mode : {"semantic", "instance"}, default "semantic"
         As in :func:`kmeans`.
     seed : int, default 0
         Seed (≥ 0) of the pixel sample.
@@ -492,7 +542,7 @@ def mean_shift(
     iterations : int, default 100
         Most mean-shift steps (≥ 1).
     dark : bool, default False
-        As in :func:`kmeans`: for "instance" and "panoptic", the brightest class is the
+        As in :func:`kmeans`: for "instance", the brightest class is the
         background.
     min_size : float, optional
         As in :func:`kmeans`: parts smaller than this many voxels are dropped (None: 0.2 ×
@@ -504,9 +554,9 @@ def mean_shift(
 
     Returns
     -------
-    labels : uint8 or int32 array, or a tuple of both
+    labels : uint8 or int32 array
         As in :func:`kmeans`: uint8 classes 1…n ("semantic"), int32 objects ("instance") or
-        both ("panoptic").
+
 
     Raises
     ------

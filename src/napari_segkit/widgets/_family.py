@@ -477,7 +477,7 @@ class FamilyWidget(Panel):
         if self.chosen.seeds == "required" and seeds is None:
             self.result.value = "no seeds on this slice to preview"
             return
-        function = self.chosen.function
+        function = self.chosen.call or self.chosen.function
 
         def job(state: RunState):
             result = _call_method(function, plane, params, seeds, state.update)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import Callable
@@ -26,9 +27,11 @@ class ParameterDoc:
         return tuple(_CHOICE.findall(braces.group(1))) if braces else ()
 
 
+@functools.cache
 def parameter_docs(function: Callable) -> dict[str, ParameterDoc]:
     """name -> :class:`ParameterDoc` from ``function``'s numpydoc Parameters section
-    (``a, b : float`` documents both; "As for ..." entries are kept as written)."""
+    (``a, b : float`` documents both; "As for ..." entries are kept as written). Cached:
+    a panel asks once per field; do not change the returned dict."""
     lines = (inspect.getdoc(inspect.unwrap(function)) or "").splitlines()
     found: dict[str, ParameterDoc] = {}
     inside = False

@@ -601,7 +601,8 @@ def _run_one(args, extra) -> int:
 
     from . import backend
     from .io import pick_series, read, write
-    from .methods import label, postprocess, threshold_value
+    from .methods import label, postprocess
+    from .methods.global_threshold import threshold_and_value
 
     function, _ = _methods()[args.method]
     params = method_parameters(args.method, extra)
@@ -637,8 +638,7 @@ def _run_one(args, extra) -> int:
             )
             value = "local"
         else:
-            result = function(volume.data, device=args.device, **params)
-            t = threshold_value(volume.data, device=args.device, **params)
+            result, t = threshold_and_value(volume.data, device=args.device, **params)
             value = f"{t:.6g}" if np.ndim(t) == 0 else "per slice or class"
         device = backend.last_device()
         bar.update()

@@ -52,6 +52,22 @@ def test_split_touching_objects_in_physical_units_matches_the_library(stack, qtb
     assert summary["f1"] > 0.9
 
 
+def test_a_method_only_its_family_lists_runs_in_its_panel(stack, qtbot):
+    """find_seeds is in methods/separate.py's __all__ but not in the Segment panel's table:
+    the panel offers it, with tooltips from its docstring, and runs it as the library does."""
+    viewer, image, volume = stack
+    widget = dock(viewer, "Segment")
+    widget.method.value = "find seeds"
+    assert widget.fields["find seeds"]["sigma"].tooltip.startswith("Gaussian smoothing")
+    run_widget(qtbot, widget)
+
+    result = viewer.layers[f"{image.name} find seeds"]
+    expected = sk.find_seeds(volume.data, spacing=volume.spacing)
+    assert expected.max() > 5  # a seed per nucleus, not an empty image
+    np.testing.assert_array_equal(result.data, expected)
+    np.testing.assert_allclose(result.scale, image.scale)
+
+
 def test_watershed_from_clicked_points(stack, qtbot):
     viewer, image, volume = stack
     widget = dock(viewer, "Segment")

@@ -240,7 +240,7 @@ def threshold(
     ...
     NothingToSeparate: image is constant (every pixel is 1.0); ...
     """
-    grey, t, dark = _grey_and_value(
+    return _mask_and_value(
         image,
         method,
         value=value,
@@ -252,10 +252,7 @@ def threshold(
         channel=channel,
         rgb=rgb,
         nbins=nbins,
-    )
-    return apply_threshold(
-        grey, t, method=method, dark=dark, classes=classes, per_slice=per_slice and grey.ndim >= 3
-    )
+    )[0]
 
 
 @on_device
@@ -330,8 +327,35 @@ def threshold_value(
     )[1]
 
 
+@on_device
+def threshold_and_value(image, method: str = "otsu", **options):
+    """(mask, threshold(s)) of one :func:`threshold` call, from one histogram: for the faces
+    that show the value (the Threshold panel, ``segkit run threshold``). Not a public method
+    (it returns two things); ``options`` are :func:`threshold`'s."""
+    return _mask_and_value(image, method, **options)
+
+
+def _mask_and_value(image, method, *, classes: int = 3, per_slice: bool = False, **options):
+    grey, t, dark = _grey_and_value(image, method, classes=classes, per_slice=per_slice, **options)
+    mask = apply_threshold(
+        grey, t, method=method, dark=dark, classes=classes, per_slice=per_slice and grey.ndim >= 3
+    )
+    return mask, t
+
+
 def _grey_and_value(
-    image, method, *, value, percentile, classes, dark, mask, per_slice, channel, rgb, nbins
+    image,
+    method,
+    *,
+    value=None,
+    percentile=50.0,
+    classes=3,
+    dark=False,
+    mask=None,
+    per_slice=False,
+    channel=None,
+    rgb=None,
+    nbins=256,
 ):
     """(grey image, threshold(s), dark) of a :func:`threshold` call."""
     check_method(method, value, classes=classes, nbins=nbins, percentile=percentile)

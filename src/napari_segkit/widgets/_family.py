@@ -113,17 +113,18 @@ def _field(name: str, parameter: inspect.Parameter, method: Method, key: str) ->
     """The field for one parameter, from its default (or the method's starting value) and
     its docstring entry (the tooltip; the choices of a ``{"a", "b"}`` type); its widget name
     is ``key`` (unique in the dock)."""
-    field = _plain_field(name, parameter, method, key)
     documented = parameter_docs(method.function).get(name)
+    field = _plain_field(name, parameter, method, key, documented)
     if documented is not None and documented.text:
         field.tooltip = documented.text
     return field
 
 
-def _plain_field(name: str, parameter: inspect.Parameter, method: Method, key: str) -> Widget:
+def _plain_field(
+    name: str, parameter: inspect.Parameter, method: Method, key: str, documented
+) -> Widget:
     default = method.start.get(name, parameter.default)
     label = method.labels.get(name, name.replace("_", " "))
-    documented = parameter_docs(method.function).get(name)
     choices = method.choices.get(name)
     if choices is None and documented and default in documented.choices:
         choices = documented.choices  # a string default among the documented ones

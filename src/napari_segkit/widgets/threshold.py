@@ -28,8 +28,7 @@ from ..methods.global_threshold import (
     apply_threshold,
     from_histogram,
     histogram,
-    threshold,
-    threshold_value,
+    threshold_and_value,
 )
 from ..render import montage, tinted
 from ._base import Panel, RunState, follow_active, pick
@@ -378,8 +377,7 @@ def _apply(data, kind: str, params: dict, instances: bool, state: RunState):
     where = backend.resolve_device(params.pop("device"))
     image = backend.to_device(np.asarray(data), where)
     if kind == "global":
-        mask = threshold(image, device=where, **params)
-        value = threshold_value(image, device=where, **params)
+        mask, value = threshold_and_value(image, device=where, **params)
     else:
         slabs = iter_adaptive_threshold(image, **params)
         while True:
@@ -421,8 +419,9 @@ def _preview_global(whole_image_histogram, layer, params, plane):
     method = params["method"]
     if method == "manual" or params.get("per_slice"):
         options = {k: params[k] for k in ("value", "percentile", "classes") if k in params}
-        mask = threshold(grey, method, dark=params["dark"], device="cpu", **options)
-        value = threshold_value(grey, method, dark=params["dark"], device="cpu", **options)
+        mask, value = threshold_and_value(
+            grey, method, dark=params["dark"], device="cpu", **options
+        )
     else:
         value = from_histogram(
             *whole_image_histogram(layer, params),

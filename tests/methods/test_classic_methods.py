@@ -409,6 +409,21 @@ def test_compiled_magic_wand_equals_flood_and_reference(ndim):
         )
 
 
+@pytest.mark.parametrize("connectivity", [1, 2])
+def test_magic_wand_on_a_porous_noisy_region_equals_flood(connectivity):
+    """Noise makes the region a lace of short runs (tens of thousands): the run-by-run flood
+    with its jumps over the parent run takes exactly scikit-image's flood."""
+    rng = np.random.default_rng(7)
+    smooth = ndimage.gaussian_filter(rng.random((300, 400)), 4)
+    image = 128 + 30 * (smooth - smooth.mean()) / smooth.std() + rng.normal(0, 8, smooth.shape)
+    image = image.clip(0, 255).astype(np.uint8)
+    point = (150, 200)
+    wand = regions.magic_wand(image, point, tolerance=20, connectivity=connectivity)
+    expected = segmentation.flood(image, point, tolerance=20, connectivity=connectivity)
+    assert 0.1 < expected.mean() < 0.9  # a large region with holes, not all or nothing
+    np.testing.assert_array_equal(wand, expected)
+
+
 def test_compiled_magic_wand_edge_cases():
     """A seed on a NaN reaches nothing else; a NaN wall is not crossed; the whole image
     when everything is within; 4D (SciPy's labelling) equals the reference; a float64

@@ -2,17 +2,26 @@
 tolerance of a reference, by a scanline flood that tests each voxel as it reaches it.
 
 Only the region and its rim are read: no mask of the voxels within the tolerance is made
-first. The flood takes a voxel off a stack, extends it along its row (the last axis) over
-the unvisited voxels within the tolerance, then scans the neighbouring rows alongside that
-run (one voxel wider where the connectivity allows diagonal steps) and pushes the first
-voxel of each stretch of unvisited voxels within the tolerance. Visited voxels carry the
-seed's id in ``owner``; the set found is the connected component, whatever the order.
+first. The flood keeps a stack of runs (stretches of one row, the last axis, already
+taken). It pops a run and scans the rows that touch it (one voxel wider where the
+connectivity allows diagonal steps), jumping over the run it was itself found from; each
+stretch of untaken voxels within the tolerance it meets is taken whole, extended past the
+scanned span, and stacked as a run. Each voxel of the region is tested once where it is
+found; taken voxels carry the seed's id in ``owner``. The set found is the connected
+component, whatever the order.
+
+Indices are unsigned (numba then checks no negative index) and the tolerance test is
+chosen when compiling (:func:`_within`): with whole runs, these made the flood twice as
+fast in 2D and three times in 3D as a voxel-by-voxel stack with a run-time test.
 """
 
 from __future__ import annotations
 
 import numba
 import numpy as np
+from numba.extending import overload
+
+_ONE = np.uint64(1)
 
 
 def neighbour_rows(ndim: int, connectivity: int) -> np.ndarray:
@@ -27,131 +36,178 @@ def neighbour_rows(ndim: int, connectivity: int) -> np.ndarray:
     return np.array(rows, np.int64).reshape(-1, 3)
 
 
-def grow(values, shape, connectivity, seeds, label, owner, claims, table, reference, tolerance):
+def grow(values, shape, connectivity, seeds, label, owner, claims, bounds, reference, tolerance):
     """Flood from ``seeds`` (flat voxel indices, taken whatever their values) over the
-    voxels within the tolerance; each voxel reached gets ``label`` in ``owner`` (flat int32,
-    any other id counts as unvisited) and one more in ``claims`` (flat uint8; empty: none).
+    voxels within the tolerance; each voxel reached gets ``label`` in ``owner`` (flat, any
+    other id counts as unvisited) and one more in ``claims`` (flat uint8; empty: none).
 
-    ``values`` (voxels × channels) are read as float32. With a ``table`` (bool, indexed by
-    the grey value's unsigned bits) a voxel is within the tolerance where the table says so;
-    without one (empty) where √(Σ (value − ``reference``)² in float32) ≤ ``tolerance``
-    (float64, holding the threshold as NumPy would compare it), channels summed in order.
+    Grey integers: ``values`` flat (voxels,) and ``bounds`` (lowest, highest) the values
+    within the tolerance (lowest > highest: none). Otherwise ``values`` (voxels × channels)
+    are read as float32 and a voxel is within where √(Σ (value − ``reference``)² in float32)
+    ≤ ``tolerance`` (float64, holding the threshold as NumPy would compare it), channels
+    summed in order; ``bounds`` is then ignored.
     """
     nz, ny, nx = (1,) * (3 - len(shape)) + tuple(shape)
-    _grow(
-        values,
-        nz,
-        ny,
-        nx,
-        neighbour_rows(len(shape), connectivity),
-        seeds,
-        label,
-        owner,
-        claims,
-        table,
-        reference,
-        tolerance,
-    )
+    if values.ndim == 1:
+        lowest, highest = (int(b) for b in bounds)
+        # v within ⟺ (v − lowest) as unsigned ≤ highest − lowest; nothing: below every value
+        span = np.array([lowest, highest - lowest] if lowest <= highest else [2**62, 0])
+    else:
+        span = np.zeros(2, np.int64)
+    rows = neighbour_rows(len(shape), connectivity)
+    label = owner.dtype.type(label)
+    stack, top = _start(values, nx, seeds, label, owner, claims, span, reference, tolerance)
+    _flood(values, nz, ny, nx, rows, label, owner, claims, span, reference, tolerance, stack, top)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _within(values, j, table, reference, tolerance):
-    """Whether voxel ``j`` is within the tolerance (see :func:`grow`)."""
-    if table.size:
-        return table[np.int64(values[j, 0])]
-    total = np.float32(0)
-    for c in range(values.shape[1]):
+def _within(values, j, span, reference, tolerance):
+    """Whether voxel ``j`` is within the tolerance (compiled code only)."""
+
+
+@overload(_within, inline="always")
+def _within_test(values, j, span, reference, tolerance):
+    """:func:`_within`'s test, chosen when compiling: flat values by ``span`` (lowest,
+    width), a range of grey values; (voxels × channels) by the float32 distance to
+    ``reference``."""
+    if values.ndim == 1:
+
+        def in_range(values, j, span, reference, tolerance):
+            return np.uint64(np.int64(values[j]) - span[0]) <= np.uint64(span[1])
+
+        return in_range
+
+    def near(values, j, span, reference, tolerance):
+        return _near(values, j, reference, tolerance)
+
+    return near
+
+
+@numba.njit(cache=True, nogil=True)
+def _near(values, j, reference, tolerance):
+    """Whether √(Σ (value − reference)² in float32) ≤ ``tolerance`` at voxel ``j``: a
+    function of its own (a loop in code inlined by numba trips its checks)."""
+    d = np.float32(values[j, 0]) - reference[0]
+    total = d * d
+    for c in range(1, values.shape[1]):
         d = np.float32(values[j, c]) - reference[c]
-        total = d * d if c == 0 else total + d * d
+        total += d * d
     return np.float64(np.sqrt(total)) <= tolerance
 
 
-@numba.njit(cache=True, nogil=True)
-def _grow(values, nz, ny, nx, rows, seeds, label, owner, claims, table, reference, tolerance):
-    """Mark and stack the seeds, then flood (:func:`_spans`), growing the stack between
-    calls: kept out of the hot loop, whose arrays are then never reassigned."""
+@numba.njit(cache=True, nogil=True, inline="always")
+def _take_run(values, base, end, j, label, owner, claims, span, reference, tolerance, left):
+    """Take the untaken voxels within the tolerance next to ``j`` on its row (``base`` …
+    ``end``, flat, inclusive): to the right, and to the left too when ``left``; returns the
+    run's first and last voxels."""
     counting = claims.size > 0
-    room = rows.shape[0] * (nx // 2 + 2)  # the most voxels one run can stack
-    stack = np.empty(seeds.size + 4 * room, np.int64)
+    a = j
+    if left:
+        while (
+            a > base
+            and owner[a - _ONE] != label
+            and _within(values, a - _ONE, span, reference, tolerance)
+        ):
+            a -= _ONE
+            owner[a] = label
+            if counting:
+                claims[a] += 1
+    while (
+        j < end
+        and owner[j + _ONE] != label
+        and _within(values, j + _ONE, span, reference, tolerance)
+    ):
+        j += _ONE
+        owner[j] = label
+        if counting:
+            claims[j] += 1
+    return a, j
+
+
+@numba.njit(cache=True, nogil=True)
+def _start(values, nx, seeds, label, owner, claims, span, reference, tolerance):
+    """Take the seeds and their runs; returns (the stack: (row, first x, last x) uint64
+    per run, how many runs it holds)."""
+    counting = claims.size > 0
+    width = np.uint64(nx)
+    stack = np.empty((seeds.size, 6), np.uint64)
     top = 0
     for s in seeds:
-        if owner[s] != label:
-            owner[s] = label
-            if counting:
-                claims[s] += 1
-            stack[top] = s
-            top += 1
-    while top > 0:
-        if stack.size - top < room:
-            bigger = np.empty(2 * stack.size, np.int64)
-            bigger[:top] = stack[:top]
-            stack = bigger
-        top = _spans(
-            values,
-            nz,
-            ny,
-            nx,
-            rows,
-            label,
-            owner,
-            claims,
-            table,
-            reference,
-            tolerance,
-            stack,
-            top,
-            room,
-        )
+        j = np.uint64(s)
+        if owner[j] == label:
+            continue
+        owner[j] = label
+        if counting:
+            claims[j] += 1
+        row = j // width
+        base = row * width
+        a, b = _take_run(
+            values, base, base + width - _ONE, j, label, owner, claims, span, reference,
+            tolerance, True,
+        )  # fmt: skip
+        stack[top, 0], stack[top, 1], stack[top, 2] = row, a - base, b - base
+        stack[top, 3] = ~np.uint64(0)  # no parent run
+        top += 1
+    return stack, top
 
 
 @numba.njit(cache=True, nogil=True)
-def _spans(
-    values, nz, ny, nx, rows, label, owner, claims, table, reference, tolerance, stack, top, room
-):
-    """Flood from the ``top`` voxels on ``stack`` until none is left or fewer than
-    ``room`` places are free; returns how many are stacked."""
+def _flood(values, nz, ny, nx, rows, label, owner, claims, span, reference, tolerance, stack,
+           top):  # fmt: skip
+    """Pop and scan the ``top`` runs on ``stack`` until none is left, growing the stack
+    between calls of :func:`_runs`: kept out of the hot loop, whose arrays are then never
+    reassigned."""
+    room = rows.shape[0] * (nx // 2 + 2)  # the most runs one popped run can stack
+    while top > 0:
+        if stack.shape[0] - top < room:
+            bigger = np.empty((2 * stack.shape[0] + room, 6), np.uint64)
+            bigger[:top] = stack[:top]
+            stack = bigger
+        top = _runs(
+            values, nz, ny, nx, rows, label, owner, claims, span, reference, tolerance, stack,
+            top, room,
+        )  # fmt: skip
+
+
+@numba.njit(cache=True, nogil=True)
+def _runs(values, nz, ny, nx, rows, label, owner, claims, span, reference, tolerance, stack,
+          top, room):  # fmt: skip
+    """Pop runs and stack what their neighbouring rows hold until none is left or fewer
+    than ``room`` places are free; returns how many are stacked."""
     counting = claims.size > 0
-    plane = ny * nx
-    while top > 0 and stack.size - top >= room:
+    width, height = np.uint64(nx), np.uint64(ny)
+    while top > 0 and stack.shape[0] - top >= room:
         top -= 1
-        p = stack[top]
-        start = p - p % nx  # the row's first voxel
-        z, y = p // plane, (p % plane) // nx
-        x0 = x1 = p - start
-        while (
-            x0 > 0
-            and owner[start + x0 - 1] != label
-            and _within(values, start + x0 - 1, table, reference, tolerance)
-        ):
-            x0 -= 1
-            owner[start + x0] = label
-            if counting:
-                claims[start + x0] += 1
-        while (
-            x1 + 1 < nx
-            and owner[start + x1 + 1] != label
-            and _within(values, start + x1 + 1, table, reference, tolerance)
-        ):
-            x1 += 1
-            owner[start + x1] = label
-            if counting:
-                claims[start + x1] += 1
+        row, x0, x1 = stack[top, 0], np.int64(stack[top, 1]), np.int64(stack[top, 2])
+        parent, p0, p1 = stack[top, 3], stack[top, 4], stack[top, 5]
+        z, y = np.int64(row // height), np.int64(row % height)
         for r in range(rows.shape[0]):
             zz, yy, reach = z + rows[r, 0], y + rows[r, 1], rows[r, 2]
             if zz < 0 or zz >= nz or yy < 0 or yy >= ny:
                 continue
-            base = (zz * ny + yy) * nx
-            open_ = False  # inside a stretch whose first voxel is already stacked
-            for x in range(max(x0 - reach, 0), min(x1 + reach + 1, nx)):
-                j = base + x
-                if owner[j] != label and _within(values, j, table, reference, tolerance):
-                    if not open_:
-                        owner[j] = label
-                        if counting:
-                            claims[j] += 1
-                        stack[top] = j
-                        top += 1
-                        open_ = True
-                else:
-                    open_ = False
+            near = np.uint64(zz * ny + yy)
+            base = near * width
+            first = base + np.uint64(max(x0 - reach, 0))
+            last = base + np.uint64(min(x1 + reach, nx - 1))
+            skip, resume = ~np.uint64(0), _ONE
+            if near == parent:  # the run it was found from is taken: jump over it
+                skip, resume = max(first, base + p0), base + p1 + _ONE
+            j = first
+            while j <= last:
+                if j == skip:
+                    j = resume
+                    continue
+                if owner[j] == label or not _within(values, j, span, reference, tolerance):
+                    j += _ONE
+                    continue
+                owner[j] = label
+                if counting:
+                    claims[j] += 1
+                a, j = _take_run(
+                    values, base, base + width - _ONE, j, label, owner, claims, span,
+                    reference, tolerance, j == first,
+                )  # fmt: skip
+                stack[top, 0], stack[top, 1], stack[top, 2] = near, a - base, j - base
+                stack[top, 3], stack[top, 4], stack[top, 5] = row, x0, x1
+                top += 1
+                j += np.uint64(2)  # the voxel after the run is taken or outside
     return top

@@ -32,7 +32,8 @@ METHODS = (*sorted(HISTOGRAM_METHODS), "multiotsu", "manual")
 _CHUNK = 1 << 21  # elements per bincount pass: bounds the int64 temporary to 16 MiB
 _MAX_INTEGER_BINS = 1 << 24  # wider integer ranges use ``nbins`` equal bins instead
 _COUNTED = (np.dtype(np.uint8), np.dtype(np.uint16))  # counted by :func:`_count` in one pass
-_THREADED = 1 << 20  # elements from which the counting is split between threads
+_THREADED = 1 << 21  # elements from which the counting is split between threads (below,
+# waking a second thread costs more than it saves: 1024² counts in 0.36 ms on one, 0.46 on two)
 
 
 class NothingToSeparate(ValueError):

@@ -188,28 +188,28 @@ def _grower(
         image = image.view(np.uint8)
     elif image.dtype == np.float16:
         image = image.astype(np.float32)  # exact
-    values = np.ascontiguousarray(image).reshape(-1, image.shape[-1] if rgb else 1)
-    coded = not rgb and image.dtype.kind in "iu" and image.dtype.itemsize <= 2
-    codes = values.view(f"u{image.dtype.itemsize}") if coded else values
-    every = np.arange(2 ** (8 * image.dtype.itemsize), dtype=codes.dtype) if coded else None
+    grey = not rgb and image.dtype.kind in "iu" and image.dtype.itemsize <= 2
+    values = np.ascontiguousarray(image).reshape(
+        -1 if grey else (-1, image.shape[-1] if rgb else 1)
+    )
+    every = np.arange(np.iinfo(image.dtype).min, np.iinfo(image.dtype).max + 1) if grey else None
     counts = np.zeros(0, np.uint8) if claims is None else claims.reshape(-1)
 
     def grown(seed, label, reference, tolerance):
-        table = (
-            _within(_values(every.view(image.dtype), False), reference, tolerance)
-            if coded
-            else np.zeros(0, bool)
-        )
+        bounds = (0, 0)
+        if grey:  # the grey values within the tolerance: one range (distance is monotone)
+            within = every[_within(_values(every, False), reference, tolerance)]
+            bounds = (within[0], within[-1]) if within.size else (1, 0)
         threshold = float(np.result_type(np.float32, tolerance).type(tolerance))
         grow(
-            codes,
+            values,
             shape,
             connectivity,
             seed,
             label,
             owner.reshape(-1),
             counts,
-            table,
+            bounds,
             reference,
             threshold,
         )

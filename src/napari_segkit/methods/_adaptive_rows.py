@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -52,6 +54,19 @@ def _decide(x, t, offset, dark, out, thresholds, row):
             out[row, j] = x[j] > t[j]
     if thresholds.shape[0] > 0:
         thresholds[row] = t
+
+
+def _pair(a, b):
+    """float64(a) + float64(b), exactly (compiled code only)."""
+
+
+@overload(_pair, inline="always")
+def _pair_sum(a, b):
+    """:func:`_pair`, chosen when compiling: integers of up to 16 bits add as integers,
+    then convert once (exact, and cheaper than two conversions)."""
+    if isinstance(a, types.Integer) and a.bitwidth <= 16:
+        return lambda a, b: np.float64(np.int32(a) + np.int32(b))
+    return lambda a, b: np.float64(a) + np.float64(b)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -123,7 +138,7 @@ def gaussian_rows(plane, start, stop, down, across, offset, dark, out, threshold
         for k in range(r0, 0, -1):  # correlate1d: outermost pair first
             up, low, weight = plane[_reflect(i - k, h)], plane[_reflect(i + k, h)], down[r0 - k]
             for j in range(w):
-                acc[j] += (np.float64(up[j]) + np.float64(low[j])) * weight
+                acc[j] += _pair(up[j], low[j]) * weight
         for j in range(w):
             line[r1 + j] = np.float32(acc[j])
         _pad_row(line, r1, w)

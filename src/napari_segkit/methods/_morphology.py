@@ -77,7 +77,7 @@ def _filter(mask: np.ndarray, rows: np.ndarray, erosion: bool) -> np.ndarray:
 #: from one sequential scan per direction
 RELAX_CAP = 24
 #: voxels from which the rows are split between threads
-THREADED = 1 << 17
+THREADED = 1 << 21
 
 
 @numba.njit(cache=True, nogil=True)

@@ -165,6 +165,15 @@ def test_region_grow_and_magic_wand():
         regions.region_grow(image, np.zeros(image.shape, np.uint8), tolerance=5)
 
 
+def test_region_grow_points_on_one_voxel_take_the_last_id():
+    """Points are numbered 1, 2, … in order; two on one voxel leave the later id, as a
+    marker image painted point by point would (no voxel-sized image is made for points)."""
+    image = np.zeros((5, 6), np.uint8)
+    image[:, 3:] = 50
+    grown = regions.region_grow(image, np.array([[2, 1.2], [4, 5], [2, 0.8]]), tolerance=0)
+    assert (grown[:, :3] == 3).all() and (grown[:, 3:] == 2).all()
+
+
 def test_region_grow_gives_contested_voxels_to_one_seed():
     image = np.zeros((10, 20), np.float32)
     grown = regions.region_grow(image, np.array([[5, 2], [5, 17]]), tolerance=1)

@@ -10,10 +10,11 @@ from skimage import graph, segmentation
 from .._checks import check_connectivity, check_number, check_numbers
 from ..backend import cpu_only
 from ..progress import report, steps
+from ._pages import populate
 from .cluster import slic
 from .components import label
 from .scale import auto_min_size, estimate_or_warn, typical_volume, without_small
-from .separate import seeds_to_markers
+from .separate import seed_points, seeds_to_markers
 
 __all__ = ["region_grow", "magic_wand", "split_and_merge", "felzenszwalb", "normalized_cut"]
 
@@ -113,12 +114,12 @@ def _grown_regions(image, seeds, tolerance, connectivity, rgb, dtype) -> np.ndar
     image = np.asarray(image)
     shape = image.shape[:-1] if rgb else image.shape
     check_connectivity(connectivity, len(shape))
-    markers = seeds_to_markers(seeds, shape)  # int32
-    voxels, ids, bounds = _seed_voxels(seeds, markers)
+    voxels, ids, bounds = _seed_voxels(seeds, shape)
     if ids.size == 0:
         raise ValueError("no seeds: place at least one point or paint at least one label")
     claims = np.zeros(shape, np.uint8)
     owner = np.zeros(shape, dtype)
+    populate(owner)  # its pages mapped at once: the flood reaches across the image
     grown = _grower(image, rgb, connectivity, owner, claims if len(ids) > 1 else None)
     flat = image.reshape((-1, image.shape[-1]) if rgb else -1)
     for k in steps(range(len(ids)), end=0.9):
@@ -127,34 +128,37 @@ def _grown_regions(image, seeds, tolerance, connectivity, rgb, dtype) -> np.ndar
         if grown is not None:
             grown(seed, int(ids[k]), reference, tolerance)
             continue
-        seed = markers == ids[k]
+        seed = np.zeros(shape, bool)
+        seed.reshape(-1)[voxels[bounds[k] : bounds[k + 1]]] = True
         region = _reached(
             _within(_values(image, rgb), reference, tolerance) | seed, seed, connectivity
         )
         claims += region
         np.copyto(owner, ids[k], where=region)
+    seed_ids = np.repeat(ids, np.diff(bounds))  # of each seed voxel
     contested = claims > 1 if len(ids) > 1 else None  # one seed: nothing is contested
     if contested is not None and contested.any():
         owner[contested] = 0
-        owner.reshape(-1)[voxels] = markers.reshape(-1)[voxels]
+        owner.reshape(-1)[voxels] = seed_ids
         return segmentation.watershed(
             np.zeros(shape, np.uint8), owner, mask=claims > 0, connectivity=connectivity
         ).astype(np.int32, copy=False)
-    owner.reshape(-1)[voxels] = markers.reshape(-1)[voxels]
+    owner.reshape(-1)[voxels] = seed_ids
     return owner
 
 
-def _seed_voxels(seeds, markers: np.ndarray):
+def _seed_voxels(seeds, shape):
     """(flat indices of the seed voxels, by id then in raster order; the ids, ascending;
-    where each id's voxels start and end in the first). Points are looked up where they
-    are, without reading the whole image."""
-    flat = markers.reshape(-1)
-    if np.shape(seeds) == markers.shape:
+    where each id's voxels start and end in the first) of a label image or of points (each
+    its own id, 1, 2, …; the last of two on one voxel), without a voxel-sized image of them."""
+    if np.shape(seeds) == tuple(shape):
+        flat = seeds_to_markers(seeds, shape).reshape(-1)
         voxels = np.flatnonzero(flat > 0)
+        labels = flat[voxels]
     else:
-        index = np.rint(np.asarray(seeds)).astype(int).reshape(-1, markers.ndim)
-        voxels = np.unique(np.ravel_multi_index(tuple(index.T), markers.shape))
-    labels = flat[voxels]
+        flat = np.ravel_multi_index(tuple(seed_points(seeds, shape).T), shape)[::-1]
+        voxels, last = np.unique(flat, return_index=True)  # the last point on each voxel
+        labels = (len(flat) - last).astype(np.int32)
     order = np.argsort(labels, kind="stable")
     voxels, labels = voxels[order], labels[order]
     starts = (

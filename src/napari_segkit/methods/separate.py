@@ -43,6 +43,16 @@ def seeds_to_markers(seeds, shape) -> np.ndarray:
         if seeds.dtype.kind not in "biu":
             raise ValueError(f"seed labels must be integers, not {seeds.dtype}")
         return seeds.astype(np.int32, copy=False)
+    index = seed_points(seeds, shape)
+    markers = np.zeros(shape, np.int32)
+    markers[tuple(index.T)] = np.arange(1, len(index) + 1, dtype=np.int32)
+    return markers
+
+
+def seed_points(seeds, shape) -> np.ndarray:
+    """Point coordinates (N × ndim) rounded to voxel indices (int), checked to lie in an
+    image of ``shape``."""
+    seeds = np.asarray(seeds)
     if seeds.ndim != 2 or seeds.shape[1] != len(shape):
         raise ValueError(
             f"seeds must be a label image of shape {tuple(shape)} or points "
@@ -54,9 +64,7 @@ def seeds_to_markers(seeds, shape) -> np.ndarray:
         raise ValueError(
             f"{int((~inside).sum())} seed point(s) lie outside the image {tuple(shape)}"
         )
-    markers = np.zeros(shape, np.int32)
-    markers[tuple(index.T)] = np.arange(1, len(index) + 1, dtype=np.int32)
-    return markers
+    return index
 
 
 #: what a seeded watershed floods: the image as given (an edge or distance map), its

@@ -38,17 +38,46 @@ def test_gpu_equals_cpu_up_to_renumbering():
 
 @pytest.mark.parametrize("shape", [(120, 90), (20, 30, 40)])
 def test_labels_are_int32_without_a_copy_and_equal_scipy(shape):
-    """cc3d's uint32 output is returned as an int32 view (no second label image)."""
+    """int32 labels equal to SciPy's; in 3D cc3d's uint32 output is returned as an int32
+    view (no second label image), in 2D the runs are written straight into int32."""
     from scipy import ndimage
 
     mask = np.random.default_rng(5).random(shape) > 0.65
     for connectivity, order in zip(range(1, len(shape) + 1), "CFC"):
         labels = label(np.asarray(mask, order=order), connectivity=connectivity)
-        assert labels.dtype == np.int32 and labels.base is not None  # a view of cc3d's array
+        assert labels.dtype == np.int32
+        assert len(shape) == 2 or labels.base is not None  # 3D: a view of cc3d's array
         structure = ndimage.generate_binary_structure(len(shape), connectivity)
         expected, count = ndimage.label(mask, structure=structure)
         assert labels.max() == count
         np.testing.assert_array_equal(labels, expected)
+
+
+@pytest.mark.parametrize("connectivity", [1, 2])
+def test_2d_labels_by_runs_equal_scikit_image_across_thread_seams(monkeypatch, connectivity):
+    """The run-based 2D labelling numbers objects as scikit-image does, also when bands of
+    rows are labelled on threads and joined at their seams (objects crossing several),
+    and on empty, full, one-row and one-column masks."""
+    from skimage import measure
+
+    from napari_segkit.methods import _label2d
+
+    monkeypatch.setattr(_label2d, "THREADED", 0)
+    monkeypatch.setattr(_label2d, "pool_workers", lambda: 7)  # 7 bands, several seams
+    rng = np.random.default_rng(connectivity)
+    masks = [rng.random((61, 83)) > p for p in (0.3, 0.5, 0.7, 0.9)]
+    masks.append(np.zeros((9, 4), bool))
+    masks.append(np.ones((9, 4), bool))
+    masks.append(rng.random((1, 50)) > 0.5)
+    masks.append(rng.random((50, 1)) > 0.5)
+    snake = np.zeros((21, 30), bool)  # one object winding down through every band
+    snake[::2] = True
+    snake[1::4, -1] = snake[3::4, 0] = True
+    masks.append(snake)
+    for mask in masks:
+        got = _label2d.label_2d(np.asfortranarray(mask), connectivity)
+        np.testing.assert_array_equal(got, measure.label(mask, connectivity=connectivity))
+    assert _label2d.label_2d(snake, connectivity).max() == 1
 
 
 def test_more_objects_than_int32_holds_come_back_as_int64(monkeypatch):

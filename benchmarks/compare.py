@@ -417,8 +417,8 @@ OPS = [
         lambda x: _sk().label(x["mask"]),
         lambda x: _mod("cc3d").connected_components(x["mask"], connectivity=8),
         same_partition,
-        "cc3d's 2D 8-connected pass numbers objects out of raster order; segkit keeps "
-        "scikit-image's numbering through cc3d's 3D pass (renumbering the 2D result costs more)",
+        "cc3d's 2D pass numbers objects out of raster order; segkit labels runs on both cores "
+        "and keeps scikit-image's numbering",
     ),
     Op(
         "label, 3D, 26-connected",

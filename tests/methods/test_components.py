@@ -78,6 +78,7 @@ def test_2d_labels_by_runs_equal_scikit_image_across_thread_seams(monkeypatch, c
         got = _label2d.label_2d(np.asfortranarray(mask), connectivity)
         np.testing.assert_array_equal(got, measure.label(mask, connectivity=connectivity))
     assert _label2d.label_2d(snake, connectivity).max() == 1
+    assert _label2d.label_2d(np.ones((4, 0), bool), connectivity).shape == (4, 0)
 
 
 def test_more_objects_than_int32_holds_come_back_as_int64(monkeypatch):

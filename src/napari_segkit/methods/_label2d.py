@@ -26,6 +26,8 @@ def label_2d(mask: np.ndarray, connectivity: int) -> np.ndarray:
     connectivity)`` (1: 4-connected, 2: 8-connected)."""
     pixels = np.ascontiguousarray(mask, dtype=bool).view(np.uint8)
     ny, nx = pixels.shape
+    if pixels.size == 0:
+        return np.zeros((ny, nx), np.int32)
     bands = min(pool_workers(), ny) if pixels.size >= THREADED else 1
     edges = np.linspace(0, ny, bands + 1).astype(np.int64)
     runs = np.zeros(ny + 1, np.int64)

@@ -38,15 +38,14 @@ def test_gpu_equals_cpu_up_to_renumbering():
 
 @pytest.mark.parametrize("shape", [(120, 90), (20, 30, 40)])
 def test_labels_are_int32_without_a_copy_and_equal_scipy(shape):
-    """int32 labels equal to SciPy's; in 3D cc3d's uint32 output is returned as an int32
-    view (no second label image), in 2D the runs are written straight into int32."""
+    """int32 labels equal to SciPy's; cc3d's uint32 output (these sizes) is returned as an
+    int32 view (no second label image)."""
     from scipy import ndimage
 
     mask = np.random.default_rng(5).random(shape) > 0.65
     for connectivity, order in zip(range(1, len(shape) + 1), "CFC"):
         labels = label(np.asarray(mask, order=order), connectivity=connectivity)
-        assert labels.dtype == np.int32
-        assert len(shape) == 2 or labels.base is not None  # 3D: a view of cc3d's array
+        assert labels.dtype == np.int32 and labels.base is not None  # a view of cc3d's array
         structure = ndimage.generate_binary_structure(len(shape), connectivity)
         expected, count = ndimage.label(mask, structure=structure)
         assert labels.max() == count
@@ -79,6 +78,20 @@ def test_2d_labels_by_runs_equal_scikit_image_across_thread_seams(monkeypatch, c
         np.testing.assert_array_equal(got, measure.label(mask, connectivity=connectivity))
     assert _label2d.label_2d(snake, connectivity).max() == 1
     assert _label2d.label_2d(np.ones((4, 0), bool), connectivity).shape == (4, 0)
+
+
+def test_large_2d_masks_are_labelled_by_runs_as_scikit_image_numbers_them():
+    """From 1 M pixels label() takes the run-based labelling (threads); same numbers."""
+    from skimage import measure
+
+    from napari_segkit.methods import components
+
+    mask = np.random.default_rng(8).random((1024, 1100)) > 0.45
+    assert mask.size >= components._RUNS_FROM
+    for connectivity in (1, 2):
+        got = label(mask, connectivity=connectivity)
+        assert got.dtype == np.int32 and got.base is None  # written, not cc3d's view
+        np.testing.assert_array_equal(got, measure.label(mask, connectivity=connectivity))
 
 
 def test_more_objects_than_int32_holds_come_back_as_int64(monkeypatch):

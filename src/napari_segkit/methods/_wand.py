@@ -51,9 +51,9 @@ def grow(values, shape, connectivity, seeds, label, owner, claims, bounds, refer
     if values.ndim == 1:
         lowest, highest = (int(b) for b in bounds)
         # v within ⟺ (v − lowest) as unsigned ≤ highest − lowest; nothing: below every value
-        span = np.array([lowest, highest - lowest] if lowest <= highest else [2**62, 0])
+        span = (lowest, highest - lowest) if lowest <= highest else (2**62, 0)
     else:
-        span = np.zeros(2, np.int64)
+        span = (0, 0)
     rows = neighbour_rows(len(shape), connectivity)
     label = owner.dtype.type(label)
     stack, top = _start(values, nx, seeds, label, owner, claims, span, reference, tolerance)
@@ -72,7 +72,7 @@ def _within_test(values, j, span, reference, tolerance):
     if values.ndim == 1:
 
         def in_range(values, j, span, reference, tolerance):
-            return np.uint64(np.int64(values[j]) - span[0]) <= np.uint64(span[1])
+            return np.uint64(np.int64(values[j]) - np.int64(span[0])) <= np.uint64(span[1])
 
         return in_range
 

@@ -20,9 +20,10 @@ def label(mask: Any, *, connectivity: int | None = None):
     """Number the connected objects of ``mask`` 1, 2, … in raster order (0 = background).
 
     The result equals :func:`skimage.measure.label`'s, numbering included. On the CPU 2D
-    masks are labelled by runs (a compiled union-find, split between threads: 1.2-1.5×
-    cc3d's 2D pass) and 3D masks by cc3d (1.3-3× faster than SciPy); on the GPU by a
-    block-based union-find kernel (kernels/label.cu); other dimensions by
+    masks from 1 M pixels are labelled by runs (a compiled union-find split between
+    threads: 1.1-1.5× cc3d's 2D pass), smaller 2D and 3D masks by cc3d (1.3-3× faster than
+    SciPy); on the GPU by a block-based union-find kernel (kernels/label.cu); other
+    dimensions by
     :func:`scipy.ndimage.label` (or CuPy's). A dask mask is labelled block by block, with ids
     unique across blocks (equal to the in-memory result up to renumbering).
 
@@ -93,25 +94,32 @@ def label(mask: Any, *, connectivity: int | None = None):
     foreground = mask if mask.dtype == bool else mask != 0
     if xp.__name__ != "numpy" and mask.ndim <= 3:  # block-based union-find (kernels/label.cu)
         return label_kernel.label(foreground, connectivity)
-    if xp.__name__ == "numpy" and mask.ndim == 2:  # runs, on threads: 1.5× cc3d's 2D pass
-        from ._label2d import label_2d
+    if xp.__name__ == "numpy" and mask.ndim == 2 and mask.size >= _RUNS_FROM:
+        from ._label2d import label_2d  # runs, on threads: 1.5× cc3d's 2D pass at 4096²
 
         return label_2d(foreground, connectivity)
-    if xp.__name__ == "numpy" and mask.ndim == 3:  # cc3d: 1.3-3× faster, same numbering
+    if xp.__name__ == "numpy" and mask.ndim in (2, 3):  # cc3d: 1.3-3× faster, same numbering
         return _cc3d_label(foreground, connectivity)
     structure = ndimage.generate_binary_structure(mask.ndim, connectivity)
     labels, _ = ndimage.label(foreground, structure=structure, output=xp.int32)
     return labels
 
 
+#: pixels from which 2D masks are labelled by runs on threads (:mod:`._label2d`); below,
+#: cc3d's single-threaded pass is as fast and numba need not load
+_RUNS_FROM = 1 << 20
+
+
 def _cc3d_label(foreground, connectivity: int):
-    """cc3d's labels of a 3D mask as int32 without a copy: its uint32 output seen as int32
-    (ids < 2**31; more objects than int32 holds come back as int64). cc3d numbers objects
-    in the raster order of the memory layout: the mask goes in C order."""
-    labels, count = cc3d.connected_components(
-        np.ascontiguousarray(foreground),
-        connectivity=(6, 18, 26)[connectivity - 1],
-        out_dtype="uint32",
-        return_N=True,
+    """cc3d's labels as int32 without a copy: its uint32 output seen as int32 (ids < 2**31;
+    more objects than int32 holds come back as int64). cc3d numbers objects in the raster
+    order of the memory layout, and 2D 8-connected ones not even so: a mask goes in C order,
+    a 2D one as one 3D slice."""
+    volume = np.ascontiguousarray(foreground).reshape(
+        (1,) * (3 - foreground.ndim) + foreground.shape
     )
+    labels, count = cc3d.connected_components(
+        volume, connectivity=(6, 18, 26)[connectivity - 1], out_dtype="uint32", return_N=True
+    )
+    labels = labels.reshape(foreground.shape)
     return labels.view("int32") if count < 2**31 else labels.astype("int64")

@@ -179,12 +179,11 @@ def _runs(values, nz, ny, nx, rows, label, owner, claims, span, reference, toler
         top -= 1
         row, x0, x1 = stack[top, 0], np.int64(stack[top, 1]), np.int64(stack[top, 2])
         run = (row, x0, x1, stack[top, 3], stack[top, 4], stack[top, 5])
-        if nz == 1:
-            reach = rows[0, 2]
+        if nz == 1:  # 2D (1D: no row touches another)
             for y in (np.int64(row) - 1, np.int64(row) + 1):
                 if 0 <= y < ny:
-                    top = _scan(values, nx, np.uint64(y), reach, run, label, owner, claims,
-                                span, reference, tolerance, stack, top)  # fmt: skip
+                    top = _scan(values, nx, np.uint64(y), rows[0, 2], run, label, owner,
+                                claims, span, reference, tolerance, stack, top)  # fmt: skip
             continue
         z, y = np.int64(row // height), np.int64(row % height)
         for r in range(rows.shape[0]):

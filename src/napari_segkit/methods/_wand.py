@@ -125,8 +125,9 @@ def _take_run(values, base, end, j, label, owner, claims, span, reference, toler
 
 @numba.njit(cache=True, nogil=True)
 def _start(values, nx, seeds, label, owner, claims, span, reference, tolerance):
-    """Take the seeds and their runs; returns (the stack: (row, first x, last x) uint64
-    per run, how many runs it holds)."""
+    """Take the seeds and their runs; returns (the stack: per run, uint64 (row, first x,
+    last x, and the same of the run it was found from: a seed's has row 2⁶⁴ - 1, none),
+    how many runs it holds)."""
     counting = claims.size > 0
     width = np.uint64(nx)
     stack = np.empty((seeds.size, 6), np.uint64)

@@ -384,3 +384,31 @@ def test_auto_window_and_offset_follow_the_objects_and_the_noise():
     background = ~ndimage.binary_dilation(image > 0.5, iterations=3)
     assert mask[background].mean() < 0.05  # offset 0 lets over a quarter of it through
     assert adaptive_threshold(image, offset=0)[background].mean() > 0.2
+
+
+def test_auto_window_measures_only_what_is_missing(monkeypatch):
+    """A block size given skips sizing the objects (2 s at 4096²); an offset given, or a
+    method that uses none, skips the noise; each missing one is still measured."""
+    from napari_segkit.methods import adaptive, scale
+
+    calls = []
+    size, noise = scale.estimate_or_warn, scale.noise_level
+    monkeypatch.setattr(
+        scale, "estimate_or_warn", lambda *a, **k: calls.append("size") or size(*a, **k)
+    )
+    monkeypatch.setattr(
+        scale, "noise_level", lambda *a, **k: calls.append("noise") or noise(*a, **k)
+    )
+    rng = np.random.default_rng(1)
+    image = ndimage.gaussian_filter(rng.random((96, 96)), 3).astype(np.float32)
+    assert adaptive.auto_window(image, "sauvola", block_size=25) == (25, 0.0)
+    assert adaptive.auto_window(image, block_size=(9, 11), offset=-0.5) == ((9, 11), -0.5)
+    assert calls == []
+    adaptive_threshold(image, "sauvola", block_size=25)
+    adaptive_threshold(image, "mean", block_size=25, offset=0)
+    assert calls == []
+    block, offset = adaptive.auto_window(image, block_size=25)
+    assert (block, calls) == (25, ["noise"]) and offset < 0
+    calls.clear()
+    block, offset = adaptive.auto_window(image, "sauvola")
+    assert "size" in calls and offset == 0.0 and block > 0

@@ -126,12 +126,15 @@ def _adaptive_options(
     if grey.ndim < 2:
         raise ValueError(f"adaptive thresholding needs a 2D or 3D image, got shape {grey.shape}")
     spatial = 2 if per_slice or grey.ndim == 2 else min(grey.ndim, 3)
-    if block_size is None or offset is None:
-        auto_block, auto_offset = adaptive.auto_window(
-            grey, method, spacing=spacing, dark=dark, per_slice=per_slice
-        )
-        block_size = auto_block if block_size is None else block_size
-        offset = auto_offset if offset is None else offset
+    block_size, offset = adaptive.auto_window(
+        grey,
+        method,
+        block_size=block_size,
+        offset=offset,
+        spacing=spacing,
+        dark=dark,
+        per_slice=per_slice,
+    )
     size = adaptive.window(block_size, spacing, grey.shape[-spatial:])
     reach = [int(4.0 * (s - 1) / 6.0 + 0.5) if method == "gaussian" else s // 2 for s in size]
     halo = [0] * (grey.ndim - spatial) + reach

@@ -1,6 +1,6 @@
 """GPU kernels against the CPU path and CuPy's own (cupyx) equivalents, same inputs, same run.
 
-    python benchmarks/bench_gpu.py [--quick] [--out docs/benchmarks/gpu-<device>.md]
+    python benchmarks/bench_gpu.py [--quick] [--only WORD ...] [--out docs/benchmarks/gpu-X.md]
 
 For each operation on 256³ and 512³ (float32 and uint16) and 4096² images:
 
@@ -153,6 +153,8 @@ def run(args) -> str:
         mask_host = host > host.mean()
         mask = cupy.asarray(mask_host)
         for title, call, other, one_pass in operations(cupy):
+            if args.only and not any(word in title for word in args.only):
+                continue
             data, data_host = (mask, mask_host) if title.startswith("label") else (device, host)
             if title.startswith("kmeans") and len(shape) == 3 and shape[0] == 512 and args.quick:
                 continue
@@ -191,6 +193,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="no CPU runs at 512³")
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--only", nargs="+", help="operations whose name has one of these words")
     parser.add_argument("--out", help="write the Markdown table here")
     args = parser.parse_args()
     text = run(args)

@@ -64,6 +64,8 @@ def _masks():
     yield rng.random(200) > 0.5
     yield rng.random((61, 75)) > 0.45
     yield rng.random((17, 23, 29)) > 0.6
+    yield rng.random((19, 26, 35)) > 0.8  # sparse: many objects joined by edges or corners
+    yield rng.random((70, 90)) > 0.7
     yield np.zeros((8, 9), bool)
     yield np.ones((5, 6, 7), bool)
     yield np.indices((9, 9, 9)).sum(axis=0) % 2 == 0  # 3D checkerboard: corners only

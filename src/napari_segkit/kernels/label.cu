@@ -117,6 +117,13 @@ extern "C" __global__ void ccl_merge(int* parent, int nz, int ny, int nx, int tz
     int x = i % nx;
     int y = (i / nx) % ny;
     int z = i / (nx * ny);
+    int lx = x % tx, ly = y % ty, lz = z % tz;  // place in the tile
+    // Earlier neighbours are at dz = -1 (any dy, dx), or dz = 0, dy = -1 (any dx), or
+    // dz = dy = 0, dx = -1: away from the tile's faces they all lie in the tile (or above
+    // the image's first plane), and ccl_local joined them.
+    if ((lz > 0 || z == 0) && ly > 0 && ly < ty - 1 && lx > 0 && lx < tx - 1) {
+        return;
+    }
     for (int k = 0; k < 13; ++k) {
         int dz, dy, dx;
         if (!backward(k, connectivity, &dz, &dy, &dx)) {
@@ -126,7 +133,8 @@ extern "C" __global__ void ccl_merge(int* parent, int nz, int ny, int nx, int tz
         if (mz < 0 || my < 0 || mx < 0 || mx >= nx || my >= ny) {
             continue;
         }
-        bool same_tile = mz / tz == z / tz && my / ty == y / ty && mx / tx == x / tx;
+        bool same_tile = lz + dz >= 0 && ly + dy >= 0 && ly + dy < ty && lx + dx >= 0 &&
+                         lx + dx < tx;  // dz is never +1: no need to test lz + dz < tz
         int m = (mz * ny + my) * nx + mx;
         if (!same_tile && parent[m] >= 0) {
             unite(parent, i, m);

@@ -46,16 +46,40 @@ __device__ void unite(int* parent, int a, int b)
     }
 }
 
-// Neighbour k (0..12) of the 13 that come before a voxel in raster order, and whether it is
-// within the connectivity (1: faces, 2: faces and edges, 3: all).
-__device__ bool backward(int k, int connectivity, int* dz, int* dy, int* dx)
+// Neighbour `code` (0..12) of the 13 that come before a voxel in raster order (the raster
+// order of (dz, dy, dx) in {-1,0,1}^3), and whether it is within the connectivity (1: faces,
+// 2: faces and edges, 3: all).
+__device__ bool backward(int code, int connectivity, int* dz, int* dy, int* dx)
 {
-    int code = k;  // raster order of (dz, dy, dx) in {-1,0,1}^3, the 13 before the centre
     *dz = code / 9 - 1;
     *dy = (code / 3) % 3 - 1;
     *dx = code % 3 - 1;
     int nonzero = (*dz != 0) + (*dy != 0) + (*dx != 0);
     return nonzero <= connectivity;
+}
+
+// The 13 earlier neighbours, faces first, then edges, then corners.
+__constant__ int FACES_FIRST[13] = {4, 10, 12, 1, 3, 5, 7, 9, 11, 0, 2, 6, 8};
+
+// Whether neighbour (dz, dy, dx) touches one of the neighbours already joined (the set bits
+// of `joined`, by code). Such a neighbour need not be joined: both come before the voxel,
+// so the later of the two was joined to the other (by this rule, by induction on raster
+// order), and the voxel reaches it through the joined one. Faces first: in full
+// connectivity one face neighbour covers all 13.
+__device__ bool joined_through(unsigned joined, int dz, int dy, int dx, int connectivity)
+{
+    for (; joined; joined &= joined - 1) {
+        int ez, ey, ex;
+        backward(__ffs(joined) - 1, 3, &ez, &ey, &ex);
+        ez -= dz;
+        ey -= dy;
+        ex -= dx;
+        if (abs(ez) <= 1 && abs(ey) <= 1 && abs(ex) <= 1 &&
+            (ez != 0) + (ey != 0) + (ex != 0) <= connectivity) {
+            return true;
+        }
+    }
+    return false;
 }
 
 extern "C" __global__ void ccl_local(const unsigned char* mask, int* parent, int nz, int ny,
@@ -80,9 +104,10 @@ extern "C" __global__ void ccl_local(const unsigned char* mask, int* parent, int
     tile[t] = on ? t : -1;
     __syncthreads();
     if (on) {
+        unsigned joined = 0;
         for (int k = 0; k < 13; ++k) {
-            int dz, dy, dx;
-            if (!backward(k, connectivity, &dz, &dy, &dx)) {
+            int code = FACES_FIRST[k], dz, dy, dx;
+            if (!backward(code, connectivity, &dz, &dy, &dx)) {
                 continue;
             }
             int mz = lz + dz, my = ly + dy, mx = lx + dx;
@@ -90,8 +115,10 @@ extern "C" __global__ void ccl_local(const unsigned char* mask, int* parent, int
                 continue;  // in another tile: ccl_merge joins it
             }
             int m = (mz * ty + my) * tx + mx;
-            if (tile[m] >= 0) {  // out-of-image voxels are -1 too
+            // out-of-image voxels are -1 too
+            if (tile[m] >= 0 && !joined_through(joined, dz, dy, dx, connectivity)) {
                 unite(tile, t, m);
+                joined |= 1u << code;
             }
         }
     }
@@ -124,9 +151,10 @@ extern "C" __global__ void ccl_merge(int* parent, int nz, int ny, int nx, int tz
     if ((lz > 0 || z == 0) && ly > 0 && ly < ty - 1 && lx > 0 && lx < tx - 1) {
         return;
     }
+    unsigned joined = 0;  // of the neighbours in other tiles
     for (int k = 0; k < 13; ++k) {
-        int dz, dy, dx;
-        if (!backward(k, connectivity, &dz, &dy, &dx)) {
+        int code = FACES_FIRST[k], dz, dy, dx;
+        if (!backward(code, connectivity, &dz, &dy, &dx)) {
             continue;
         }
         int mz = z + dz, my = y + dy, mx = x + dx;
@@ -136,8 +164,9 @@ extern "C" __global__ void ccl_merge(int* parent, int nz, int ny, int nx, int tz
         bool same_tile = lz + dz >= 0 && ly + dy >= 0 && ly + dy < ty && lx + dx >= 0 &&
                          lx + dx < tx;  // dz is never +1: no need to test lz + dz < tz
         int m = (mz * ny + my) * nx + mx;
-        if (!same_tile && parent[m] >= 0) {
+        if (!same_tile && parent[m] >= 0 && !joined_through(joined, dz, dy, dx, connectivity)) {
             unite(parent, i, m);
+            joined |= 1u << code;
         }
     }
 }

@@ -26,7 +26,8 @@ def __getattr__(name: str):
         if name == "__all__":
             return [*_FROM_IO, "__version__", "unet", *methods.__all__]
         if name in methods.__all__:
-            return getattr(methods, name)
+            found = globals()[name] = getattr(methods, name)  # the next look-up is direct
+            return found
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

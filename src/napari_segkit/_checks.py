@@ -11,6 +11,7 @@ argument) and :mod:`.methods` use it.
 from __future__ import annotations
 
 import importlib
+import math
 import numbers
 from collections.abc import Hashable
 from typing import Any
@@ -39,15 +40,19 @@ def check_number(
     """
     if value is None and optional:
         return None
-    kind = "an integer" if integer else "a finite number"
-    allowed = kind + _range_text(minimum, above, maximum, below)
+
+    def refuse(error, got):
+        kind = "an integer" if integer else "a finite number"
+        allowed = kind + _range_text(minimum, above, maximum, below)
+        return error(f"{name} must be {allowed}, got {got}")
+
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be {allowed}, got {value!r} ({type(value).__name__})")
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be {allowed}, got {value}")
+        raise refuse(TypeError, f"{value!r} ({type(value).__name__})")
+    if not isinstance(value, numbers.Integral) and not math.isfinite(value):
+        raise refuse(ValueError, value)
     if integer:
         if value != int(value):
-            raise ValueError(f"{name} must be {allowed}, got {value}")
+            raise refuse(ValueError, value)
         value = int(value)
     else:
         value = float(value)
@@ -57,7 +62,7 @@ def check_number(
         or (maximum is not None and value > maximum)
         or (below is not None and value >= below)
     ):
-        raise ValueError(f"{name} must be {allowed}, got {value:g}")
+        raise refuse(ValueError, f"{value:g}")
     return value
 
 

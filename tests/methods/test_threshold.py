@@ -349,6 +349,27 @@ def test_mask_written_into_prefaulted_pages_equals_the_plain_compare(monkeypatch
     assert filters.threshold_otsu(grey8) == threshold_value(grey8)
 
 
+def test_integer_images_split_at_any_threshold_as_in_float64():
+    """Integer images are compared as integers (x > t where x > floor(t)): the same mask as
+    the float64 compare for fractional, negative, out-of-range and extreme thresholds."""
+    from napari_segkit.methods.global_threshold import apply_threshold
+
+    rng = np.random.default_rng(5)
+    for dtype in (np.uint8, np.int8, np.uint16, np.int16, np.int32, np.uint32):
+        info = np.iinfo(dtype)
+        grey = rng.integers(info.min, info.max, (90, 70), dtype, endpoint=True)
+        grey[0, :2] = info.min, info.max
+        cuts = [info.min - 0.5, info.min - 3, info.min, info.min + 0.5, -1.5, -0.5, 0, 0.25]
+        cuts += [9.999, 17, info.max - 1, info.max - 0.5, info.max, info.max + 2, 2.0**70]
+        for t in cuts:
+            for dark in (False, True):
+                got = apply_threshold(grey, t, dark=dark)
+                wide = grey.astype(np.float64)
+                expected = wide <= t if dark else wide > t
+                assert got.dtype == bool and got.shape == grey.shape
+                np.testing.assert_array_equal(got, expected, err_msg=f"{dtype} {t} {dark}")
+
+
 def test_check_method_accepts_whole_numbers_and_refuses_others():
     from napari_segkit.methods.global_threshold import check_method
 

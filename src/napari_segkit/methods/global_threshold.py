@@ -10,6 +10,7 @@ is never copied whole. The threshold is then chosen on that small histogram by
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,7 @@ METHODS = (*sorted(HISTOGRAM_METHODS), "multiotsu", "manual")
 
 _CHUNK = 1 << 21  # elements per bincount pass: bounds the int64 temporary to 16 MiB
 _MAX_INTEGER_BINS = 1 << 24  # wider integer ranges use ``nbins`` equal bins instead
-_COUNTED = (np.dtype(np.uint8), np.dtype(np.uint16))  # counted by :func:`_count` in one pass
+_COUNTED = (np.dtype(np.uint8), np.dtype(np.uint16))  # counted in one compiled pass
 _THREADED = 1 << 21  # elements from which the counting is split between threads (below,
 # waking a second thread costs more than it saves: 1024² counts in 0.36 ms on one, 0.46 on two)
 
@@ -506,45 +507,59 @@ def _dtype_counts(flat):
     bins = 1 << (8 * flat.dtype.itemsize)
     if flat.size == 0:
         return np.zeros(bins, np.int64)
+    flat = np.ascontiguousarray(flat)
     workers = pool_workers() if flat.size >= _THREADED else 1
-    step = -(-flat.size // workers)
-    count = _compiled_count()
-    # uint8: four interleaved histograms, so that runs of equal values do not wait on one
-    # counter; uint16: one (four would not fit the cache)
-    ways = 4 if bins == 256 else 1
-    if workers == 1:
-        return count(flat, np.zeros((ways, bins), np.int64))
-    parts = [flat[start : start + step] for start in range(0, flat.size, step)]
-    counted = map_tasks(lambda part: count(part, np.zeros((ways, bins), np.int64)), parts)
-    return functools.reduce(np.add, counted)
+    rest = flat[:0]
+    if bins == 256:  # read as aligned 64-bit words, 8 pixels at a time
+        head = min(flat.size, -flat.ctypes.data % 8)
+        words = flat[head : head + (flat.size - head) // 8 * 8]
+        rest = np.concatenate([flat[:head], flat[head + words.size :]])
+        flat, count = words.view(np.uint64), _compiled(_count_bytes)
+    else:
+        count = _compiled(_count_values)
+    step = max(1, min(-(-flat.size // workers), 1 << 31))  # uint32 counters cannot overflow
+    parts = [flat[start : start + step] for start in range(0, flat.size, step)] or [flat]
+    counted = [count(parts[0])] if len(parts) == 1 else map_tasks(count, parts)
+    return functools.reduce(np.add, counted) + np.bincount(rest, minlength=bins)
 
 
 @functools.cache
-def _compiled_count():
-    """:func:`_count` compiled by numba (imported here: it takes a while to load)."""
+def _compiled(function):
+    """``function`` compiled by numba (imported here: it takes a while to load)."""
     import numba
 
-    return numba.njit(cache=True, nogil=True)(_count)
+    return numba.njit(cache=True, nogil=True)(function)
 
 
-def _count(flat, counts):
-    """Add the values of 1D ``flat`` to ``counts`` (1 or 4 rows × bins) and return the sum
-    of its rows; with four rows, element ``i`` of each quarter of ``flat`` goes to its own
-    row, the rest to row 0."""
-    start = 0
-    if counts.shape[0] == 4:
-        part = flat.size // 4
-        for i in range(part):
-            counts[0, flat[i]] += 1
-            counts[1, flat[part + i]] += 1
-            counts[2, flat[2 * part + i]] += 1
-            counts[3, flat[3 * part + i]] += 1
-        start = 4 * part
-    for i in range(start, flat.size):
-        counts[0, flat[i]] += 1
-    for row in range(1, counts.shape[0]):
-        counts[0] += counts[row]
-    return counts[0]
+def _count_bytes(words):
+    """Counts (int64, 256) of the bytes of ``words`` (uint64, fewer than 2**32): each of
+    the 8 byte places has its own table, so that runs of equal values do not wait on one
+    counter."""
+    tables = np.zeros(8 * 256, np.uint32)
+    for i in range(words.size):
+        v = words[i]
+        tables[v & 255] += 1
+        tables[256 + ((v >> 8) & 255)] += 1
+        tables[512 + ((v >> 16) & 255)] += 1
+        tables[768 + ((v >> 24) & 255)] += 1
+        tables[1024 + ((v >> 32) & 255)] += 1
+        tables[1280 + ((v >> 40) & 255)] += 1
+        tables[1536 + ((v >> 48) & 255)] += 1
+        tables[1792 + (v >> 56)] += 1
+    counts = np.zeros(256, np.int64)
+    for place in range(8):
+        for value in range(256):
+            counts[value] += tables[256 * place + value]
+    return counts
+
+
+def _count_values(flat):
+    """Counts (int64, 65 536) of the values of uint16 ``flat`` (one table: eight would not
+    fit the cache)."""
+    counts = np.zeros(1 << 16, np.int64)
+    for i in range(flat.size):
+        counts[flat[i]] += 1
+    return counts
 
 
 def _constant(value) -> str:
@@ -603,7 +618,15 @@ def apply_threshold(
         t = xp.asarray(t)[..., None, None]
     # a Python float compares in the image's own precision, as scikit-image's `image > t`
     if xp is np and np.ndim(t) == 0 and grey.flags.c_contiguous:
-        return (np.less_equal if dark else np.greater)(grey, t, out=empty(grey.shape, bool))
+        compare = np.less_equal if dark else np.greater
+        if grey.dtype.kind in "iu" and math.isfinite(t):
+            # for integers x > t exactly where x > floor(t) (x <= t where x <= floor(t)):
+            # compared as the image's own integers, 10x faster than as float64
+            cut, info = math.floor(t), np.iinfo(grey.dtype)
+            if not info.min <= cut < info.max:  # every pixel on one side
+                return np.full(grey.shape, (cut < info.min) != dark)
+            t = grey.dtype.type(cut)
+        return compare(grey, t, out=empty(grey.shape, bool))
     return grey <= t if dark else grey > t
 
 

@@ -20,6 +20,8 @@ import numpy as np
 from scipy import ndimage
 
 from ._geometry import sigma_voxels, spacing_for
+from ._pool import map_tasks
+from ._pool import workers as pool_workers
 from .channels import to_grey
 
 __all__ = ["estimate_object_size"]
@@ -111,7 +113,6 @@ def estimate_object_size(
     11.3
     """
     grey, spacing = _prepared(image, spacing, channel, rgb, dark)
-    grey, spacing = _binned(grey, spacing)
     sigmas = _sigmas(grey.shape, spacing)
     response, index = _scale_space(grey, spacing, sigmas)
     centres = response >= ndimage.maximum_filter(response, size=3, mode="nearest")
@@ -139,7 +140,8 @@ def estimate_or_warn(image, **options) -> float | None:
 
 
 def _prepared(image, spacing, channel, rgb, dark):
-    """float32 grey image (bright objects) and its spacing; refuses what cannot be sized."""
+    """float32 grey image (bright objects), binned to at most :data:`_BUDGET` voxels, and
+    its spacing; refuses what cannot be sized."""
     if channel == "auto":
         from .channels import auto_channel
 
@@ -147,7 +149,7 @@ def _prepared(image, spacing, channel, rgb, dark):
     grey = np.asarray(to_grey(np.asarray(image), rgb=rgb, channel=channel), dtype=np.float32)
     if grey.ndim not in (2, 3):
         raise ValueError(f"estimate_object_size needs a 2D or 3D image, got shape {grey.shape}")
-    spacing = spacing_for(spacing, grey.ndim)
+    grey, spacing = _binned(grey, spacing_for(spacing, grey.ndim))  # before the full passes
     finite = np.isfinite(grey)
     if not finite.all():
         grey = np.where(finite, grey, np.median(grey[finite]) if finite.any() else 0)
@@ -207,16 +209,21 @@ def _normalised_log(grey, sigma, spacing):
 
 def _scale_space(grey, spacing, sigmas):
     """Each voxel's strongest normalised-LoG response and the index of the σ giving it."""
-    best = np.full(grey.shape, -np.inf, np.float32)
-    index = np.zeros(grey.shape, np.uint8)
-    for i, sigma in enumerate(sigmas):
+
+    def response(sigma):
         # large σ on a coarser copy (at least 2 voxels per σ), brought back to full size
         factor = max(1, 2 ** int(np.log2(max(sigma / max(spacing) / 2, 1))))
         coarse, coarse_spacing = _binned(grey, spacing, factor)
-        response = _upsampled(_normalised_log(coarse, sigma, coarse_spacing), factor, grey.shape)
-        stronger = response > best
-        best[stronger] = response[stronger]
-        index[stronger] = i
+        return _upsampled(_normalised_log(coarse, sigma, coarse_spacing), factor, grey.shape)
+
+    best = np.full(grey.shape, -np.inf, np.float32)
+    index = np.zeros(grey.shape, np.uint8)
+    batch = pool_workers()  # σ at once on the pool's threads (SciPy's filters free the GIL)
+    for start in range(0, len(sigmas), batch):
+        for i, found in enumerate(map_tasks(response, sigmas[start : start + batch]), start):
+            stronger = found > best  # in σ order, as one after another
+            best[stronger] = found[stronger]
+            index[stronger] = i
     return best, index
 
 

@@ -29,6 +29,8 @@ __all__ = ["estimate_object_size"]
 #: a blob counts when its response exceeds this many standard deviations of the noise's
 NOISE_FACTOR = 6.0
 _BUDGET = 1 << 20  # voxels the scale space is computed on (larger images are binned)
+#: pixels the noise is measured on (the median of 2 M differences is within about 0.1 %)
+_NOISE_SAMPLE = 1 << 21
 _STEPS_PER_OCTAVE = 4
 
 
@@ -238,12 +240,16 @@ def _upsampled(image, factor, shape):
 
 def noise_level(grey) -> float:
     """Standard deviation of the image's pixel noise, robust to edges and objects: the median
-    absolute deviation of neighbour differences along the last axis (NaN/inf ignored)."""
-    steps = np.diff(np.asarray(grey, dtype=np.float32), axis=-1).ravel()
+    absolute deviation of neighbour differences along the last axis (NaN/inf ignored), from
+    evenly spaced lines of at most :data:`_NOISE_SAMPLE` pixels in all."""
+    lines = np.asarray(grey).reshape(-1, np.shape(grey)[-1] if np.ndim(grey) else 1)
+    lines = lines[:: max(1, lines.size // _NOISE_SAMPLE)]
+    steps = np.diff(lines.astype(np.float32), axis=-1).ravel()
     steps = steps[np.isfinite(steps)]
     if not steps.size:
         return 0.0
-    return 1.4826 * float(np.median(np.abs(steps - np.median(steps)))) / np.sqrt(2)
+    deviations = np.abs(steps - np.median(steps))
+    return 1.4826 * float(np.median(deviations, overwrite_input=True)) / np.sqrt(2)
 
 
 def _noise_gain(grey, spacing, sigmas) -> np.ndarray:

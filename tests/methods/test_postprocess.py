@@ -317,3 +317,31 @@ def test_binary_morphology_split_between_threads_equals_scipy(monkeypatch, parts
             np.testing.assert_array_equal(
                 _morphology.dilate(mask, footprint), ndimage.binary_dilation(mask, footprint)
             )
+            for operation in ("open", "close"):  # the second step reuses the first's array
+                np.testing.assert_array_equal(
+                    pp.morphology_op(mask, operation, radius, spacing=spacing),
+                    _SCIPY_BINARY[operation](mask, structure=footprint),
+                )
+
+
+def test_reused_mask_is_written_over_only_by_one_thread(monkeypatch):
+    """With ``reuse``, one thread writes the result over its input (each line read before
+    it is written); split between threads, or from another dtype, it gets an array of its
+    own. Either way the result is SciPy's."""
+    from napari_segkit.methods import _morphology
+    from napari_segkit.methods._geometry import ball
+
+    footprint = ball(3, None, 2).astype(bool)
+    mask = ndimage.uniform_filter(np.random.default_rng(5).random((200, 150)), 3) > 0.5
+    expected = ndimage.binary_dilation(mask, footprint)
+    given = mask.copy()
+    assert _morphology.dilate(given, footprint, reuse=True) is given
+    np.testing.assert_array_equal(given, expected)
+    as_ints = mask.astype(np.uint8)
+    np.testing.assert_array_equal(_morphology.dilate(as_ints, footprint, reuse=True), expected)
+    np.testing.assert_array_equal(as_ints, mask)  # not written over: another dtype
+    monkeypatch.setattr(_morphology, "pool_workers", lambda: 2)
+    monkeypatch.setattr(_morphology, "THREADED", 1)
+    given = mask.copy()
+    assert _morphology.erode(given, footprint, reuse=True) is not given
+    np.testing.assert_array_equal(given, mask)

@@ -31,30 +31,38 @@ def footprint_rows(footprint: np.ndarray) -> np.ndarray:
     return np.stack([z - centre[0], y - centre[1], counts[z, y] // 2], axis=1).astype(np.int64)
 
 
-def erode(mask: np.ndarray, footprint: np.ndarray) -> np.ndarray:
-    """``scipy.ndimage.binary_erosion(mask, footprint)`` (outside 0) for 1-3D masks."""
-    return _filter(mask, footprint_rows(footprint), erosion=True)
+def erode(mask: np.ndarray, footprint: np.ndarray, *, reuse: bool = False) -> np.ndarray:
+    """``scipy.ndimage.binary_erosion(mask, footprint)`` (outside 0) for 1-3D masks; with
+    ``reuse``, written over ``mask`` (a C-contiguous bool array) where one thread does it."""
+    return _filter(mask, footprint_rows(footprint), erosion=True, reuse=reuse)
 
 
-def dilate(mask: np.ndarray, footprint: np.ndarray) -> np.ndarray:
-    """``scipy.ndimage.binary_dilation(mask, footprint)`` (outside 0) for 1-3D masks."""
-    return _filter(mask, footprint_rows(footprint), erosion=False)
+def dilate(mask: np.ndarray, footprint: np.ndarray, *, reuse: bool = False) -> np.ndarray:
+    """``scipy.ndimage.binary_dilation(mask, footprint)`` (outside 0) for 1-3D masks;
+    ``reuse`` as for :func:`erode`."""
+    return _filter(mask, footprint_rows(footprint), erosion=False, reuse=reuse)
 
 
-def _filter(mask: np.ndarray, rows: np.ndarray, erosion: bool) -> np.ndarray:
+def _filter(mask: np.ndarray, rows: np.ndarray, erosion: bool, reuse: bool) -> np.ndarray:
     """Erosion of the voxels that are 1 (``erosion``) or 0 (dilation, inverted after), with
-    the outside as 0; the rows are split between the pool's threads."""
+    the outside as 0; the rows are split between the pool's threads. With ``reuse`` and one
+    thread, each output line overwrites its input line: the ring has read every line the
+    footprint reaches from it before it is written (no new array to map: a 1024² opening
+    takes 10 % less)."""
     mask = np.asarray(mask)
     cube = (1,) * (3 - mask.ndim) + mask.shape
     voxels = np.ascontiguousarray(mask, dtype=bool).reshape(cube).view(np.uint8)
     cap = int(rows[:, 2].max()) + 1  # distances above every half-width all pass alike
     dtype = np.uint8 if cap <= 255 else np.uint16 if cap <= 65535 else np.int64
-    out = empty(mask.shape, bool)  # mapped at once: threads faulting pages contend
     lines = cube[0] * cube[1]
     # a block per thread, far longer than the lines its ring finds again at its start
     reach = int((np.abs(rows[:, 0]) * cube[1] + np.abs(rows[:, 1])).max())
     parts = pool_workers() if voxels.size >= THREADED else 1
     step = max(-(-lines // parts), 8 * reach, 1)
+    if reuse and step >= lines and mask.dtype == bool and np.shares_memory(mask, voxels):
+        out = mask
+    else:
+        out = empty(mask.shape, bool)  # mapped at once: threads faulting pages contend
     args = (
         voxels,
         1 if erosion else 0,
@@ -164,17 +172,25 @@ def _combine(ring, size, z, y, nz, ny, offsets, halves, dilation, line):
     at ``ring[l % size]``) exceeds the half-width; a row outside the image fails an
     erosion and passes a dilation, whose result is then inverted."""
     nx = line.size
-    line[:] = 1
+    empty = True  # no row compared yet: the first one is written, not ANDed
     for r in range(offsets.shape[0]):
         zz, yy = z + offsets[r, 0], y + offsets[r, 1]
         if zz < 0 or zz >= nz or yy < 0 or yy >= ny:
             if not dilation:
                 line[:] = 0
+                empty = False
                 break
             continue
         source, half = ring[(zz * ny + yy) % size], halves[r]
-        for x in range(nx):
-            line[x] &= np.uint8(source[x] > half)
+        if empty:
+            for x in range(nx):
+                line[x] = np.uint8(source[x] > half)
+            empty = False
+        else:
+            for x in range(nx):
+                line[x] &= np.uint8(source[x] > half)
+    if empty:
+        line[:] = 1
     if dilation:
         for x in range(nx):
             line[x] ^= np.uint8(1)

@@ -521,8 +521,8 @@ def _binary_morphology(mask: np.ndarray, operation: str, footprint: np.ndarray) 
     if operation in ("erode", "dilate"):
         return (erode if operation == "erode" else dilate)(mask, footprint)
     if operation == "open":
-        return dilate(erode(mask, footprint), footprint)
-    return erode(dilate(mask, footprint), footprint)
+        return dilate(erode(mask, footprint), footprint, reuse=True)
+    return erode(dilate(mask, footprint), footprint, reuse=True)
 
 
 def _erode_labels(labels: np.ndarray, footprint: np.ndarray) -> np.ndarray:

@@ -117,10 +117,10 @@ def _grown_regions(image, seeds, tolerance, connectivity, rgb, dtype) -> np.ndar
     voxels, ids, bounds = _seed_voxels(seeds, shape)
     if ids.size == 0:
         raise ValueError("no seeds: place at least one point or paint at least one label")
-    claims = np.zeros(shape, np.uint8)
+    claims = np.zeros(shape, np.uint8) if len(ids) > 1 else None  # one seed: none contested
     owner = np.zeros(shape, dtype)
     populate(owner)  # its pages mapped at once: the flood reaches across the image
-    grown = _grower(image, rgb, connectivity, owner, claims if len(ids) > 1 else None)
+    grown = _grower(image, rgb, connectivity, owner, claims)
     flat = image.reshape((-1, image.shape[-1]) if rgb else -1)
     for k in steps(range(len(ids)), end=0.9):
         seed = voxels[bounds[k] : bounds[k + 1]]
@@ -133,10 +133,11 @@ def _grown_regions(image, seeds, tolerance, connectivity, rgb, dtype) -> np.ndar
         region = _reached(
             _within(_values(image, rgb), reference, tolerance) | seed, seed, connectivity
         )
-        claims += region
+        if claims is not None:
+            claims += region
         np.copyto(owner, ids[k], where=region)
     seed_ids = np.repeat(ids, np.diff(bounds))  # of each seed voxel
-    contested = claims > 1 if len(ids) > 1 else None  # one seed: nothing is contested
+    contested = None if claims is None else claims > 1
     if contested is not None and contested.any():
         owner[contested] = 0
         owner.reshape(-1)[voxels] = seed_ids
@@ -156,7 +157,11 @@ def _seed_voxels(seeds, shape):
         voxels = np.flatnonzero(flat > 0)
         labels = flat[voxels]
     else:
-        flat = np.ravel_multi_index(tuple(seed_points(seeds, shape).T), shape)[::-1]
+        points = seed_points(seeds, shape)
+        if len(points) == 1:  # the magic wand's one point: nothing to sort
+            voxel = np.ravel_multi_index(tuple(points[0]), shape)
+            return np.array([voxel]), np.ones(1, np.int32), np.array([0, 1])
+        flat = np.ravel_multi_index(tuple(points.T), shape)[::-1]
         voxels, last = np.unique(flat, return_index=True)  # the last point on each voxel
         labels = (len(flat) - last).astype(np.int32)
     order = np.argsort(labels, kind="stable")

@@ -232,9 +232,10 @@ class ThresholdWidget(Panel):
         }
         noisy = params["method"] in adaptive.NOISE_METHODS
         key = (id(layer), layer.data.shape, noisy, tuple(sorted(map(str, options.items()))))
-        if key not in self._auto_values:
-            method = params["method"] if noisy else "mean"
-            self._auto_values[key] = adaptive.auto_window(full_data(layer), method, **options)
+        if key not in self._auto_values:  # the noise only where the offset uses it
+            self._auto_values[key] = adaptive.auto_window(
+                full_data(layer), params["method"], **options
+            )
         block, offset = self._auto_values[key]
         with self.block_size.changed.blocked(), self.offset.changed.blocked():
             self.block_size.value = block  # shown rounded; the run gets the exact values

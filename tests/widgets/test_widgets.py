@@ -218,6 +218,30 @@ def test_adaptive_auto_window_shows_and_uses_the_library_defaults(viewer_and_wid
     assert widget.block_size.enabled and widget.offset.enabled
 
 
+def test_auto_window_of_a_method_without_offset_sizes_the_objects_only(
+    viewer_and_widget, qtbot, monkeypatch
+):
+    """Sauvola's auto window is the library's block size, and the noise (which only the
+    offset of mean, Gaussian and median uses) is not measured."""
+    scale = sys.modules["napari_segkit.methods.scale"]
+    noise_calls = []
+    real_noise = scale.noise_level
+    monkeypatch.setattr(scale, "noise_level", lambda g: noise_calls.append(1) or real_noise(g))
+    viewer, widget = viewer_and_widget
+    (image,) = viewer.open_sample("napari-segkit", "nuclei-2d")
+    widget.image.value = image
+    widget.kind.value = "adaptive"
+    widget.method.value = "sauvola"
+    widget.run()
+    qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=60_000)
+    by_panel = len(noise_calls)  # sizing the objects measures the noise once itself
+    block, offset = auto_window(image.data, "sauvola")
+    assert len(noise_calls) - by_panel == by_panel  # the panel measured nothing more
+    assert widget.block_size.value == pytest.approx(block, abs=0.01) and offset == 0.0
+    expected = label(adaptive_threshold(image.data, "sauvola"))
+    np.testing.assert_array_equal(viewer.layers[f"{image.name} threshold"].data, expected)
+
+
 @pytest.mark.parametrize("where", ["panel", "activity dock"])
 def test_cancel_stops_a_long_run_without_a_result(viewer_and_widget, qtbot, monkeypatch, where):
     adaptive = sys.modules["napari_segkit.methods.adaptive"]

@@ -172,24 +172,24 @@ def _combine(ring, size, z, y, nz, ny, offsets, halves, dilation, line):
     at ``ring[l % size]``) exceeds the half-width; a row outside the image fails an
     erosion and passes a dilation, whose result is then inverted."""
     nx = line.size
-    empty = True  # no row compared yet: the first one is written, not ANDed
+    unset = True  # no row compared yet: the first one is written, not ANDed
     for r in range(offsets.shape[0]):
         zz, yy = z + offsets[r, 0], y + offsets[r, 1]
         if zz < 0 or zz >= nz or yy < 0 or yy >= ny:
             if not dilation:
                 line[:] = 0
-                empty = False
+                unset = False
                 break
             continue
         source, half = ring[(zz * ny + yy) % size], halves[r]
-        if empty:
+        if unset:
             for x in range(nx):
                 line[x] = np.uint8(source[x] > half)
-            empty = False
+            unset = False
         else:
             for x in range(nx):
                 line[x] &= np.uint8(source[x] > half)
-    if empty:
+    if unset:
         line[:] = 1
     if dilation:
         for x in range(nx):

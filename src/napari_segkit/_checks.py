@@ -40,19 +40,20 @@ def check_number(
     """
     if value is None and optional:
         return None
-
-    def refuse(error, got):
-        kind = "an integer" if integer else "a finite number"
-        allowed = kind + _range_text(minimum, above, maximum, below)
-        return error(f"{name} must be {allowed}, got {got}")
-
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise refuse(TypeError, f"{value!r} ({type(value).__name__})")
-    if not isinstance(value, numbers.Integral) and not math.isfinite(value):
-        raise refuse(ValueError, value)
+    bounds = (minimum, above, maximum, below)
+    kind = type(value)  # int and float skip the abstract classes' slower checks
+    if (
+        kind is not int
+        and kind is not float
+        and (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real))
+    ):
+        raise _refusal(TypeError, name, f"{value!r} ({kind.__name__})", integer, bounds)
+    if kind is not int and (kind is float or not isinstance(value, numbers.Integral)):
+        if not math.isfinite(value):
+            raise _refusal(ValueError, name, value, integer, bounds)
     if integer:
         if value != int(value):
-            raise refuse(ValueError, value)
+            raise _refusal(ValueError, name, value, integer, bounds)
         value = int(value)
     else:
         value = float(value)
@@ -62,8 +63,13 @@ def check_number(
         or (maximum is not None and value > maximum)
         or (below is not None and value >= below)
     ):
-        raise refuse(ValueError, f"{value:g}")
+        raise _refusal(ValueError, name, f"{value:g}", integer, bounds)
     return value
+
+
+def _refusal(error, name, got, integer, bounds) -> Exception:
+    allowed = ("an integer" if integer else "a finite number") + _range_text(*bounds)
+    return error(f"{name} must be {allowed}, got {got}")
 
 
 def check_numbers(name: str, values: Any, **bounds) -> tuple:
@@ -108,13 +114,16 @@ def check_array(name: str, array: Any) -> None:
     """Refuse what is not an image or label array: a string, None or other non-array, a
     complex, object, text or record dtype, no axes or an axis of length 0. Reads only the
     dtype and shape (dask and zarr stay lazy; lists are converted to look)."""
-    if isinstance(array, (str, bytes)) or array is None or isinstance(array, dict):
-        raise TypeError(
-            f"{name} must be an array (NumPy, CuPy, dask or zarr), got {type(array).__name__}"
-        )
-    if not (hasattr(array, "dtype") and hasattr(array, "shape")):
-        array = np.asarray(array)
-    kind = np.dtype(array.dtype).kind
+    if type(array) is np.ndarray:  # the common case, checked in fewer steps
+        kind = array.dtype.kind
+    else:
+        if isinstance(array, (str, bytes)) or array is None or isinstance(array, dict):
+            raise TypeError(
+                f"{name} must be an array (NumPy, CuPy, dask or zarr), got {type(array).__name__}"
+            )
+        if not (hasattr(array, "dtype") and hasattr(array, "shape")):
+            array = np.asarray(array)
+        kind = np.dtype(array.dtype).kind
     if kind in _BAD_KINDS:
         message = f"{name} has {_BAD_KINDS[kind]} values ({array.dtype}); segmentation needs"
         if kind == "c":
@@ -122,9 +131,9 @@ def check_array(name: str, array: Any) -> None:
                 f"{message} real numbers: pass the magnitude (np.abs) or the real part explicitly"
             )
         raise ValueError(f"{message} numbers (an integer, float or bool array)")
-    if len(array.shape) == 0:
+    if not array.shape:
         raise ValueError(f"{name} must have at least one axis, got a single value")
-    if 0 in tuple(array.shape):
+    if 0 in array.shape:
         raise ValueError(f"{name} is empty: its shape {tuple(array.shape)} has an axis of length 0")
 
 

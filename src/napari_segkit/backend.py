@@ -203,6 +203,8 @@ def is_dask(array: Any) -> bool:
 
 def get_xp(array: Any) -> ModuleType:
     """The array module (``numpy`` or ``cupy``) that ``array`` belongs to."""
+    if type(array) is np.ndarray:
+        return np
     if is_cupy(array):
         return importlib.import_module("cupy")
     return np
@@ -210,6 +212,8 @@ def get_xp(array: Any) -> ModuleType:
 
 def to_host(array: Any) -> np.ndarray:
     """A NumPy array with the data of ``array`` (CuPy, dask, zarr and lists are read)."""
+    if type(array) is np.ndarray:
+        return array
     if is_cupy(array):
         return array.get()
     return np.asarray(array)
@@ -230,6 +234,8 @@ def as_xp(array: Any, xp: ModuleType) -> Any:
 
 def like_input(result: Any, original: Any) -> Any:
     """``result`` in the kind of array the caller gave: CuPy for CuPy input, else NumPy."""
+    if type(result) is np.ndarray and type(original) is np.ndarray:
+        return result
     if isinstance(result, tuple):
         return tuple(like_input(r, original) for r in result)
     if not hasattr(result, "shape") or not hasattr(result, "dtype"):
@@ -266,16 +272,17 @@ def on_device(func: Callable) -> Callable:
     def call(image, args, kwargs, progress):
         if takes_progress:
             return func(image, *args, progress=progress, **kwargs)
+        if progress is None:  # an outer callback stays in force: nothing to set up
+            return func(image, *args, **kwargs)
         with reporting(progress):
             result = func(image, *args, **kwargs)
-            if progress is not None:  # not for a call nested in another method
-                report(1.0)
+            report(1.0)
             return result
 
     @functools.wraps(func)
     def wrapper(image, *args, device: Device = "auto", progress=None, **kwargs):
         check_array(first, image)
-        lazy = _lazy_version(func, image)
+        lazy = None if type(image) is np.ndarray else _lazy_version(func, image)
         if lazy is not None:
             if progress is not None:
                 kwargs["progress"] = progress

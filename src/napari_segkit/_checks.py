@@ -75,6 +75,8 @@ def _refusal(error, name, got, integer, bounds) -> Exception:
 def check_numbers(name: str, values: Any, **bounds) -> tuple:
     """:func:`check_number` for a number or a sequence of them (e.g. a block size per axis);
     returns a tuple."""
+    if isinstance(values, (list, tuple)) and all(type(v) in (int, float) for v in values):
+        return tuple([check_number(name, v, **bounds) for v in values])  # a point: no array
     flat = values if isinstance(values, (list, tuple, np.ndarray)) else [values]
     return tuple(check_number(name, v, **bounds) for v in np.asarray(flat, dtype=object).ravel())
 

@@ -323,7 +323,7 @@ def cpu_only(func: Callable) -> Callable:
         check_array(first, image)
         if device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, not {device!r}")
-        lazy = _lazy_version(func, image)
+        lazy = None if type(image) is np.ndarray else _lazy_version(func, image)
         if lazy is not None:
             return lazy(image, *args, device=device, progress=progress, **kwargs)
         if device == "gpu":
@@ -331,9 +331,11 @@ def cpu_only(func: Callable) -> Callable:
                 f"{func.__name__} runs on the CPU only (no GPU path "
                 "yet); use device='auto' or 'cpu'"
             )
-        with reporting(progress):
+        if progress is None:  # an outer callback stays in force: nothing to set up
             result = func(to_host(image), *args, **kwargs)
-            if progress is not None:  # not for a call nested in another method
+        else:
+            with reporting(progress):
+                result = func(to_host(image), *args, **kwargs)
                 report(1.0)
         _last.device = "cpu"
         return like_input(result, image)

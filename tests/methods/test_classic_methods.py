@@ -488,3 +488,34 @@ def test_compiled_gradients_equal_scikit_image_in_the_image_dtype(method):
     magnitude = edges.edge_map(step, method)
     np.testing.assert_allclose(magnitude[:, 24:26], 100 / np.sqrt(2), rtol=1e-6)
     assert not magnitude[:, :24].any() and not magnitude[:, 26:].any()
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.uint16, np.int16])
+def test_grey_range_of_the_wand_equals_the_float32_distance_test(dtype):
+    """The wand's grey values within the tolerance (a compiled search around the
+    reference) are exactly those NumPy's float32 distance test keeps, for integer and
+    painted (mean) references and Python, float64 and float32 tolerances."""
+    from napari_segkit.methods._wand import grey_range
+
+    info = np.iinfo(dtype)
+    every = np.arange(info.min, info.max + 1)
+    rng = np.random.default_rng(2)
+    tolerances = [0, 0.1, 0.5, 0.49999, 1, 2.5, 20, 300.7, 1e9, np.float64(0.1)]
+    tolerances += [np.float64(20.3), np.float32(3.3)]
+    for trial in range(120):
+        reference = np.float32(
+            rng.integers(info.min, info.max + 1)
+            if trial % 3 == 0
+            else rng.uniform(info.min, info.max)
+        )
+        tolerance = tolerances[trial % len(tolerances)]
+        kept = every[
+            regions._within(regions._values(every, False), np.array([reference]), tolerance)
+        ]
+        expected = (int(kept[0]), int(kept[-1])) if kept.size else (1, 0)
+        assert kept.size == 0 or kept.size == expected[1] - expected[0] + 1  # one range
+        threshold = float(np.result_type(np.float32, tolerance).type(tolerance))
+        assert (
+            tuple(map(int, grey_range(int(info.min), int(info.max), reference, threshold)))
+            == expected
+        )

@@ -275,6 +275,10 @@ def test_otsu_of_integers_picks_scikit_images_bin_on_random_histograms():
         assert ht.otsu_of_integers(padded, first - 3) == expected
     assert ht.otsu_of_integers(np.array([0, 5, 0], np.int64)) is None
     assert ht.otsu_of_integers(np.zeros(4, np.int64)) is None
+    one = np.array([0, 5, 0], np.int64), np.arange(7, 10)
+    for otsu in (ht.otsu, lambda *hist: filters.threshold_otsu(hist=hist)):
+        with pytest.raises(ValueError):  # nothing to split, as scikit-image's own
+            otsu(*one)
     # float centres (a float image's bins) go to scikit-image itself
     counts, centers = np.array([3, 0, 5, 2]), np.array([0.5, 1.5, 2.5, 3.5])
     assert ht.otsu(counts, centers) == filters.threshold_otsu(hist=(counts, centers))

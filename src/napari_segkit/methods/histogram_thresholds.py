@@ -27,7 +27,9 @@ def otsu(counts, centers):
     """Otsu (1979), maximum between-class variance: :func:`skimage.filters.threshold_otsu`
     (for an integer image's histogram, :func:`otsu_of_integers`)."""
     if counts.dtype == centers.dtype == np.int64 and centers[-1] - centers[0] == counts.size - 1:
-        return otsu_of_integers(counts, int(centers[0]))
+        found = otsu_of_integers(counts, int(centers[0]))
+        if found is not None:  # (one non-empty bin: scikit-image's own refusal)
+            return found
     return filters.threshold_otsu(hist=(counts, centers))
 
 

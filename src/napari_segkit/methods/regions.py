@@ -206,6 +206,7 @@ def _seed_voxels(seeds, shape):
 
 #: the magic wand's one seed: its id and where its voxels start and end in the voxel list
 _ONE_ID, _ONE_SEED = np.ones(1, np.int32), np.array([0, 1])
+_ONE_ID.flags.writeable = _ONE_SEED.flags.writeable = False
 
 #: the most colour channels the compiled flood sums in NumPy's order
 _WAND_CHANNELS = 4

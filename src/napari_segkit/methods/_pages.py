@@ -46,6 +46,7 @@ def _compiled_populate():
         first = (start + _PAGE - 1) // _PAGE * _PAGE
         last = (start + array.size * array.itemsize) // _PAGE * _PAGE
         if last > first:
-            madvise(first, last - first, _POPULATE_WRITE)
+            return madvise(first, last - first, _POPULATE_WRITE)  # 0, or -1 when refused
+        return 0
 
     return populate_pages

@@ -630,7 +630,7 @@ def apply_threshold(
         if grey.dtype.kind in "iu" and math.isfinite(t):
             # for integers x > t exactly where x > floor(t) (x <= t where x <= floor(t)):
             # compared as the image's own integers, 10x faster than as float64
-            cut, (least, most) = math.floor(t), _integer_range(grey.dtype)
+            cut, (least, most) = math.floor(t), integer_range(grey.dtype)
             if not least <= cut < most:  # every pixel on one side
                 return np.full(grey.shape, (cut < least) != dark)
             t = cut  # a Python int in the dtype's range: compared as the dtype
@@ -639,8 +639,9 @@ def apply_threshold(
 
 
 @functools.cache
-def _integer_range(dtype) -> tuple[int, int]:
-    """(min, max) of an integer dtype (np.iinfo, kept: it costs as much as a small compare)."""
+def integer_range(dtype) -> tuple[int, int]:
+    """(min, max) of an integer dtype: np.iinfo, kept (on a cold call it costs as much as
+    a 1024² compare's Python around it); also the magic wand's."""
     info = np.iinfo(dtype)
     return int(info.min), int(info.max)
 

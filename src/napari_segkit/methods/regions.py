@@ -3,8 +3,6 @@ Felzenszwalb's graph method and normalised cuts on a region adjacency graph."""
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 from scipy import ndimage
 from skimage import graph, segmentation
@@ -15,6 +13,7 @@ from ..progress import report, steps
 from ._pages import populate
 from .cluster import slic
 from .components import label
+from .global_threshold import integer_range
 from .scale import auto_min_size, estimate_or_warn, typical_volume, without_small
 from .separate import seed_points, seeds_to_markers
 
@@ -235,7 +234,7 @@ def _grower(
     if not image.flags.c_contiguous:
         image = np.ascontiguousarray(image)
     values = image.reshape(-1 if grey else (-1, image.shape[-1] if rgb else 1))
-    lowest, highest = _integer_range(image.dtype) if grey else (0, 0)
+    lowest, highest = integer_range(image.dtype) if grey else (0, 0)
     counts = None if claims is None else claims.reshape(-1)
 
     def grown(seed, label, reference, tolerance):
@@ -260,13 +259,6 @@ def _grower(
         )
 
     return grown
-
-
-@functools.cache
-def _integer_range(dtype) -> tuple[int, int]:
-    """(min, max) of an integer dtype (np.iinfo, kept: it is slow on a cold call)."""
-    info = np.iinfo(dtype)
-    return int(info.min), int(info.max)
 
 
 def _within(values: np.ndarray, reference: np.ndarray, tolerance: float) -> np.ndarray:
